@@ -1,0 +1,120 @@
+//! AVX2+FMA: a 6x16 register tile (12 ymm accumulators of the 16 registers, enough to cover
+//! the 4-cycle FMA latency on both ports), A broadcast from the packed panel, epilogue fused.
+
+use crate::dispatch::Isa;
+use crate::gemm::epilogue::{Activation, GELU_C, GELU_K};
+use crate::gemm::kernel::{MicroKernel, Tile};
+use core::arch::x86_64::*;
+
+const MR: usize = 6;
+const NR: usize = 16;
+
+/// `M x 16` tile, `M <= 6`.
+///
+/// # Safety
+/// The `Tile` contract, and the CPU supports AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sgemm_mx16_avx2_fma<const M: usize>(t: &Tile) {
+    let mut acc = [[_mm256_setzero_ps(); 2]; M];
+    let (mut a, mut b) = (t.a, t.b);
+    for _ in 0..t.k {
+        // SAFETY: one k step of B holds NR values; of packed A, M values.
+        unsafe {
+            let b0 = _mm256_loadu_ps(b);
+            let b1 = _mm256_loadu_ps(b.add(8));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm256_set1_ps(*a.add(i));
+                row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
+                row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+            }
+            a = a.add(M);
+            b = b.offset(t.ldb);
+        }
+    }
+    let alpha = _mm256_set1_ps(t.alpha);
+    let beta = _mm256_set1_ps(t.beta);
+    for (i, row) in acc.iter().enumerate() {
+        for (h, &v) in row.iter().enumerate() {
+            // SAFETY: row i < M of the tile holds NR contiguous values; bias holds NR values.
+            unsafe {
+                let c = t.c.offset(i as isize * t.rsc).add(8 * h);
+                let mut v = _mm256_mul_ps(v, alpha);
+                if t.beta != 0.0 {
+                    v = _mm256_fmadd_ps(_mm256_loadu_ps(c), beta, v);
+                }
+                if !t.bias.is_null() {
+                    v = _mm256_add_ps(v, _mm256_loadu_ps(t.bias.add(8 * h)));
+                }
+                _mm256_storeu_ps(c, activate(v, t.act));
+            }
+        }
+    }
+}
+
+/// Applies `act` lane-wise; NaN propagates (max/min return their second operand on NaN).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn activate(x: __m256, act: Activation) -> __m256 {
+    match act {
+        Activation::Identity => x,
+        Activation::Relu | Activation::Clamp { .. } => {
+            let (lo, hi) = act.bounds();
+            _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), x))
+        }
+        Activation::Gelu => {
+            let x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+            let z = _mm256_mul_ps(_mm256_set1_ps(GELU_K), _mm256_fmadd_ps(_mm256_set1_ps(GELU_C), x3, x));
+            _mm256_mul_ps(x, sigmoid(z))
+        }
+        Activation::Silu => _mm256_mul_ps(x, sigmoid(x)),
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn sigmoid(z: __m256) -> __m256 {
+    let one = _mm256_set1_ps(1.0);
+    _mm256_div_ps(one, _mm256_add_ps(one, exp(_mm256_sub_ps(_mm256_setzero_ps(), z))))
+}
+
+/// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (rel. error < 2e-7),
+/// times 2^n built in the exponent bits. x is clamped to [-87, 88.8] so n stays in
+/// [-126, 128]: 2^128 is the bit pattern of +inf, so large inputs overflow to +inf like libm.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn exp(x: __m256) -> __m256 {
+    let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0)), _mm256_set1_ps(88.8));
+    let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
+        x,
+        _mm256_set1_ps(std::f32::consts::LOG2_E),
+    ));
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_145_75), x);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428_606_8e-6), r);
+    let mut p = _mm256_set1_ps(1.0 / 720.0);
+    for c in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+    }
+    let pow2n = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
+        _mm256_cvtps_epi32(n),
+        _mm256_set1_epi32(127),
+    )));
+    _mm256_mul_ps(p, pow2n)
+}
+
+pub(crate) static SGEMM_AVX2_FMA: MicroKernel = MicroKernel {
+    name: "sgemm_6x16_avx2_fma",
+    isa: Isa::Avx2,
+    mr: MR,
+    nr: NR,
+    kc: 256,
+    mc: 120,
+    nc: 2048,
+    rows: &[
+        sgemm_mx16_avx2_fma::<1>,
+        sgemm_mx16_avx2_fma::<2>,
+        sgemm_mx16_avx2_fma::<3>,
+        sgemm_mx16_avx2_fma::<4>,
+        sgemm_mx16_avx2_fma::<5>,
+        sgemm_mx16_avx2_fma::<6>,
+    ],
+};

@@ -1,0 +1,117 @@
+//! AVX-512F: an 8x32 register tile (16 zmm accumulators, enough to cover the 4-cycle FMA
+//! latency on both FMA ports), A broadcast from the packed panel, bias/activation fused.
+
+use crate::dispatch::Isa;
+use crate::gemm::epilogue::{Activation, GELU_C, GELU_K};
+use crate::gemm::kernel::{MicroKernel, Tile};
+use core::arch::x86_64::*;
+
+const MR: usize = 8;
+const NR: usize = 32;
+
+/// `M x 32` tile, `M <= 8`.
+///
+/// # Safety
+/// The `Tile` contract, and the CPU supports AVX-512F.
+#[target_feature(enable = "avx512f")]
+unsafe fn sgemm_mx32_avx512<const M: usize>(t: &Tile) {
+    let mut acc = [[_mm512_setzero_ps(); 2]; M];
+    let (mut a, mut b) = (t.a, t.b);
+    for _ in 0..t.k {
+        // SAFETY: one k step of B holds NR values; of packed A, M values.
+        unsafe {
+            let b0 = _mm512_loadu_ps(b);
+            let b1 = _mm512_loadu_ps(b.add(16));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm512_set1_ps(*a.add(i));
+                row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
+                row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
+            }
+            a = a.add(M);
+            b = b.offset(t.ldb);
+        }
+    }
+    let alpha = _mm512_set1_ps(t.alpha);
+    let beta = _mm512_set1_ps(t.beta);
+    for (i, row) in acc.iter().enumerate() {
+        for (h, &v) in row.iter().enumerate() {
+            // SAFETY: row i < M of the tile holds NR contiguous values; bias holds NR values.
+            unsafe {
+                let c = t.c.offset(i as isize * t.rsc).add(16 * h);
+                let mut v = _mm512_mul_ps(v, alpha);
+                if t.beta != 0.0 {
+                    v = _mm512_fmadd_ps(_mm512_loadu_ps(c), beta, v);
+                }
+                if !t.bias.is_null() {
+                    v = _mm512_add_ps(v, _mm512_loadu_ps(t.bias.add(16 * h)));
+                }
+                _mm512_storeu_ps(c, activate(v, t.act));
+            }
+        }
+    }
+}
+
+/// Applies `act` lane-wise; NaN propagates (max/min return their second operand on NaN).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn activate(x: __m512, act: Activation) -> __m512 {
+    match act {
+        Activation::Identity => x,
+        Activation::Relu | Activation::Clamp { .. } => {
+            let (lo, hi) = act.bounds();
+            _mm512_min_ps(_mm512_set1_ps(hi), _mm512_max_ps(_mm512_set1_ps(lo), x))
+        }
+        Activation::Gelu => {
+            let x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+            let z = _mm512_mul_ps(_mm512_set1_ps(GELU_K), _mm512_fmadd_ps(_mm512_set1_ps(GELU_C), x3, x));
+            _mm512_mul_ps(x, sigmoid(z))
+        }
+        Activation::Silu => _mm512_mul_ps(x, sigmoid(x)),
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn sigmoid(z: __m512) -> __m512 {
+    let one = _mm512_set1_ps(1.0);
+    _mm512_div_ps(one, _mm512_add_ps(one, exp(_mm512_sub_ps(_mm512_setzero_ps(), z))))
+}
+
+/// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (rel. error < 2e-7),
+/// scaled by 2^n with `vscalefps` (overflows to +inf, underflows to 0 like libm).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn exp(x: __m512) -> __m512 {
+    let x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0)), _mm512_set1_ps(89.0));
+    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(
+        x,
+        _mm512_set1_ps(std::f32::consts::LOG2_E),
+    ));
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_145_75), x);
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428_606_8e-6), r);
+    let mut p = _mm512_set1_ps(1.0 / 720.0);
+    for c in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+    }
+    _mm512_scalef_ps(p, n)
+}
+
+pub(crate) static SGEMM_AVX512: MicroKernel = MicroKernel {
+    name: "sgemm_8x32_avx512",
+    isa: Isa::Avx512,
+    mr: MR,
+    nr: NR,
+    kc: 256,
+    mc: 192,
+    nc: 2048,
+    rows: &[
+        sgemm_mx32_avx512::<1>,
+        sgemm_mx32_avx512::<2>,
+        sgemm_mx32_avx512::<3>,
+        sgemm_mx32_avx512::<4>,
+        sgemm_mx32_avx512::<5>,
+        sgemm_mx32_avx512::<6>,
+        sgemm_mx32_avx512::<7>,
+        sgemm_mx32_avx512::<8>,
+    ],
+};

@@ -1,0 +1,333 @@
+//! The blocked loop nest (after BLIS/matrixmultiply): `jc` over NC columns, `pc` over KC depth
+//! (B block packed once), then tasks over (MC row block x column chunk) that each pack their A
+//! block and sweep `jr` (NR) and `ir` (MR) tiles with the microkernel. Tasks run on rayon when
+//! more than one thread is asked for.
+
+use super::epilogue::Activation;
+use super::kernel::{MicroKernel, Tile};
+use super::pack::{pack_a, pack_b, pack_b_panel, AlignedVec};
+use super::packed::PackedB;
+use std::cell::RefCell;
+
+/// A strided read-only operand: element `(i, j)` at `ptr + i*rs + j*cs`.
+#[derive(Clone, Copy)]
+pub(crate) struct Strided {
+    pub ptr: *const f32,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+/// Where B comes from.
+#[derive(Clone, Copy)]
+pub(crate) enum BSource<'a> {
+    Strided(Strided),
+    Packed(&'a PackedB),
+}
+
+/// One GEMM call after validation: `C = act(alpha*A*B + beta*C + bias)`, A `m x k`, B `k x n`.
+pub(crate) struct Problem<'a> {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub alpha: f32,
+    pub a: Strided,
+    pub b: BSource<'a>,
+    pub beta: f32,
+    pub c: *mut f32,
+    pub rsc: isize,
+    pub csc: isize,
+    pub bias: Option<&'a [f32]>,
+    pub act: Activation,
+}
+
+/// Largest `MR * NR` and `NR` of any kernel, for the stack buffers of edge tiles.
+const MAX_TILE: usize = 16 * 64;
+const MAX_NR: usize = 64;
+
+thread_local! {
+    static A_SCRATCH: RefCell<AlignedVec> = RefCell::new(AlignedVec::zeroed(0));
+    static B_SCRATCH: RefCell<AlignedVec> = RefCell::new(AlignedVec::zeroed(0));
+}
+
+/// Runs `f` with a thread-local scratch buffer of at least `len` values (a fresh one when the
+/// thread's buffer is already in use, e.g. a nested call from a rayon job).
+fn with_scratch<R>(key: &'static std::thread::LocalKey<RefCell<AlignedVec>>, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    key.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.ensure(len);
+            f(&mut buf.as_mut_slice()[..len])
+        }
+        Err(_) => f(AlignedVec::zeroed(len).as_mut_slice()),
+    })
+}
+
+/// Raw pointers that rayon tasks share. Every task writes a disjoint part of C.
+#[derive(Clone, Copy)]
+struct Shared<T>(T);
+// SAFETY: the driver only shares pointers to memory that outlives the parallel section; tasks
+// read A/B/packed buffers and write disjoint tiles of C.
+unsafe impl<T> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for Shared<T> {}
+
+/// Computes the problem with `kern` on `threads` threads (1 = the calling thread only).
+///
+/// # Safety
+/// The pointers in `p` must be valid for every element of their `m x k`, `k x n`, `m x n`
+/// views, C must not overlap A or B, and `kern` must come from `MicroKernel::for_isa`.
+pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize) {
+    if p.m == 0 || p.n == 0 {
+        return;
+    }
+    // BLAS: alpha == 0 means A and B are not read.
+    let k = if p.alpha == 0.0 { 0 } else { p.k };
+    let (nr, kc_max) = (kern.nr, kern.kc);
+    let direct_b = match p.b {
+        BSource::Strided(b) => b.cs == 1 && p.m <= kern.mr,
+        BSource::Packed(_) => false,
+    };
+    let nc_max = match p.b {
+        BSource::Packed(_) => kern.nc,
+        BSource::Strided(_) if direct_b => p.n,
+        BSource::Strided(_) => kern.nc,
+    };
+    let mut jc = 0;
+    while jc < p.n {
+        let nc = nc_max.min(p.n - jc);
+        let mut pc = 0;
+        loop {
+            let kc = kc_max.min(k - pc);
+            let last = pc + kc == k;
+            let block = Block {
+                jc,
+                nc,
+                pc,
+                kc,
+                beta: if pc == 0 { p.beta } else { 1.0 },
+                bias: if last { p.bias.map(|b| &b[jc..jc + nc]) } else { None },
+                act: if last { p.act } else { Activation::Identity },
+            };
+            match p.b {
+                BSource::Strided(b) if !direct_b => {
+                    let len = nc.div_ceil(nr) * nr * kc;
+                    with_scratch(&B_SCRATCH, len, |buf| {
+                        // SAFETY: the block lies inside B (caller's contract).
+                        let b0 = unsafe { b.ptr.offset(pc as isize * b.rs + jc as isize * b.cs) };
+                        pack_b_parallel(buf, b0, b.rs, b.cs, kc, nc, nr, threads);
+                        let src = PanelSource::Packed { ptr: buf.as_ptr(), kc };
+                        // SAFETY: forwarded contract; `buf` holds the packed block.
+                        unsafe { run_block(kern, p, &block, src, threads) }
+                    });
+                }
+                BSource::Strided(b) => {
+                    // SAFETY: the block lies inside B (caller's contract).
+                    let b0 = unsafe { b.ptr.offset(pc as isize * b.rs + jc as isize) };
+                    let src = PanelSource::Direct { ptr: b0, rsb: b.rs, csb: b.cs };
+                    // SAFETY: forwarded contract.
+                    unsafe { run_block(kern, p, &block, src, threads) }
+                }
+                BSource::Packed(pb) => {
+                    let src = PanelSource::Packed { ptr: pb.block_ptr(pc, jc), kc };
+                    // SAFETY: forwarded contract; `pb` was packed for this kernel's NR/KC.
+                    unsafe { run_block(kern, p, &block, src, threads) }
+                }
+            }
+            pc += kc;
+            if pc >= k {
+                break;
+            }
+        }
+        jc += nc;
+    }
+}
+
+// SAFETY: a Problem's raw pointers are only dereferenced under `run`'s contract; tasks read
+// A and B and write disjoint tiles of C, so sharing it between rayon threads is sound.
+unsafe impl Sync for Problem<'_> {}
+// SAFETY: the panels are read-only for the duration of the parallel section.
+unsafe impl Sync for PanelSource {}
+// SAFETY: as above.
+unsafe impl Send for PanelSource {}
+
+/// One (jc, pc) block of the loop nest.
+struct Block<'a> {
+    jc: usize,
+    nc: usize,
+    pc: usize,
+    kc: usize,
+    beta: f32,
+    bias: Option<&'a [f32]>,
+    act: Activation,
+}
+
+/// Where the B panels of the current block live.
+#[derive(Clone, Copy)]
+enum PanelSource {
+    /// Packed panels of `kc x NR`, panel `j` at `ptr + j*kc*NR`.
+    Packed { ptr: *const f32, kc: usize },
+    /// Unpacked row-major B (`csb == 1`) starting at the block's (pc, jc) element.
+    Direct { ptr: *const f32, rsb: isize, csb: isize },
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pack_b_parallel(buf: &mut [f32], b: *const f32, rsb: isize, csb: isize, kc: usize, nc: usize, nr: usize, threads: usize) {
+    #[cfg(feature = "rayon")]
+    if threads > 1 && kc * nc >= 64 * 1024 {
+        use rayon::prelude::*;
+        let b = Shared(b);
+        buf.par_chunks_mut(kc * nr).enumerate().for_each(|(panel, out)| {
+            let b = b;
+            let cols = nr.min(nc - panel * nr);
+            // SAFETY: panel columns are inside the block the caller vouched for.
+            unsafe { pack_b_panel(out, b.0.offset((panel * nr) as isize * csb), rsb, csb, kc, cols, nr) };
+        });
+        return;
+    }
+    let _ = threads;
+    // SAFETY: the caller vouched for the block.
+    unsafe { pack_b(buf, b, rsb, csb, kc, nc, nr) };
+}
+
+/// Splits the block into tasks (row block x column chunk) and runs them.
+///
+/// # Safety
+/// As for [`run`]; `src` describes readable panels for this block.
+unsafe fn run_block(kern: &'static MicroKernel, p: &Problem, blk: &Block, src: PanelSource, threads: usize) {
+    let (mr, nr) = (kern.mr, kern.nr);
+    let panels = blk.nc.div_ceil(nr);
+    let mc = if threads > 1 { kern.mc.min(p.m.div_ceil(threads).next_multiple_of(mr)) } else { kern.mc };
+    let row_blocks = p.m.div_ceil(mc);
+    let col_chunks = if row_blocks >= threads { 1 } else { panels.min(threads.div_ceil(row_blocks)) };
+    let panels_per_chunk = panels.div_ceil(col_chunks);
+    let tasks = row_blocks * col_chunks;
+    let task = |t: usize| {
+        let (rb, cb) = (t / col_chunks, t % col_chunks);
+        let i0 = rb * mc;
+        let rows = mc.min(p.m - i0);
+        let j_panels = (cb * panels_per_chunk)..((cb + 1) * panels_per_chunk).min(panels);
+        with_scratch(&A_SCRATCH, rows * blk.kc, |abuf| {
+            // SAFETY: rows i0..i0+rows, columns pc..pc+kc are inside A.
+            unsafe {
+                let a0 = p.a.ptr.offset(i0 as isize * p.a.rs + blk.pc as isize * p.a.cs);
+                pack_a(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, mr);
+                sweep(kern, p, blk, src, abuf, i0, rows, j_panels);
+            }
+        });
+    };
+    #[cfg(feature = "rayon")]
+    if threads > 1 && tasks > 1 {
+        use rayon::prelude::*;
+        (0..tasks).into_par_iter().for_each(task);
+        return;
+    }
+    for t in 0..tasks {
+        task(t);
+    }
+}
+
+/// The `jr` / `ir` loops over one packed A block and a range of B panels.
+///
+/// # Safety
+/// As for [`run_block`]; `abuf` holds the packed `rows x kc` A block starting at row `i0`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn sweep(
+    kern: &'static MicroKernel,
+    p: &Problem,
+    blk: &Block,
+    src: PanelSource,
+    abuf: &[f32],
+    i0: usize,
+    rows: usize,
+    j_panels: std::ops::Range<usize>,
+) {
+    let (mr, nr, kc) = (kern.mr, kern.nr, blk.kc);
+    for jp in j_panels {
+        let j = jp * nr; // column inside the block
+        let cols = nr.min(blk.nc - j);
+        let mut tail = None;
+        let (bptr, ldb) = match src {
+            PanelSource::Packed { ptr, kc } => (ptr.wrapping_add(jp * kc * nr), nr as isize),
+            PanelSource::Direct { ptr, rsb, .. } if cols == nr => (ptr.wrapping_add(j), rsb),
+            PanelSource::Direct { ptr, rsb, csb } => {
+                // A partial panel cannot be read NR wide in place: pack it (zero-padded).
+                let mut buf = AlignedVec::zeroed(kc * nr);
+                // SAFETY: columns j..j+cols of the block are inside B.
+                unsafe { pack_b_panel(buf.as_mut_slice(), ptr.wrapping_add(j), rsb, csb, kc, cols, nr) };
+                let ptr = buf.as_slice().as_ptr();
+                tail = Some(buf);
+                (ptr, nr as isize)
+            }
+        };
+        let bias = blk.bias.map(|b| &b[j..j + cols]);
+        let mut i = 0;
+        let mut apanel = abuf.as_ptr();
+        while i < rows {
+            let m = mr.min(rows - i);
+            let row = i0 + i;
+            let col = blk.jc + j;
+            // SAFETY: (row, col) is inside C; the tile is m x cols.
+            let c = unsafe { p.c.offset(row as isize * p.rsc + col as isize * p.csc) };
+            let tile = Tile {
+                k: kc,
+                a: apanel,
+                b: bptr,
+                ldb,
+                c,
+                rsc: p.rsc,
+                alpha: p.alpha,
+                beta: blk.beta,
+                bias: std::ptr::null(),
+                act: blk.act,
+            };
+            // SAFETY: forwarded contract.
+            unsafe { run_tile(kern, tile, m, cols, p.csc, bias) };
+            apanel = apanel.wrapping_add(m * kc);
+            i += m;
+        }
+        drop(tail);
+    }
+}
+
+/// Runs one tile: straight into C when it is full width with unit column stride, else through
+/// a stack buffer so the kernel always sees a full `m x NR` row-major tile.
+///
+/// # Safety
+/// `t.c` addresses an `m x cols` tile of C with row stride `t.rsc`, column stride `csc`.
+#[inline]
+unsafe fn run_tile(kern: &MicroKernel, mut t: Tile, m: usize, cols: usize, csc: isize, bias: Option<&[f32]>) {
+    let nr = kern.nr;
+    let f = kern.rows[m - 1];
+    if cols == nr && csc == 1 {
+        t.bias = bias.map_or(std::ptr::null(), |b| b.as_ptr());
+        // SAFETY: full tile in place; the kernel's ISA is available (kern from for_isa).
+        unsafe { f(&t) };
+        return;
+    }
+    debug_assert!(m * nr <= MAX_TILE && nr <= MAX_NR);
+    let mut tmp = [0.0f32; MAX_TILE];
+    let mut bias_tmp = [0.0f32; MAX_NR];
+    let c = t.c;
+    let rsc = t.rsc;
+    if t.beta != 0.0 {
+        for i in 0..m {
+            for j in 0..cols {
+                // SAFETY: (i, j) is inside the tile.
+                tmp[i * nr + j] = unsafe { *c.offset(i as isize * rsc + j as isize * csc) };
+            }
+        }
+    }
+    if let Some(b) = bias {
+        bias_tmp[..cols].copy_from_slice(b);
+        t.bias = bias_tmp.as_ptr();
+    }
+    t.c = tmp.as_mut_ptr();
+    t.rsc = nr as isize;
+    // SAFETY: tmp holds m x NR values; see above for the ISA.
+    unsafe { f(&t) };
+    for i in 0..m {
+        for j in 0..cols {
+            // SAFETY: (i, j) is inside the tile.
+            unsafe { *c.offset(i as isize * rsc + j as isize * csc) = tmp[i * nr + j] };
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! f32 GEMM: `C = act(alpha * A*B + beta*C + bias)` on strided views.
+
+mod driver;
+pub(crate) mod epilogue;
+pub(crate) mod kernel;
+mod pack;
+mod packed;
+pub mod reference;
+
+use crate::dispatch::Isa;
+use crate::error::KernelError;
+use crate::view::{MatMut, MatRef};
+use driver::{BSource, Problem, Strided};
+pub use epilogue::{Activation, Epilogue};
+pub use kernel::{microkernels, MicroKernel};
+pub use packed::PackedB;
+
+/// How many threads a call may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Parallelism {
+    /// Only the calling thread.
+    Sequential,
+    /// All threads of the current rayon pool (the global pool, or the one entered with
+    /// `ThreadPool::install`), whatever the problem size.
+    Rayon,
+    /// `Rayon` when the problem has at least [`PARALLEL_THRESHOLD_FLOP`] multiply-adds,
+    /// else `Sequential`. The default.
+    #[default]
+    Auto,
+}
+
+/// Below this many multiply-adds (`m*n*k`) `Parallelism::Auto` stays on one thread: the
+/// fork/join and the duplicated packing cost more than a second core gains. Measured on the
+/// 2-core reference machine (docs/benchmarking.md): 2 threads start to win around 64x64x64
+/// and are clearly ahead from 96^3.
+pub const PARALLEL_THRESHOLD_FLOP: usize = 96 * 96 * 96;
+
+/// A configured GEMM: which ISA and how many threads. Cheap to create and copy.
+///
+/// ```
+/// use lanes_kernels::{Gemm, MatMut, MatRef};
+/// let a = [1.0, 2.0, 3.0, 4.0]; // 2x2 row-major
+/// let b = [1.0, 0.0, 0.0, 1.0];
+/// let mut c = [0.0f32; 4];
+/// Gemm::new().run(
+///     1.0,
+///     MatRef::row_major(&a, 2, 2)?,
+///     MatRef::row_major(&b, 2, 2)?,
+///     0.0,
+///     MatMut::row_major(&mut c, 2, 2)?,
+/// )?;
+/// assert_eq!(c, a);
+/// # Ok::<(), lanes_kernels::KernelError>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Gemm {
+    isa: Option<Isa>,
+    parallelism: Parallelism,
+}
+
+impl Gemm {
+    /// The ISA from `LANES_ISA`, else the best this CPU has; `Parallelism::Auto`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forces an ISA; an error if this CPU/build cannot run it.
+    pub fn with_isa(isa: Isa) -> Result<Self, KernelError> {
+        Ok(Self { isa: Some(isa.require()?), parallelism: Parallelism::Auto })
+    }
+
+    pub fn parallelism(self, parallelism: Parallelism) -> Self {
+        Self { parallelism, ..self }
+    }
+
+    /// The ISA calls will use.
+    pub fn isa(&self) -> Result<Isa, KernelError> {
+        match self.isa {
+            Some(isa) => Ok(isa),
+            None => Isa::selected(),
+        }
+    }
+
+    /// The microkernel calls will use.
+    pub fn kernel(&self) -> Result<&'static MicroKernel, KernelError> {
+        let isa = self.isa()?;
+        MicroKernel::for_isa(isa).ok_or(KernelError::IsaUnavailable { isa: isa.name() })
+    }
+
+    /// `C = alpha*A*B + beta*C`.
+    pub fn run(&self, alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) -> Result<(), KernelError> {
+        self.run_fused(alpha, a, b, beta, c, &Epilogue::NONE)
+    }
+
+    /// `C = act(alpha*A*B + beta*C + bias)`, bias and activation applied in registers.
+    pub fn run_fused(
+        &self,
+        alpha: f32,
+        a: MatRef<'_>,
+        b: MatRef<'_>,
+        beta: f32,
+        mut c: MatMut<'_>,
+        epi: &Epilogue<'_>,
+    ) -> Result<(), KernelError> {
+        let kern = self.kernel()?;
+        check_shapes(&a, (b.rows(), b.cols()), &c)?;
+        epi.validate(c.cols())?;
+        let bsrc = BSource::Strided(Strided { ptr: b.as_ptr(), rs: b.row_stride(), cs: b.col_stride() });
+        // SAFETY: the views were validated at construction (every element in bounds) and the
+        // borrow checker keeps C (a unique borrow) apart from A and B.
+        unsafe { self.execute(kern, alpha, &a, bsrc, b.rows(), b.cols(), beta, &mut c, epi) };
+        Ok(())
+    }
+
+    /// Packs B (weights) once for the kernel this `Gemm` uses.
+    pub fn pack_b(&self, b: MatRef<'_>) -> Result<PackedB, KernelError> {
+        Ok(PackedB::new(self.kernel()?, b))
+    }
+
+    /// Like [`Gemm::run_fused`] with a prepacked B. Runs the kernel B was packed for.
+    pub fn run_packed(
+        &self,
+        alpha: f32,
+        a: MatRef<'_>,
+        b: &PackedB,
+        beta: f32,
+        mut c: MatMut<'_>,
+        epi: &Epilogue<'_>,
+    ) -> Result<(), KernelError> {
+        check_shapes(&a, (b.rows(), b.cols()), &c)?;
+        epi.validate(c.cols())?;
+        // SAFETY: as in run_fused; `b` carries its own (available) kernel.
+        unsafe { self.execute(b.kernel, alpha, &a, BSource::Packed(b), b.rows(), b.cols(), beta, &mut c, epi) };
+        Ok(())
+    }
+
+    fn threads(&self, m: usize, n: usize, k: usize) -> usize {
+        #[cfg(feature = "rayon")]
+        {
+            let work = m.saturating_mul(n).saturating_mul(k);
+            match self.parallelism {
+                Parallelism::Sequential => 1,
+                Parallelism::Rayon => rayon::current_num_threads(),
+                Parallelism::Auto if work >= PARALLEL_THRESHOLD_FLOP => rayon::current_num_threads(),
+                Parallelism::Auto => 1,
+            }
+        }
+        #[cfg(not(feature = "rayon"))]
+        {
+            let _ = (m, n, k);
+            1
+        }
+    }
+
+    /// # Safety
+    /// Views valid, C disjoint from A and B.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn execute(
+        &self,
+        kern: &'static MicroKernel,
+        alpha: f32,
+        a: &MatRef<'_>,
+        b: BSource<'_>,
+        k: usize,
+        n: usize,
+        beta: f32,
+        c: &mut MatMut<'_>,
+        epi: &Epilogue<'_>,
+    ) {
+        let m = a.rows();
+        let problem = Problem {
+            m,
+            n,
+            k,
+            alpha,
+            a: Strided { ptr: a.as_ptr(), rs: a.row_stride(), cs: a.col_stride() },
+            b,
+            beta,
+            c: c.as_mut_ptr(),
+            rsc: c.row_stride(),
+            csc: c.col_stride(),
+            bias: epi.bias,
+            act: epi.activation,
+        };
+        // SAFETY: forwarded from the caller.
+        unsafe { driver::run(kern, &problem, self.threads(m, n, k)) };
+    }
+}
+
+#[track_caller]
+fn check_shapes(a: &MatRef<'_>, b: (usize, usize), c: &MatMut<'_>) -> Result<(), KernelError> {
+    let (m, k, n) = (a.rows(), a.cols(), b.1);
+    if b.0 != k {
+        return Err(KernelError::shape("B (must be k x n with k = columns of A)", (k, n), b));
+    }
+    if c.rows() != m || c.cols() != n {
+        return Err(KernelError::shape("C (must be m x n)", (m, n), (c.rows(), c.cols())));
+    }
+    Ok(())
+}
+
+/// `C = alpha*A*B + beta*C` with the default [`Gemm`] (detected ISA, automatic threading).
+pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) -> Result<(), KernelError> {
+    Gemm::new().run(alpha, a, b, beta, c)
+}
+
+/// Raw-pointer GEMM for callers that manage memory themselves:
+/// `C[i*rsc + j*csc] = alpha * sum_p A[i*rsa + p*csa] * B[p*rsb + j*csb] + beta * C[..]`.
+///
+/// Checks that the strides do not overflow, that C does not map two elements to the same
+/// address, and that C's address range does not overlap A's or B's.
+///
+/// # Safety
+/// For every `i < m`, `j < n`, `p < k`: `a.offset(i*rsa + p*csa)` and `b.offset(p*rsb + j*csb)`
+/// are valid for reads and `c.offset(i*rsc + j*csc)` for reads and writes, all properly
+/// aligned f32, and no other thread writes them during the call.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_raw(
+    gemm: &Gemm,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+) -> Result<(), KernelError> {
+    let kern = gemm.kernel()?;
+    let ra = crate::view::extent_of(m, k, rsa, csa)?;
+    let rb = crate::view::extent_of(k, n, rsb, csb)?;
+    let rc = crate::view::extent_of(m, n, rsc, csc)?;
+    if !crate::view::distinct(m, n, rsc, csc) {
+        return Err(KernelError::OverlappingOutput { rows: m, cols: n, row_stride: rsc, col_stride: csc });
+    }
+    let span = |p: usize, r: (isize, isize)| (p as isize + r.0 * 4, p as isize + r.1 * 4 + 4);
+    let (c_lo, c_hi) = span(c as usize, rc);
+    let overlaps = |(lo, hi): (isize, isize)| lo < c_hi && c_lo < hi;
+    if m * n > 0 && k > 0 && overlaps(span(a as usize, ra)) {
+        return Err(KernelError::Aliasing { input: "A" });
+    }
+    if m * n > 0 && k > 0 && overlaps(span(b as usize, rb)) {
+        return Err(KernelError::Aliasing { input: "B" });
+    }
+    let problem = Problem {
+        m,
+        n,
+        k,
+        alpha,
+        a: Strided { ptr: a, rs: rsa, cs: csa },
+        b: BSource::Strided(Strided { ptr: b, rs: rsb, cs: csb }),
+        beta,
+        c,
+        rsc,
+        csc,
+        bias: None,
+        act: Activation::Identity,
+    };
+    // SAFETY: the caller's contract plus the checks above.
+    unsafe { driver::run(kern, &problem, gemm.threads(m, n, k)) };
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Packing of A and B panels into contiguous, 64-byte aligned buffers in the order the
+//! microkernels read them. Padding columns of B are zero so full-width tiles stay exact.
+
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct Line([f32; 16]);
+
+/// A fixed-size f32 buffer aligned to 64 bytes.
+pub(crate) struct AlignedVec {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+impl AlignedVec {
+    pub fn zeroed(len: usize) -> Self {
+        Self { lines: vec![Line([0.0; 16]); len.div_ceil(16)], len }
+    }
+    pub fn as_slice(&self) -> &[f32] {
+        // SAFETY: `Line` is `repr(C)` around `[f32; 16]`, so `lines` is `16 * lines.len() >= len`
+        // initialised, contiguous f32 values.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr() as *const f32, self.len) }
+    }
+    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        // SAFETY: as in `as_slice`, and we hold `&mut self`.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr() as *mut f32, self.len) }
+    }
+    /// Grows (never shrinks) to at least `len` elements.
+    pub fn ensure(&mut self, len: usize) {
+        if self.lines.len() * 16 < len {
+            self.lines.resize(len.div_ceil(16), Line([0.0; 16]));
+        }
+        self.len = self.len.max(len);
+    }
+}
+
+/// Packs the `mc x kc` block of A at `a` (strides `rsa`, `csa`) into panels of `mr` rows:
+/// panel `p` holds `kc` steps of `min(mr, rows left)` values. Returns nothing; `dst` must hold
+/// `mc * kc` values.
+///
+/// # Safety
+/// `a + i*rsa + p*csa` must be readable for `i < mc`, `p < kc`.
+pub(crate) unsafe fn pack_a(dst: &mut [f32], a: *const f32, rsa: isize, csa: isize, mc: usize, kc: usize, mr: usize) {
+    debug_assert!(dst.len() >= mc * kc);
+    let mut out = 0;
+    let mut i0 = 0;
+    while i0 < mc {
+        let rows = mr.min(mc - i0);
+        for i in 0..rows {
+            // SAFETY: row i0+i < mc is inside the block the caller vouched for.
+            let src = unsafe { a.offset((i0 + i) as isize * rsa) };
+            if csa == 1 {
+                for p in 0..kc {
+                    // SAFETY: column p < kc of a readable row.
+                    dst[out + p * rows + i] = unsafe { *src.add(p) };
+                }
+            } else {
+                for p in 0..kc {
+                    // SAFETY: column p < kc of a readable row.
+                    dst[out + p * rows + i] = unsafe { *src.offset(p as isize * csa) };
+                }
+            }
+        }
+        out += rows * kc;
+        i0 += rows;
+    }
+}
+
+/// Packs the `kc x nc` block of B at `b` into panels of `nr` columns, each `kc` steps of `nr`
+/// values, zero-padded on the right. `dst` must hold `ceil(nc / nr) * nr * kc` values.
+///
+/// # Safety
+/// `b + p*rsb + j*csb` must be readable for `p < kc`, `j < nc`.
+pub(crate) unsafe fn pack_b(dst: &mut [f32], b: *const f32, rsb: isize, csb: isize, kc: usize, nc: usize, nr: usize) {
+    let panels = nc.div_ceil(nr);
+    debug_assert!(dst.len() >= panels * nr * kc);
+    for (panel, out) in dst.chunks_exact_mut(nr * kc).take(panels).enumerate() {
+        // SAFETY: the panel's first column is < nc.
+        let b0 = unsafe { b.offset((panel * nr) as isize * csb) };
+        // SAFETY: the panel's columns are a subset of the block the caller vouched for.
+        unsafe { pack_b_panel(out, b0, rsb, csb, kc, nr.min(nc - panel * nr), nr) };
+    }
+}
+
+/// Packs one `kc x cols` panel (`cols <= nr`) into `out` (`kc * nr` values).
+///
+/// # Safety
+/// `b + p*rsb + j*csb` must be readable for `p < kc`, `j < cols`.
+pub(crate) unsafe fn pack_b_panel(out: &mut [f32], b: *const f32, rsb: isize, csb: isize, kc: usize, cols: usize, nr: usize) {
+    for p in 0..kc {
+        let row = &mut out[p * nr..(p + 1) * nr];
+        // SAFETY (all reads below): the caller vouched for `kc x cols` readable elements.
+        let src = unsafe { b.offset(p as isize * rsb) };
+        if csb == 1 {
+            // SAFETY: see above.
+            row[..cols].copy_from_slice(unsafe { std::slice::from_raw_parts(src, cols) });
+        } else {
+            for (j, v) in row[..cols].iter_mut().enumerate() {
+                // SAFETY: see above.
+                *v = unsafe { *src.offset(j as isize * csb) };
+            }
+        }
+        row[cols..].fill(0.0);
+    }
+}

@@ -1,0 +1,62 @@
+//! Prepacked B (weights): packed once in the microkernel's panel order, reused by many calls.
+
+use super::kernel::MicroKernel;
+use super::pack::{pack_b, AlignedVec};
+use crate::view::MatRef;
+
+/// B (`k x n`) packed for one microkernel: for each KC block of rows, `ceil(n / NR)` panels of
+/// `kc x NR` values, zero-padded. Build it with [`crate::Gemm::pack_b`].
+pub struct PackedB {
+    pub(crate) kernel: &'static MicroKernel,
+    k: usize,
+    n: usize,
+    data: AlignedVec,
+}
+
+impl PackedB {
+    pub(crate) fn new(kernel: &'static MicroKernel, b: MatRef<'_>) -> Self {
+        let (k, n, nr) = (b.rows(), b.cols(), kernel.nr);
+        let n_pad = n.div_ceil(nr) * nr;
+        let mut data = AlignedVec::zeroed(k * n_pad);
+        let mut pc = 0;
+        while pc < k {
+            let kc = kernel.kc.min(k - pc);
+            let dst = &mut data.as_mut_slice()[pc * n_pad..(pc + kc) * n_pad];
+            // SAFETY: MatRef guarantees every (p, j) of the view is readable.
+            unsafe {
+                let b0 = b.as_ptr().offset(pc as isize * b.row_stride());
+                pack_b(dst, b0, b.row_stride(), b.col_stride(), kc, n, nr);
+            }
+            pc += kc;
+        }
+        Self { kernel, k, n, data }
+    }
+
+    /// Rows of B (the GEMM depth `k`).
+    pub fn rows(&self) -> usize {
+        self.k
+    }
+    /// Columns of B (`n`).
+    pub fn cols(&self) -> usize {
+        self.n
+    }
+    /// Name of the microkernel this was packed for.
+    pub fn kernel_name(&self) -> &'static str {
+        self.kernel.name
+    }
+
+    /// Start of the panels of the KC block at row `pc`, column `jc` (a multiple of NR).
+    pub(crate) fn block_ptr(&self, pc: usize, jc: usize) -> *const f32 {
+        let nr = self.kernel.nr;
+        let n_pad = self.n.div_ceil(nr) * nr;
+        let kc = self.kernel.kc.min(self.k - pc);
+        debug_assert!(jc % nr == 0);
+        self.data.as_slice()[pc * n_pad..].as_ptr().wrapping_add((jc / nr) * kc * nr)
+    }
+}
+
+impl std::fmt::Debug for PackedB {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PackedB({}x{} for {})", self.k, self.n, self.kernel.name)
+    }
+}

@@ -1,0 +1,37 @@
+//! # lanes-kernels
+//!
+//! Hand-written SIMD kernels for machine learning. This release: f32 GEMM
+//! (`C = act(alpha*A*B + beta*C + bias)`) on arbitrarily strided views, with microkernels for
+//! AVX-512F, AVX2+FMA, wasm simd128 and wasm relaxed-simd, a portable tier (the `wide`
+//! crate), and a scalar tier, chosen at run time; rayon threading; prepacked weights.
+//!
+//! ```
+//! use lanes_kernels::{gemm, MatMut, MatRef};
+//! let (m, n, k) = (2, 3, 4);
+//! let a: Vec<f32> = (0..m * k).map(|x| x as f32).collect();
+//! let b: Vec<f32> = (0..k * n).map(|x| x as f32).collect();
+//! let mut c = vec![f32::NAN; m * n]; // beta = 0: C is never read
+//! gemm(
+//!     1.0,
+//!     MatRef::row_major(&a, m, k)?,
+//!     MatRef::row_major(&b, k, n)?,
+//!     0.0,
+//!     MatMut::row_major(&mut c, m, n)?,
+//! )?;
+//! assert_eq!(c, [42.0, 48.0, 54.0, 114.0, 136.0, 158.0]);
+//! # Ok::<(), lanes_kernels::KernelError>(())
+//! ```
+//!
+//! Set `LANES_ISA=scalar|portable|avx2|avx512` (or `simd128|relaxed` on wasm) to force a path;
+//! an ISA the CPU lacks makes every call return [`KernelError::IsaUnavailable`].
+
+mod arch;
+mod dispatch;
+mod error;
+pub mod gemm;
+mod view;
+
+pub use dispatch::Isa;
+pub use error::KernelError;
+pub use gemm::{gemm, gemm_raw, microkernels, Activation, Epilogue, Gemm, MicroKernel, PackedB, Parallelism};
+pub use view::{MatMut, MatRef};

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs every tool the benchmarks and tests need, idempotently, with pinned versions.
+# Usage: scripts/setup.sh [native|wasm|all]   (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-all}"
+WASM_BINDGEN_VERSION=0.2.130
+NIGHTLY=nightly-2026-05-20
+
+log() { printf '\n[setup] %s\n' "$*"; }
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  fi
+}
+
+native() {
+  apt_install libopenblas-dev pkg-config
+}
+
+wasm() {
+  apt_install chromium chromium-driver
+  rustup target add wasm32-unknown-unknown >/dev/null
+  if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (takes ~5 min once)"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+  # The threaded build needs a nightly with rust-src (see docs/wasm.md).
+  if rustup toolchain list | grep -q "^$NIGHTLY"; then
+    rustup component add rust-src --toolchain "$NIGHTLY" >/dev/null
+    rustup target add wasm32-unknown-unknown --toolchain "$NIGHTLY" >/dev/null
+  elif rustup toolchain list | grep -q "^nightly-x86_64"; then
+    rustup component add rust-src --toolchain nightly >/dev/null || true
+    rustup target add wasm32-unknown-unknown --toolchain nightly >/dev/null || true
+  fi
+  if [ -f browser-bench/package-lock.json ]; then
+    log "npm ci (browser-bench)"
+    (cd browser-bench && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+case "$what" in
+  native) native ;;
+  wasm) wasm ;;
+  all) native; wasm ;;
+  *) echo "usage: $0 [native|wasm|all]" >&2; exit 2 ;;
+esac
+log "done"

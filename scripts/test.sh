@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs what it needs, then runs every check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh all
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "native tests (default ISA)"
+cargo test --workspace
+
+# The same kernel suite once per ISA this CPU has, forced through LANES_ISA.
+for isa in $(cargo run -q -p lanes-kernels --example list_isas); do
+  step "kernel tests forced to LANES_ISA=$isa"
+  LANES_ISA="$isa" cargo test -p lanes-kernels --tests
+done
+
+if [ -x browser-bench/scripts/test-wasm.sh ]; then
+  step "wasm tests (Node and headless Chromium)"
+  browser-bench/scripts/test-wasm.sh
+fi
+step "all tests passed"
