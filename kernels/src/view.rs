@@ -182,7 +182,7 @@ impl<'a> MatMut<'a> {
 /// Sufficient test: order the two axes by |stride|; the larger stride must exceed the
 /// span covered by the smaller axis.
 pub(crate) fn distinct(rows: usize, cols: usize, rs: isize, cs: isize) -> bool {
-    if rows <= 1 && cols <= 1 {
+    if rows == 0 || cols == 0 || (rows == 1 && cols == 1) {
         return true;
     }
     if rows <= 1 {

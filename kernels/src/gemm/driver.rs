@@ -64,6 +64,12 @@ fn with_scratch<R>(key: &'static std::thread::LocalKey<RefCell<AlignedVec>>, len
 /// Raw pointers that rayon tasks share. Every task writes a disjoint part of C.
 #[derive(Clone, Copy)]
 struct Shared<T>(T);
+impl<T: Copy> Shared<T> {
+    /// By-method access, so closures capture the whole `Shared` (which is Send), not the field.
+    fn get(&self) -> T {
+        self.0
+    }
+}
 // SAFETY: the driver only shares pointers to memory that outlives the parallel section; tasks
 // read A/B/packed buffers and write disjoint tiles of C.
 unsafe impl<T> Send for Shared<T> {}
@@ -176,10 +182,9 @@ fn pack_b_parallel(buf: &mut [f32], b: *const f32, rsb: isize, csb: isize, kc: u
         use rayon::prelude::*;
         let b = Shared(b);
         buf.par_chunks_mut(kc * nr).enumerate().for_each(|(panel, out)| {
-            let b = b;
             let cols = nr.min(nc - panel * nr);
             // SAFETY: panel columns are inside the block the caller vouched for.
-            unsafe { pack_b_panel(out, b.0.offset((panel * nr) as isize * csb), rsb, csb, kc, cols, nr) };
+            unsafe { pack_b_panel(out, b.get().offset((panel * nr) as isize * csb), rsb, csb, kc, cols, nr) };
         });
         return;
     }

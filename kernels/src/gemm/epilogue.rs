@@ -55,7 +55,7 @@ impl Activation {
 }
 
 /// `2*sqrt(2/pi)`: GELU(x) = x * sigmoid(GELU_K * (x + GELU_C x^3)).
-pub(crate) const GELU_K: f32 = 1.595_769_1;
+pub(crate) const GELU_K: f32 = 1.595_769;
 pub(crate) const GELU_C: f32 = 0.044_715;
 
 #[inline]

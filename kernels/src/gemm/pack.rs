@@ -73,6 +73,9 @@ pub(crate) unsafe fn pack_a(dst: &mut [f32], a: *const f32, rsa: isize, csa: isi
 pub(crate) unsafe fn pack_b(dst: &mut [f32], b: *const f32, rsb: isize, csb: isize, kc: usize, nc: usize, nr: usize) {
     let panels = nc.div_ceil(nr);
     debug_assert!(dst.len() >= panels * nr * kc);
+    if kc == 0 {
+        return;
+    }
     for (panel, out) in dst.chunks_exact_mut(nr * kc).take(panels).enumerate() {
         // SAFETY: the panel's first column is < nc.
         let b0 = unsafe { b.offset((panel * nr) as isize * csb) };

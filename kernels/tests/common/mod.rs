@@ -1,0 +1,150 @@
+//! Shared test helpers: seeded data, NaN-poisoned outputs, tolerance that scales with K.
+#![allow(dead_code)]
+
+use lanes_kernels::gemm::reference::gemm_reference;
+use lanes_kernels::{Epilogue, Isa, MatMut, MatRef, MicroKernel};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// The ISAs to test: the one forced by `LANES_ISA`, else every ISA this machine has.
+pub fn isas() -> Vec<Isa> {
+    match std::env::var("LANES_ISA") {
+        Ok(s) if !s.is_empty() && s != "auto" => {
+            vec![s.parse().expect("LANES_ISA names a known ISA")]
+        }
+        _ => Isa::available(),
+    }
+}
+
+pub fn kernel(isa: Isa) -> &'static MicroKernel {
+    MicroKernel::for_isa(isa).expect("ISA available")
+}
+
+pub fn rng(seed: u64) -> SmallRng {
+    SmallRng::seed_from_u64(seed)
+}
+
+pub fn random(rng: &mut SmallRng, len: usize) -> Vec<f32> {
+    (0..len).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+}
+
+/// A strided layout for an `r x c` operand inside a buffer.
+#[derive(Clone, Copy, Debug)]
+pub enum Layout {
+    RowMajor,
+    ColMajor,
+    /// Row-major with padding: row stride `c + pad`, column stride `cs`.
+    Padded {
+        pad: usize,
+        cs: usize,
+    },
+    /// Rows and columns both reversed (negative strides).
+    Reversed,
+}
+
+pub const LAYOUTS: [Layout; 4] = [
+    Layout::RowMajor,
+    Layout::ColMajor,
+    Layout::Padded { pad: 3, cs: 2 },
+    Layout::Reversed,
+];
+
+/// (buffer length, offset, row stride, column stride) for an `r x c` operand.
+pub fn geometry(layout: Layout, r: usize, c: usize) -> (usize, usize, isize, isize) {
+    match layout {
+        Layout::RowMajor => (r * c, 0, c as isize, 1),
+        Layout::ColMajor => (r * c, 0, 1, r as isize),
+        Layout::Padded { pad, cs } => {
+            let rs = c * cs + pad;
+            (r * rs + 1, 0, rs as isize, cs as isize)
+        }
+        Layout::Reversed => {
+            let len = r * c;
+            (len, len.saturating_sub(1), -(c as isize), -1)
+        }
+    }
+}
+
+pub fn view(buf: &[f32], layout: Layout, r: usize, c: usize) -> MatRef<'_> {
+    let (_, off, rs, cs) = geometry(layout, r, c);
+    MatRef::with_offset(buf, off, r, c, rs, cs).unwrap()
+}
+
+pub fn view_mut(buf: &mut [f32], layout: Layout, r: usize, c: usize) -> MatMut<'_> {
+    let (_, off, rs, cs) = geometry(layout, r, c);
+    MatMut::with_offset(buf, off, r, c, rs, cs).unwrap()
+}
+
+/// Per-element error bound for `alpha*A*B + beta*C + bias`: a few ulps times (k + 2) times the
+/// magnitude of the terms (sum of |a||b| products), as for any summation order.
+#[allow(clippy::too_many_arguments)]
+pub fn bound(
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c0: &MatRef<'_>,
+    bias: Option<&[f32]>,
+    i: usize,
+    j: usize,
+) -> f32 {
+    let k = a.cols();
+    let mut mag = 0.0f32;
+    for p in 0..k {
+        mag += (a.get(i, p) * b.get(p, j)).abs();
+    }
+    let mut total = alpha.abs() * mag;
+    if beta != 0.0 {
+        total += (beta * c0.get(i, j)).abs();
+    }
+    if let Some(bias) = bias {
+        total += bias[j].abs();
+    }
+    4.0 * f32::EPSILON * (k as f32 + 2.0) * total + 1e-30
+}
+
+/// Compares `got` with the reference result, element by element, with `bound` (plus a relative
+/// slack `rel` for approximated activations). Panics with the first offending element.
+#[allow(clippy::too_many_arguments)]
+pub fn assert_close(
+    what: &str,
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c0: MatRef<'_>,
+    got: MatRef<'_>,
+    epi: &Epilogue<'_>,
+    rel: f32,
+) {
+    let (m, n) = (a.rows(), b.cols());
+    let mut want = vec![0.0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            want[i * n + j] = c0.get(i, j);
+        }
+    }
+    gemm_reference(
+        alpha,
+        a,
+        b,
+        beta,
+        MatMut::row_major(&mut want, m, n).unwrap(),
+        epi,
+    );
+    for i in 0..m {
+        for j in 0..n {
+            let (g, w) = (got.get(i, j), want[i * n + j]);
+            if w.is_nan() {
+                assert!(g.is_nan(), "{what}: ({i},{j}) got {g}, want NaN");
+                continue;
+            }
+            let tol = bound(alpha, a, b, beta, &c0, epi.bias, i, j) * 4.0 + rel * w.abs() + rel;
+            assert!(
+                (g - w).abs() <= tol || g == w,
+                "{what}: ({i},{j}) got {g}, want {w}, |diff| {} > tol {tol}",
+                (g - w).abs()
+            );
+        }
+    }
+}

@@ -1,0 +1,724 @@
+//! The GEMM suite: every test runs once per ISA (all available, or the one forced by LANES_ISA)
+//! and compares with the scalar reference.
+
+mod common;
+use common::*;
+use lanes_kernels::{Activation, Epilogue, Gemm, Isa, KernelError, MatMut, MatRef, Parallelism};
+
+/// Runs one case: random A, B, C in the given layouts, then compares with the reference.
+#[allow(clippy::too_many_arguments)]
+fn check_case(
+    gemm: &Gemm,
+    (m, n, k): (usize, usize, usize),
+    alpha: f32,
+    beta: f32,
+    layouts: (Layout, Layout, Layout),
+    epi: &Epilogue<'_>,
+    seed: u64,
+) {
+    let mut r = rng(seed);
+    let (la, lb, lc) = layouts;
+    let a = random(&mut r, geometry(la, m, k).0);
+    let b = random(&mut r, geometry(lb, k, n).0);
+    let mut c0 = random(&mut r, geometry(lc, m, n).0);
+    if beta == 0.0 {
+        // BLAS semantics: C is not read, so NaN in it must not leak.
+        c0.iter_mut().for_each(|x| *x = f32::NAN);
+    }
+    let mut c = c0.clone();
+    gemm.run_fused(
+        alpha,
+        view(&a, la, m, k),
+        view(&b, lb, k, n),
+        beta,
+        view_mut(&mut c, lc, m, n),
+        epi,
+    )
+    .unwrap();
+    let what = format!(
+        "{:?} {m}x{n}x{k} alpha={alpha} beta={beta} {layouts:?} {:?}",
+        gemm.isa(),
+        epi.activation
+    );
+    let c0_for_ref: Vec<f32> = if beta == 0.0 {
+        vec![0.0; c0.len()]
+    } else {
+        c0.clone()
+    };
+    let rel = if matches!(epi.activation, Activation::Gelu | Activation::Silu) {
+        2e-6
+    } else {
+        0.0
+    };
+    assert_close(
+        &what,
+        alpha,
+        view(&a, la, m, k),
+        view(&b, lb, k, n),
+        beta,
+        view(&c0_for_ref, lc, m, n),
+        view(&c, lc, m, n),
+        epi,
+        rel,
+    );
+    // Elements of the buffer outside the C view must be untouched.
+    let (_, off, rs, cs) = geometry(lc, m, n);
+    let mut inside = vec![false; c.len()];
+    for i in 0..m {
+        for j in 0..n {
+            inside[(off as isize + i as isize * rs + j as isize * cs) as usize] = true;
+        }
+    }
+    for (idx, (&x, &y)) in c.iter().zip(&c0).enumerate() {
+        if !inside[idx] {
+            assert!(
+                x.to_bits() == y.to_bits(),
+                "{what}: wrote outside C at {idx}"
+            );
+        }
+    }
+}
+
+const ROW: (Layout, Layout, Layout) = (Layout::RowMajor, Layout::RowMajor, Layout::RowMajor);
+
+#[test]
+fn every_subtile_up_to_two_tiles() {
+    for isa in isas() {
+        let g = Gemm::with_isa(isa)
+            .unwrap()
+            .parallelism(Parallelism::Sequential);
+        let kern = kernel(isa);
+        for m in 0..=2 * kern.mr {
+            for n in 0..=2 * kern.nr {
+                for k in [0, 1, 2, 5, 16] {
+                    check_case(
+                        &g,
+                        (m, n, k),
+                        1.0,
+                        0.0,
+                        ROW,
+                        &Epilogue::NONE,
+                        (m * 1000 + n * 10 + k) as u64,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn primes_and_depth_around_kc() {
+    for isa in isas() {
+        let g = Gemm::with_isa(isa)
+            .unwrap()
+            .parallelism(Parallelism::Sequential);
+        let kc = kernel(isa).kc;
+        for &(m, n) in &[(17, 31), (31, 67), (67, 17), (127, 5), (1, 127)] {
+            for k in [7, kc - 1, kc, kc + 1, 2 * kc + 37] {
+                check_case(
+                    &g,
+                    (m, n, k),
+                    1.0,
+                    1.0,
+                    ROW,
+                    &Epilogue::NONE,
+                    (m + n + k) as u64,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn blocks_larger_than_mc_and_nc() {
+    for isa in isas() {
+        let g = Gemm::with_isa(isa)
+            .unwrap()
+            .parallelism(Parallelism::Sequential);
+        let kern = kernel(isa);
+        let (m, n) = (kern.mc + kern.mr + 3, kern.nc + kern.nr + 5);
+        check_case(&g, (m, n, 19), -0.5, 2.0, ROW, &Epilogue::NONE, 7);
+    }
+}
+
+#[test]
+fn strided_transposed_and_reversed_views() {
+    for isa in isas() {
+        let g = Gemm::with_isa(isa)
+            .unwrap()
+            .parallelism(Parallelism::Sequential);
+        let kern = kernel(isa);
+        let shapes = [
+            (kern.mr + 1, kern.nr + 3, 9),
+            (3, 2 * kern.nr, 33),
+            (1, kern.nr, 300),
+            (kern.mr, 1, 4),
+        ];
+        for (s, &shape) in shapes.iter().enumerate() {
+            for la in LAYOUTS {
+                for lb in LAYOUTS {
+                    for lc in LAYOUTS {
+                        check_case(&g, shape, 1.0, 1.0, (la, lb, lc), &Epilogue::NONE, s as u64);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn alpha_beta_combinations() {
+    for isa in isas() {
+        let g = Gemm::with_isa(isa)
+            .unwrap()
+            .parallelism(Parallelism::Sequential);
+        let kern = kernel(isa);
+        for alpha in [0.0, 1.0, -0.5, 2.0] {
+            for beta in [0.0, 1.0, -0.5, 2.0] {
+                for &shape in &[(kern.mr * 2 + 1, kern.nr + 1, 23), (1, 3 * kern.nr, 300)] {
+                    check_case(&g, shape, alpha, beta, ROW, &Epilogue::NONE, 11);
+                    check_case(
+                        &g,
+                        shape,
+                        alpha,
+                        beta,
+                        (
+                            Layout::ColMajor,
+                            Layout::Padded { pad: 1, cs: 3 },
+                            Layout::ColMajor,
+                        ),
+                        &Epilogue::NONE,
+                        12,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn alpha_zero_reads_neither_a_nor_b() {
+    for isa in isas() {
+        let g = Gemm::with_isa(isa).unwrap();
+        let (m, n, k) = (5, 9, 4);
+        let a = vec![f32::NAN; m * k];
+        let b = vec![f32::INFINITY; k * n];
+        let mut c = vec![2.0f32; m * n];
+        g.run(
+            0.0,
+            MatRef::row_major(&a, m, k).unwrap(),
+            MatRef::row_major(&b, k, n).unwrap(),
+            0.5,
+            MatMut::row_major(&mut c, m, n).unwrap(),
+        )
+        .unwrap();
+        assert!(c.iter().all(|&x| x == 1.0), "{isa}: {c:?}");
+    }
+}
+
+#[test]
+fn nan_and_inf_in_inputs_propagate_like_the_reference() {
+    for isa in isas() {
+        let g = Gemm::with_isa(isa).unwrap();
+        let kern = kernel(isa);
+        let (m, n, k) = (kern.mr + 2, kern.nr + 2, 10);
+        let mut a = vec![1.0f32; m * k];
+        a[k + 3] = f32::NAN; // row 1
+        let mut b = vec![1.0f32; k * n];
+        b[2 * n + 4] = f32::INFINITY; // column 4
+        let mut c = vec![f32::NAN; m * n];
+        g.run(
+            1.0,
+            MatRef::row_major(&a, m, k).unwrap(),
+            MatRef::row_major(&b, k, n).unwrap(),
+            0.0,
+            MatMut::row_major(&mut c, m, n).unwrap(),
+        )
+        .unwrap();
+        for i in 0..m {
+            for j in 0..n {
+                let x = c[i * n + j];
+                match (i, j) {
+                    (1, _) => assert!(x.is_nan(), "{isa} ({i},{j}) {x}"),
+                    (_, 4) => assert_eq!(x, f32::INFINITY, "{isa} ({i},{j})"),
+                    _ => assert_eq!(x, k as f32, "{isa} ({i},{j})"),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_bias_and_every_activation() {
+    let acts = [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::RELU6,
+        Activation::Clamp {
+            min: -0.25,
+            max: 0.5,
+        },
+        Activation::Gelu,
+        Activation::Silu,
+    ];
+    for isa in isas() {
+        let g = Gemm::with_isa(isa)
+            .unwrap()
+            .parallelism(Parallelism::Sequential);
+        let kern = kernel(isa);
+        for &(m, n, k) in &[
+            (kern.mr + 1, 2 * kern.nr + 3, 40),
+            (2, kern.nr, 600),
+            (1, 5, 3),
+        ] {
+            let bias: Vec<f32> = (0..n).map(|j| (j as f32 - n as f32 / 2.0) * 0.7).collect();
+            for act in acts {
+                let epi = Epilogue::new(Some(&bias), act);
+                check_case(&g, (m, n, k), 3.0, 0.0, ROW, &epi, 5);
+                check_case(
+                    &g,
+                    (m, n, k),
+                    1.0,
+                    0.5,
+                    (Layout::ColMajor, Layout::RowMajor, Layout::ColMajor),
+                    &epi,
+                    6,
+                );
+                check_case(&g, (m, n, k), 1.0, 1.0, ROW, &Epilogue::new(None, act), 7);
+            }
+        }
+    }
+}
+
+#[test]
+fn activations_match_scalar_definition_on_extreme_values() {
+    // One column of C per input value: C = x via A = 1x1 identity and bias = x.
+    let xs: Vec<f32> = [
+        -1e30, -200.0, -90.0, -88.0, -20.0, -3.0, -1.0, -1e-3, 0.0, 1e-3, 0.5, 1.0, 3.0, 20.0,
+        88.0, 90.0, 1e30,
+    ]
+    .into_iter()
+    .chain([f32::INFINITY, f32::NEG_INFINITY, f32::NAN])
+    .collect();
+    let n = xs.len();
+    for isa in isas() {
+        let g = Gemm::with_isa(isa).unwrap();
+        for act in [
+            Activation::Relu,
+            Activation::RELU6,
+            Activation::Gelu,
+            Activation::Silu,
+        ] {
+            let mut c = vec![0.0f32; n];
+            let a = [0.0f32];
+            let b = vec![0.0f32; n];
+            g.run_fused(
+                1.0,
+                MatRef::row_major(&a, 1, 1).unwrap(),
+                MatRef::row_major(&b, 1, n).unwrap(),
+                0.0,
+                MatMut::row_major(&mut c, 1, n).unwrap(),
+                &Epilogue::new(Some(&xs), act),
+            )
+            .unwrap();
+            for (x, got) in xs.iter().zip(&c) {
+                let want = act.apply(*x);
+                let ok = (want.is_nan() && got.is_nan())
+                    || want == *got
+                    || (want - got).abs() <= 2e-6 * want.abs().max(1e-30) + 1e-37;
+                assert!(ok, "{isa} {act:?}({x}) = {got}, want {want}");
+            }
+        }
+    }
+}
+
+#[test]
+fn packed_b_matches_unpacked() {
+    for isa in isas() {
+        let g = Gemm::with_isa(isa).unwrap();
+        let kern = kernel(isa);
+        for &(m, n, k) in &[
+            (1, 3 * kern.nr + 1, 2 * kern.kc + 1),
+            (kern.mr * 3 + 1, kern.nr + 1, 70),
+            (0, 4, 4),
+            (3, 3, 0),
+        ] {
+            let mut r = rng((m * n + k) as u64);
+            let a = random(&mut r, m * k);
+            let b = random(&mut r, k * n);
+            let bias = random(&mut r, n);
+            let packed = g.pack_b(MatRef::col_major(&b, k, n).unwrap()).unwrap();
+            assert_eq!((packed.rows(), packed.cols()), (k, n));
+            let epi = Epilogue::new(Some(&bias), Activation::Relu);
+            let mut c1 = vec![f32::NAN; m * n];
+            let mut c2 = vec![f32::NAN; m * n];
+            g.run_packed(
+                1.5,
+                MatRef::row_major(&a, m, k).unwrap(),
+                &packed,
+                0.0,
+                MatMut::row_major(&mut c1, m, n).unwrap(),
+                &epi,
+            )
+            .unwrap();
+            g.run_fused(
+                1.5,
+                MatRef::row_major(&a, m, k).unwrap(),
+                MatRef::col_major(&b, k, n).unwrap(),
+                0.0,
+                MatMut::row_major(&mut c2, m, n).unwrap(),
+                &epi,
+            )
+            .unwrap();
+            let c0 = vec![0.0f32; m * n];
+            assert_close(
+                &format!("{isa} packed {m}x{n}x{k}"),
+                1.5,
+                MatRef::row_major(&a, m, k).unwrap(),
+                MatRef::col_major(&b, k, n).unwrap(),
+                0.0,
+                MatRef::row_major(&c0, m, n).unwrap(),
+                MatRef::row_major(&c1, m, n).unwrap(),
+                &epi,
+                0.0,
+            );
+            // Same kernel, same blocking: bit-identical to the unpacked path.
+            assert!(
+                c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{isa} {m}x{n}x{k}"
+            );
+        }
+    }
+}
+
+#[test]
+fn two_threads_match_the_reference() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        for isa in isas() {
+            let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
+            let kern = kernel(isa);
+            for &shape in &[
+                (1, 5 * kern.nr + 3, 100),
+                (2 * kern.mc + 5, 3 * kern.nr + 1, 40),
+                (kern.mr * 3, kern.nc + 7, 2 * kern.kc + 3),
+                (3, 2, 1),
+            ] {
+                check_case(
+                    &g,
+                    shape,
+                    1.0,
+                    0.5,
+                    ROW,
+                    &Epilogue::new(None, Activation::Silu),
+                    3,
+                );
+                check_case(
+                    &g,
+                    shape,
+                    1.0,
+                    0.0,
+                    (
+                        Layout::ColMajor,
+                        Layout::ColMajor,
+                        Layout::Padded { pad: 2, cs: 1 },
+                    ),
+                    &Epilogue::NONE,
+                    4,
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn nested_calls_from_rayon_jobs() {
+    // Calls from inside rayon jobs (e.g. a batch of layers in parallel) must not conflict
+    // over the driver's thread-local scratch buffers.
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (m, n, k) = (150, 90, 300);
+    let mut r = rng(9);
+    let a = random(&mut r, m * k);
+    let b = random(&mut r, k * n);
+    let mut want = vec![0.0f32; m * n];
+    Gemm::new()
+        .parallelism(Parallelism::Sequential)
+        .run(
+            1.0,
+            MatRef::row_major(&a, m, k).unwrap(),
+            MatRef::row_major(&b, k, n).unwrap(),
+            0.0,
+            MatMut::row_major(&mut want, m, n).unwrap(),
+        )
+        .unwrap();
+    let outs: Vec<Vec<f32>> = pool.install(|| {
+        (0..8)
+            .into_par_iter()
+            .map(|_| {
+                let mut c = vec![0.0f32; m * n];
+                Gemm::new()
+                    .parallelism(Parallelism::Rayon)
+                    .run(
+                        1.0,
+                        MatRef::row_major(&a, m, k).unwrap(),
+                        MatRef::row_major(&b, k, n).unwrap(),
+                        0.0,
+                        MatMut::row_major(&mut c, m, n).unwrap(),
+                    )
+                    .unwrap();
+                c
+            })
+            .collect()
+    });
+    for c in outs {
+        assert_eq!(c, want);
+    }
+}
+
+#[test]
+fn shape_errors_name_the_numbers() {
+    let a = vec![0.0f32; 6];
+    let b = vec![0.0f32; 12];
+    let mut c = vec![0.0f32; 8];
+    let g = Gemm::new();
+    let err = g
+        .run(
+            1.0,
+            MatRef::row_major(&a, 2, 3).unwrap(),
+            MatRef::row_major(&b, 4, 3).unwrap(),
+            0.0,
+            MatMut::row_major(&mut c, 2, 3).unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        KernelError::ShapeMismatch {
+            what: "B (must be k x n with k = columns of A)",
+            expected: (3, 3),
+            found: (4, 3)
+        }
+    );
+    assert!(err.to_string().contains("expected 3x3, found 4x3"), "{err}");
+    let err = g
+        .run(
+            1.0,
+            MatRef::row_major(&a, 2, 3).unwrap(),
+            MatRef::row_major(&b, 3, 4).unwrap(),
+            0.0,
+            MatMut::row_major(&mut c, 2, 3).unwrap(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("expected 2x4, found 2x3"), "{err}");
+    let bias = [0.0f32; 3];
+    let err = g
+        .run_fused(
+            1.0,
+            MatRef::row_major(&a, 2, 3).unwrap(),
+            MatRef::row_major(&b, 3, 4).unwrap(),
+            0.0,
+            MatMut::row_major(&mut c, 2, 4).unwrap(),
+            &Epilogue::new(Some(&bias), Activation::Identity),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        KernelError::LengthMismatch {
+            what: "bias",
+            expected: 4,
+            found: 3
+        }
+    );
+    let err = g
+        .run_fused(
+            1.0,
+            MatRef::row_major(&a, 2, 3).unwrap(),
+            MatRef::row_major(&b, 3, 4).unwrap(),
+            0.0,
+            MatMut::row_major(&mut c, 2, 4).unwrap(),
+            &Epilogue::new(None, Activation::Clamp { min: 1.0, max: 0.0 }),
+        )
+        .unwrap_err();
+    assert!(matches!(err, KernelError::InvalidArgument { .. }));
+    // Nothing was written by the refused calls.
+    assert!(c.iter().all(|&x| x == 0.0));
+}
+
+#[test]
+fn zero_sizes_are_fine() {
+    let g = Gemm::new();
+    let mut c = vec![3.0f32; 6];
+    // k = 0: C = beta * C.
+    g.run(
+        1.0,
+        MatRef::row_major(&[], 2, 0).unwrap(),
+        MatRef::row_major(&[], 0, 3).unwrap(),
+        2.0,
+        MatMut::row_major(&mut c, 2, 3).unwrap(),
+    )
+    .unwrap();
+    assert!(c.iter().all(|&x| x == 6.0));
+    g.run(
+        1.0,
+        MatRef::row_major(&[], 0, 5).unwrap(),
+        MatRef::row_major(&[0.0; 15], 5, 3).unwrap(),
+        0.0,
+        MatMut::row_major(&mut [], 0, 3).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn forced_unavailable_isa_is_an_error() {
+    assert_eq!(
+        Gemm::with_isa(Isa::WasmRelaxed).unwrap_err(),
+        KernelError::IsaUnavailable { isa: "relaxed" }
+    );
+}
+
+#[test]
+fn raw_api_checks_aliasing_and_strides() {
+    let g = Gemm::new();
+    let mut buf = vec![1.0f32; 64];
+    let p = buf.as_mut_ptr();
+    // SAFETY: all views lie inside `buf`; the call must refuse before touching memory.
+    let err = unsafe {
+        lanes_kernels::gemm_raw(
+            &g,
+            4,
+            4,
+            4,
+            1.0,
+            p,
+            4,
+            1,
+            p.add(16),
+            4,
+            1,
+            0.0,
+            p.add(8),
+            4,
+            1,
+        )
+    }
+    .unwrap_err();
+    assert_eq!(err, KernelError::Aliasing { input: "A" });
+    // SAFETY: as above.
+    let err = unsafe {
+        lanes_kernels::gemm_raw(
+            &g,
+            4,
+            4,
+            4,
+            1.0,
+            p,
+            4,
+            1,
+            p.add(16),
+            4,
+            1,
+            0.0,
+            p.add(32),
+            0,
+            1,
+        )
+    }
+    .unwrap_err();
+    assert!(matches!(err, KernelError::OverlappingOutput { .. }));
+    // SAFETY: as above.
+    let err = unsafe {
+        lanes_kernels::gemm_raw(
+            &g,
+            4,
+            4,
+            4,
+            1.0,
+            p,
+            isize::MAX,
+            1,
+            p.add(16),
+            4,
+            1,
+            0.0,
+            p.add(32),
+            4,
+            1,
+        )
+    }
+    .unwrap_err();
+    assert!(matches!(err, KernelError::StrideOverflow { .. }));
+    // A valid call: C (rows 8..) = A (rows 0..4) * B (rows 4..8).
+    // SAFETY: A = buf[0..16], B = buf[16..32], C = buf[32..48], disjoint and in bounds.
+    unsafe {
+        lanes_kernels::gemm_raw(
+            &g,
+            4,
+            4,
+            4,
+            1.0,
+            p,
+            4,
+            1,
+            p.add(16),
+            4,
+            1,
+            0.0,
+            p.add(32),
+            4,
+            1,
+        )
+    }
+    .unwrap();
+    assert!(buf[32..48].iter().all(|&x| x == 4.0));
+}
+
+mod random_shapes {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+    #[test]
+    fn proptest_random_shapes_and_layouts() {
+        let config = Config {
+            cases: 64,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let mut runner =
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
+        let strategy = (
+            0usize..70,
+            0usize..90,
+            0usize..300,
+            0usize..4,
+            0usize..4,
+            0usize..4,
+            prop::sample::select(vec![0.0f32, 1.0, -0.5, 2.0]),
+        );
+        runner
+            .run(&strategy, |(m, n, k, la, lb, lc, beta)| {
+                for isa in isas() {
+                    let g = Gemm::with_isa(isa)
+                        .unwrap()
+                        .parallelism(Parallelism::Sequential);
+                    check_case(
+                        &g,
+                        (m, n, k),
+                        1.25,
+                        beta,
+                        (LAYOUTS[la], LAYOUTS[lb], LAYOUTS[lc]),
+                        &Epilogue::NONE,
+                        (m ^ n ^ k) as u64,
+                    );
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+}
