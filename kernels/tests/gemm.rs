@@ -722,3 +722,30 @@ mod random_shapes {
             .unwrap();
     }
 }
+
+#[test]
+fn gemv_rows_stream_b_without_packing() {
+    // M = 1 with row-major B takes the GEMV path (wide tile, no K blocking) when the kernel
+    // has one; the leftover columns go through the tiled path.
+    for isa in isas() {
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
+        let kern = kernel(isa);
+        let w = kern.gemv_nr.max(kern.nr);
+        for n in [w, 3 * w + 5, 1000] {
+            for k in [0, 1, 300, kern.kc * 2 + 1] {
+                let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.01 - 1.0).collect();
+                check_case(&g, (1, n, k), 1.0, 0.0, ROW, &Epilogue::NONE, 21);
+                check_case(&g, (1, n, k), -0.5, 2.0, ROW, &Epilogue::new(Some(&bias), Activation::Gelu), 22);
+                let strided_a = (Layout::Padded { pad: 1, cs: 2 }, Layout::RowMajor, Layout::RowMajor);
+                check_case(&g, (1, n, k), 2.0, 1.0, strided_a, &Epilogue::new(Some(&bias), Activation::Relu), 23);
+            }
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    pool.install(|| {
+        for isa in isas() {
+            let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
+            check_case(&g, (1, 3072, 77), 1.0, 0.5, ROW, &Epilogue::new(None, Activation::Silu), 24);
+        }
+    });
+}

@@ -71,6 +71,8 @@ pub(crate) static SGEMM_PORTABLE: MicroKernel = MicroKernel {
     kc: 256,
     mc: 128,
     nc: 1024,
+    gemv: None,
+    gemv_nr: 0,
     rows: &[
         sgemm_mx16_portable::<1>,
         sgemm_mx16_portable::<2>,

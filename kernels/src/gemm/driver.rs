@@ -4,7 +4,7 @@
 //! more than one thread is asked for.
 
 use super::epilogue::Activation;
-use super::kernel::{MicroKernel, Tile};
+use super::kernel::{MicroKernel, Tile, TileFn};
 use super::pack::{pack_a, pack_b, pack_b_panel, AlignedVec};
 use super::packed::PackedB;
 use std::cell::RefCell;
@@ -17,6 +17,13 @@ pub(crate) struct Strided {
     pub cs: isize,
 }
 
+impl Strided {
+    /// Address of element `(i, j)` (computed with wrapping arithmetic; valid when in range).
+    fn at(&self, i: usize, j: usize) -> *const f32 {
+        self.ptr.wrapping_offset(i as isize * self.rs + j as isize * self.cs)
+    }
+}
+
 /// Where B comes from.
 #[derive(Clone, Copy)]
 pub(crate) enum BSource<'a> {
@@ -25,6 +32,7 @@ pub(crate) enum BSource<'a> {
 }
 
 /// One GEMM call after validation: `C = act(alpha*A*B + beta*C + bias)`, A `m x k`, B `k x n`.
+#[derive(Clone, Copy)]
 pub(crate) struct Problem<'a> {
     pub m: usize,
     pub n: usize,
@@ -87,6 +95,13 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
     }
     // BLAS: alpha == 0 means A and B are not read.
     let k = if p.alpha == 0.0 { 0 } else { p.k };
+    if let (Some(gemv), BSource::Strided(b)) = (kern.gemv, p.b) {
+        if p.m == 1 && b.cs == 1 && p.csc == 1 && p.n >= kern.gemv_nr {
+            // SAFETY: forwarded contract.
+            unsafe { run_gemv(kern, gemv, p, b, k, threads) };
+            return;
+        }
+    }
     let (nr, kc_max) = (kern.nr, kern.kc);
     let direct_b = match p.b {
         BSource::Strided(b) => b.cs == 1 && p.m <= kern.mr,
@@ -150,10 +165,72 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
 // SAFETY: a Problem's raw pointers are only dereferenced under `run`'s contract; tasks read
 // A and B and write disjoint tiles of C, so sharing it between rayon threads is sound.
 unsafe impl Sync for Problem<'_> {}
+// SAFETY: operands are only read through these pointers during a call, under `run`'s contract.
+unsafe impl Sync for Strided {}
+// SAFETY: as above.
+unsafe impl Send for Strided {}
 // SAFETY: the panels are read-only for the duration of the parallel section.
 unsafe impl Sync for PanelSource {}
 // SAFETY: as above.
 unsafe impl Send for PanelSource {}
+
+/// M = 1 with row-major B: stream B once, `gemv_nr` columns at a time, no packing and no K
+/// blocking (the row of C stays in registers). Leftover columns go through the tiled path.
+///
+/// # Safety
+/// As for [`run`], plus `b.cs == 1`, `p.csc == 1`, `p.m == 1`.
+unsafe fn run_gemv(kern: &'static MicroKernel, gemv: TileFn, p: &Problem, b: Strided, k: usize, threads: usize) {
+    let w = kern.gemv_nr;
+    let strips = p.n / w;
+    // `move` captures `p` (a reference, Sync) whole instead of its raw-pointer fields.
+    let strip = move |a: *const f32, s: usize| {
+        let tile = Tile {
+            k,
+            a,
+            b: b.at(0, s * w),
+            ldb: b.rs,
+            c: p.c.wrapping_add(s * w),
+            rsc: p.rsc,
+            alpha: p.alpha,
+            beta: p.beta,
+            bias: p.bias.map_or(std::ptr::null(), |bias| bias[s * w..].as_ptr()),
+            act: p.act,
+        };
+        // SAFETY: strip s covers columns s*w..(s+1)*w <= n of B and C (unit column stride),
+        // and `a` holds the k values of A's single row.
+        unsafe { gemv(&tile) };
+    };
+    with_scratch(&A_SCRATCH, if p.a.cs == 1 { 0 } else { k }, |arow| {
+        let a = if p.a.cs == 1 {
+            p.a.ptr
+        } else {
+            // SAFETY: row 0, columns 0..k of A are readable.
+            unsafe { pack_a(arow, p.a.ptr, p.a.rs, p.a.cs, 1, k, 1) };
+            arow.as_ptr()
+        };
+        #[cfg(feature = "rayon")]
+        if threads > 1 && strips > 1 {
+            use rayon::prelude::*;
+            let a = Shared(a);
+            (0..strips).into_par_iter().for_each(|s| strip(a.get(), s));
+            return;
+        }
+        let _ = threads;
+        (0..strips).for_each(|s| strip(a, s));
+    });
+    let done = strips * w;
+    if done < p.n {
+        let tail = Problem {
+            n: p.n - done,
+            b: BSource::Strided(Strided { ptr: b.ptr.wrapping_add(done), ..b }),
+            c: p.c.wrapping_add(done),
+            bias: p.bias.map(|bias| &bias[done..]),
+            ..*p
+        };
+        // SAFETY: the tail is a sub-view of the same operands; n < w so no recursion into GEMV.
+        unsafe { run(kern, &tail, threads) };
+    }
+}
 
 /// One (jc, pc) block of the loop nest.
 struct Block<'a> {

@@ -44,6 +44,10 @@ pub struct MicroKernel {
     pub kc: usize,
     pub mc: usize,
     pub nc: usize,
+    /// A `1 x gemv_nr` kernel (same contract as `rows`, wider tile) for M = 1 with row-major
+    /// B: enough independent accumulators to stream B at memory speed without packing it.
+    pub(crate) gemv: Option<TileFn>,
+    pub gemv_nr: usize,
     /// `rows[m - 1]` computes an `m x NR` tile, for `m` in `1..=mr`.
     pub(crate) rows: &'static [TileFn],
 }
@@ -80,5 +84,40 @@ impl MicroKernel {
             return None;
         }
         KERNELS.iter().copied().find(|k| k.isa == isa)
+    }
+}
+
+impl MicroKernel {
+    /// Runs the full `MR x NR` tile `reps` times on `k`-deep packed panels that stay in L1/L2,
+    /// and returns the seconds taken: the kernel's ceiling, without packing or edge tiles.
+    /// For benchmarks and tuning.
+    pub fn time_full_tile(&self, k: usize, reps: usize) -> f64 {
+        let a: Vec<f32> = (0..self.mr * k).map(|i| (i % 7) as f32 * 0.01).collect();
+        let b: Vec<f32> = (0..self.nr * k).map(|i| (i % 5) as f32 * 0.01).collect();
+        let mut c = vec![0.0f32; self.mr * self.nr];
+        let f = self.rows[self.mr - 1];
+        let start = std::time::Instant::now();
+        for _ in 0..reps {
+            let t = Tile {
+                k,
+                a: a.as_ptr(),
+                b: b.as_ptr(),
+                ldb: self.nr as isize,
+                c: c.as_mut_ptr(),
+                rsc: self.nr as isize,
+                alpha: 1.0,
+                beta: 1.0,
+                bias: std::ptr::null(),
+                act: Activation::Identity,
+            };
+            // SAFETY: `self` was obtained through `for_isa` or the table filtered by
+            // availability (callers use `microkernels()` entries only after checking
+            // `isa.is_available()`; checked here too); the buffers hold exactly the
+            // MR x k, k x NR and MR x NR values the tile reads and writes.
+            assert!(self.isa.is_available(), "{} needs {}", self.name, self.isa);
+            unsafe { f(&t) };
+        }
+        std::hint::black_box(&c);
+        start.elapsed().as_secs_f64()
     }
 }

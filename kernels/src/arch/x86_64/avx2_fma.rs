@@ -9,23 +9,26 @@ use core::arch::x86_64::*;
 const MR: usize = 6;
 const NR: usize = 16;
 
-/// `M x 16` tile, `M <= 6`.
+/// `M x (8*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 6`), `M = 1, NV = 8` for GEMV.
 ///
 /// # Safety
 /// The `Tile` contract, and the CPU supports AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn sgemm_mx16_avx2_fma<const M: usize>(t: &Tile) {
-    let mut acc = [[_mm256_setzero_ps(); 2]; M];
+unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize>(t: &Tile) {
+    let mut acc = [[_mm256_setzero_ps(); NV]; M];
     let (mut a, mut b) = (t.a, t.b);
     for _ in 0..t.k {
         // SAFETY: one k step of B holds NR values; of packed A, M values.
         unsafe {
-            let b0 = _mm256_loadu_ps(b);
-            let b1 = _mm256_loadu_ps(b.add(8));
+            let mut bv = [_mm256_setzero_ps(); NV];
+            for (h, v) in bv.iter_mut().enumerate() {
+                *v = _mm256_loadu_ps(b.add(8 * h));
+            }
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm256_set1_ps(*a.add(i));
-                row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
-                row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+                for (acc, &bh) in row.iter_mut().zip(&bv) {
+                    *acc = _mm256_fmadd_ps(ai, bh, *acc);
+                }
             }
             a = a.add(M);
             b = b.offset(t.ldb);
@@ -109,12 +112,14 @@ pub(crate) static SGEMM_AVX2_FMA: MicroKernel = MicroKernel {
     kc: 256,
     mc: 120,
     nc: 2048,
+    gemv: Some(sgemm_avx2_fma::<1, 8>),
+    gemv_nr: 8 * 8,
     rows: &[
-        sgemm_mx16_avx2_fma::<1>,
-        sgemm_mx16_avx2_fma::<2>,
-        sgemm_mx16_avx2_fma::<3>,
-        sgemm_mx16_avx2_fma::<4>,
-        sgemm_mx16_avx2_fma::<5>,
-        sgemm_mx16_avx2_fma::<6>,
+        sgemm_avx2_fma::<1, 2>,
+        sgemm_avx2_fma::<2, 2>,
+        sgemm_avx2_fma::<3, 2>,
+        sgemm_avx2_fma::<4, 2>,
+        sgemm_avx2_fma::<5, 2>,
+        sgemm_avx2_fma::<6, 2>,
     ],
 };

@@ -9,23 +9,26 @@ use core::arch::x86_64::*;
 const MR: usize = 8;
 const NR: usize = 32;
 
-/// `M x 32` tile, `M <= 8`.
+/// `M x (16*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 8`), `M = 1, NV = 8` for GEMV.
 ///
 /// # Safety
 /// The `Tile` contract, and the CPU supports AVX-512F.
 #[target_feature(enable = "avx512f")]
-unsafe fn sgemm_mx32_avx512<const M: usize>(t: &Tile) {
-    let mut acc = [[_mm512_setzero_ps(); 2]; M];
+unsafe fn sgemm_avx512<const M: usize, const NV: usize>(t: &Tile) {
+    let mut acc = [[_mm512_setzero_ps(); NV]; M];
     let (mut a, mut b) = (t.a, t.b);
     for _ in 0..t.k {
         // SAFETY: one k step of B holds NR values; of packed A, M values.
         unsafe {
-            let b0 = _mm512_loadu_ps(b);
-            let b1 = _mm512_loadu_ps(b.add(16));
+            let mut bv = [_mm512_setzero_ps(); NV];
+            for (h, v) in bv.iter_mut().enumerate() {
+                *v = _mm512_loadu_ps(b.add(16 * h));
+            }
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm512_set1_ps(*a.add(i));
-                row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
-                row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
+                for (acc, &bh) in row.iter_mut().zip(&bv) {
+                    *acc = _mm512_fmadd_ps(ai, bh, *acc);
+                }
             }
             a = a.add(M);
             b = b.offset(t.ldb);
@@ -104,14 +107,16 @@ pub(crate) static SGEMM_AVX512: MicroKernel = MicroKernel {
     kc: 256,
     mc: 192,
     nc: 2048,
+    gemv: Some(sgemm_avx512::<1, 8>),
+    gemv_nr: 8 * 16,
     rows: &[
-        sgemm_mx32_avx512::<1>,
-        sgemm_mx32_avx512::<2>,
-        sgemm_mx32_avx512::<3>,
-        sgemm_mx32_avx512::<4>,
-        sgemm_mx32_avx512::<5>,
-        sgemm_mx32_avx512::<6>,
-        sgemm_mx32_avx512::<7>,
-        sgemm_mx32_avx512::<8>,
+        sgemm_avx512::<1, 2>,
+        sgemm_avx512::<2, 2>,
+        sgemm_avx512::<3, 2>,
+        sgemm_avx512::<4, 2>,
+        sgemm_avx512::<5, 2>,
+        sgemm_avx512::<6, 2>,
+        sgemm_avx512::<7, 2>,
+        sgemm_avx512::<8, 2>,
     ],
 };

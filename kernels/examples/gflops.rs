@@ -1,0 +1,38 @@
+//! Quick GFLOP/s probe for tuning: `cargo run --release -p lanes-kernels --example gflops -- [threads] [MxNxK ...]`.
+//! The real comparison benchmark lives in bench-harness/.
+use lanes_kernels::{Gemm, MatMut, MatRef, Parallelism};
+use std::time::Instant;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let threads: usize = args.next().and_then(|t| t.parse().ok()).unwrap_or(1);
+    let mut shapes: Vec<(usize, usize, usize)> = args
+        .map(|s| {
+            let v: Vec<usize> = s.split('x').map(|x| x.parse().unwrap()).collect();
+            (v[0], v[1], v[2])
+        })
+        .collect();
+    if shapes.is_empty() {
+        shapes = vec![(64, 64, 64), (256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (1, 3072, 768), (128, 3072, 768), (512, 512, 4608), (3136, 64, 576)];
+    }
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let g = Gemm::new().parallelism(if threads > 1 { Parallelism::Rayon } else { Parallelism::Sequential });
+    for (m, n, k) in shapes {
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
+        let mut c = vec![0.0f32; m * n];
+        let flop = 2.0 * (m * n * k) as f64;
+        let reps = ((2e9 / flop) as usize).clamp(3, 2000);
+        let mut best = f64::INFINITY;
+        pool.install(|| {
+            for _ in 0..5 {
+                let t = Instant::now();
+                for _ in 0..reps {
+                    g.run(1.0, MatRef::row_major(&a, m, k).unwrap(), MatRef::row_major(&b, k, n).unwrap(), 0.0, MatMut::row_major(&mut c, m, n).unwrap()).unwrap();
+                }
+                best = best.min(t.elapsed().as_secs_f64() / reps as f64);
+            }
+        });
+        println!("{:?} {m}x{n}x{k} t={threads}: {:.1} GFLOP/s", g.isa().unwrap(), flop / best / 1e9);
+    }
+}

@@ -1,0 +1,152 @@
+//! wasm32 microkernels: simd128 (`f32x4.mul` + `f32x4.add`) and relaxed-simd
+//! (`f32x4.relaxed_madd`, a real FMA in V8 on x86 hosts with FMA).
+//!
+//! wasm has no run-time feature detection inside a module: which of these exist is fixed by
+//! the build's target features (`+simd128`, `+simd128,+relaxed-simd`), and JavaScript picks the
+//! build (see docs/wasm.md). Both kernels share one generic tile body ([`tile`]); they differ
+//! only in the multiply-add ([`MulAdd`]).
+//!
+//! Register budget: V8 on x86-64 gives wasm the 16 XMM registers minus one scratch. A `M x 8`
+//! tile needs `2M` accumulators + 2 B vectors + 1 broadcast A (+ 1 product temporary for the
+//! unfused mul+add), so `M = 4` (8 accumulators) is the largest tile that never spills in
+//! either flavour; measured tile candidates are in docs/wasm.md.
+
+#[cfg(target_feature = "simd128")]
+use crate::gemm::kernel::Tile;
+#[cfg(target_feature = "simd128")]
+use core::arch::wasm32::*;
+
+#[cfg(target_feature = "relaxed-simd")]
+pub(crate) mod relaxed;
+#[cfg(target_feature = "simd128")]
+pub(crate) mod simd128;
+
+/// `acc + a*b`, fused or not.
+#[cfg(target_feature = "simd128")]
+pub(crate) trait MulAdd {
+    fn madd(a: v128, b: v128, acc: v128) -> v128;
+}
+
+/// Loads 4 f32 (no alignment needed: wasm `v128.load` is 1-aligned).
+///
+/// # Safety
+/// `p` must be valid for reading 4 f32.
+#[cfg(target_feature = "simd128")]
+#[inline(always)]
+unsafe fn load(p: *const f32) -> v128 {
+    // SAFETY: the caller guarantees 16 readable bytes; v128_load has no alignment requirement.
+    unsafe { v128_load(p.cast::<v128>()) }
+}
+
+/// Stores 4 f32.
+///
+/// # Safety
+/// `p` must be valid for writing 4 f32.
+#[cfg(target_feature = "simd128")]
+#[inline(always)]
+unsafe fn store(p: *mut f32, v: v128) {
+    // SAFETY: the caller guarantees 16 writable bytes; v128_store has no alignment requirement.
+    unsafe { v128_store(p.cast::<v128>(), v) }
+}
+
+/// The `M x (4*NV)` tile body shared by both wasm kernels:
+/// `C[0..M, 0..4NV] = act(alpha*A*B + beta*C + bias)`.
+///
+/// `U` independent accumulator sets cover consecutive k steps (summed at the end): with few
+/// rows (`M = 1, 2`, the GEMV-like tiles) one set alone is a chain of dependent adds, so the
+/// narrow tiles use `U > 1` to keep ~8 multiply-adds in flight.
+///
+/// # Safety
+/// The `Tile` contract for an `M x 4NV` tile (see `gemm::kernel::Tile`).
+#[cfg(target_feature = "simd128")]
+#[inline(always)]
+pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: usize>(t: &Tile) {
+    let zero = f32x4_splat(0.0);
+    let mut acc = [[[zero; NV]; M]; U];
+    let (mut a, mut b) = (t.a, t.b);
+    let mut k = t.k;
+    while k >= U {
+        for set in acc.iter_mut() {
+            // SAFETY: k step inside the tile: packed A holds M values, B holds 4*NV values.
+            unsafe {
+                let mut bv = [zero; NV];
+                for (j, v) in bv.iter_mut().enumerate() {
+                    *v = load(b.add(4 * j));
+                }
+                for (i, row) in set.iter_mut().enumerate() {
+                    let ai = v128_load32_splat(a.add(i).cast::<u32>());
+                    for (j, r) in row.iter_mut().enumerate() {
+                        *r = F::madd(ai, bv[j], *r);
+                    }
+                }
+                a = a.add(M);
+                b = b.offset(t.ldb);
+            }
+        }
+        k -= U;
+    }
+    for _ in 0..k {
+        // SAFETY: as above, for the remaining (< U) k steps.
+        unsafe {
+            for (i, row) in acc[0].iter_mut().enumerate() {
+                let ai = v128_load32_splat(a.add(i).cast::<u32>());
+                for (j, r) in row.iter_mut().enumerate() {
+                    *r = F::madd(ai, load(b.add(4 * j)), *r);
+                }
+            }
+            a = a.add(M);
+            b = b.offset(t.ldb);
+        }
+    }
+    let (first, rest) = acc.split_at_mut(1);
+    let sum = &mut first[0];
+    for set in rest.iter() {
+        for (srow, row) in sum.iter_mut().zip(set) {
+            for (s, v) in srow.iter_mut().zip(row) {
+                *s = f32x4_add(*s, *v);
+            }
+        }
+    }
+    let alpha = f32x4_splat(t.alpha);
+    let beta = f32x4_splat(t.beta);
+    for (i, row) in sum.iter().enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            // SAFETY: row i < M of the tile holds 4*NV contiguous values; bias (if not null)
+            // holds 4*NV values.
+            unsafe {
+                let c = t.c.offset(i as isize * t.rsc).add(4 * j);
+                let mut v = f32x4_mul(v, alpha);
+                if t.beta != 0.0 {
+                    v = F::madd(load(c), beta, v);
+                }
+                if !t.bias.is_null() {
+                    v = f32x4_add(v, load(t.bias.add(4 * j)));
+                }
+                store(c, activate(v, t.act));
+            }
+        }
+    }
+}
+
+/// Applies the activation: clamps in vector registers (`pmin`/`pmax` have the scalar
+/// definition's NaN behaviour: NaN fails both comparisons and passes through), GELU and SiLU
+/// lane by lane with the scalar definition (`Activation::apply`).
+#[cfg(target_feature = "simd128")]
+#[inline(always)]
+fn activate(x: v128, act: crate::gemm::epilogue::Activation) -> v128 {
+    use crate::gemm::epilogue::Activation;
+    match act {
+        Activation::Identity => x,
+        Activation::Relu | Activation::Clamp { .. } => {
+            let (lo, hi) = act.bounds();
+            // pmax(x, lo) = x < lo ? lo : x; pmin(x, hi) = hi < x ? hi : x.
+            f32x4_pmin(f32x4_pmax(x, f32x4_splat(lo)), f32x4_splat(hi))
+        }
+        Activation::Gelu | Activation::Silu => f32x4(
+            act.apply(f32x4_extract_lane::<0>(x)),
+            act.apply(f32x4_extract_lane::<1>(x)),
+            act.apply(f32x4_extract_lane::<2>(x)),
+            act.apply(f32x4_extract_lane::<3>(x)),
+        ),
+    }
+}
