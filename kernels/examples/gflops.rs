@@ -13,7 +13,16 @@ fn main() {
         })
         .collect();
     if shapes.is_empty() {
-        shapes = vec![(64, 64, 64), (256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (1, 3072, 768), (128, 3072, 768), (512, 512, 4608), (3136, 64, 576)];
+        shapes = vec![
+            (64, 64, 64),
+            (256, 256, 256),
+            (512, 512, 512),
+            (1024, 1024, 1024),
+            (1, 3072, 768),
+            (128, 3072, 768),
+            (512, 512, 4608),
+            (3136, 64, 576),
+        ];
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let g = Gemm::new().parallelism(if threads > 1 { Parallelism::Rayon } else { Parallelism::Sequential });
@@ -28,7 +37,14 @@ fn main() {
             for _ in 0..5 {
                 let t = Instant::now();
                 for _ in 0..reps {
-                    g.run(1.0, MatRef::row_major(&a, m, k).unwrap(), MatRef::row_major(&b, k, n).unwrap(), 0.0, MatMut::row_major(&mut c, m, n).unwrap()).unwrap();
+                    g.run(
+                        1.0,
+                        MatRef::row_major(&a, m, k).unwrap(),
+                        MatRef::row_major(&b, k, n).unwrap(),
+                        0.0,
+                        MatMut::row_major(&mut c, m, n).unwrap(),
+                    )
+                    .unwrap();
                 }
                 best = best.min(t.elapsed().as_secs_f64() / reps as f64);
             }

@@ -4,7 +4,11 @@ fn main() {
         for k in [64usize, 256, 512] {
             let reps = 2_000_000_000 / (2 * kern.mr * kern.nr * k);
             let best = (0..5).map(|_| kern.time_full_tile(k, reps)).fold(f64::INFINITY, f64::min);
-            println!("{:24} k={k:4}: {:6.1} GFLOP/s", kern.name, (2 * kern.mr * kern.nr * k * reps) as f64 / best / 1e9);
+            println!(
+                "{:24} k={k:4}: {:6.1} GFLOP/s",
+                kern.name,
+                (2 * kern.mr * kern.nr * k * reps) as f64 / best / 1e9
+            );
         }
     }
 }

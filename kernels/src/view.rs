@@ -78,17 +78,33 @@ impl<'a> MatRef<'a> {
         Ok(Self { data, offset, rows, cols, rs: row_stride, cs: col_stride })
     }
     /// A view whose element `(i, j)` is `data[i*row_stride + j*col_stride]`.
-    pub fn new(data: &'a [f32], rows: usize, cols: usize, row_stride: isize, col_stride: isize) -> Result<Self, KernelError> {
+    pub fn new(
+        data: &'a [f32],
+        rows: usize,
+        cols: usize,
+        row_stride: isize,
+        col_stride: isize,
+    ) -> Result<Self, KernelError> {
         Self::with_offset(data, 0, rows, cols, row_stride, col_stride)
     }
     /// A dense row-major view (`row_stride = cols`).
     pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
-        let rs = isize::try_from(cols).map_err(|_| KernelError::StrideOverflow { rows, cols, row_stride: isize::MAX, col_stride: 1 })?;
+        let rs = isize::try_from(cols).map_err(|_| KernelError::StrideOverflow {
+            rows,
+            cols,
+            row_stride: isize::MAX,
+            col_stride: 1,
+        })?;
         Self::new(data, rows, cols, rs, 1)
     }
     /// A dense column-major view (`col_stride = rows`).
     pub fn col_major(data: &'a [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
-        let cs = isize::try_from(rows).map_err(|_| KernelError::StrideOverflow { rows, cols, row_stride: 1, col_stride: isize::MAX })?;
+        let cs = isize::try_from(rows).map_err(|_| KernelError::StrideOverflow {
+            rows,
+            cols,
+            row_stride: 1,
+            col_stride: isize::MAX,
+        })?;
         Self::new(data, rows, cols, 1, cs)
     }
     /// The transposed view (no copy).
@@ -135,15 +151,31 @@ impl<'a> MatMut<'a> {
         }
         Ok(Self { data, offset, rows, cols, rs: row_stride, cs: col_stride })
     }
-    pub fn new(data: &'a mut [f32], rows: usize, cols: usize, row_stride: isize, col_stride: isize) -> Result<Self, KernelError> {
+    pub fn new(
+        data: &'a mut [f32],
+        rows: usize,
+        cols: usize,
+        row_stride: isize,
+        col_stride: isize,
+    ) -> Result<Self, KernelError> {
         Self::with_offset(data, 0, rows, cols, row_stride, col_stride)
     }
     pub fn row_major(data: &'a mut [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
-        let rs = isize::try_from(cols).map_err(|_| KernelError::StrideOverflow { rows, cols, row_stride: isize::MAX, col_stride: 1 })?;
+        let rs = isize::try_from(cols).map_err(|_| KernelError::StrideOverflow {
+            rows,
+            cols,
+            row_stride: isize::MAX,
+            col_stride: 1,
+        })?;
         Self::new(data, rows, cols, rs, 1)
     }
     pub fn col_major(data: &'a mut [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
-        let cs = isize::try_from(rows).map_err(|_| KernelError::StrideOverflow { rows, cols, row_stride: 1, col_stride: isize::MAX })?;
+        let cs = isize::try_from(rows).map_err(|_| KernelError::StrideOverflow {
+            rows,
+            cols,
+            row_stride: 1,
+            col_stride: isize::MAX,
+        })?;
         Self::new(data, rows, cols, 1, cs)
     }
     pub fn rows(&self) -> usize {

@@ -26,30 +26,10 @@ fn check_case(
         c0.iter_mut().for_each(|x| *x = f32::NAN);
     }
     let mut c = c0.clone();
-    gemm.run_fused(
-        alpha,
-        view(&a, la, m, k),
-        view(&b, lb, k, n),
-        beta,
-        view_mut(&mut c, lc, m, n),
-        epi,
-    )
-    .unwrap();
-    let what = format!(
-        "{:?} {m}x{n}x{k} alpha={alpha} beta={beta} {layouts:?} {:?}",
-        gemm.isa(),
-        epi.activation
-    );
-    let c0_for_ref: Vec<f32> = if beta == 0.0 {
-        vec![0.0; c0.len()]
-    } else {
-        c0.clone()
-    };
-    let rel = if matches!(epi.activation, Activation::Gelu | Activation::Silu) {
-        2e-6
-    } else {
-        0.0
-    };
+    gemm.run_fused(alpha, view(&a, la, m, k), view(&b, lb, k, n), beta, view_mut(&mut c, lc, m, n), epi).unwrap();
+    let what = format!("{:?} {m}x{n}x{k} alpha={alpha} beta={beta} {layouts:?} {:?}", gemm.isa(), epi.activation);
+    let c0_for_ref: Vec<f32> = if beta == 0.0 { vec![0.0; c0.len()] } else { c0.clone() };
+    let rel = if matches!(epi.activation, Activation::Gelu | Activation::Silu) { 2e-6 } else { 0.0 };
     assert_close(
         &what,
         alpha,
@@ -71,10 +51,7 @@ fn check_case(
     }
     for (idx, (&x, &y)) in c.iter().zip(&c0).enumerate() {
         if !inside[idx] {
-            assert!(
-                x.to_bits() == y.to_bits(),
-                "{what}: wrote outside C at {idx}"
-            );
+            assert!(x.to_bits() == y.to_bits(), "{what}: wrote outside C at {idx}");
         }
     }
 }
@@ -84,22 +61,12 @@ const ROW: (Layout, Layout, Layout) = (Layout::RowMajor, Layout::RowMajor, Layou
 #[test]
 fn every_subtile_up_to_two_tiles() {
     for isa in isas() {
-        let g = Gemm::with_isa(isa)
-            .unwrap()
-            .parallelism(Parallelism::Sequential);
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
         let kern = kernel(isa);
         for m in 0..=2 * kern.mr {
             for n in 0..=2 * kern.nr {
                 for k in [0, 1, 2, 5, 16] {
-                    check_case(
-                        &g,
-                        (m, n, k),
-                        1.0,
-                        0.0,
-                        ROW,
-                        &Epilogue::NONE,
-                        (m * 1000 + n * 10 + k) as u64,
-                    );
+                    check_case(&g, (m, n, k), 1.0, 0.0, ROW, &Epilogue::NONE, (m * 1000 + n * 10 + k) as u64);
                 }
             }
         }
@@ -109,21 +76,11 @@ fn every_subtile_up_to_two_tiles() {
 #[test]
 fn primes_and_depth_around_kc() {
     for isa in isas() {
-        let g = Gemm::with_isa(isa)
-            .unwrap()
-            .parallelism(Parallelism::Sequential);
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
         let kc = kernel(isa).kc;
         for &(m, n) in &[(17, 31), (31, 67), (67, 17), (127, 5), (1, 127)] {
             for k in [7, kc - 1, kc, kc + 1, 2 * kc + 37] {
-                check_case(
-                    &g,
-                    (m, n, k),
-                    1.0,
-                    1.0,
-                    ROW,
-                    &Epilogue::NONE,
-                    (m + n + k) as u64,
-                );
+                check_case(&g, (m, n, k), 1.0, 1.0, ROW, &Epilogue::NONE, (m + n + k) as u64);
             }
         }
     }
@@ -132,9 +89,7 @@ fn primes_and_depth_around_kc() {
 #[test]
 fn blocks_larger_than_mc_and_nc() {
     for isa in isas() {
-        let g = Gemm::with_isa(isa)
-            .unwrap()
-            .parallelism(Parallelism::Sequential);
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
         let kern = kernel(isa);
         let (m, n) = (kern.mc + kern.mr + 3, kern.nc + kern.nr + 5);
         check_case(&g, (m, n, 19), -0.5, 2.0, ROW, &Epilogue::NONE, 7);
@@ -144,16 +99,9 @@ fn blocks_larger_than_mc_and_nc() {
 #[test]
 fn strided_transposed_and_reversed_views() {
     for isa in isas() {
-        let g = Gemm::with_isa(isa)
-            .unwrap()
-            .parallelism(Parallelism::Sequential);
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
         let kern = kernel(isa);
-        let shapes = [
-            (kern.mr + 1, kern.nr + 3, 9),
-            (3, 2 * kern.nr, 33),
-            (1, kern.nr, 300),
-            (kern.mr, 1, 4),
-        ];
+        let shapes = [(kern.mr + 1, kern.nr + 3, 9), (3, 2 * kern.nr, 33), (1, kern.nr, 300), (kern.mr, 1, 4)];
         for (s, &shape) in shapes.iter().enumerate() {
             for la in LAYOUTS {
                 for lb in LAYOUTS {
@@ -169,9 +117,7 @@ fn strided_transposed_and_reversed_views() {
 #[test]
 fn alpha_beta_combinations() {
     for isa in isas() {
-        let g = Gemm::with_isa(isa)
-            .unwrap()
-            .parallelism(Parallelism::Sequential);
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
         let kern = kernel(isa);
         for alpha in [0.0, 1.0, -0.5, 2.0] {
             for beta in [0.0, 1.0, -0.5, 2.0] {
@@ -182,11 +128,7 @@ fn alpha_beta_combinations() {
                         shape,
                         alpha,
                         beta,
-                        (
-                            Layout::ColMajor,
-                            Layout::Padded { pad: 1, cs: 3 },
-                            Layout::ColMajor,
-                        ),
+                        (Layout::ColMajor, Layout::Padded { pad: 1, cs: 3 }, Layout::ColMajor),
                         &Epilogue::NONE,
                         12,
                     );
@@ -254,36 +196,19 @@ fn fused_bias_and_every_activation() {
         Activation::Identity,
         Activation::Relu,
         Activation::RELU6,
-        Activation::Clamp {
-            min: -0.25,
-            max: 0.5,
-        },
+        Activation::Clamp { min: -0.25, max: 0.5 },
         Activation::Gelu,
         Activation::Silu,
     ];
     for isa in isas() {
-        let g = Gemm::with_isa(isa)
-            .unwrap()
-            .parallelism(Parallelism::Sequential);
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
         let kern = kernel(isa);
-        for &(m, n, k) in &[
-            (kern.mr + 1, 2 * kern.nr + 3, 40),
-            (2, kern.nr, 600),
-            (1, 5, 3),
-        ] {
+        for &(m, n, k) in &[(kern.mr + 1, 2 * kern.nr + 3, 40), (2, kern.nr, 600), (1, 5, 3)] {
             let bias: Vec<f32> = (0..n).map(|j| (j as f32 - n as f32 / 2.0) * 0.7).collect();
             for act in acts {
                 let epi = Epilogue::new(Some(&bias), act);
                 check_case(&g, (m, n, k), 3.0, 0.0, ROW, &epi, 5);
-                check_case(
-                    &g,
-                    (m, n, k),
-                    1.0,
-                    0.5,
-                    (Layout::ColMajor, Layout::RowMajor, Layout::ColMajor),
-                    &epi,
-                    6,
-                );
+                check_case(&g, (m, n, k), 1.0, 0.5, (Layout::ColMajor, Layout::RowMajor, Layout::ColMajor), &epi, 6);
                 check_case(&g, (m, n, k), 1.0, 1.0, ROW, &Epilogue::new(None, act), 7);
             }
         }
@@ -293,22 +218,15 @@ fn fused_bias_and_every_activation() {
 #[test]
 fn activations_match_scalar_definition_on_extreme_values() {
     // One column of C per input value: C = x via A = 1x1 identity and bias = x.
-    let xs: Vec<f32> = [
-        -1e30, -200.0, -90.0, -88.0, -20.0, -3.0, -1.0, -1e-3, 0.0, 1e-3, 0.5, 1.0, 3.0, 20.0,
-        88.0, 90.0, 1e30,
-    ]
-    .into_iter()
-    .chain([f32::INFINITY, f32::NEG_INFINITY, f32::NAN])
-    .collect();
+    let xs: Vec<f32> =
+        [-1e30, -200.0, -90.0, -88.0, -20.0, -3.0, -1.0, -1e-3, 0.0, 1e-3, 0.5, 1.0, 3.0, 20.0, 88.0, 90.0, 1e30]
+            .into_iter()
+            .chain([f32::INFINITY, f32::NEG_INFINITY, f32::NAN])
+            .collect();
     let n = xs.len();
     for isa in isas() {
         let g = Gemm::with_isa(isa).unwrap();
-        for act in [
-            Activation::Relu,
-            Activation::RELU6,
-            Activation::Gelu,
-            Activation::Silu,
-        ] {
+        for act in [Activation::Relu, Activation::RELU6, Activation::Gelu, Activation::Silu] {
             let mut c = vec![0.0f32; n];
             let a = [0.0f32];
             let b = vec![0.0f32; n];
@@ -337,12 +255,9 @@ fn packed_b_matches_unpacked() {
     for isa in isas() {
         let g = Gemm::with_isa(isa).unwrap();
         let kern = kernel(isa);
-        for &(m, n, k) in &[
-            (1, 3 * kern.nr + 1, 2 * kern.kc + 1),
-            (kern.mr * 3 + 1, kern.nr + 1, 70),
-            (0, 4, 4),
-            (3, 3, 0),
-        ] {
+        for &(m, n, k) in
+            &[(1, 3 * kern.nr + 1, 2 * kern.kc + 1), (kern.mr * 3 + 1, kern.nr + 1, 70), (0, 4, 4), (3, 3, 0)]
+        {
             let mut r = rng((m * n + k) as u64);
             let a = random(&mut r, m * k);
             let b = random(&mut r, k * n);
@@ -383,20 +298,14 @@ fn packed_b_matches_unpacked() {
                 0.0,
             );
             // Same kernel, same blocking: bit-identical to the unpacked path.
-            assert!(
-                c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()),
-                "{isa} {m}x{n}x{k}"
-            );
+            assert!(c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()), "{isa} {m}x{n}x{k}");
         }
     }
 }
 
 #[test]
 fn two_threads_match_the_reference() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     pool.install(|| {
         for isa in isas() {
             let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
@@ -407,25 +316,13 @@ fn two_threads_match_the_reference() {
                 (kern.mr * 3, kern.nc + 7, 2 * kern.kc + 3),
                 (3, 2, 1),
             ] {
-                check_case(
-                    &g,
-                    shape,
-                    1.0,
-                    0.5,
-                    ROW,
-                    &Epilogue::new(None, Activation::Silu),
-                    3,
-                );
+                check_case(&g, shape, 1.0, 0.5, ROW, &Epilogue::new(None, Activation::Silu), 3);
                 check_case(
                     &g,
                     shape,
                     1.0,
                     0.0,
-                    (
-                        Layout::ColMajor,
-                        Layout::ColMajor,
-                        Layout::Padded { pad: 2, cs: 1 },
-                    ),
+                    (Layout::ColMajor, Layout::ColMajor, Layout::Padded { pad: 2, cs: 1 }),
                     &Epilogue::NONE,
                     4,
                 );
@@ -439,10 +336,7 @@ fn nested_calls_from_rayon_jobs() {
     // Calls from inside rayon jobs (e.g. a batch of layers in parallel) must not conflict
     // over the driver's thread-local scratch buffers.
     use rayon::prelude::*;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     let (m, n, k) = (150, 90, 300);
     let mut r = rng(9);
     let a = random(&mut r, m * k);
@@ -499,11 +393,7 @@ fn shape_errors_name_the_numbers() {
         .unwrap_err();
     assert_eq!(
         err,
-        KernelError::ShapeMismatch {
-            what: "B (must be k x n with k = columns of A)",
-            expected: (3, 3),
-            found: (4, 3)
-        }
+        KernelError::ShapeMismatch { what: "B (must be k x n with k = columns of A)", expected: (3, 3), found: (4, 3) }
     );
     assert!(err.to_string().contains("expected 3x3, found 4x3"), "{err}");
     let err = g
@@ -527,14 +417,7 @@ fn shape_errors_name_the_numbers() {
             &Epilogue::new(Some(&bias), Activation::Identity),
         )
         .unwrap_err();
-    assert_eq!(
-        err,
-        KernelError::LengthMismatch {
-            what: "bias",
-            expected: 4,
-            found: 3
-        }
-    );
+    assert_eq!(err, KernelError::LengthMismatch { what: "bias", expected: 4, found: 3 });
     let err = g
         .run_fused(
             1.0,
@@ -576,10 +459,7 @@ fn zero_sizes_are_fine() {
 
 #[test]
 fn forced_unavailable_isa_is_an_error() {
-    assert_eq!(
-        Gemm::with_isa(Isa::WasmRelaxed).unwrap_err(),
-        KernelError::IsaUnavailable { isa: "relaxed" }
-    );
+    assert_eq!(Gemm::with_isa(Isa::WasmRelaxed).unwrap_err(), KernelError::IsaUnavailable { isa: "relaxed" });
 }
 
 #[test]
@@ -588,93 +468,21 @@ fn raw_api_checks_aliasing_and_strides() {
     let mut buf = vec![1.0f32; 64];
     let p = buf.as_mut_ptr();
     // SAFETY: all views lie inside `buf`; the call must refuse before touching memory.
-    let err = unsafe {
-        lanes_kernels::gemm_raw(
-            &g,
-            4,
-            4,
-            4,
-            1.0,
-            p,
-            4,
-            1,
-            p.add(16),
-            4,
-            1,
-            0.0,
-            p.add(8),
-            4,
-            1,
-        )
-    }
-    .unwrap_err();
+    let err = unsafe { lanes_kernels::gemm_raw(&g, 4, 4, 4, 1.0, p, 4, 1, p.add(16), 4, 1, 0.0, p.add(8), 4, 1) }
+        .unwrap_err();
     assert_eq!(err, KernelError::Aliasing { input: "A" });
     // SAFETY: as above.
-    let err = unsafe {
-        lanes_kernels::gemm_raw(
-            &g,
-            4,
-            4,
-            4,
-            1.0,
-            p,
-            4,
-            1,
-            p.add(16),
-            4,
-            1,
-            0.0,
-            p.add(32),
-            0,
-            1,
-        )
-    }
-    .unwrap_err();
+    let err = unsafe { lanes_kernels::gemm_raw(&g, 4, 4, 4, 1.0, p, 4, 1, p.add(16), 4, 1, 0.0, p.add(32), 0, 1) }
+        .unwrap_err();
     assert!(matches!(err, KernelError::OverlappingOutput { .. }));
     // SAFETY: as above.
-    let err = unsafe {
-        lanes_kernels::gemm_raw(
-            &g,
-            4,
-            4,
-            4,
-            1.0,
-            p,
-            isize::MAX,
-            1,
-            p.add(16),
-            4,
-            1,
-            0.0,
-            p.add(32),
-            4,
-            1,
-        )
-    }
-    .unwrap_err();
+    let err =
+        unsafe { lanes_kernels::gemm_raw(&g, 4, 4, 4, 1.0, p, isize::MAX, 1, p.add(16), 4, 1, 0.0, p.add(32), 4, 1) }
+            .unwrap_err();
     assert!(matches!(err, KernelError::StrideOverflow { .. }));
     // A valid call: C (rows 8..) = A (rows 0..4) * B (rows 4..8).
     // SAFETY: A = buf[0..16], B = buf[16..32], C = buf[32..48], disjoint and in bounds.
-    unsafe {
-        lanes_kernels::gemm_raw(
-            &g,
-            4,
-            4,
-            4,
-            1.0,
-            p,
-            4,
-            1,
-            p.add(16),
-            4,
-            1,
-            0.0,
-            p.add(32),
-            4,
-            1,
-        )
-    }
-    .unwrap();
+    unsafe { lanes_kernels::gemm_raw(&g, 4, 4, 4, 1.0, p, 4, 1, p.add(16), 4, 1, 0.0, p.add(32), 4, 1) }.unwrap();
     assert!(buf[32..48].iter().all(|&x| x == 4.0));
 }
 
@@ -685,13 +493,8 @@ mod random_shapes {
 
     #[test]
     fn proptest_random_shapes_and_layouts() {
-        let config = Config {
-            cases: 64,
-            failure_persistence: None,
-            ..Config::default()
-        };
-        let mut runner =
-            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
+        let config = Config { cases: 64, failure_persistence: None, ..Config::default() };
+        let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
         let strategy = (
             0usize..70,
             0usize..90,
@@ -704,9 +507,7 @@ mod random_shapes {
         runner
             .run(&strategy, |(m, n, k, la, lb, lc, beta)| {
                 for isa in isas() {
-                    let g = Gemm::with_isa(isa)
-                        .unwrap()
-                        .parallelism(Parallelism::Sequential);
+                    let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
                     check_case(
                         &g,
                         (m, n, k),

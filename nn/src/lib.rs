@@ -23,11 +23,7 @@ impl Dense {
     ) -> Result<Self, KernelError> {
         let w = MatRef::row_major(weights, inputs, outputs)?;
         let gemm = Gemm::new();
-        Ok(Self {
-            weights: gemm.pack_b(w)?,
-            bias,
-            activation,
-        })
+        Ok(Self { weights: gemm.pack_b(w)?, bias, activation })
     }
 
     /// Applies the layer to `batch` rows of `x` (row-major `batch x inputs`).
@@ -36,10 +32,7 @@ impl Dense {
         let a = MatRef::row_major(x, batch, inputs)?;
         let mut y = vec![0.0; batch * outputs];
         let c = MatMut::row_major(&mut y, batch, outputs)?;
-        let epi = Epilogue {
-            bias: Some(&self.bias),
-            activation: self.activation,
-        };
+        let epi = Epilogue { bias: Some(&self.bias), activation: self.activation };
         Gemm::new().run_packed(1.0, a, &self.weights, 0.0, c, &epi)?;
         Ok(y)
     }

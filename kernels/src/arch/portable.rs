@@ -73,10 +73,5 @@ pub(crate) static SGEMM_PORTABLE: MicroKernel = MicroKernel {
     nc: 1024,
     gemv: None,
     gemv_nr: 0,
-    rows: &[
-        sgemm_mx16_portable::<1>,
-        sgemm_mx16_portable::<2>,
-        sgemm_mx16_portable::<3>,
-        sgemm_mx16_portable::<4>,
-    ],
+    rows: &[sgemm_mx16_portable::<1>, sgemm_mx16_portable::<2>, sgemm_mx16_portable::<3>, sgemm_mx16_portable::<4>],
 };

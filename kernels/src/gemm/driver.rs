@@ -59,7 +59,11 @@ thread_local! {
 
 /// Runs `f` with a thread-local scratch buffer of at least `len` values (a fresh one when the
 /// thread's buffer is already in use, e.g. a nested call from a rayon job).
-fn with_scratch<R>(key: &'static std::thread::LocalKey<RefCell<AlignedVec>>, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+fn with_scratch<R>(
+    key: &'static std::thread::LocalKey<RefCell<AlignedVec>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
     key.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => {
             buf.ensure(len);
@@ -253,7 +257,16 @@ enum PanelSource {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn pack_b_parallel(buf: &mut [f32], b: *const f32, rsb: isize, csb: isize, kc: usize, nc: usize, nr: usize, threads: usize) {
+fn pack_b_parallel(
+    buf: &mut [f32],
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    kc: usize,
+    nc: usize,
+    nr: usize,
+    threads: usize,
+) {
     #[cfg(feature = "rayon")]
     if threads > 1 && kc * nc >= 64 * 1024 {
         use rayon::prelude::*;
@@ -277,7 +290,13 @@ fn pack_b_parallel(buf: &mut [f32], b: *const f32, rsb: isize, csb: isize, kc: u
 unsafe fn run_block(kern: &'static MicroKernel, p: &Problem, blk: &Block, src: PanelSource, threads: usize) {
     let (mr, nr) = (kern.mr, kern.nr);
     let panels = blk.nc.div_ceil(nr);
-    let mc = if threads > 1 { kern.mc.min(p.m.div_ceil(threads).next_multiple_of(mr)) } else { kern.mc };
+    // With threads, cut M into a multiple of `threads` equal blocks (no straggler block).
+    let mc = if threads > 1 {
+        let blocks = p.m.div_ceil(kern.mc).next_multiple_of(threads);
+        p.m.div_ceil(blocks).next_multiple_of(mr)
+    } else {
+        kern.mc
+    };
     let row_blocks = p.m.div_ceil(mc);
     let col_chunks = if row_blocks >= threads { 1 } else { panels.min(threads.div_ceil(row_blocks)) };
     let panels_per_chunk = panels.div_ceil(col_chunks);

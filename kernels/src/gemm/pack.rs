@@ -41,27 +41,53 @@ impl AlignedVec {
 /// `a + i*rsa + p*csa` must be readable for `i < mc`, `p < kc`.
 pub(crate) unsafe fn pack_a(dst: &mut [f32], a: *const f32, rsa: isize, csa: isize, mc: usize, kc: usize, mr: usize) {
     debug_assert!(dst.len() >= mc * kc);
-    let mut out = 0;
+    if kc == 0 {
+        return;
+    }
     let mut i0 = 0;
-    while i0 < mc {
+    for panel in dst[..mc * kc].chunks_mut(mr * kc) {
         let rows = mr.min(mc - i0);
-        for i in 0..rows {
-            // SAFETY: row i0+i < mc is inside the block the caller vouched for.
-            let src = unsafe { a.offset((i0 + i) as isize * rsa) };
-            if csa == 1 {
-                for p in 0..kc {
-                    // SAFETY: column p < kc of a readable row.
-                    dst[out + p * rows + i] = unsafe { *src.add(p) };
-                }
-            } else {
-                for p in 0..kc {
-                    // SAFETY: column p < kc of a readable row.
-                    dst[out + p * rows + i] = unsafe { *src.offset(p as isize * csa) };
-                }
+        // SAFETY: rows i0..i0+rows < mc, columns < kc are inside the block the caller vouched for.
+        let a0 = unsafe { a.offset(i0 as isize * rsa) };
+        // SAFETY: as above.
+        unsafe {
+            match (rows, csa) {
+                (8, 1) => pack_a_panel_rm::<8>(panel, a0, rsa, kc),
+                (6, 1) => pack_a_panel_rm::<6>(panel, a0, rsa, kc),
+                (4, 1) => pack_a_panel_rm::<4>(panel, a0, rsa, kc),
+                _ => pack_a_panel(panel, a0, rsa, csa, rows, kc),
             }
         }
-        out += rows * kc;
         i0 += rows;
+    }
+}
+
+/// Row-major A (`csa == 1`), `R` rows: reads `R` sequential streams, writes contiguously.
+///
+/// # Safety
+/// `a + i*rsa + p` readable for `i < R`, `p < kc`; `dst` holds `R * kc` values.
+#[inline(always)]
+unsafe fn pack_a_panel_rm<const R: usize>(dst: &mut [f32], a: *const f32, rsa: isize, kc: usize) {
+    // SAFETY: row starts are inside the panel (caller's contract).
+    let rows: [*const f32; R] = std::array::from_fn(|i| unsafe { a.offset(i as isize * rsa) });
+    for (p, out) in dst[..R * kc].chunks_exact_mut(R).enumerate() {
+        for (o, row) in out.iter_mut().zip(&rows) {
+            // SAFETY: column p < kc of a readable row.
+            *o = unsafe { *row.add(p) };
+        }
+    }
+}
+
+/// Any strides, any row count.
+///
+/// # Safety
+/// `a + i*rsa + p*csa` readable for `i < rows`, `p < kc`; `dst` holds `rows * kc` values.
+unsafe fn pack_a_panel(dst: &mut [f32], a: *const f32, rsa: isize, csa: isize, rows: usize, kc: usize) {
+    for (p, out) in dst[..rows * kc].chunks_exact_mut(rows).enumerate() {
+        for (i, o) in out.iter_mut().enumerate() {
+            // SAFETY: (i, p) inside the panel.
+            *o = unsafe { *a.offset(i as isize * rsa + p as isize * csa) };
+        }
     }
 }
 
@@ -88,7 +114,15 @@ pub(crate) unsafe fn pack_b(dst: &mut [f32], b: *const f32, rsb: isize, csb: isi
 ///
 /// # Safety
 /// `b + p*rsb + j*csb` must be readable for `p < kc`, `j < cols`.
-pub(crate) unsafe fn pack_b_panel(out: &mut [f32], b: *const f32, rsb: isize, csb: isize, kc: usize, cols: usize, nr: usize) {
+pub(crate) unsafe fn pack_b_panel(
+    out: &mut [f32],
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    kc: usize,
+    cols: usize,
+    nr: usize,
+) {
     for p in 0..kc {
         let row = &mut out[p * nr..(p + 1) * nr];
         // SAFETY (all reads below): the caller vouched for `kc x cols` readable elements.

@@ -42,12 +42,8 @@ pub enum Layout {
     Reversed,
 }
 
-pub const LAYOUTS: [Layout; 4] = [
-    Layout::RowMajor,
-    Layout::ColMajor,
-    Layout::Padded { pad: 3, cs: 2 },
-    Layout::Reversed,
-];
+pub const LAYOUTS: [Layout; 4] =
+    [Layout::RowMajor, Layout::ColMajor, Layout::Padded { pad: 3, cs: 2 }, Layout::Reversed];
 
 /// (buffer length, offset, row stride, column stride) for an `r x c` operand.
 pub fn geometry(layout: Layout, r: usize, c: usize) -> (usize, usize, isize, isize) {
@@ -124,14 +120,7 @@ pub fn assert_close(
             want[i * n + j] = c0.get(i, j);
         }
     }
-    gemm_reference(
-        alpha,
-        a,
-        b,
-        beta,
-        MatMut::row_major(&mut want, m, n).unwrap(),
-        epi,
-    );
+    gemm_reference(alpha, a, b, beta, MatMut::row_major(&mut want, m, n).unwrap(), epi);
     for i in 0..m {
         for j in 0..n {
             let (g, w) = (got.get(i, j), want[i * n + j]);
