@@ -21,6 +21,9 @@ impl Dense {
         bias: Vec<f32>,
         activation: Activation,
     ) -> Result<Self, KernelError> {
+        if bias.len() != outputs {
+            return Err(KernelError::LengthMismatch { what: "bias", expected: outputs, found: bias.len() });
+        }
         let w = MatRef::row_major(weights, inputs, outputs)?;
         let gemm = Gemm::new();
         Ok(Self { weights: gemm.pack_b(w)?, bias, activation })
@@ -35,5 +38,31 @@ impl Dense {
         let epi = Epilogue { bias: Some(&self.bias), activation: self.activation };
         Gemm::new().run_packed(1.0, a, &self.weights, 0.0, c, &epi)?;
         Ok(y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_matches_hand_computation() {
+        // 2 inputs -> 3 outputs, ReLU.
+        let w = [1.0, -1.0, 0.5, 2.0, 1.0, -0.5];
+        let layer = Dense::new(&w, 2, 3, vec![0.0, 0.5, -10.0], Activation::Relu).unwrap();
+        let y = layer.forward(&[1.0, 2.0, -1.0, 0.0], 2).unwrap();
+        // row 0: [1+4, -1+2+0.5, 0.5-1-10] -> relu; row 1: [-1, 1+0.5, -0.5-10] -> relu
+        assert_eq!(y, vec![5.0, 1.5, 0.0, 0.0, 1.5, 0.0]);
+    }
+
+    #[test]
+    fn dense_rejects_bad_shapes() {
+        assert!(Dense::new(&[0.0; 5], 2, 3, vec![0.0; 3], Activation::Identity).is_err());
+        assert!(matches!(
+            Dense::new(&[0.0; 6], 2, 3, vec![0.0; 2], Activation::Identity),
+            Err(KernelError::LengthMismatch { expected: 3, found: 2, .. })
+        ));
+        let layer = Dense::new(&[0.0; 6], 2, 3, vec![0.0; 3], Activation::Identity).unwrap();
+        assert!(matches!(layer.forward(&[0.0; 3], 2), Err(KernelError::SliceTooShort { .. })));
     }
 }
