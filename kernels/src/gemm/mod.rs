@@ -239,9 +239,10 @@ pub unsafe fn gemm_raw(
     if !crate::view::distinct(m, n, rsc, csc) {
         return Err(KernelError::OverlappingOutput { rows: m, cols: n, row_stride: rsc, col_stride: csc });
     }
-    let span = |p: usize, r: (isize, isize)| (p as isize + r.0 * 4, p as isize + r.1 * 4 + 4);
+    // Byte ranges in i128: address + offset cannot overflow there.
+    let span = |p: usize, r: (isize, isize)| (p as i128 + r.0 as i128 * 4, p as i128 + r.1 as i128 * 4 + 4);
     let (c_lo, c_hi) = span(c as usize, rc);
-    let overlaps = |(lo, hi): (isize, isize)| lo < c_hi && c_lo < hi;
+    let overlaps = |(lo, hi): (i128, i128)| lo < c_hi && c_lo < hi;
     if m * n > 0 && k > 0 && overlaps(span(a as usize, ra)) {
         return Err(KernelError::Aliasing { input: "A" });
     }
