@@ -1,1 +1,186 @@
-fn main() {}
+//! `lanes-bench`: see `--help` and docs/benchmarking.md.
+
+use lanes_bench::cli::{self, Options, USAGE};
+use lanes_bench::machine::MachineInfo;
+use lanes_bench::measure::Budget;
+use lanes_bench::peers::RosterOptions;
+use lanes_bench::record::{build_records, Measurement};
+use lanes_bench::shapes::{parse_shapes, Shape, DEFAULT_SHAPES, QUICK_SHAPES};
+use lanes_bench::{chart, peak, report, worker};
+use std::error::Error;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
+fn main() -> ExitCode {
+    let opts = match cli::parse(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("lanes-bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if opts.help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let result = if opts.worker { worker_main(&opts) } else { driver_main(&opts) };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lanes-bench: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The shapes to run and a description of where they came from.
+fn load_shapes(opts: &Options) -> Res<(Vec<Shape>, String)> {
+    let (text, source) = match &opts.shapes {
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None if opts.quick => (QUICK_SHAPES.to_string(), "bench-harness/shapes/quick.txt".to_string()),
+        None => (DEFAULT_SHAPES.to_string(), "bench-harness/shapes/gemm.txt".to_string()),
+    };
+    let shapes = parse_shapes(&text).map_err(|e| format!("{source}: {e}"))?;
+    Ok((shapes, source))
+}
+
+fn budget(opts: &Options) -> Budget {
+    let mut b = if opts.quick { Budget::QUICK } else { Budget::DEFAULT };
+    if let Some(ms) = opts.budget_ms {
+        b.per_impl = Duration::from_millis(ms);
+    }
+    b
+}
+
+/// One thread count: measurements as JSON lines on stdout, progress on stderr.
+fn worker_main(opts: &Options) -> Res<()> {
+    let &[threads] = opts.threads.as_slice() else {
+        return Err("--worker takes exactly one thread count".into());
+    };
+    // matrixmultiply reads this once, at its first call; nothing has called it yet.
+    std::env::set_var("MATMUL_NUM_THREADS", threads.to_string());
+    #[cfg(feature = "openblas")]
+    lanes_bench::openblas::set_threads(threads);
+    let (shapes, _) = load_shapes(opts)?;
+    let roster = RosterOptions { per_isa_rows: opts.per_isa_rows(threads), only: opts.impls.clone() };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let budget = budget(opts);
+    pool.install(|| {
+        worker::run(&shapes, threads, &roster, budget, |ms| {
+            let mut out = std::io::stdout().lock();
+            for m in ms {
+                let _ = writeln!(out, "{}", serde_json::to_string(m).expect("measurement serialises"));
+            }
+            let _ = out.flush();
+        })
+    })
+}
+
+/// Runs one worker process and collects its measurements.
+fn run_worker(opts: &Options, threads: usize) -> Res<Vec<Measurement>> {
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .args(opts.worker_args(threads))
+        .env("MATMUL_NUM_THREADS", threads.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut out = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        if line.trim_start().starts_with('{') {
+            out.push(serde_json::from_str(&line).map_err(|e| format!("bad line from worker: {e}: {line}"))?);
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        return Err(format!("the {threads}-thread worker failed ({status}); see its message above").into());
+    }
+    Ok(out)
+}
+
+fn driver_main(opts: &Options) -> Res<()> {
+    let started = Instant::now();
+    let (shapes, source) = load_shapes(opts)?;
+    std::fs::create_dir_all(&opts.out).map_err(|e| format!("cannot create {}: {e}", opts.out.display()))?;
+    let machine = MachineInfo::detect();
+    eprintln!(
+        "lanes-bench: {} shapes from {source}, threads {:?}, {} ({} logical CPUs)",
+        shapes.len(),
+        opts.threads,
+        machine.cpu,
+        machine.logical_cpus
+    );
+
+    let (reps, run_ms) = if opts.quick { (3, 10.0) } else { (7, 40.0) };
+    let peaks = peak::measure_all(&opts.threads, reps, run_ms);
+    let peak_json = serde_json::json!({
+        "suite": "peak",
+        "chains": peak::CHAINS,
+        "cpu": machine.cpu,
+        "date_utc": machine.date_utc,
+        "peaks": peaks,
+    });
+    std::fs::write(opts.out.join("peak.json"), serde_json::to_string_pretty(&peak_json)? + "\n")?;
+    if opts.peak_only {
+        eprintln!("lanes-bench: peaks written to {}", opts.out.join("peak.json").display());
+        return Ok(());
+    }
+
+    let mut measurements = Vec::new();
+    for &t in &opts.threads {
+        measurements.extend(run_worker(opts, t)?);
+    }
+    let records = build_records(&measurements, &peaks);
+
+    let jsonl: String = records.iter().map(|r| r.to_json_line() + "\n").collect();
+    std::fs::write(opts.out.join("gemm.jsonl"), jsonl)?;
+
+    let cases: Vec<String> = shapes.iter().map(Shape::name).collect();
+    let chart_ok = match chart::draw(&opts.out.join("gemm.svg"), &records, &cases, &opts.threads) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("lanes-bench: warning: no chart: {e}");
+            false
+        }
+    };
+    let b = budget(opts);
+    let run_notes = vec![
+        format!("{} shapes from `{source}`; threads {:?}", shapes.len(), opts.threads),
+        format!(
+            "about {} ms measured per implementation and case, {}–{} samples each; median reported",
+            b.per_impl.as_millis(),
+            b.min_rounds,
+            b.rounds
+        ),
+        format!(
+            "total wall time {:.0} s (`lanes-bench {}`)",
+            started.elapsed().as_secs_f64(),
+            std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+        ),
+    ];
+    let md = report::render(&report::ReportInput {
+        machine: &machine,
+        peaks: &peaks,
+        records: &records,
+        cases: &cases,
+        threads: &opts.threads,
+        chart: chart_ok.then_some("gemm.svg"),
+        run_notes: &run_notes,
+    });
+    std::fs::write(opts.out.join("report.md"), md)?;
+    eprintln!(
+        "lanes-bench: done in {:.0} s; report: {}",
+        started.elapsed().as_secs_f64(),
+        opts.out.join("report.md").display()
+    );
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! Timing: warm-up, adaptive batch sizes, and median/min/max of the samples.
+
+use std::time::{Duration, Instant};
+
+/// Summary of per-call times, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stats {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub samples: usize,
+}
+
+/// Median (mean of the two middle values for an even count), min and max. Panics when empty.
+pub fn stats(times: &[f64]) -> Stats {
+    assert!(!times.is_empty(), "no samples");
+    let mut v = times.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) };
+    Stats { median, min: v[0], max: v[n - 1], samples: n }
+}
+
+/// How one implementation is sampled in a case: `rounds` samples of `iters` back-to-back calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub iters: usize,
+    pub rounds: usize,
+}
+
+/// Timing budget per implementation and case.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// Measured time to aim for per implementation per case (warm-up not included).
+    pub per_impl: Duration,
+    /// Samples to aim for; fewer when one call is long, never fewer than `min_rounds`.
+    pub rounds: usize,
+    pub min_rounds: usize,
+}
+
+impl Budget {
+    pub const DEFAULT: Budget = Budget { per_impl: Duration::from_millis(400), rounds: 11, min_rounds: 3 };
+    pub const QUICK: Budget = Budget { per_impl: Duration::from_millis(60), rounds: 5, min_rounds: 3 };
+
+    /// Chooses batch size and sample count from the time of one call: each sample lasts about
+    /// `per_impl / rounds` (so the clock's resolution and one-off hiccups matter little), and
+    /// slow calls get fewer samples, but at least `min_rounds`.
+    pub fn plan(&self, call: Duration) -> Plan {
+        let call = call.as_secs_f64().max(1e-9);
+        let total = self.per_impl.as_secs_f64();
+        let sample = total / self.rounds as f64;
+        let iters = ((sample / call).round() as usize).max(1);
+        let rounds = ((total / (iters as f64 * call)).round() as usize).clamp(self.min_rounds, self.rounds);
+        Plan { iters, rounds }
+    }
+}
+
+/// Calls `f` until both `min_calls` calls and `min_time` have passed; returns the fastest call.
+pub fn warm_up(mut f: impl FnMut(), min_calls: usize, min_time: Duration) -> Duration {
+    let start = Instant::now();
+    let mut best = Duration::MAX;
+    let mut calls = 0;
+    while calls < min_calls || start.elapsed() < min_time {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed());
+        calls += 1;
+    }
+    best
+}
+
+/// Runs `f` `iters` times; returns the mean time per call in seconds.
+pub fn time_batch(mut f: impl FnMut(), iters: usize) -> f64 {
+    let t = Instant::now();
+    for _ in 0..iters {
+        f();
+    }
+    t.elapsed().as_secs_f64() / iters as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_of_odd_and_even_counts() {
+        let s = stats(&[3.0, 1.0, 2.0]);
+        assert_eq!((s.median, s.min, s.max, s.samples), (2.0, 1.0, 3.0, 3));
+        let s = stats(&[4.0, 1.0, 3.0, 2.0]);
+        assert_eq!(s.median, 2.5);
+    }
+
+    #[test]
+    fn plan_batches_fast_calls_and_caps_slow_ones() {
+        let b = Budget { per_impl: Duration::from_millis(400), rounds: 10, min_rounds: 3 };
+        // 10 us per call: 40 ms samples of 4000 calls, 10 of them.
+        assert_eq!(b.plan(Duration::from_micros(10)), Plan { iters: 4000, rounds: 10 });
+        // 100 ms per call: one call per sample, 4 samples.
+        assert_eq!(b.plan(Duration::from_millis(100)), Plan { iters: 1, rounds: 4 });
+        // 2 s per call: still the minimum of 3 samples.
+        assert_eq!(b.plan(Duration::from_secs(2)), Plan { iters: 1, rounds: 3 });
+    }
+}

@@ -1,0 +1,265 @@
+//! `report.md`: machine, peaks, one GFLOP/s table per thread count, efficiency, chart.
+
+use crate::machine::MachineInfo;
+use crate::peak::{Peak, PeakKind};
+use crate::peers::LANES;
+use crate::record::Record;
+use std::fmt::Write;
+
+/// Everything the report is made of.
+pub struct ReportInput<'a> {
+    pub machine: &'a MachineInfo,
+    pub peaks: &'a [Peak],
+    pub records: &'a [Record],
+    /// Case names in shape-file order.
+    pub cases: &'a [String],
+    pub threads: &'a [usize],
+    /// File name of the chart, relative to the report.
+    pub chart: Option<&'a str>,
+    /// Free-form lines for the "Run" section (shape file, budget, wall time).
+    pub run_notes: &'a [String],
+}
+
+fn find<'r>(records: &'r [Record], case: &str, imp: &str, threads: usize) -> Option<&'r Record> {
+    records.iter().find(|r| r.case == case && r.impl_name == imp && r.threads == threads)
+}
+
+/// Implementations at `threads`, in the order they first appear.
+fn impls_at(records: &[Record], threads: usize) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for r in records.iter().filter(|r| r.threads == threads) {
+        if !out.iter().any(|(n, _)| *n == r.impl_name) {
+            out.push((r.impl_name.clone(), r.isa.clone()));
+        }
+    }
+    out
+}
+
+fn gf(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("—".into(), |x| format!("{:.0}%", 100.0 * x))
+}
+
+fn times(x: Option<f64>) -> String {
+    x.map_or("—".into(), |x| format!("{x:.2}×"))
+}
+
+pub fn render(inp: &ReportInput<'_>) -> String {
+    let mut s = String::new();
+    let m = inp.machine;
+    let _ = writeln!(s, "# lanes GEMM benchmark\n");
+    let _ = writeln!(
+        s,
+        "f32 `C = A·B`, row-major, alpha = 1, beta = 0. GFLOP/s = 2·M·N·K / median time per call. \
+         All implementations of one thread count ran interleaved in one process; see \
+         [docs/benchmarking.md](../docs/benchmarking.md) for how to read this.\n"
+    );
+    let _ = writeln!(s, "## Machine\n\n| | |\n|---|---|");
+    let _ = writeln!(s, "| CPU | {} |", m.cpu);
+    let _ = writeln!(s, "| logical CPUs | {} |", m.logical_cpus);
+    let _ = writeln!(s, "| cache (per core, /proc/cpuinfo) | {} |", m.cache);
+    let _ = writeln!(s, "| vector features | {} |", m.features.join(" "));
+    let _ = writeln!(s, "| lanes ISA (`lanes` row) | {} |", m.lanes_isa);
+    let _ = writeln!(s, "| OpenBLAS | {} |", m.openblas);
+    let _ = writeln!(s, "| rustc | {} |", m.rustc);
+    let _ = writeln!(s, "| date | {} |", m.date_utc);
+    for note in inp.run_notes {
+        let _ = writeln!(s, "| run | {note} |");
+    }
+
+    // Peak table.
+    let _ = writeln!(s, "\n## Peak: independent FMA chains ({} accumulators)\n", crate::peak::CHAINS);
+    let _ = write!(s, "| instruction mix |");
+    for t in inp.threads {
+        let _ = write!(s, " {t} thread{} GFLOP/s |", if *t == 1 { "" } else { "s" });
+    }
+    let _ = write!(s, "\n|---|");
+    for _ in inp.threads {
+        let _ = write!(s, "---:|");
+    }
+    s.push('\n');
+    for kind in PeakKind::ALL {
+        let row: Vec<&Peak> =
+            inp.threads.iter().filter_map(|&t| inp.peaks.iter().find(|p| p.kind == kind && p.threads == t)).collect();
+        if row.is_empty() {
+            continue;
+        }
+        let _ = write!(s, "| {} |", kind.label());
+        for &t in inp.threads {
+            match inp.peaks.iter().find(|p| p.kind == kind && p.threads == t) {
+                Some(p) => {
+                    let _ = write!(s, " {} (median {}) |", gf(p.gflops), gf(p.gflops_median));
+                }
+                None => s.push_str(" — |"),
+            }
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "\nThe peak is the best of the repetitions; efficiency below = GFLOP/s / the peak of the instruction mix the implementation uses, at the same thread count.");
+
+    // One GFLOP/s table per thread count.
+    for &t in inp.threads {
+        let impls = impls_at(inp.records, t);
+        if impls.is_empty() {
+            continue;
+        }
+        let _ =
+            writeln!(s, "\n## GEMM, {t} thread{}: GFLOP/s (median; fastest in bold)\n", if t == 1 { "" } else { "s" });
+        let _ = write!(s, "| shape (M×N×K) |");
+        for (name, isa) in &impls {
+            let _ = write!(s, " {name} ({isa}) |");
+        }
+        let scaling = t > 1 && inp.threads.contains(&1);
+        let _ = write!(s, " lanes / best peer | lanes eff. | lanes min–max |");
+        if scaling {
+            let _ = write!(s, " lanes {t}t/1t |");
+        }
+        let _ = write!(s, "\n|---|");
+        for _ in 0..impls.len() + 3 + usize::from(scaling) {
+            s.push_str("---:|");
+        }
+        s.push('\n');
+        for case in inp.cases {
+            let row: Vec<Option<&Record>> = impls.iter().map(|(n, _)| find(inp.records, case, n, t)).collect();
+            if row.iter().all(Option::is_none) {
+                continue;
+            }
+            let best = row.iter().flatten().map(|r| r.gflops).fold(0.0, f64::max);
+            let _ = write!(s, "| {case} |");
+            for r in &row {
+                match r {
+                    Some(r) if r.gflops == best => {
+                        let _ = write!(s, " **{}** |", gf(r.gflops));
+                    }
+                    Some(r) => {
+                        let _ = write!(s, " {} |", gf(r.gflops));
+                    }
+                    None => s.push_str(" — |"),
+                }
+            }
+            let lanes = find(inp.records, case, LANES, t);
+            let vs_best = lanes.map_or("—".into(), |l| match (&l.best_peer, l.ratio_to_best_peer) {
+                (Some(p), Some(x)) => format!("{} ({p})", times(Some(x))),
+                _ => "—".into(),
+            });
+            let _ = write!(
+                s,
+                " {vs_best} | {} | {} |",
+                pct(lanes.and_then(|l| l.efficiency)),
+                lanes.map_or("—".into(), |l| format!("{}–{}", gf(l.gflops_min), gf(l.gflops_max)))
+            );
+            if scaling {
+                let one = find(inp.records, case, LANES, 1);
+                let x = lanes.zip(one).map(|(l, o)| l.gflops / o.gflops);
+                let _ = write!(s, " {} |", times(x));
+            }
+            s.push('\n');
+        }
+    }
+
+    // Efficiency of every implementation.
+    let _ = writeln!(s, "\n## Efficiency: % of the measured peak of each implementation's instruction mix\n");
+    let mut cols: Vec<(String, usize, Option<PeakKind>)> = Vec::new();
+    for &t in inp.threads {
+        for (name, _) in impls_at(inp.records, t) {
+            let kind = inp.records.iter().find(|r| r.impl_name == name && r.threads == t).and_then(|r| r.peak_kind);
+            cols.push((name, t, kind));
+        }
+    }
+    let _ = write!(s, "| shape |");
+    for (name, t, _) in &cols {
+        let _ = write!(s, " {name} {t}t |");
+    }
+    let _ = write!(s, "\n|---|");
+    for _ in &cols {
+        s.push_str("---:|");
+    }
+    s.push('\n');
+    for case in inp.cases {
+        let _ = write!(s, "| {case} |");
+        for (name, t, _) in &cols {
+            let _ = write!(s, " {} |", pct(find(inp.records, case, name, *t).and_then(|r| r.efficiency)));
+        }
+        s.push('\n');
+    }
+    let _ = write!(s, "| *peak used* |");
+    for (_, _, kind) in &cols {
+        let _ = write!(s, " *{}* |", kind.map_or("—", |k| k.label()));
+    }
+    s.push('\n');
+
+    if let Some(chart) = inp.chart {
+        let _ = writeln!(s, "\n## Chart\n\n![GFLOP/s per shape and implementation]({chart})");
+    }
+    let _ = writeln!(
+        s,
+        "\n## Notes\n\n\
+         - `lanes` is the default `Gemm` (best ISA or `LANES_ISA`); `lanes-<isa>` rows force one ISA. \
+         lanes uses `Parallelism::Sequential` at 1 thread and `Parallelism::Rayon` (a pool of exactly the thread count) above.\n\
+         - `—`: not measured. `naive` and `lanes-scalar` skip shapes above 512³ multiply-adds (they would take minutes).\n\
+         - Ratios compare medians measured side by side in the same process and thread count; \
+         `lanes / best peer` is against the fastest of matrixmultiply, gemm and OpenBLAS on that row.\n\
+         - min–max: GFLOP/s of the slowest and the fastest sample; a wide range means the shared machine was busy.\n\
+         - Every result was checked against lanes' (and lanes' against f64) before timing; raw numbers are in `gemm.jsonl` and `peak.json`."
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::build_records;
+    use crate::record::tests::{fake, fake_peaks};
+
+    #[test]
+    fn report_on_fake_data() {
+        let ms = vec![
+            fake("64x64x64", "lanes", "avx512", 1, 100.0),
+            fake("64x64x64", "gemm", "avx512", 1, 80.0),
+            fake("64x64x64", "naive", "sse2", 1, 5.0),
+            fake("2048x2048x2048", "lanes", "avx512", 1, 150.0),
+            fake("2048x2048x2048", "gemm", "avx512", 1, 160.0),
+            fake("64x64x64", "lanes", "avx512", 2, 150.0),
+            fake("64x64x64", "gemm", "avx512", 2, 120.0),
+        ];
+        let records = build_records(&ms, &fake_peaks());
+        let machine = MachineInfo { cpu: "Test CPU".into(), logical_cpus: 2, ..Default::default() };
+        let cases = vec!["64x64x64".to_string(), "2048x2048x2048".to_string()];
+        let md = render(&ReportInput {
+            machine: &machine,
+            peaks: &fake_peaks(),
+            records: &records,
+            cases: &cases,
+            threads: &[1, 2],
+            chart: Some("gemm.svg"),
+            run_notes: &["budget 400 ms".to_string()],
+        });
+        assert!(md.contains("| CPU | Test CPU |"), "{md}");
+        assert!(md.contains("## GEMM, 1 thread: GFLOP/s"));
+        assert!(md.contains("## GEMM, 2 threads: GFLOP/s"));
+        assert!(md.contains(
+            "| shape (M×N×K) | lanes (avx512) | gemm (avx512) | naive (sse2) | lanes / best peer | lanes eff. |"
+        ));
+        // 1 thread, 64^3: lanes fastest, 1.25x gemm, 50% of 200.
+        assert!(md.contains("| 64x64x64 | **100** | 80.0 | 5.0 | 1.25× (gemm) | 50% | 90.0–105 |"), "{md}");
+        // 2048^3: gemm fastest, naive not run.
+        assert!(md.contains("| 2048x2048x2048 | 150 | **160** | — | 0.94× (gemm) | 75% |"), "{md}");
+        // 2 threads: scaling column.
+        assert!(md.contains("lanes 2t/1t"));
+        assert!(md.contains("| 64x64x64 | **150** | 120 | 1.25× (gemm) | 38% | 135–158 | 1.50× |"), "{md}");
+        assert!(md.contains("| AVX-512 zmm FMA | 200 (median 200) | 400 (median 400) |"));
+        assert!(md.contains("![GFLOP/s per shape and implementation](gemm.svg)"));
+        // Every table row has as many cells as its header.
+        for table in md.split("\n\n").filter(|b| b.starts_with('|')) {
+            let cells: Vec<usize> = table.lines().map(|l| l.matches('|').count()).collect();
+            assert!(cells.iter().all(|&c| c == cells[0]), "ragged table:\n{table}");
+        }
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Main job: the comparison benchmark of lanes' GEMM against matrixmultiply, the gemm crate,
+# OpenBLAS and a naive loop, plus the machine's FMA peak. Installs what it needs first.
+#
+# Usage: scripts/bench.sh [lanes-bench options]    e.g. --quick, --out DIR, --threads 1,2
+#   (see `cargo run --release -p lanes-bench -- --help` and docs/benchmarking.md)
+# Writes DIR/report.md (default bench-results/), gemm.jsonl, peak.json and gemm.svg.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh native
+
+# The output folder: the last --out given (default bench-results), passed on to the wasm bench.
+out=bench-results
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[$i]}" in
+    --out) out="${args[$((i + 1))]:-$out}" ;;
+    --out=*) out="${args[$i]#--out=}" ;;
+  esac
+done
+
+start=$(date +%s)
+printf '\n[bench] cargo build --release -p lanes-bench\n'
+cargo build --release -p lanes-bench
+printf '\n[bench] lanes-bench --out %s %s\n' "$out" "$*"
+cargo run --release -q -p lanes-bench -- --out "$out" "$@"
+
+if [ -x browser-bench/scripts/bench-wasm.sh ]; then
+  printf '\n[bench] browser-bench/scripts/bench-wasm.sh %s\n' "$out"
+  browser-bench/scripts/bench-wasm.sh "$out"
+fi
+
+printf '\n[bench] done in %ss. Report: %s/report.md (chart: %s/gemm.svg, raw: %s/gemm.jsonl, %s/peak.json)\n' \
+  "$(($(date +%s) - start))" "$out" "$out" "$out" "$out"
