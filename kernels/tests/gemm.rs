@@ -550,3 +550,15 @@ fn gemv_rows_stream_b_without_packing() {
         }
     });
 }
+
+#[test]
+fn four_kib_row_strides_take_the_packing_path() {
+    // Row-major operands are read in place unless their row stride is a multiple of 1024
+    // floats (L1 set conflicts); these shapes exercise the packing of both A and B.
+    for isa in isas() {
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
+        let kern = kernel(isa);
+        check_case(&g, (2 * kern.mr + 3, 1024, 1024), 1.0, 0.5, ROW, &Epilogue::NONE, 31);
+        check_case(&g, (kern.mr + 1, 2048 + 3, 1024), 1.0, 0.0, ROW, &Epilogue::new(None, Activation::Relu), 32);
+    }
+}

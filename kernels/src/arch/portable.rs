@@ -24,16 +24,16 @@ unsafe fn sgemm_mx16_portable<const M: usize>(t: &Tile) {
     let mut acc = [[f32x8::ZERO; 2]; M];
     let (mut a, mut b) = (t.a, t.b);
     for _ in 0..t.k {
-        // SAFETY: one k step of B holds NR values; of packed A, M values.
+        // SAFETY: one k step of B holds NR values; of A, M values `rsa` apart.
         unsafe {
             let b0 = load(b);
             let b1 = load(b.add(8));
             for (i, row) in acc.iter_mut().enumerate() {
-                let ai = f32x8::splat(*a.add(i));
+                let ai = f32x8::splat(*a.offset(i as isize * t.rsa));
                 row[0] = ai.mul_add(b0, row[0]);
                 row[1] = ai.mul_add(b1, row[1]);
             }
-            a = a.add(M);
+            a = a.offset(t.csa);
             b = b.offset(t.ldb);
         }
     }

@@ -13,10 +13,10 @@ unsafe fn sgemm_mx4_scalar<const M: usize>(t: &Tile) {
     let mut acc = [[0.0f32; NR]; M];
     for p in 0..t.k {
         // SAFETY: step p < k of the packed A panel (M values) and of B (NR values).
-        let (a, b) = unsafe { (t.a.add(p * M), t.b.offset(p as isize * t.ldb)) };
+        let (a, b) = unsafe { (t.a.offset(p as isize * t.csa), t.b.offset(p as isize * t.ldb)) };
         for (i, row) in acc.iter_mut().enumerate() {
             // SAFETY: i < M, j < NR inside the step.
-            let ai = unsafe { *a.add(i) };
+            let ai = unsafe { *a.offset(i as isize * t.rsa) };
             for (j, v) in row.iter_mut().enumerate() {
                 *v += ai * unsafe { *b.add(j) };
             }

@@ -9,8 +9,11 @@ use crate::gemm::epilogue::Activation;
 pub(crate) struct Tile {
     /// Depth of the product (may be 0: then only the epilogue runs).
     pub k: usize,
-    /// Packed A: `k` steps of `m` contiguous values.
+    /// A: element `(i, p)` at `a + i*rsa + p*csa`. Packed panels have `rsa = 1, csa = m`;
+    /// row-major A read in place has `rsa = lda, csa = 1`.
     pub a: *const f32,
+    pub rsa: isize,
+    pub csa: isize,
     /// B: `k` steps of `NR` contiguous values, consecutive steps `ldb` elements apart.
     pub b: *const f32,
     pub ldb: isize,
@@ -101,6 +104,8 @@ impl MicroKernel {
             let t = Tile {
                 k,
                 a: a.as_ptr(),
+                rsa: 1,
+                csa: self.mr as isize,
                 b: b.as_ptr(),
                 ldb: self.nr as isize,
                 c: c.as_mut_ptr(),

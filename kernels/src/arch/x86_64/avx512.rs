@@ -18,19 +18,19 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize>(t: &Tile) {
     let mut acc = [[_mm512_setzero_ps(); NV]; M];
     let (mut a, mut b) = (t.a, t.b);
     for _ in 0..t.k {
-        // SAFETY: one k step of B holds NR values; of packed A, M values.
+        // SAFETY: one k step of B holds NR values; of A, M values `rsa` apart.
         unsafe {
             let mut bv = [_mm512_setzero_ps(); NV];
             for (h, v) in bv.iter_mut().enumerate() {
                 *v = _mm512_loadu_ps(b.add(16 * h));
             }
             for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm512_set1_ps(*a.add(i));
+                let ai = _mm512_set1_ps(*a.offset(i as isize * t.rsa));
                 for (acc, &bh) in row.iter_mut().zip(&bv) {
                     *acc = _mm512_fmadd_ps(ai, bh, *acc);
                 }
             }
-            a = a.add(M);
+            a = a.offset(t.csa);
             b = b.offset(t.ldb);
         }
     }
