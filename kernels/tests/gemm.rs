@@ -531,8 +531,8 @@ fn gemv_rows_stream_b_without_packing() {
     for isa in isas() {
         let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
         let kern = kernel(isa);
-        let w = kern.gemv_nr.max(kern.nr);
-        for n in [w, 3 * w + 5, 1000] {
+        let w = kern.gemv_width().max(kern.nr);
+        for n in [w, 3 * w + 5, w + kern.nr + 1, 1000] {
             for k in [0, 1, 300, kern.kc * 2 + 1] {
                 let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.01 - 1.0).collect();
                 check_case(&g, (1, n, k), 1.0, 0.0, ROW, &Epilogue::NONE, 21);

@@ -71,7 +71,6 @@ pub(crate) static SGEMM_PORTABLE: MicroKernel = MicroKernel {
     kc: 256,
     mc: 128,
     nc: 1024,
-    gemv: None,
-    gemv_nr: 0,
+    gemv: &[],
     rows: &[sgemm_mx16_portable::<1>, sgemm_mx16_portable::<2>, sgemm_mx16_portable::<3>, sgemm_mx16_portable::<4>],
 };

@@ -49,7 +49,6 @@ pub(crate) static SGEMM_SCALAR: MicroKernel = MicroKernel {
     kc: 256,
     mc: 64,
     nc: 1024,
-    gemv: None,
-    gemv_nr: 0,
+    gemv: &[],
     rows: &[sgemm_mx4_scalar::<1>, sgemm_mx4_scalar::<2>, sgemm_mx4_scalar::<3>, sgemm_mx4_scalar::<4>],
 };

@@ -99,24 +99,24 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
     }
     // BLAS: alpha == 0 means A and B are not read.
     let k = if p.alpha == 0.0 { 0 } else { p.k };
-    if let (Some(gemv), BSource::Strided(b)) = (kern.gemv, p.b) {
-        if p.m == 1 && b.cs == 1 && p.csc == 1 && p.n >= kern.gemv_nr {
+    if let BSource::Strided(b) = p.b {
+        if p.m == 1 && b.cs == 1 && p.csc == 1 && !kern.gemv.is_empty() && p.n >= kern.gemv_width() {
             // SAFETY: forwarded contract.
-            unsafe { run_gemv(kern, gemv, p, b, k, threads) };
+            unsafe { run_gemv(kern, p, b, k, threads) };
             return;
         }
     }
-    let (nr, kc_max) = (kern.nr, kern.kc);
+    // Row-major A is read in place: packing it costs more than the broadcasts from a few
+    // strided rows (measured: +10% at 3136x64x576, equal on large squares). Row strides that
+    // are multiples of 4 KiB would put every row of a tile in the same L1 set: those are packed.
+    let direct_a = p.a.cs == 1 && p.a.rs % 1024 != 0;
     // Row-major B is read in place too (NR contiguous values per k step), except when its row
     // stride is a multiple of 4 KiB and M is large enough for L1 set conflicts to matter.
     let direct_b = match p.b {
         BSource::Strided(b) => b.cs == 1 && (p.m <= kern.mr || b.rs % 1024 != 0),
         BSource::Packed(_) => false,
     };
-    // Row-major A is read in place: packing it costs more than the broadcasts from a few
-    // strided rows (measured: +10% at 3136x64x576, equal on large squares). Strides that are multiples of 4 KiB would put every
-    // row of a tile in the same L1 set, so those are still packed.
-    let direct_a = p.a.cs == 1 && p.a.rs % 1024 != 0;
+    let (nr, kc_max) = (kern.nr, kern.depth_block(k));
     let nc_max = match p.b {
         BSource::Packed(_) => kern.nc,
         BSource::Strided(_) if direct_b => p.n,
@@ -185,33 +185,41 @@ unsafe impl Sync for PanelSource {}
 // SAFETY: as above.
 unsafe impl Send for PanelSource {}
 
-/// M = 1 with row-major B: stream B once, `gemv_nr` columns at a time, no packing and no K
-/// blocking (the row of C stays in registers). Leftover columns go through the tiled path.
+/// M = 1 with row-major B: stream B once in strips as wide as the kernel's GEMV tiles allow
+/// (widest first), no packing and no K blocking (the row of C stays in registers). Columns
+/// left over go through the tiled path.
 ///
 /// # Safety
 /// As for [`run`], plus `b.cs == 1`, `p.csc == 1`, `p.m == 1`.
-unsafe fn run_gemv(kern: &'static MicroKernel, gemv: TileFn, p: &Problem, b: Strided, k: usize, threads: usize) {
-    let w = kern.gemv_nr;
-    let strips = p.n / w;
+unsafe fn run_gemv(kern: &'static MicroKernel, p: &Problem, b: Strided, k: usize, threads: usize) {
+    let mut strips: Vec<(usize, TileFn)> = Vec::new();
+    let mut j = 0;
+    for &(f, w) in kern.gemv {
+        while p.n - j >= w {
+            strips.push((j, f));
+            j += w;
+        }
+    }
+    let done = j;
     // `move` captures `p` (a reference, Sync) whole instead of its raw-pointer fields.
-    let strip = move |a: *const f32, s: usize| {
+    let strip = move |a: *const f32, (j, f): (usize, TileFn)| {
         let tile = Tile {
             k,
             a,
             rsa: 0,
             csa: 1,
-            b: b.at(0, s * w),
+            b: b.at(0, j),
             ldb: b.rs,
-            c: p.c.wrapping_add(s * w),
+            c: p.c.wrapping_add(j),
             rsc: p.rsc,
             alpha: p.alpha,
             beta: p.beta,
-            bias: p.bias.map_or(std::ptr::null(), |bias| bias[s * w..].as_ptr()),
+            bias: p.bias.map_or(std::ptr::null(), |bias| bias[j..].as_ptr()),
             act: p.act,
         };
-        // SAFETY: strip s covers columns s*w..(s+1)*w <= n of B and C (unit column stride),
+        // SAFETY: the strip covers columns j..j+width <= n of B and C (unit column stride),
         // and `a` holds the k values of A's single row.
-        unsafe { gemv(&tile) };
+        unsafe { f(&tile) };
     };
     with_scratch(&A_SCRATCH, if p.a.cs == 1 { 0 } else { k }, |arow| {
         let a = if p.a.cs == 1 {
@@ -222,25 +230,25 @@ unsafe fn run_gemv(kern: &'static MicroKernel, gemv: TileFn, p: &Problem, b: Str
             arow.as_ptr()
         };
         #[cfg(feature = "rayon")]
-        if threads > 1 && strips > 1 {
+        if threads > 1 && strips.len() > 1 {
             use rayon::prelude::*;
             let a = Shared(a);
-            (0..strips).into_par_iter().for_each(|s| strip(a.get(), s));
+            strips.par_iter().for_each(|&s| strip(a.get(), s));
             return;
         }
         let _ = threads;
-        (0..strips).for_each(|s| strip(a, s));
+        strips.iter().for_each(|&s| strip(a, s));
     });
-    let done = strips * w;
     if done < p.n {
         let tail = Problem {
             n: p.n - done,
-            b: BSource::Strided(Strided { ptr: b.ptr.wrapping_add(done), ..b }),
+            b: BSource::Strided(Strided { ptr: b.at(0, done), ..b }),
             c: p.c.wrapping_add(done),
             bias: p.bias.map(|bias| &bias[done..]),
             ..*p
         };
-        // SAFETY: the tail is a sub-view of the same operands; n < w so no recursion into GEMV.
+        // SAFETY: the tail is a sub-view of the same operands; it is narrower than the
+        // narrowest GEMV tile, so this does not recurse into the GEMV path.
         unsafe { run(kern, &tail, threads) };
     }
 }

@@ -47,10 +47,10 @@ pub struct MicroKernel {
     pub kc: usize,
     pub mc: usize,
     pub nc: usize,
-    /// A `1 x gemv_nr` kernel (same contract as `rows`, wider tile) for M = 1 with row-major
-    /// B: enough independent accumulators to stream B at memory speed without packing it.
-    pub(crate) gemv: Option<TileFn>,
-    pub gemv_nr: usize,
+    /// `(kernel, width)` pairs, widest first: `1 x width` tiles (same contract as `rows`) for
+    /// M = 1 with row-major B, with enough independent accumulators to stream B at memory
+    /// speed without packing it. Empty when the ISA has none.
+    pub(crate) gemv: &'static [(TileFn, usize)],
     /// `rows[m - 1]` computes an `m x NR` tile, for `m` in `1..=mr`.
     pub(crate) rows: &'static [TileFn],
 }
@@ -80,6 +80,21 @@ static KERNELS: &[&MicroKernel] = &[
 ];
 
 impl MicroKernel {
+    /// The depth-block size for a product of depth `k`: at most `KC`, with all blocks equal
+    /// but the last (e.g. k = 576 with KC = 512 gives 288 + 288, not 512 + 64), so no block
+    /// runs a short, inefficient K loop.
+    /// Width of the widest GEMV tile (0 without a GEMV path).
+    pub fn gemv_width(&self) -> usize {
+        self.gemv.first().map_or(0, |g| g.1)
+    }
+
+    pub fn depth_block(&self, k: usize) -> usize {
+        if k == 0 {
+            return 0;
+        }
+        k.div_ceil(k.div_ceil(self.kc))
+    }
+
     /// The kernel for `isa`, only if the CPU can run it: holding the reference is the proof
     /// that calling its functions is sound.
     pub fn for_isa(isa: Isa) -> Option<&'static MicroKernel> {

@@ -20,7 +20,7 @@ impl PackedB {
         let mut data = AlignedVec::zeroed(k * n_pad);
         let mut pc = 0;
         while pc < k {
-            let kc = kernel.kc.min(k - pc);
+            let kc = kernel.depth_block(k).min(k - pc);
             let dst = &mut data.as_mut_slice()[pc * n_pad..(pc + kc) * n_pad];
             // SAFETY: MatRef guarantees every (p, j) of the view is readable.
             unsafe {
@@ -49,7 +49,7 @@ impl PackedB {
     pub(crate) fn block_ptr(&self, pc: usize, jc: usize) -> *const f32 {
         let nr = self.kernel.nr;
         let n_pad = self.n.div_ceil(nr) * nr;
-        let kc = self.kernel.kc.min(self.k - pc);
+        let kc = self.kernel.depth_block(self.k).min(self.k - pc);
         debug_assert!(jc.is_multiple_of(nr));
         self.data.as_slice()[pc * n_pad..].as_ptr().wrapping_add((jc / nr) * kc * nr)
     }

@@ -74,12 +74,12 @@ pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: u
                     *v = load(b.add(4 * j));
                 }
                 for (i, row) in set.iter_mut().enumerate() {
-                    let ai = v128_load32_splat(a.add(i).cast::<u32>());
+                    let ai = v128_load32_splat(a.offset(i as isize * t.rsa).cast::<u32>());
                     for (j, r) in row.iter_mut().enumerate() {
                         *r = F::madd(ai, bv[j], *r);
                     }
                 }
-                a = a.add(M);
+                a = a.offset(t.csa);
                 b = b.offset(t.ldb);
             }
         }
@@ -89,12 +89,12 @@ pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: u
         // SAFETY: as above, for the remaining (< U) k steps.
         unsafe {
             for (i, row) in acc[0].iter_mut().enumerate() {
-                let ai = v128_load32_splat(a.add(i).cast::<u32>());
+                let ai = v128_load32_splat(a.offset(i as isize * t.rsa).cast::<u32>());
                 for (j, r) in row.iter_mut().enumerate() {
                     *r = F::madd(ai, load(b.add(4 * j)), *r);
                 }
             }
-            a = a.add(M);
+            a = a.offset(t.csa);
             b = b.offset(t.ldb);
         }
     }

@@ -49,8 +49,7 @@ pub(crate) static SGEMM_WASM_RELAXED: MicroKernel = MicroKernel {
     kc: 256,
     mc: 128,
     nc: 1024,
-    gemv: Some(sgemm_1xn_wasm_relaxed),
-    gemv_nr: 4 * GEMV_NV,
+    gemv: &[(sgemm_1xn_wasm_relaxed, 4 * GEMV_NV)],
     rows: &[
         sgemm_mx8_wasm_relaxed::<1, 4>,
         sgemm_mx8_wasm_relaxed::<2, 2>,

@@ -49,8 +49,7 @@ pub(crate) static SGEMM_WASM_SIMD128: MicroKernel = MicroKernel {
     kc: 256,
     mc: 128,
     nc: 1024,
-    gemv: Some(sgemm_1xn_wasm_simd128),
-    gemv_nr: 4 * GEMV_NV,
+    gemv: &[(sgemm_1xn_wasm_simd128, 4 * GEMV_NV)],
     rows: &[
         sgemm_mx8_wasm_simd128::<1, 4>,
         sgemm_mx8_wasm_simd128::<2, 2>,

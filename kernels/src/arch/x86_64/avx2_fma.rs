@@ -110,8 +110,7 @@ pub(crate) static SGEMM_AVX2_FMA: MicroKernel = MicroKernel {
     kc: 256,
     mc: 120,
     nc: 2048,
-    gemv: Some(sgemm_avx2_fma::<1, 8>),
-    gemv_nr: 8 * 8,
+    gemv: &[(sgemm_avx2_fma::<1, 12>, 96), (sgemm_avx2_fma::<1, 4>, 32), (sgemm_avx2_fma::<1, 2>, 16)],
     rows: &[
         sgemm_avx2_fma::<1, 2>,
         sgemm_avx2_fma::<2, 2>,

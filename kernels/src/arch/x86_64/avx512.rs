@@ -104,11 +104,10 @@ pub(crate) static SGEMM_AVX512: MicroKernel = MicroKernel {
     isa: Isa::Avx512,
     mr: MR,
     nr: NR,
-    kc: 256,
+    kc: 512,
     mc: 192,
     nc: 2048,
-    gemv: Some(sgemm_avx512::<1, 8>),
-    gemv_nr: 8 * 16,
+    gemv: &[(sgemm_avx512::<1, 24>, 384), (sgemm_avx512::<1, 8>, 128), (sgemm_avx512::<1, 2>, 32)],
     rows: &[
         sgemm_avx512::<1, 2>,
         sgemm_avx512::<2, 2>,
