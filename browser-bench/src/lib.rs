@@ -1,1 +1,109 @@
-//! wasm bindings (in progress)
+//! # lanes-web
+//!
+//! wasm-bindgen bindings of the lanes f32 GEMM, built four ways by `scripts/build-wasm.sh`:
+//! `scalar` (no SIMD), `simd128`, `relaxed` (simd128 + relaxed-simd) and `threads` (relaxed +
+//! atomics, rayon on a Web Worker pool through wasm-bindgen-rayon). `www/js/lanes.js` picks the
+//! best build the browser can run. Every entry point validates its arguments in [`api`] and
+//! throws a JS `Error` with a message on bad input, never traps.
+
+pub mod api;
+
+use wasm_bindgen::prelude::*;
+
+#[cfg(all(feature = "threads", target_arch = "wasm32"))]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+fn js(e: api::ApiError) -> JsError {
+    JsError::new(&e.0)
+}
+
+/// Which build this is: `"scalar"`, `"simd128"`, `"relaxed"` or `"threads"`.
+pub fn variant() -> &'static str {
+    if api::THREADS_BUILD {
+        "threads"
+    } else if cfg!(target_feature = "relaxed-simd") {
+        "relaxed"
+    } else if cfg!(target_feature = "simd128") {
+        "simd128"
+    } else {
+        "scalar"
+    }
+}
+
+/// JSON: `{"variant":..,"isas":[..],"best":..,"kernel":..,"threads":bool,"poolThreads":n}`.
+#[wasm_bindgen(js_name = buildInfo)]
+pub fn build_info() -> String {
+    let isas: Vec<String> = lanes_kernels::Isa::available().iter().map(|i| format!("\"{i}\"")).collect();
+    let best = lanes_kernels::Isa::best();
+    let kernel = lanes_kernels::MicroKernel::for_isa(best).map_or("none", |k| k.name);
+    format!(
+        "{{\"variant\":\"{}\",\"isas\":[{}],\"best\":\"{best}\",\"kernel\":\"{kernel}\",\"threads\":{},\"poolThreads\":{}}}",
+        variant(),
+        isas.join(","),
+        api::THREADS_BUILD,
+        api::pool_threads()
+    )
+}
+
+/// Tells the module that `await initThreadPool(n)` finished (threads build only).
+#[wasm_bindgen(js_name = poolStarted)]
+pub fn pool_started(n: f64) -> Result<(), JsError> {
+    api::set_pool_threads(api::dim("threads", n).map_err(js)?).map_err(js)
+}
+
+/// `C = alpha*A*B + beta*C` on row-major Float32Arrays (`c` is written back). `isa`: undefined
+/// or `"auto"` for the best of this build, else `"scalar"`, `"portable"`, `"simd128"`, `"relaxed"`.
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen]
+pub fn sgemm(
+    m: f64,
+    n: f64,
+    k: f64,
+    alpha: f32,
+    a: &[f32],
+    b: &[f32],
+    beta: f32,
+    c: &mut [f32],
+    isa: Option<String>,
+) -> Result<(), JsError> {
+    api::sgemm(m, n, k, alpha, a, b, beta, c, isa.as_deref()).map_err(js)
+}
+
+/// Operands resident in wasm memory, B packed once: `new GemmPlan(m, n, k, isa?)`,
+/// `setA(a)`, `setB(b)`, then `run(packed, parallel)` as often as needed and `result()`.
+#[wasm_bindgen(js_name = GemmPlan)]
+pub struct GemmPlan(api::Plan);
+
+#[wasm_bindgen(js_class = GemmPlan)]
+impl GemmPlan {
+    #[wasm_bindgen(constructor)]
+    pub fn new(m: f64, n: f64, k: f64, isa: Option<String>) -> Result<GemmPlan, JsError> {
+        api::Plan::new(m, n, k, isa.as_deref()).map(GemmPlan).map_err(js)
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn kernel(&self) -> String {
+        self.0.kernel_name().to_string()
+    }
+
+    #[wasm_bindgen(js_name = setA)]
+    pub fn set_a(&mut self, a: &[f32]) -> Result<(), JsError> {
+        self.0.set_a(a).map_err(js)
+    }
+
+    #[wasm_bindgen(js_name = setB)]
+    pub fn set_b(&mut self, b: &[f32]) -> Result<(), JsError> {
+        self.0.set_b(b).map_err(js)
+    }
+
+    /// `C = A*B`. `packed`: use the B packed by `setB` (else pack inside the call);
+    /// `parallel`: use the worker pool (threads build, after `initThreadPool`).
+    pub fn run(&mut self, packed: bool, parallel: bool) -> Result<(), JsError> {
+        self.0.run(packed, parallel).map_err(js)
+    }
+
+    /// A copy of C (row-major, `m*n`).
+    pub fn result(&self) -> Vec<f32> {
+        self.0.c().to_vec()
+    }
+}

@@ -1,0 +1,125 @@
+// Headless benchmark runner: serves the page, drives it in Chromium, and writes
+//   <out>/wasm.jsonl        one JSON object per (shape, implementation, threads)
+//   <out>/wasm-report.md    the table, ratios and targets in Markdown
+//   <out>/wasm-bench.png    a screenshot of the finished page
+// Usage: node scripts/run-bench.mjs [--out DIR] [--shapes 64x64x64,...|all] [--threads 1,2]
+//        [--impls lanes-relaxed,...] [--minMs 250] [--rounds 2] [--timeout 540]
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openPage } from './browser.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const opt = (name, def) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : def; };
+const out = path.resolve(opt('out', path.resolve(here, '..', '..', 'bench-results')));
+const timeoutS = Number(opt('timeout', '540'));
+fs.mkdirSync(out, { recursive: true });
+
+const q = new URLSearchParams({ autorun: '1' });
+for (const p of ['shapes', 'threads', 'impls', 'minMs', 'rounds', 'build']) if (opt(p)) q.set(p, opt(p));
+
+const t0 = Date.now();
+const ctx = await openPage({ width: 1500, height: 1100 });
+const { page } = ctx;
+let printed = 0;
+let state;
+try {
+  console.log(`[bench-wasm] ${ctx.url}?${q}`);
+  await page.goto(`${ctx.url}?${q}`);
+  for (;;) {
+    state = await page.evaluate(() => ({ state: window.__lanesBench && window.__lanesBench.state, log: (window.__lanesBench && window.__lanesBench.log) || [] }));
+    for (; printed < state.log.length; printed++) console.log(`[page] ${state.log[printed]}`);
+    if (state.state === 'done' || state.state === 'failed') break;
+    if (Date.now() - t0 > timeoutS * 1000) { console.error(`[bench-wasm] timed out after ${timeoutS} s`); break; }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const S = await page.evaluate(() => {
+    const s = window.__lanesBench;
+    return { state: s.state, loader: s.loader, features: s.features, results: s.results, errors: s.errors, settings: s.settings, configs: s.configs, startedAt: s.startedAt, finishedAt: s.finishedAt, ua: navigator.userAgent };
+  });
+  await page.evaluate(() => { const d = document.querySelector('details'); if (d) d.open = false; });
+  await page.screenshot({ path: path.join(out, 'wasm-bench.png'), fullPage: true });
+  const lines = S.results.map((r) => JSON.stringify(r));
+  fs.writeFileSync(path.join(out, 'wasm.jsonl'), lines.join('\n') + (lines.length ? '\n' : ''));
+  fs.writeFileSync(path.join(out, 'wasm-report.md'), report(S));
+  console.log(`[bench-wasm] wrote ${path.join(out, 'wasm.jsonl')} (${lines.length} lines), wasm-report.md, wasm-bench.png in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  for (const e of [...S.errors, ...ctx.errors]) console.error(`[bench-wasm] problem: ${e}`);
+  if (S.state !== 'done') process.exitCode = 1;
+} finally {
+  await ctx.close();
+}
+
+function report(S) {
+  const ok = S.results.filter((r) => r.status === 'ok');
+  const cases = [...new Set(S.results.map((r) => r.case))];
+  const cfgs = S.configs.filter((c) => !c.unavailable);
+  const get = (impl, t, c) => S.results.find((r) => r.impl === impl && r.threads === t && r.case === c);
+  const L = [];
+  L.push('# lanes GEMM in WebAssembly: benchmark report', '');
+  L.push(`- Browser: ${S.ua}`);
+  L.push(`- Loaded build: **${S.loader.variant}** (${S.loader.reason}); ${S.loader.threads.reason}`);
+  L.push(`- hardwareConcurrency ${S.features.hardwareConcurrency}, crossOriginIsolated ${S.features.crossOriginIsolated}`);
+  L.push(`- Settings: ${JSON.stringify(S.settings)}; ${S.startedAt} .. ${S.finishedAt}`);
+  L.push('- GFLOP/s = 2·M·N·K / median time per call; each result verified (row/column sums + 512 sampled entries vs float64) before timing.');
+  L.push('- lanes rows use B packed once (weights), like tfjs-wasm (XNNPACK caches its packed operator per B tensor) and onnxruntime-web (B is an initializer, prepacked); `lanes-relaxed-nopack` packs B in every call.', '');
+  L.push('## GFLOP/s', '');
+  L.push(`| implementation | threads | ${cases.join(' | ')} |`);
+  L.push(`|---|---|${cases.map(() => '---:').join('|')}|`);
+  for (const c of cfgs) {
+    const cells = cases.map((cs) => {
+      const r = get(c.impl, c.threads, cs);
+      if (!r) return '';
+      if (r.status !== 'ok') return r.status;
+      return r.gflops.toFixed(2);
+    });
+    L.push(`| ${c.impl} | ${c.threads} | ${cells.join(' | ')} |`);
+  }
+  for (const c of S.configs.filter((x) => x.unavailable)) L.push(`| ${c.impl} | ${c.threads} | n/a: ${c.unavailable} |`);
+  L.push('', '## lanes vs peers (ratio of GFLOP/s, same shape, same thread count)', '');
+  L.push(`| lanes build | threads | ${cases.map((c) => `${c} vs tfjs-wasm / best peer`).join(' | ')} |`);
+  L.push(`|---|---|${cases.map(() => '---:').join('|')}|`);
+  for (const c of cfgs.filter((x) => x.impl.startsWith('lanes'))) {
+    const cells = cases.map((cs) => {
+      const r = get(c.impl, c.threads, cs);
+      if (!r || r.status !== 'ok') return '';
+      const a = r['ratio_to_tfjs-wasm'], b = r.ratio_to_best_peer;
+      return `${a == null ? '-' : a.toFixed(2)} / ${b == null ? '-' : b.toFixed(2)} (${r.best_peer || '-'})`;
+    });
+    L.push(`| ${c.impl} | ${c.threads} | ${cells.join(' | ')} |`);
+  }
+  L.push('', '## Targets', '');
+  const g = (impl, t, cs) => { const r = get(impl, t, cs); return r && r.status === 'ok' ? r : null; };
+  const target = (name, pass, detail) => L.push(`- ${pass == null ? 'n/a' : pass ? 'MET' : 'MISSED'}: ${name} — ${detail}`);
+  const big = ['256x256x256', '512x512x512', '1024x1024x1024', '128x3072x768'].filter((c) => cases.includes(c));
+  for (const [impl, need] of [['lanes-simd128', 1.0], ['lanes-relaxed', 1.4]]) {
+    const rs = big.map((c) => [c, g(impl, 1, c)]).filter(([, r]) => r && r['ratio_to_tfjs-wasm'] != null);
+    const pass = rs.length ? rs.every(([, r]) => r['ratio_to_tfjs-wasm'] >= need) : null;
+    target(`${impl} >= ${need}x tfjs-wasm, 1 thread, ${big.join(', ')}`, pass, rs.map(([c, r]) => `${c}: ${r['ratio_to_tfjs-wasm'].toFixed(2)}x`).join(', '));
+  }
+  {
+    const rs = ['lanes-relaxed', 'lanes-simd128'].map((i) => g(i, 1, '1x3072x768')).filter(Boolean);
+    const best = rs.reduce((b, r) => (!b || r.gflops > b.gflops ? r : b), null);
+    target('1x3072x768 >= 1.0x best peer (1 thread)', best ? best.ratio_to_best_peer >= 1.0 : null, best ? `${best.impl} ${best.gflops.toFixed(2)} GFLOP/s = ${best.ratio_to_best_peer}x ${best.best_peer}` : 'not measured');
+  }
+  {
+    const t1 = g('lanes-threads', 1, '1024x1024x1024'), t2 = g('lanes-threads', 2, '1024x1024x1024');
+    target('lanes threads: 2 threads >= 1.7x own 1 thread at 1024^3', t1 && t2 ? t2.gflops / t1.gflops >= 1.7 : null, t1 && t2 ? `${t2.gflops.toFixed(2)} / ${t1.gflops.toFixed(2)} = ${(t2.gflops / t1.gflops).toFixed(2)}x` : 'not measured');
+  }
+  {
+    const nv = g('js-naive', 1, '512x512x512');
+    const rs = ['lanes-relaxed', 'lanes-simd128'].map((i) => g(i, 1, '512x512x512')).filter(Boolean);
+    const best = rs.reduce((b, r) => (!b || r.gflops > b.gflops ? r : b), null);
+    target('>= 15x naive JS at 512^3', nv && best ? best.gflops / nv.gflops >= 15 : null, nv && best ? `${best.impl} ${(best.gflops / nv.gflops).toFixed(1)}x` : 'not measured');
+  }
+  const bad = S.results.filter((r) => r.status !== 'ok' && r.status !== 'skipped');
+  if (bad.length || S.errors.length) {
+    L.push('', '## Problems', '');
+    for (const r of bad) L.push(`- ${r.impl}/${r.threads} @ ${r.case}: ${r.status}: ${r.note}`);
+    for (const e of S.errors) L.push(`- ${e}`);
+  }
+  const skipped = S.results.filter((r) => r.status === 'skipped');
+  if (skipped.length) L.push('', `Skipped as too slow: ${skipped.map((r) => `${r.impl} @ ${r.case}`).join(', ')}.`);
+  L.push('');
+  return L.join('\n');
+}

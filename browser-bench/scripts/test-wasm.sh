@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The wasm test suite (called by scripts/test.sh when executable):
+#  1. wasm-bindgen-test in Node: scalar, simd128, relaxed (NODE_ARGS=--experimental-wasm-relaxed-simd)
+#  2. wasm-bindgen-test in headless Chromium: simd128, relaxed (CHROMEDRIVER=/usr/bin/chromedriver)
+#  3. the four lanes-web builds (build-wasm.sh), then the page tests in headless Chromium
+#     (playwright-core): loader choice, JS errors, a short verified benchmark, COOP/COEP.
+# Each flavour compiles under its own cargo profile (wasm-test-<flavour>, inheriting dev) so the
+# different target features keep separate build caches. About 5 minutes from scratch on 2 cores.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+step() { printf '\n---- wasm: %s ----\n' "$*"; }
+t0=$SECONDS
+
+need() { command -v "$1" >/dev/null || { echo "[test-wasm] $1 not found: run scripts/setup.sh wasm" >&2; exit 1; }; }
+need wasm-bindgen-test-runner
+need node
+if [ "$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{print $2}')" != "0.2.130" ]; then
+  echo "[test-wasm] wasm-bindgen-test-runner 0.2.130 needed (cargo install wasm-bindgen-cli --version 0.2.130)" >&2
+  exit 1
+fi
+CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver || echo /usr/bin/chromedriver)}"
+[ -x "$CHROMEDRIVER" ] || { echo "[test-wasm] chromedriver not found: apt-get install chromium-driver" >&2; exit 1; }
+if [ ! -d "$here/node_modules/playwright-core" ]; then
+  step "npm ci (browser-bench)"
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
+flags_of() {
+  case "$1" in
+    scalar) echo "" ;;
+    simd128) echo "-C target-feature=+simd128" ;;
+    relaxed) echo "-C target-feature=+simd128,+relaxed-simd" ;;
+  esac
+}
+run_tests() { # flavour, where (node|chromium)
+  local v="$1" where="$2"
+  step "wasm-bindgen-test: $v in $where"
+  local env=()
+  [ "$v" = relaxed ] && [ "$where" = node ] && env+=(NODE_ARGS=--experimental-wasm-relaxed-simd)
+  [ "$where" = chromium ] && env+=(WASM_BINDGEN_USE_BROWSER=1 "CHROMEDRIVER=$CHROMEDRIVER")
+  env "${env[@]}" RUSTFLAGS="$(flags_of "$v")" cargo test -p lanes-web --target wasm32-unknown-unknown \
+    --profile "wasm-test-$v" --config "profile.wasm-test-$v.inherits='dev'" --test gemm --test bindings
+}
+
+run_tests scalar node
+run_tests simd128 node
+run_tests relaxed node
+run_tests simd128 chromium
+run_tests relaxed chromium
+
+step "build the four lanes-web variants"
+"$here/scripts/build-wasm.sh"
+
+step "page tests in headless Chromium"
+node "$here/scripts/test-page.mjs"
+
+echo "[test-wasm] all wasm tests passed in $((SECONDS - t0)) s"

@@ -1,0 +1,148 @@
+//! The JS bindings' Rust layer on wasm: results through `sgemm` / `GemmPlan`, and every kind of
+//! bad argument a JS caller can pass (wrong lengths, negative / fractional / NaN / huge
+//! dimensions, unknown or unavailable ISA, threads in a build without them) is an error with a
+//! message, both as `ApiError` and as the JS `Error` the exported functions throw.
+#![cfg(target_arch = "wasm32")]
+
+use lanes_web::api::{self, Dims, Plan, MAX_ELEMENTS};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn naive(m: usize, n: usize, k: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
+    let mut c = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            c[i * n + j] = (0..k).map(|p| a[i * k + p] as f64 * b[p * n + j] as f64).sum::<f64>() as f32;
+        }
+    }
+    c
+}
+
+fn data(len: usize, seed: u32) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x as f32 / u32::MAX as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn close(got: &[f32], want: &[f32], k: usize) {
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= 1e-5 * (k as f32 + 2.0), "element {i}: got {g}, want {w}");
+    }
+}
+
+fn js_message(e: wasm_bindgen::JsError) -> String {
+    let v: JsValue = e.into();
+    let err: js_sys::Error = v.into();
+    assert_eq!(String::from(err.name()), "Error");
+    String::from(err.message())
+}
+
+#[wasm_bindgen_test]
+fn sgemm_and_plans_compute_the_product() {
+    for (m, n, k) in [(3, 5, 7), (17, 33, 65), (1, 100, 40), (0, 4, 4), (4, 4, 0)] {
+        let (a, b) = (data(m * k, 1), data(k * n, 2));
+        let want = naive(m, n, k, &a, &b);
+        let mut c = vec![f32::NAN; m * n];
+        api::sgemm(m as f64, n as f64, k as f64, 1.0, &a, &b, 0.0, &mut c, None).unwrap();
+        if k == 0 {
+            assert!(c.iter().all(|&x| x == 0.0));
+        } else {
+            close(&c, &want, k);
+        }
+        for isa in lanes_kernels::Isa::available() {
+            let mut plan = Plan::new(m as f64, n as f64, k as f64, Some(isa.name())).unwrap();
+            plan.set_a(&a).unwrap();
+            plan.set_b(&b).unwrap();
+            for packed in [true, false] {
+                plan.run(packed, false).unwrap();
+                close(plan.c(), &want, k);
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn bad_dimensions_are_errors_with_messages() {
+    for (v, needle) in [
+        (-1.0, "got -1"),
+        (1.5, "got 1.5"),
+        (f64::NAN, "got NaN"),
+        (f64::INFINITY, "got inf"),
+        (1e12, "got 1000000000000"),
+    ] {
+        let e = Dims::new(v, 2.0, 2.0).unwrap_err();
+        assert!(e.0.contains("m must be an integer") && e.0.contains(needle), "{e}");
+    }
+    let e = Dims::new(2.0, 2.0, -3.0).unwrap_err();
+    assert!(e.0.contains("k must be"), "{e}");
+    // Each dimension fits but the product does not.
+    let big = (MAX_ELEMENTS / 2) as f64;
+    let e = Dims::new(big, big, 1.0).unwrap_err();
+    assert!(e.0.contains("C (") && e.0.contains("larger than"), "{e}");
+    let e = Plan::new(big, 4.0, big, None).err().unwrap();
+    assert!(e.0.contains("A ("), "{e}");
+}
+
+#[wasm_bindgen_test]
+fn wrong_lengths_are_errors_with_messages() {
+    let (a, b) = (vec![0.0; 6], vec![0.0; 12]);
+    let mut c = vec![0.0; 8];
+    let e = api::sgemm(2.0, 4.0, 3.0, 1.0, &a[..5], &b, 0.0, &mut c, None).unwrap_err();
+    assert_eq!(e.0, "lanes: A has length 5, expected 2x3 = 6 (row-major)");
+    let e = api::sgemm(2.0, 4.0, 3.0, 1.0, &a, &b[..11], 0.0, &mut c, None).unwrap_err();
+    assert!(e.0.contains("B has length 11, expected 3x4 = 12"), "{e}");
+    let e = api::sgemm(2.0, 4.0, 3.0, 1.0, &a, &b, 0.0, &mut c[..7], None).unwrap_err();
+    assert!(e.0.contains("C has length 7, expected 2x4 = 8"), "{e}");
+    // Swapped dimensions are caught by the lengths too.
+    let e = api::sgemm(4.0, 2.0, 3.0, 1.0, &a, &b, 0.0, &mut c, None).unwrap_err();
+    assert!(e.0.contains("A has length 6, expected 4x3 = 12"), "{e}");
+    // C untouched on error.
+    assert!(c.iter().all(|&x| x == 0.0));
+
+    let mut plan = Plan::new(2.0, 4.0, 3.0, None).unwrap();
+    assert!(plan.set_a(&a[..4]).unwrap_err().0.contains("A has length 4"));
+    assert!(plan.set_b(&b[..3]).unwrap_err().0.contains("B has length 3"));
+    assert!(plan.run(true, false).unwrap_err().0.contains("before setB"));
+}
+
+#[wasm_bindgen_test]
+fn isa_and_threads_errors() {
+    let e = api::parse_isa(Some("avx2")).unwrap_err();
+    assert!(e.0.contains("ISA avx2 is not available"), "{e}");
+    let e = api::parse_isa(Some("sse9")).unwrap_err();
+    assert!(e.0.contains("unknown ISA"), "{e}");
+    assert_eq!(api::parse_isa(Some("auto")).unwrap(), lanes_kernels::Isa::best());
+    assert_eq!(api::parse_isa(Some("scalar")).unwrap(), lanes_kernels::Isa::Scalar);
+    let mut plan = Plan::new(2.0, 2.0, 2.0, None).unwrap();
+    plan.set_b(&[1.0, 0.0, 0.0, 1.0]).unwrap();
+    let e = plan.run(true, true).unwrap_err();
+    assert!(e.0.contains("threads"), "{e}");
+    assert!(api::set_pool_threads(2).is_err());
+}
+
+#[wasm_bindgen_test]
+fn exported_functions_throw_js_errors() {
+    let (a, b) = (vec![1.0; 4], vec![1.0; 4]);
+    let mut c = vec![0.0; 4];
+    let msg = js_message(lanes_web::sgemm(2.0, 2.0, 2.0, 1.0, &a[..3], &b, 0.0, &mut c, None).unwrap_err());
+    assert_eq!(msg, "lanes: A has length 3, expected 2x2 = 4 (row-major)");
+    let msg = js_message(lanes_web::sgemm(-2.0, 2.0, 2.0, 1.0, &a, &b, 0.0, &mut c, None).unwrap_err());
+    assert!(msg.contains("m must be an integer"), "{msg}");
+    let msg = js_message(lanes_web::sgemm(2.0, 2.0, 2.0, 1.0, &a, &b, 0.0, &mut c, Some("bogus".into())).unwrap_err());
+    assert!(msg.contains("unknown ISA"), "{msg}");
+    let msg = js_message(lanes_web::GemmPlan::new(f64::NAN, 1.0, 1.0, None).err().unwrap());
+    assert!(msg.contains("got NaN"), "{msg}");
+    let msg = js_message(lanes_web::pool_started(2.0).unwrap_err());
+    assert!(msg.contains("not the threads build"), "{msg}");
+    lanes_web::sgemm(2.0, 2.0, 2.0, 1.0, &a, &b, 0.0, &mut c, Some("auto".into())).unwrap();
+    assert_eq!(c, [2.0; 4]);
+    let info = lanes_web::build_info();
+    assert!(info.contains(&format!("\"variant\":\"{}\"", lanes_web::variant())), "{info}");
+}
