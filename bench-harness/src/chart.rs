@@ -33,11 +33,13 @@ pub fn draw(
     if threads.is_empty() || cases.is_empty() {
         return Err("no measurements to chart".into());
     }
-    let width = (160 + 120 * cases.len()) as u32;
-    let root = SVGBackend::new(path, (width.max(800), 440 * threads.len() as u32)).into_drawing_area();
+    const LEGEND_W: u32 = 170;
+    let width = (LEGEND_W as usize + 70 + 115 * cases.len()) as u32;
+    let root = SVGBackend::new(path, (width.max(800), 420 * threads.len() as u32)).into_drawing_area();
     root.fill(&WHITE)?;
     let panels = root.split_evenly((threads.len(), 1));
-    for (area, &t) in panels.iter().zip(&threads) {
+    for (panel, &t) in panels.iter().zip(&threads) {
+        let (area, legend) = panel.split_horizontally(panel.dim_in_pixel().0 - LEGEND_W);
         let mut impls: Vec<&str> = Vec::new();
         for r in records.iter().filter(|r| r.threads == t) {
             if !impls.contains(&r.impl_name.as_str()) {
@@ -45,7 +47,7 @@ pub fn draw(
             }
         }
         let top = records.iter().filter(|r| r.threads == t).map(|r| r.gflops_max).fold(1.0, f64::max) * 1.08;
-        let mut chart = ChartBuilder::on(area)
+        let mut chart = ChartBuilder::on(&area)
             .caption(
                 format!("f32 GEMM, {t} thread{}: GFLOP/s (median; whiskers: min-max)", if t == 1 { "" } else { "s" }),
                 ("sans-serif", 20),
@@ -54,7 +56,14 @@ pub fn draw(
             .x_label_area_size(36)
             .y_label_area_size(56)
             .build_cartesian_2d(0f64..cases.len() as f64, 0f64..top)?;
-        chart.configure_mesh().disable_x_mesh().x_labels(0).y_desc("GFLOP/s").draw()?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .max_light_lines(1)
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .y_desc("GFLOP/s")
+            .draw()?;
         let slot = 0.84 / impls.len() as f64;
         for (j, &name) in impls.iter().enumerate() {
             let color = color_of(name);
@@ -68,13 +77,13 @@ pub fn draw(
                         .map(|r| (i as f64 + 0.08 + j as f64 * slot, r))
                 })
                 .collect();
-            chart
-                .draw_series(
-                    bars.iter()
-                        .map(|&(x0, r)| Rectangle::new([(x0, 0.0), (x0 + slot * 0.9, r.gflops)], color.filled())),
-                )?
-                .label(name)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+            chart.draw_series(
+                bars.iter().map(|&(x0, r)| Rectangle::new([(x0, 0.0), (x0 + slot * 0.9, r.gflops)], color.filled())),
+            )?;
+            // Legend entry, in the strip right of the plot.
+            let y = 60 + 22 * j as i32;
+            legend.draw(&Rectangle::new([(8, y - 6), (22, y + 6)], color.filled()))?;
+            legend.draw(&Text::new(name, (30, y - 7), ("sans-serif", 14).into_font()))?;
             chart.draw_series(bars.iter().map(|&(x0, r)| {
                 let xc = x0 + slot * 0.45;
                 PathElement::new(vec![(xc, r.gflops_min), (xc, r.gflops_max)], BLACK.stroke_width(1))
@@ -86,13 +95,6 @@ pub fn draw(
             let (px, py) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
             root.draw(&Text::new(case.as_str(), (px, py + 8), style.clone()))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()?;
     }
     root.present()?;
     Ok(())

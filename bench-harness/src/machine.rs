@@ -40,6 +40,14 @@ impl MachineInfo {
     }
 }
 
+/// The 1-minute load average from /proc/loadavg, as text ("?" when unknown).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 fn features() -> Vec<String> {
     #[cfg(target_arch = "x86_64")]
     {

@@ -185,31 +185,67 @@ pub fn measure(kind: PeakKind, threads: usize, reps: usize, run_ms: f64) -> Peak
     summarise(kind, threads, &runs)
 }
 
-/// Every available kind on every thread count, `reps` rounds interleaved (so a busy moment of
-/// the shared machine costs one run of each, not all runs of one); the best run is the peak.
-pub fn measure_all(thread_counts: &[usize], reps: usize, run_ms: f64) -> Vec<Peak> {
-    let kinds: Vec<PeakKind> = PeakKind::ALL.into_iter().filter(|k| k.is_available()).collect();
-    let iters: Vec<u64> = kinds.iter().map(|&k| calibrate(k, run_ms)).collect();
-    let mut runs = vec![Vec::new(); kinds.len() * thread_counts.len()];
-    for _ in 0..reps.max(1) {
-        for (ki, &kind) in kinds.iter().enumerate() {
-            for (ti, &t) in thread_counts.iter().enumerate() {
-                runs[ki * thread_counts.len() + ti].push(measure_once(kind, iters[ki], t));
+/// Raw runs (GFLOP/s) per (kind, threads), to be merged across several measuring sessions.
+#[derive(Clone, Debug, Default)]
+pub struct PeakRuns(pub Vec<(PeakKind, usize, Vec<f64>)>);
+
+impl PeakRuns {
+    /// Every available kind on every thread count, `reps` rounds interleaved (so a busy moment
+    /// of the shared machine costs one run of each, not all runs of one).
+    pub fn measure(thread_counts: &[usize], reps: usize, run_ms: f64) -> Self {
+        let kinds: Vec<PeakKind> = PeakKind::ALL.into_iter().filter(|k| k.is_available()).collect();
+        let iters: Vec<u64> = kinds.iter().map(|&k| calibrate(k, run_ms)).collect();
+        let mut out = PeakRuns::default();
+        for &kind in &kinds {
+            for &t in thread_counts {
+                out.0.push((kind, t, Vec::new()));
+            }
+        }
+        for _ in 0..reps.max(1) {
+            for (ki, &kind) in kinds.iter().enumerate() {
+                for (ti, &t) in thread_counts.iter().enumerate() {
+                    out.0[ki * thread_counts.len() + ti].2.push(measure_once(kind, iters[ki], t));
+                }
+            }
+        }
+        out
+    }
+
+    /// Adds the runs of another session.
+    pub fn merge(&mut self, other: PeakRuns) {
+        for (kind, t, runs) in other.0 {
+            match self.0.iter_mut().find(|(k, tt, _)| *k == kind && *tt == t) {
+                Some(entry) => entry.2.extend(runs),
+                None => self.0.push((kind, t, runs)),
             }
         }
     }
-    let mut out = Vec::new();
-    for (ki, &kind) in kinds.iter().enumerate() {
-        for (ti, &t) in thread_counts.iter().enumerate() {
-            let p = summarise(kind, t, &runs[ki * thread_counts.len() + ti]);
-            eprintln!(
-                "[peak] {:<18} {} thread(s): {:>7.1} GFLOP/s (median {:.1})",
-                p.label, t, p.gflops, p.gflops_median
-            );
-            out.push(p);
-        }
+
+    /// The peak (best run) and median per (kind, threads).
+    pub fn summary(&self) -> Vec<Peak> {
+        self.0.iter().filter(|(_, _, r)| !r.is_empty()).map(|(k, t, r)| summarise(*k, *t, r)).collect()
     }
-    out
+}
+
+/// Prints the peaks to stderr.
+pub fn log(peaks: &[Peak]) {
+    for p in peaks {
+        eprintln!(
+            "[peak] {:<18} {} thread(s): {:>7.1} GFLOP/s (median {:.1})",
+            p.label, p.threads, p.gflops, p.gflops_median
+        );
+    }
+}
+
+/// Peaks whose multi-thread value is under 1.5x the one-thread value: a sign that another
+/// process had a core while they were measured (the efficiencies at that count are then too high).
+pub fn suspicious(peaks: &[Peak]) -> Vec<&Peak> {
+    peaks
+        .iter()
+        .filter(|p| {
+            p.threads > 1 && lookup(peaks, p.kind, 1).is_some_and(|one| p.gflops < 1.5 * one * (p.threads as f64 / 2.0))
+        })
+        .collect()
 }
 
 /// The peak of `kind` at `threads`, if measured.
@@ -227,5 +263,18 @@ mod tests {
         assert!(p.gflops > 0.0 && p.gflops >= p.gflops_median);
         assert_eq!(lookup(std::slice::from_ref(&p), PeakKind::Sse128MulAdd, 1), Some(p.gflops));
         assert_eq!(lookup(&[p], PeakKind::Sse128MulAdd, 2), None);
+    }
+
+    #[test]
+    fn runs_merge_and_flag_a_busy_machine() {
+        let mut a = PeakRuns(vec![(PeakKind::Avx2Fma, 1, vec![100.0, 90.0]), (PeakKind::Avx2Fma, 2, vec![120.0])]);
+        a.merge(PeakRuns(vec![(PeakKind::Avx2Fma, 2, vec![190.0, 180.0]), (PeakKind::Avx512Fma, 1, vec![5.0])]));
+        let s = a.summary();
+        assert_eq!(s.len(), 3);
+        assert_eq!(lookup(&s, PeakKind::Avx2Fma, 2), Some(190.0));
+        assert_eq!(s[1].gflops_median, 180.0);
+        assert!(suspicious(&s).is_empty());
+        let busy = PeakRuns(vec![(PeakKind::Avx2Fma, 1, vec![100.0]), (PeakKind::Avx2Fma, 2, vec![110.0])]).summary();
+        assert_eq!(suspicious(&busy).len(), 1);
     }
 }

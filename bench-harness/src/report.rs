@@ -102,7 +102,18 @@ pub fn render(inp: &ReportInput<'_>) -> String {
         }
         s.push('\n');
     }
-    let _ = writeln!(s, "\nThe peak is the best of the repetitions; efficiency below = GFLOP/s / the peak of the instruction mix the implementation uses, at the same thread count.");
+    for p in crate::peak::suspicious(inp.peaks) {
+        let _ = writeln!(
+            s,
+            "\n**Warning:** {} on {} threads reached only {} GFLOP/s, under 1.5× the one-thread peak: \
+             another process had a core while it was measured, so efficiencies at {} threads are overstated.",
+            p.label,
+            p.threads,
+            gf(p.gflops),
+            p.threads
+        );
+    }
+    let _ = writeln!(s, "\nThe peak is the best of the repetitions (measured before and after the GEMM runs); efficiency below = GFLOP/s / the peak of the instruction mix the implementation uses, at the same thread count.");
 
     // One GFLOP/s table per thread count.
     for &t in inp.threads {
