@@ -59,6 +59,9 @@ pub struct Record {
     pub ratio_to_best_peer: Option<f64>,
     pub best_peer: Option<String>,
     pub ratio_to_naive: Option<f64>,
+    /// Minimal memory traffic (A, B and C once each, 4 bytes per element) / median time, in
+    /// 1e9 B/s: the figure that matters when the shape is bound by bandwidth (GEMV, M = 1).
+    pub gbytes_per_s: f64,
     pub median_s: f64,
     pub samples: usize,
     pub iters: usize,
@@ -113,6 +116,7 @@ pub fn build_records(ms: &[Measurement], peaks: &[Peak]) -> Vec<Record> {
                 ratio_to_best_peer: ratio(me.gflops, best.map(|b| b.1)),
                 best_peer: best.map(|b| b.0.to_string()),
                 ratio_to_naive: ratio(me.gflops, peer(NAIVE)),
+                gbytes_per_s: 4.0 * (me.m * me.k + me.k * me.n + me.m * me.n) as f64 / me.median_s / 1e9,
                 median_s: me.median_s,
                 samples: me.samples,
                 iters: me.iters,
@@ -224,6 +228,7 @@ pub(crate) mod tests {
             "ratio_to_openblas",
             "ratio_to_best_peer",
             "ratio_to_naive",
+            "gbytes_per_s",
         ] {
             assert!(v.get(key).is_some(), "missing {key} in {line}");
         }

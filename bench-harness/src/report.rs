@@ -35,6 +35,33 @@ fn impls_at(records: &[Record], threads: usize) -> Vec<(String, String)> {
     out
 }
 
+/// Shapes with at most this many rows of A are reported in GB/s as well.
+const MEMORY_BOUND_M: usize = 8;
+
+/// A table with one row per case and one column per (implementation, threads).
+fn table_by_impl(s: &mut String, inp: &ReportInput<'_>, cases: &[&String], cell: impl Fn(&Record) -> String) {
+    let mut cols: Vec<(String, usize)> = Vec::new();
+    for &t in inp.threads {
+        cols.extend(impls_at(inp.records, t).into_iter().map(|(name, _)| (name, t)));
+    }
+    let _ = write!(s, "| shape |");
+    for (name, t) in &cols {
+        let _ = write!(s, " {name} {t}t |");
+    }
+    let _ = write!(s, "\n|---|");
+    for _ in &cols {
+        s.push_str("---:|");
+    }
+    s.push('\n');
+    for case in cases {
+        let _ = write!(s, "| {case} |");
+        for (name, t) in &cols {
+            let _ = write!(s, " {} |", find(inp.records, case, name, *t).map_or("—".into(), &cell));
+        }
+        s.push('\n');
+    }
+}
+
 fn gf(x: f64) -> String {
     if x >= 100.0 {
         format!("{x:.0}")
@@ -175,33 +202,31 @@ pub fn render(inp: &ReportInput<'_>) -> String {
         }
     }
 
+    // Bandwidth-bound shapes: GB/s.
+    let thin: Vec<&String> =
+        inp.cases.iter().filter(|c| inp.records.iter().any(|r| &r.case == *c && r.m <= MEMORY_BOUND_M)).collect();
+    if !thin.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n## Bandwidth-bound shapes (M ≤ {MEMORY_BOUND_M}): GB/s\n\n\
+             Minimal traffic (A, B and C read or written once, 4 bytes each) / median time. \
+             These shapes do about one multiply-add per weight loaded, so memory bandwidth, not FLOP/s, bounds them.\n"
+        );
+        table_by_impl(&mut s, inp, &thin, |r| gf(r.gbytes_per_s));
+    }
+
     // Efficiency of every implementation.
     let _ = writeln!(s, "\n## Efficiency: % of the measured peak of each implementation's instruction mix\n");
-    let mut cols: Vec<(String, usize, Option<PeakKind>)> = Vec::new();
+    let all: Vec<&String> = inp.cases.iter().collect();
+    table_by_impl(&mut s, inp, &all, |r| pct(r.efficiency));
+    let mut cols: Vec<Option<PeakKind>> = Vec::new();
     for &t in inp.threads {
         for (name, _) in impls_at(inp.records, t) {
-            let kind = inp.records.iter().find(|r| r.impl_name == name && r.threads == t).and_then(|r| r.peak_kind);
-            cols.push((name, t, kind));
+            cols.push(inp.records.iter().find(|r| r.impl_name == name && r.threads == t).and_then(|r| r.peak_kind));
         }
-    }
-    let _ = write!(s, "| shape |");
-    for (name, t, _) in &cols {
-        let _ = write!(s, " {name} {t}t |");
-    }
-    let _ = write!(s, "\n|---|");
-    for _ in &cols {
-        s.push_str("---:|");
-    }
-    s.push('\n');
-    for case in inp.cases {
-        let _ = write!(s, "| {case} |");
-        for (name, t, _) in &cols {
-            let _ = write!(s, " {} |", pct(find(inp.records, case, name, *t).and_then(|r| r.efficiency)));
-        }
-        s.push('\n');
     }
     let _ = write!(s, "| *peak used* |");
-    for (_, _, kind) in &cols {
+    for kind in &cols {
         let _ = write!(s, " *{}* |", kind.map_or("—", |k| k.label()));
     }
     s.push('\n');
@@ -239,10 +264,11 @@ mod tests {
             fake("2048x2048x2048", "gemm", "avx512", 1, 160.0),
             fake("64x64x64", "lanes", "avx512", 2, 150.0),
             fake("64x64x64", "gemm", "avx512", 2, 120.0),
+            fake("1x3072x768", "lanes", "avx512", 1, 20.0),
         ];
         let records = build_records(&ms, &fake_peaks());
         let machine = MachineInfo { cpu: "Test CPU".into(), logical_cpus: 2, ..Default::default() };
-        let cases = vec!["64x64x64".to_string(), "2048x2048x2048".to_string()];
+        let cases = vec!["64x64x64".to_string(), "2048x2048x2048".to_string(), "1x3072x768".to_string()];
         let md = render(&ReportInput {
             machine: &machine,
             peaks: &fake_peaks(),
@@ -267,6 +293,10 @@ mod tests {
         assert!(md.contains("| 64x64x64 | **150** | 120 | 1.25× (gemm) | 38% | 135–158 | 1.50× |"), "{md}");
         assert!(md.contains("| AVX-512 zmm FMA | 200 (median 200) | 400 (median 400) |"));
         assert!(md.contains("![GFLOP/s per shape and implementation](gemm.svg)"));
+        // GEMV: GB/s table, 4 bytes x (768 + 768*3072 + 3072) / (2*768*3072 / 20e9 s).
+        assert!(md.contains("## Bandwidth-bound shapes (M ≤ 8): GB/s"));
+        assert!(md.contains("| 1x3072x768 | 40.1 | — | — | — |"), "{md}");
+        assert!(md.contains("| 64x64x64 | 50% | 40% | — | 38% | 30% |"), "{md}");
         // Every table row has as many cells as its header.
         for table in md.split("\n\n").filter(|b| b.starts_with('|')) {
             let cells: Vec<usize> = table.lines().map(|l| l.matches('|').count()).collect();
