@@ -17,7 +17,7 @@ const timeoutS = Number(opt('timeout', '540'));
 fs.mkdirSync(out, { recursive: true });
 
 const q = new URLSearchParams({ autorun: '1' });
-for (const p of ['shapes', 'threads', 'impls', 'minMs', 'rounds', 'build']) if (opt(p)) q.set(p, opt(p));
+for (const p of ['shapes', 'threads', 'impls', 'minMs', 'rounds', 'build', 'extra']) if (opt(p)) q.set(p, opt(p));
 
 const t0 = Date.now();
 const ctx = await openPage({ width: 1500, height: 1100 });

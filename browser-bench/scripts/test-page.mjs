@@ -45,7 +45,7 @@ await test('page loads the relaxed build and explains the choice; threads on whe
     assert.equal(S.loader.variant, 'relaxed');
     assert.match(S.loader.reason, /relaxed-simd/);
     assert.equal(S.loader.info.best, 'relaxed');
-    assert.equal(S.loader.info.kernel, 'sgemm_4x8_wasm_relaxed');
+    assert.equal(S.loader.info.kernel, 'sgemm_6x8_wasm_relaxed');
     assert.equal(S.features.crossOriginIsolated, true);
     assert.equal(S.loader.threads.ok, true, S.loader.threads.reason);
     assert.match(S.loader.threads.reason, /^threads on/);
@@ -149,7 +149,7 @@ await test('?build=simd128 forces the simd128 build', () =>
   withPage('?build=simd128', {}, async ({ page }) => {
     const L = await page.evaluate(() => window.__lanesBench.loader);
     assert.equal(L.variant, 'simd128');
-    assert.equal(L.info.kernel, 'sgemm_4x8_wasm_simd128');
+    assert.equal(L.info.kernel, 'sgemm_5x8_wasm_simd128');
     assert.match(L.reason, /forced/);
   }));
 

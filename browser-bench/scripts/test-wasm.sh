@@ -29,11 +29,13 @@ fi
 
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
+# The same code generation flags as the shipped builds (scripts/build-wasm.sh).
+SCHED="-C llvm-args=-pre-RA-sched=source"
 flags_of() {
   case "$1" in
-    scalar) echo "" ;;
-    simd128) echo "-C target-feature=+simd128" ;;
-    relaxed) echo "-C target-feature=+simd128,+relaxed-simd" ;;
+    scalar) echo "$SCHED" ;;
+    simd128) echo "-C target-feature=+simd128 $SCHED" ;;
+    relaxed) echo "-C target-feature=+simd128,+relaxed-simd $SCHED" ;;
   esac
 }
 run_tests() { # flavour, where (node|chromium)

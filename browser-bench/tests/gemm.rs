@@ -70,7 +70,7 @@ fn the_build_has_the_kernels_its_target_features_promise() {
     let best = Isa::best();
     if cfg!(target_feature = "relaxed-simd") {
         assert_eq!(best, Isa::WasmRelaxed);
-        assert_eq!(MicroKernel::for_isa(best).unwrap().name, "sgemm_4x8_wasm_relaxed");
+        assert_eq!(MicroKernel::for_isa(best).unwrap().name, "sgemm_6x8_wasm_relaxed");
     } else if cfg!(target_feature = "simd128") {
         assert_eq!(best, Isa::WasmSimd128);
     }

@@ -272,6 +272,12 @@ async function run() {
   $('run').disabled = false;
 }
 
+// ?extra=dir1,dir2 adds lanes builds from www/pkg/<dir> (experiments: other tiles, blockings).
+for (const dir of (params.get('extra') || '').split(',').filter(Boolean)) {
+  if (!/^[\w.-]+$/.test(dir)) continue;
+  IMPLS.splice(2, 0, { id: `lanes-${dir}`, worker: 'lanes', variant: dir, isa: 'experiment', needs: null, label: `lanes ${dir}` });
+}
+
 function buildControls() {
   const want = (p, all) => (params.has(p) ? params.get(p).split(',').map((s) => s.trim()).filter(Boolean) : all);
   const shapeSel = want('shapes', null);

@@ -8,8 +8,11 @@
 //!
 //! Register budget: V8 on x86-64 gives wasm the 16 XMM registers minus one scratch. A `M x 8`
 //! tile needs `2M` accumulators + 2 B vectors + 1 broadcast A (+ 1 product temporary for the
-//! unfused mul+add), so `M = 4` (8 accumulators) is the largest tile that never spills in
-//! either flavour; measured tile candidates are in docs/wasm.md.
+//! unfused mul+add): 6x8 (12 accumulators, 15 registers) for relaxed-simd, 5x8 (10
+//! accumulators, 14 registers) for simd128. Both only fit when each broadcast is consumed as
+//! soon as it is loaded, which LLVM's default wasm scheduling does not do (it hoists every
+//! broadcast of a k step first): the builds pass `-C llvm-args=-pre-RA-sched=source`.
+//! Measured tile candidates are in docs/wasm.md.
 
 #[cfg(target_feature = "simd128")]
 use crate::gemm::kernel::Tile;

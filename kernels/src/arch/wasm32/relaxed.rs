@@ -1,13 +1,20 @@
-//! wasm relaxed-simd: a 4x8 register tile (8 accumulators) with `f32x4.relaxed_madd`, which
+//! wasm relaxed-simd: a 6x8 register tile (12 accumulators) with `f32x4.relaxed_madd`, which
 //! V8 compiles to `vfmadd231ps` on x86-64 hosts with FMA (one rounding) and to mul + add
 //! elsewhere (two roundings): results may differ from the simd128 kernel in the last bits.
+//!
+//! 12 accumulators + 2 B vectors + 1 broadcast A = 15 XMM registers, all V8 leaves to wasm on
+//! x86-64. That only holds if each A broadcast is consumed right after it is loaded: the
+//! builds pass `-C llvm-args=-pre-RA-sched=source` (scripts/build-wasm.sh), without which LLVM
+//! hoists all six broadcasts (12 + 2 + 6 = 20 live vectors) and V8 spills (6x8 then runs at
+//! half speed). Measured in Chromium 156 on the 2-vCPU Xeon (GFLOP/s, 1 thread, 512^3):
+//! 4x8 49, 5x8 51, 6x8 53; 4x12 and 3x16 spill (~25). See docs/wasm.md.
 
 use super::{tile, MulAdd};
 use crate::dispatch::Isa;
 use crate::gemm::kernel::{MicroKernel, Tile};
 use core::arch::wasm32::*;
 
-const MR: usize = 4;
+const MR: usize = 6;
 /// Two `v128` per row.
 const NV: usize = 2;
 /// The M = 1 (GEMV) kernel streams B rows 32 wide: 8 independent accumulators.
@@ -23,7 +30,7 @@ impl MulAdd for RelaxedMadd {
     }
 }
 
-/// `M x 8` tile, `M <= 4`; `U` accumulator sets over consecutive k steps.
+/// `M x 8` tile, `M <= 6`; `U` accumulator sets over consecutive k steps.
 ///
 /// # Safety
 /// The `Tile` contract (see `gemm::kernel::Tile`); relaxed-simd is enabled for the whole build.
@@ -42,12 +49,15 @@ unsafe fn sgemm_1xn_wasm_relaxed(t: &Tile) {
 }
 
 pub(crate) static SGEMM_WASM_RELAXED: MicroKernel = MicroKernel {
-    name: "sgemm_4x8_wasm_relaxed",
+    name: "sgemm_6x8_wasm_relaxed",
     isa: Isa::WasmRelaxed,
     mr: MR,
     nr: 4 * NV,
-    kc: 256,
-    mc: 128,
+    // KC 512: the 512x8 B panel (16 KiB) and the A panel (<= 12 KiB) share the 48 KiB L1;
+    // measured +2-4% over KC 256, flat from 384 to 1024. MC 120 (a multiple of 5, 6 and 8):
+    // the A block (240 KiB) stays in L2. NC 1024 (a multiple of NR).
+    kc: 512,
+    mc: 120,
     nc: 1024,
     gemv: &[(sgemm_1xn_wasm_relaxed, 4 * GEMV_NV)],
     rows: &[
@@ -55,5 +65,7 @@ pub(crate) static SGEMM_WASM_RELAXED: MicroKernel = MicroKernel {
         sgemm_mx8_wasm_relaxed::<2, 2>,
         sgemm_mx8_wasm_relaxed::<3, 1>,
         sgemm_mx8_wasm_relaxed::<4, 1>,
+        sgemm_mx8_wasm_relaxed::<5, 1>,
+        sgemm_mx8_wasm_relaxed::<6, 1>,
     ],
 };
