@@ -123,6 +123,19 @@ pub(crate) unsafe fn pack_b_panel(
     cols: usize,
     nr: usize,
 ) {
+    if csb == 1 && cols == nr {
+        // Full-width rows of row-major B: fixed-size copies (a runtime-length copy_from_slice
+        // would call memcpy once per 64-128 bytes).
+        // SAFETY: forwarded contract.
+        unsafe {
+            match nr {
+                32 => return copy_rows::<32>(out, b, rsb, kc),
+                16 => return copy_rows::<16>(out, b, rsb, kc),
+                8 => return copy_rows::<8>(out, b, rsb, kc),
+                _ => {}
+            }
+        }
+    }
     for p in 0..kc {
         let row = &mut out[p * nr..(p + 1) * nr];
         // SAFETY (all reads below): the caller vouched for `kc x cols` readable elements.
@@ -137,5 +150,18 @@ pub(crate) unsafe fn pack_b_panel(
             }
         }
         row[cols..].fill(0.0);
+    }
+}
+
+/// Copies `kc` rows of `N` contiguous values, `rsb` apart, into `out` (`kc * N` values).
+///
+/// # Safety
+/// `b + p*rsb + j` readable for `p < kc`, `j < N`.
+#[inline(always)]
+unsafe fn copy_rows<const N: usize>(out: &mut [f32], b: *const f32, rsb: isize, kc: usize) {
+    for (p, row) in out[..kc * N].chunks_exact_mut(N).enumerate() {
+        // SAFETY: row p < kc holds N readable values; read_unaligned has no alignment needs.
+        let v = unsafe { b.offset(p as isize * rsb).cast::<[f32; N]>().read_unaligned() };
+        row.copy_from_slice(&v);
     }
 }

@@ -16,6 +16,13 @@ const NR: usize = 32;
 #[target_feature(enable = "avx512f")]
 unsafe fn sgemm_avx512<const M: usize, const NV: usize>(t: &Tile) {
     let mut acc = [[_mm512_setzero_ps(); NV]; M];
+    // Start fetching the C tile now so the epilogue's loads/stores do not wait on memory.
+    for i in 0..M {
+        let row = t.c.wrapping_offset(i as isize * t.rsc);
+        for h in 0..NV {
+            _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(16 * h) as *const i8);
+        }
+    }
     let (mut a, mut b) = (t.a, t.b);
     for _ in 0..t.k {
         // SAFETY: one k step of B holds NR values; of A, M values `rsa` apart.
