@@ -228,7 +228,9 @@ fn wanted(only: &[String], name: &str) -> bool {
 /// The implementations for `threads` threads, lanes (the reference) first.
 /// Call inside the rayon pool of `threads` threads.
 pub fn roster(threads: usize, opts: &RosterOptions) -> Result<Vec<Impl>, lanes_kernels::KernelError> {
-    let par = if threads > 1 { Parallelism::Rayon } else { Parallelism::Sequential };
+    // Above one thread lanes runs as users get it by default: `Auto` (rayon above the measured
+    // threshold, one thread below it), like OpenBLAS's own small-size cut-off.
+    let par = if threads > 1 { Parallelism::Auto } else { Parallelism::Sequential };
     let lanes = Gemm::new().parallelism(par);
     let best = lanes.isa()?;
     let mut out = vec![Impl {

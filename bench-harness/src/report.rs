@@ -238,7 +238,7 @@ pub fn render(inp: &ReportInput<'_>) -> String {
         s,
         "\n## Notes\n\n\
          - `lanes` is the default `Gemm` (best ISA or `LANES_ISA`); `lanes-<isa>` rows force one ISA. \
-         lanes uses `Parallelism::Sequential` at 1 thread and `Parallelism::Rayon` (a pool of exactly the thread count) above.\n\
+         lanes uses `Parallelism::Sequential` at 1 thread and its default `Parallelism::Auto` above (rayon with a pool of exactly the thread count from 96³ multiply-adds, one thread below).\n\
          - `—`: not measured. `naive` and `lanes-scalar` skip shapes above 512³ multiply-adds (they would take minutes).\n\
          - Ratios compare medians measured side by side in the same process and thread count; \
          `lanes / best peer` is against the fastest of matrixmultiply, gemm and OpenBLAS on that row.\n\

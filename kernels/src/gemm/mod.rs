@@ -30,9 +30,8 @@ pub enum Parallelism {
 }
 
 /// Below this many multiply-adds (`m*n*k`) `Parallelism::Auto` stays on one thread: the
-/// fork/join and the duplicated packing cost more than a second core gains. Measured on the
-/// 2-core reference machine (docs/benchmarking.md): 2 threads start to win around 64x64x64
-/// and are clearly ahead from 96^3.
+/// fork/join costs more than a second core gains. Measured on the 2-core reference machine
+/// (table in docs/architecture.md, "Threads"): 2 threads tie around 80^3 and win from 96^3.
 pub const PARALLEL_THRESHOLD_FLOP: usize = 96 * 96 * 96;
 
 /// A configured GEMM: which ISA and how many threads. Cheap to create and copy.
