@@ -49,6 +49,11 @@ build() {
     simd128) flags="-C target-feature=+simd128 $SCHED" ;;
     relaxed) flags="-C target-feature=+simd128,+relaxed-simd $SCHED" ;;
     threads)
+      if ! rustup component list --toolchain "$NIGHTLY" --installed 2>/dev/null | grep -q '^rust-src'; then
+        echo "[build-wasm] the threads build needs a nightly toolchain with rust-src and the wasm32 target:" >&2
+        echo "  rustup toolchain install nightly-2026-05-20 --profile minimal -c rust-src -t wasm32-unknown-unknown" >&2
+        exit 1
+      fi
       toolchain="+$NIGHTLY"
       flags="-C target-feature=+atomics,+bulk-memory,+simd128,+relaxed-simd $SCHED"
       flags+=" -C link-arg=--shared-memory -C link-arg=--max-memory=1073741824 -C link-arg=--import-memory"

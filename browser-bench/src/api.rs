@@ -112,7 +112,16 @@ pub fn pool_threads() -> usize {
     }
 }
 
-fn parallelism(parallel: bool) -> Result<Parallelism, ApiError> {
+/// Multiply-adds per fork/join below which the pool does not pay off in wasm. Waking a sleeping
+/// rayon worker goes through `Atomics.wait`/`notify` and costs 30-80 us in Chromium (natively
+/// ~1 us), and the driver forks and joins once per (NC, KC) block of C: a block must bring
+/// ~160 us of single-thread work (4M multiply-adds at ~50 GFLOP/s) for 2 threads to win.
+/// Measured at 1x3072x768 (6 blocks, 160 us in all): 2 threads 10-14 GFLOP/s vs 30 on one.
+pub const WASM_FORK_JOIN_MACS: usize = 4_000_000;
+
+/// The parallelism of a run: `parallel` asks for the pool (threads build only); the pool is
+/// used when every fork/join has enough work (see [`WASM_FORK_JOIN_MACS`]).
+fn parallelism(parallel: bool, gemm: &Gemm, d: Dims) -> Result<Parallelism, ApiError> {
     if !parallel {
         return Ok(Parallelism::Sequential);
     }
@@ -121,12 +130,18 @@ fn parallelism(parallel: bool) -> Result<Parallelism, ApiError> {
         if POOL_THREADS.load(std::sync::atomic::Ordering::Acquire) == 0 {
             return Err(err("parallel run before the thread pool was started: await initThreadPool(n) and call poolStarted(n) first".into()));
         }
-        // The library's own policy: the pool above PARALLEL_THRESHOLD_FLOP, one thread below
-        // (a fork/join costs more than tiny products gain).
-        Ok(Parallelism::Auto)
+        let kern = gemm.kernel()?;
+        let blocks = d.n.div_ceil(kern.nc).max(1) * d.k.div_ceil(kern.kc).max(1);
+        let macs = d.m.saturating_mul(d.n).saturating_mul(d.k);
+        Ok(if macs >= blocks.saturating_mul(WASM_FORK_JOIN_MACS) {
+            Parallelism::Rayon
+        } else {
+            Parallelism::Sequential
+        })
     }
     #[cfg(not(feature = "threads"))]
     {
+        let _ = (gemm, d);
         Err(err("this build has no threads: load the threads build (see docs/wasm.md)".into()))
     }
 }
@@ -218,7 +233,7 @@ impl Plan {
     /// GEMM does), on the calling thread or on the worker pool (`parallel`, threads build only).
     pub fn run(&mut self, packed: bool, parallel: bool) -> Result<(), ApiError> {
         let Dims { m, n, k } = self.dims;
-        let gemm = self.gemm.parallelism(parallelism(parallel)?);
+        let gemm = self.gemm.parallelism(parallelism(parallel, &self.gemm, self.dims)?);
         let a = MatRef::row_major(&self.a, m, k)?;
         let c = MatMut::row_major(&mut self.c, m, n)?;
         match (&self.packed, packed) {

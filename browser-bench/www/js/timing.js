@@ -5,13 +5,25 @@
 // performance.now() is coarsened (5 us when cross-origin isolated, 100 us otherwise), so calls
 // are timed in batches of at least ~2 ms; a sample is the per-call time of one batch.
 // `fn` may be synchronous (timed without any await inside a batch) or return a Promise.
-self.timeLoop = async function timeLoop(fn, { minMs = 300, minSamples = 3, maxMs = 5000 } = {}) {
+// `batch` (from an earlier round) skips the calibration call.
+self.timeLoop = async function timeLoop(fn, { minMs = 300, minSamples = 3, maxMs = 5000, batch = 0 } = {}) {
   let t0 = performance.now();
-  const r = fn();
-  const isAsync = r && typeof r.then === 'function';
-  if (isAsync) await r;
-  const once = Math.max(performance.now() - t0, 0.001);
-  const batch = Math.max(1, Math.ceil(2 / once));
+  let isAsync = false;
+  if (!batch) {
+    // Calibrate with one call (the caller has already verified and warmed up the result).
+    const r = fn();
+    isAsync = !!(r && typeof r.then === 'function');
+    if (isAsync) await r;
+    const once = Math.max(performance.now() - t0, 0.001);
+    batch = Math.max(1, Math.ceil(2 / once));
+    // A call longer than the whole time budget is timed once per round.
+    if (once > minMs) minSamples = 1;
+  } else {
+    const r = fn();
+    isAsync = !!(r && typeof r.then === 'function');
+    if (isAsync) await r;
+    if (performance.now() - t0 > minMs) minSamples = 1;
+  }
   const samples = [];
   const start = performance.now();
   while (samples.length < minSamples || performance.now() - start < minMs) {

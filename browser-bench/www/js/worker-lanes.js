@@ -30,8 +30,8 @@ const handlers = {
     const c = plan.result();
     return { c, transfer: [c.buffer] };
   },
-  time({ minMs, minSamples, maxMs }) {
-    return timeLoop(() => plan.run(packed, parallel), { minMs, minSamples, maxMs });
+  time({ minMs, minSamples, maxMs, batch }) {
+    return timeLoop(() => plan.run(packed, parallel), { minMs, minSamples, maxMs, batch });
   },
   free() {
     if (plan) plan.free();

@@ -99,7 +99,7 @@ const handlers = {
     const c = new Float32Array(src); // a copy we can transfer
     return { c, transfer: [c.buffer] };
   },
-  time: ({ minMs, minSamples, maxMs }) => self.timeLoop(runOnce, { minMs, minSamples, maxMs }),
+  time: ({ minMs, minSamples, maxMs, batch }) => self.timeLoop(runOnce, { minMs, minSamples, maxMs, batch }),
   free,
 };
 
