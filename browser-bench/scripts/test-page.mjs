@@ -114,8 +114,9 @@ await test('bad arguments throw JS Errors with messages in every build (no traps
   }));
 
 await test('short benchmark: every implementation verifies (small shapes, all impls, 1 and 2 threads)', () =>
-  withPage('?autorun=1&shapes=64x64x64,33x65x17,1x3072x768&minMs=20&rounds=1', {}, async ({ page }) => {
-    // 33x65x17 (not in the shape list, added from the URL) is ragged in every dimension.
+  withPage('?autorun=1&shapes=64x64x64,33x65x17,1x3072x768,131x1031x517&minMs=20&rounds=1', {}, async ({ page }) => {
+    // 33x65x17 and 131x1031x517 (not in the shape list, added from the URL) are ragged in every
+    // dimension; the latter crosses KC and NC and is big enough for the pool (4 blocks x 17M MACs).
     await page.evaluate(async () => {
       const S = window.__lanesBench;
       if (S.state !== 'done') await new Promise((r) => { const t = setInterval(() => { if (S.state === 'done' || S.state === 'failed') { clearInterval(t); r(); } }, 200); });
@@ -132,6 +133,11 @@ await test('short benchmark: every implementation verifies (small shapes, all im
       assert.ok(impls.has(want), `no verified result for ${want}`);
     }
     assert.ok(S.results.some((r) => r.case === '33x65x17' && r.status === 'ok'), 'ragged shape not run');
+    const pooled = S.results.find((r) => r.impl === 'lanes-threads' && r.threads === 2 && r.case === '131x1031x517');
+    assert.equal(pooled && pooled.status, 'ok');
+    assert.equal(pooled.pool, true, 'the 2-thread run of 131x1031x517 did not use the pool');
+    const gemv = S.results.find((r) => r.impl === 'lanes-threads' && r.threads === 2 && r.case === '1x3072x768');
+    assert.equal(gemv.pool, false, 'GEMV should stay on one thread');
     for (const r of S.results.filter((x) => x.status === 'ok')) assert.ok(r.gflops > 0 && r.max_err <= 1e-3, JSON.stringify(r));
     if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   }));

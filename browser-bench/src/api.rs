@@ -190,6 +190,8 @@ pub struct Plan {
     b: Vec<f32>,
     packed: Option<PackedB>,
     c: Vec<f32>,
+    /// Whether the last `run` used the worker pool.
+    last_parallel: bool,
 }
 
 impl Plan {
@@ -203,6 +205,7 @@ impl Plan {
             b: zeroed(dims.k * dims.n, "B")?,
             packed: None,
             c: zeroed(dims.m * dims.n, "C")?,
+            last_parallel: false,
         })
     }
 
@@ -233,7 +236,9 @@ impl Plan {
     /// GEMM does), on the calling thread or on the worker pool (`parallel`, threads build only).
     pub fn run(&mut self, packed: bool, parallel: bool) -> Result<(), ApiError> {
         let Dims { m, n, k } = self.dims;
-        let gemm = self.gemm.parallelism(parallelism(parallel, &self.gemm, self.dims)?);
+        let par = parallelism(parallel, &self.gemm, self.dims)?;
+        self.last_parallel = par != Parallelism::Sequential;
+        let gemm = self.gemm.parallelism(par);
         let a = MatRef::row_major(&self.a, m, k)?;
         let c = MatMut::row_major(&mut self.c, m, n)?;
         match (&self.packed, packed) {
@@ -242,6 +247,11 @@ impl Plan {
             (_, false) => gemm.run(1.0, a, MatRef::row_major(&self.b, k, n)?, 0.0, c)?,
         }
         Ok(())
+    }
+
+    /// Whether the last [`Plan::run`] used the worker pool.
+    pub fn last_parallel(&self) -> bool {
+        self.last_parallel
     }
 
     pub fn c(&self) -> &[f32] {

@@ -102,6 +102,12 @@ impl GemmPlan {
         self.0.run(packed, parallel).map_err(js)
     }
 
+    /// Whether the last `run` used the worker pool (threads build: only when it pays off).
+    #[wasm_bindgen(getter, js_name = lastParallel)]
+    pub fn last_parallel(&self) -> bool {
+        self.0.last_parallel()
+    }
+
     /// A copy of C (row-major, `m*n`).
     pub fn result(&self) -> Vec<f32> {
         self.0.c().to_vec()

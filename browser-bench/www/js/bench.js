@@ -212,7 +212,8 @@ async function run() {
         try {
           $('status').textContent = `shape ${name}: ${c.key} setup + verify`;
           await w.call('setup', { m, n, k, a, b });
-          const { c: out } = await w.call('run');
+          const { c: out, pool } = await w.call('run');
+          if (pool !== undefined) base.pool = pool;
           const v = verifier.check(out);
           if (!v.ok) {
             S.results.push({ ...base, status: 'wrong', note: `verification failed: ${v.message}` });

@@ -28,7 +28,7 @@ const handlers = {
   run() {
     plan.run(packed, parallel);
     const c = plan.result();
-    return { c, transfer: [c.buffer] };
+    return { c, pool: plan.lastParallel, transfer: [c.buffer] };
   },
   time({ minMs, minSamples, maxMs, batch }) {
     return timeLoop(() => plan.run(packed, parallel), { minMs, minSamples, maxMs, batch });
