@@ -14,6 +14,11 @@ out="${1:-$root/bench-results}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 cd "$root"
+# scripts/bench.sh only sets up the native tools: make sure Chromium, wasm-bindgen-cli, the wasm
+# target and the npm packages are there (idempotent; LANES_SKIP_SETUP=1 skips it).
+if [ "${LANES_SKIP_SETUP:-0}" != 1 ] && [ -x "$root/scripts/setup.sh" ]; then
+  "$root/scripts/setup.sh" wasm
+fi
 if [ ! -d "$here/node_modules/playwright-core" ]; then
   echo "[bench-wasm] npm ci (browser-bench)"
   (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
