@@ -31,13 +31,22 @@ wasm() {
     log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (takes ~5 min once)"
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
   fi
-  # The threaded build needs a nightly with rust-src (see docs/wasm.md).
+  # The threaded build needs a nightly with rust-src (see docs/wasm.md). Use the pinned one,
+  # else the machine's `nightly`, else install the pinned one.
+  local nightly=""
   if rustup toolchain list | grep -q "^$NIGHTLY"; then
-    rustup component add rust-src --toolchain "$NIGHTLY" >/dev/null
-    rustup target add wasm32-unknown-unknown --toolchain "$NIGHTLY" >/dev/null
+    nightly="$NIGHTLY"
   elif rustup toolchain list | grep -q "^nightly-x86_64"; then
-    rustup component add rust-src --toolchain nightly >/dev/null || true
-    rustup target add wasm32-unknown-unknown --toolchain nightly >/dev/null || true
+    nightly=nightly
+  else
+    log "rustup toolchain install $NIGHTLY (for the threaded wasm build)"
+    rustup toolchain install "$NIGHTLY" --profile minimal -c rust-src -t wasm32-unknown-unknown && nightly="$NIGHTLY"
+  fi
+  if [ -n "$nightly" ]; then
+    rustup component add rust-src --toolchain "$nightly" >/dev/null
+    rustup target add wasm32-unknown-unknown --toolchain "$nightly" >/dev/null
+  else
+    echo "[setup] WARNING: no nightly toolchain: the threaded wasm build will not be available" >&2
   fi
   if [ -f browser-bench/package-lock.json ]; then
     log "npm ci (browser-bench)"

@@ -74,8 +74,10 @@ fn with_scratch<R>(
 }
 
 /// Raw pointers that rayon tasks share. Every task writes a disjoint part of C.
+#[cfg(feature = "rayon")]
 #[derive(Clone, Copy)]
 struct Shared<T>(T);
+#[cfg(feature = "rayon")]
 impl<T: Copy> Shared<T> {
     /// By-method access, so closures capture the whole `Shared` (which is Send), not the field.
     fn get(&self) -> T {
@@ -84,8 +86,10 @@ impl<T: Copy> Shared<T> {
 }
 // SAFETY: the driver only shares pointers to memory that outlives the parallel section; tasks
 // read A/B/packed buffers and write disjoint tiles of C.
+#[cfg(feature = "rayon")]
 unsafe impl<T> Send for Shared<T> {}
 // SAFETY: as above.
+#[cfg(feature = "rayon")]
 unsafe impl<T> Sync for Shared<T> {}
 
 /// Computes the problem with `kern` on `threads` threads (1 = the calling thread only).
@@ -117,10 +121,11 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
         BSource::Packed(_) => false,
     };
     let (nr, kc_max) = (kern.nr, kern.depth_block(k));
+    // Packed blocks start on whole panels: keep NC a multiple of NR whatever a kernel declares.
     let nc_max = match p.b {
-        BSource::Packed(_) => kern.nc,
+        BSource::Packed(_) => kern.nc.next_multiple_of(nr),
         BSource::Strided(_) if direct_b => p.n,
-        BSource::Strided(_) => kern.nc,
+        BSource::Strided(_) => kern.nc.next_multiple_of(nr),
     };
     let mut jc = 0;
     while jc < p.n {

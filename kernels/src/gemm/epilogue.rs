@@ -36,6 +36,8 @@ impl Activation {
     }
 
     /// The clamp bounds as (lo, hi), for vector code: ReLU is `[0, +inf]`.
+    /// (Unused in builds with no vector kernel, e.g. wasm without simd128.)
+    #[cfg_attr(not(any(target_arch = "x86_64", target_feature = "simd128")), allow(dead_code))]
     pub(crate) fn bounds(self) -> (f32, f32) {
         match self {
             Activation::Relu => (0.0, f32::INFINITY),

@@ -146,7 +146,7 @@ impl Gemm {
         }
         #[cfg(not(feature = "rayon"))]
         {
-            let _ = (m, n, k);
+            let _ = (m, n, k, self.parallelism);
             1
         }
     }

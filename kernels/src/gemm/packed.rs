@@ -50,7 +50,7 @@ impl PackedB {
         let nr = self.kernel.nr;
         let n_pad = self.n.div_ceil(nr) * nr;
         let kc = self.kernel.depth_block(self.k).min(self.k - pc);
-        debug_assert!(jc.is_multiple_of(nr));
+        assert!(jc.is_multiple_of(nr), "PackedB blocks start on whole NR panels");
         self.data.as_slice()[pc * n_pad..].as_ptr().wrapping_add((jc / nr) * kc * nr)
     }
 }
