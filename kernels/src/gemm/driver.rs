@@ -48,6 +48,9 @@ pub(crate) struct Problem<'a> {
     pub act: Activation,
 }
 
+/// Tasks per thread and parallel block (see `run_block`).
+const TASKS_PER_THREAD: usize = 4;
+
 /// Largest `MR * NR` and `NR` of any kernel, for the stack buffers of edge tiles.
 const MAX_TILE: usize = 16 * 64;
 const MAX_NR: usize = 64;
@@ -322,7 +325,10 @@ unsafe fn run_block(kern: &'static MicroKernel, p: &Problem, blk: &Block, src: P
         kern.mc
     };
     let row_blocks = p.m.div_ceil(mc);
-    let col_chunks = if row_blocks >= threads { 1 } else { panels.min(threads.div_ceil(row_blocks)) };
+    // Several tasks per thread, so rayon's work stealing absorbs a thread that starts late or
+    // shares its core (one task per thread made every call as slow as its slowest thread).
+    let target = if threads > 1 { TASKS_PER_THREAD * threads } else { 1 };
+    let col_chunks = if row_blocks >= target { 1 } else { panels.min(target.div_ceil(row_blocks)) };
     let panels_per_chunk = panels.div_ceil(col_chunks);
     let tasks = row_blocks * col_chunks;
     let task = |t: usize| {
