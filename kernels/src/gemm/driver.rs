@@ -297,11 +297,15 @@ fn pack_b_parallel(
     #[cfg(feature = "rayon")]
     if threads > 1 && kc * nc >= 64 * 1024 {
         use rayon::prelude::*;
+        // One contiguous range of panels per thread, each packed row by row.
+        let panels = nc.div_ceil(nr);
+        let per_thread = panels.div_ceil(threads);
         let b = Shared(b);
-        buf.par_chunks_mut(kc * nr).enumerate().for_each(|(panel, out)| {
-            let cols = nr.min(nc - panel * nr);
-            // SAFETY: panel columns are inside the block the caller vouched for.
-            unsafe { pack_b_panel(out, b.get().offset((panel * nr) as isize * csb), rsb, csb, kc, cols, nr) };
+        buf[..panels * nr * kc].par_chunks_mut(per_thread * nr * kc).enumerate().for_each(|(t, out)| {
+            let j0 = t * per_thread * nr;
+            let cols = (per_thread * nr).min(nc - j0);
+            // SAFETY: columns j0..j0+cols are inside the block the caller vouched for.
+            unsafe { pack_b(out, b.get().offset(j0 as isize * csb), rsb, csb, kc, cols, nr) };
         });
         return;
     }
