@@ -561,4 +561,12 @@ fn four_kib_row_strides_take_the_packing_path() {
         check_case(&g, (2 * kern.mr + 3, 1024, 1024), 1.0, 0.5, ROW, &Epilogue::NONE, 31);
         check_case(&g, (kern.mr + 1, 2048 + 3, 1024), 1.0, 0.0, ROW, &Epilogue::new(None, Activation::Relu), 32);
     }
+    // The same with two threads: B packed in parallel, row-major bands per thread.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    pool.install(|| {
+        for isa in isas() {
+            let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
+            check_case(&g, (37, 1024, 300), 1.0, 0.0, ROW, &Epilogue::NONE, 33);
+        }
+    });
 }
