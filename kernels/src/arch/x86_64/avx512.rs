@@ -111,7 +111,7 @@ pub(crate) static SGEMM_AVX512: MicroKernel = MicroKernel {
     isa: Isa::Avx512,
     mr: MR,
     nr: NR,
-    kc: 512,
+    kc: 1152,
     mc: 192,
     nc: 2048,
     gemv: &[(sgemm_avx512::<1, 24>, 384), (sgemm_avx512::<1, 8>, 128), (sgemm_avx512::<1, 2>, 32)],
