@@ -35,3 +35,8 @@ pub use dispatch::Isa;
 pub use error::KernelError;
 pub use gemm::{gemm, gemm_raw, microkernels, Activation, Epilogue, Gemm, MicroKernel, PackedB, Parallelism};
 pub use view::{MatMut, MatRef};
+
+// The README's Rust example runs as a doctest, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
