@@ -5,15 +5,12 @@
 //! Run in Node and in headless Chromium by browser-bench/scripts/test-wasm.sh.
 #![cfg(target_arch = "wasm32")]
 
+#[path = "../../kernels/tests/common/mod.rs"]
 mod common;
 
 use common::*;
 use lanes_kernels::{Activation, Epilogue, Gemm, Isa, MatMut, MatRef, MicroKernel, Parallelism};
 use wasm_bindgen_test::wasm_bindgen_test;
-
-fn isas() -> Vec<Isa> {
-    Isa::available()
-}
 
 fn gemm(isa: Isa) -> Gemm {
     Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential)

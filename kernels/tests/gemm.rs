@@ -16,11 +16,11 @@ fn check_case(
     epi: &Epilogue<'_>,
     seed: u64,
 ) {
-    let mut r = rng(seed);
+    let mut r = Rng::new(seed);
     let (la, lb, lc) = layouts;
-    let a = random(&mut r, geometry(la, m, k).0);
-    let b = random(&mut r, geometry(lb, k, n).0);
-    let mut c0 = random(&mut r, geometry(lc, m, n).0);
+    let a = r.vec(geometry(la, m, k).0);
+    let b = r.vec(geometry(lb, k, n).0);
+    let mut c0 = r.vec(geometry(lc, m, n).0);
     if beta == 0.0 {
         // BLAS semantics: C is not read, so NaN in it must not leak.
         c0.iter_mut().for_each(|x| *x = f32::NAN);
@@ -258,10 +258,10 @@ fn packed_b_matches_unpacked() {
         for &(m, n, k) in
             &[(1, 3 * kern.nr + 1, 2 * kern.kc + 1), (kern.mr * 3 + 1, kern.nr + 1, 70), (0, 4, 4), (3, 3, 0)]
         {
-            let mut r = rng((m * n + k) as u64);
-            let a = random(&mut r, m * k);
-            let b = random(&mut r, k * n);
-            let bias = random(&mut r, n);
+            let mut r = Rng::new((m * n + k) as u64);
+            let a = r.vec(m * k);
+            let b = r.vec(k * n);
+            let bias = r.vec(n);
             let packed = g.pack_b(MatRef::col_major(&b, k, n).unwrap()).unwrap();
             assert_eq!((packed.rows(), packed.cols()), (k, n));
             let epi = Epilogue::new(Some(&bias), Activation::Relu);
@@ -338,9 +338,9 @@ fn nested_calls_from_rayon_jobs() {
     use rayon::prelude::*;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     let (m, n, k) = (150, 90, 300);
-    let mut r = rng(9);
-    let a = random(&mut r, m * k);
-    let b = random(&mut r, k * n);
+    let mut r = Rng::new(9);
+    let a = r.vec(m * k);
+    let b = r.vec(k * n);
     let mut want = vec![0.0f32; m * n];
     Gemm::new()
         .parallelism(Parallelism::Sequential)

@@ -1,12 +1,14 @@
-//! Shared test helpers: seeded data, NaN-poisoned outputs, tolerance that scales with K.
+//! Shared test helpers: seeded data, strided layouts, NaN-poisoned outputs and a tolerance
+//! that scales with K (any summation order, fused or unfused multiply-adds, as wasm's
+//! `f32x4.relaxed_madd` may be either). Used by the native suite and, through `#[path]`, by
+//! the wasm suite in browser-bench/tests (so no `rand`: it needs OS entropy plumbing on wasm).
 #![allow(dead_code)]
 
 use lanes_kernels::gemm::reference::gemm_reference;
 use lanes_kernels::{Epilogue, Isa, MatMut, MatRef, MicroKernel};
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 
-/// The ISAs to test: the one forced by `LANES_ISA`, else every ISA this machine has.
+/// The ISAs to test: the one forced by `LANES_ISA`, else every ISA this machine (or wasm
+/// build) has.
 pub fn isas() -> Vec<Isa> {
     match std::env::var("LANES_ISA") {
         Ok(s) if !s.is_empty() && s != "auto" => {
@@ -20,12 +22,24 @@ pub fn kernel(isa: Isa) -> &'static MicroKernel {
     MicroKernel::for_isa(isa).expect("ISA available")
 }
 
-pub fn rng(seed: u64) -> SmallRng {
-    SmallRng::seed_from_u64(seed)
-}
+/// xorshift64*: seeded, identical on every run and every target.
+pub struct Rng(u64);
 
-pub fn random(rng: &mut SmallRng, len: usize) -> Vec<f32> {
-    (0..len).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    /// Uniform in [-1, 1).
+    pub fn next_f32(&mut self) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let x = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    pub fn vec(&mut self, len: usize) -> Vec<f32> {
+        (0..len).map(|_| self.next_f32()).collect()
+    }
 }
 
 /// A strided layout for an `r x c` operand inside a buffer.
