@@ -93,6 +93,9 @@ fn blocks_larger_than_mc_and_nc() {
         let kern = kernel(isa);
         let (m, n) = (kern.mc + kern.mr + 3, kern.nc + kern.nr + 5);
         check_case(&g, (m, n, 19), -0.5, 2.0, ROW, &Epilogue::NONE, 7);
+        // B that must be packed, with M > MC: the shared (KC x NC) block path.
+        let packed_b = (Layout::RowMajor, Layout::ColMajor, Layout::RowMajor);
+        check_case(&g, (m, n, 19), 1.0, 0.0, packed_b, &Epilogue::new(None, Activation::Relu), 8);
     }
 }
 

@@ -58,6 +58,7 @@ const MAX_NR: usize = 64;
 thread_local! {
     static A_SCRATCH: RefCell<AlignedVec> = RefCell::new(AlignedVec::zeroed(0));
     static B_SCRATCH: RefCell<AlignedVec> = RefCell::new(AlignedVec::zeroed(0));
+    static PANEL_SCRATCH: RefCell<AlignedVec> = RefCell::new(AlignedVec::zeroed(0));
 }
 
 /// Runs `f` with a thread-local scratch buffer of at least `len` values (a fresh one when the
@@ -141,15 +142,19 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
     // Depth blocks: pc = 0, kc_max, 2*kc_max, ... (one block of depth 0 when k = 0).
     let depth_blocks = move || (0..k.div_ceil(kc_max.max(1)).max(1)).map(move |i| i * kc_max);
 
-    // B packed here is packed one (NC x KC) block at a time into a buffer all tasks share;
-    // B read in place or prepacked needs no NC blocking.
-    let nc_max = if matches!(p.b, BSource::Strided(_)) && !direct_b { kern.nc.next_multiple_of(nr) } else { p.n };
+    // B that must be packed: with few rows (M <= MC) every panel feeds a single row block, so
+    // the task that uses a panel packs it right before its tiles (hot in L1/L2, no shared
+    // buffer, no NC blocking). With more rows a (KC x NC) block is packed once into a buffer
+    // that all tasks share.
+    let pack_in_tasks = matches!(p.b, BSource::Strided(_)) && !direct_b && p.m <= kern.mc;
+    let shared_b_pack = matches!(p.b, BSource::Strided(_)) && !direct_b && !pack_in_tasks;
+    let nc_max = if shared_b_pack { kern.nc.next_multiple_of(nr) } else { p.n };
     // One parallel section per (jc, pc) block. (Running all depth blocks inside each task
     // instead, with one section per call, measured 7% slower at 512x512x4608: B blocks lose
     // their L2 reuse across row blocks.)
     for jc in (0..p.n).step_by(nc_max) {
         let nc = nc_max.min(p.n - jc);
-        let plan = Plan::new(kern, p.m, nc, threads);
+        let plan = Plan::new(kern, p.m, nc, threads, !pack_in_tasks);
         for pc in depth_blocks() {
             let blk = block(jc, nc, pc);
             let tasks = |src: PanelSource| {
@@ -157,7 +162,7 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
                 for_each_task(plan.tasks, threads, |t| unsafe { run_task(kern, p, &blk, src, &plan, t) })
             };
             match p.b {
-                BSource::Strided(b) if !direct_b => {
+                BSource::Strided(b) if shared_b_pack => {
                     let len = nc.div_ceil(nr) * nr * blk.kc;
                     with_scratch(&B_SCRATCH, len, |buf| {
                         // SAFETY: the (pc, jc) block of kc x nc lies inside B (caller's contract).
@@ -165,7 +170,9 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
                         tasks(PanelSource::Packed { ptr: buf.as_ptr(), kc: blk.kc });
                     });
                 }
-                BSource::Strided(b) => tasks(PanelSource::Direct { ptr: b.at(pc, jc), rsb: b.rs, csb: b.cs }),
+                BSource::Strided(b) => {
+                    tasks(PanelSource::Direct { ptr: b.at(pc, jc), rsb: b.rs, csb: b.cs, pack: pack_in_tasks })
+                }
                 BSource::Packed(pb) => tasks(PanelSource::Packed { ptr: pb.block_ptr(pc, jc), kc: blk.kc }),
             }
         }
@@ -270,8 +277,9 @@ struct Block<'a> {
 enum PanelSource {
     /// Packed panels of `kc x NR`, panel `j` at `ptr + j*kc*NR`.
     Packed { ptr: *const f32, kc: usize },
-    /// Unpacked row-major B (`csb == 1`) starting at the block's (pc, jc) element.
-    Direct { ptr: *const f32, rsb: isize, csb: isize },
+    /// Unpacked B starting at the block's (pc, jc) element: read in place (`csb == 1`) or,
+    /// with `pack`, each panel packed by the task that uses it, right before its tiles.
+    Direct { ptr: *const f32, rsb: isize, csb: isize, pack: bool },
 }
 
 /// `pack_b` on `threads` threads (each a contiguous range of panels) when the block is big.
@@ -319,10 +327,14 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(kern: &MicroKernel, m: usize, nc: usize, threads: usize) -> Self {
+    /// `split_rows: false` keeps all rows in one block (each B panel is then used by exactly
+    /// one task), so threads split N only.
+    fn new(kern: &MicroKernel, m: usize, nc: usize, threads: usize, split_rows: bool) -> Self {
         let panels = nc.div_ceil(kern.nr);
         // With threads, cut M into a multiple of `threads` equal blocks (no straggler block).
-        let mc = if threads > 1 {
+        let mc = if !split_rows {
+            m.max(1)
+        } else if threads > 1 {
             let blocks = m.div_ceil(kern.mc).next_multiple_of(threads);
             m.div_ceil(blocks).next_multiple_of(kern.mr)
         } else {
@@ -360,19 +372,21 @@ unsafe fn run_task(kern: &'static MicroKernel, p: &Problem, blk: &Block, src: Pa
     let rows = plan.mc.min(p.m - i0);
     let j_panels = (cb * plan.panels_per_chunk)..((cb + 1) * plan.panels_per_chunk).min(plan.panels);
     let a0 = p.a.at(i0, blk.pc);
-    if blk.direct_a {
-        let a = APanels { ptr: a0, rsa: p.a.rs, packed: false };
-        // SAFETY: rows i0..i0+rows, columns pc..pc+kc are inside A (row-major, csa = 1).
-        unsafe { sweep(kern, p, blk, src, a, i0, rows, j_panels) };
-        return;
-    }
-    with_scratch(&A_SCRATCH, rows * blk.kc, |abuf| {
-        // SAFETY: rows i0..i0+rows, columns pc..pc+kc are inside A.
-        unsafe {
-            pack_a(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, kern.mr);
-            let a = APanels { ptr: abuf.as_ptr(), rsa: 1, packed: true };
-            sweep(kern, p, blk, src, a, i0, rows, j_panels);
+    with_scratch(&PANEL_SCRATCH, blk.kc * kern.nr, |panel_buf| {
+        if blk.direct_a {
+            let a = APanels { ptr: a0, rsa: p.a.rs, packed: false };
+            // SAFETY: rows i0..i0+rows, columns pc..pc+kc are inside A (row-major, csa = 1).
+            unsafe { sweep(kern, p, blk, src, a, i0, rows, j_panels, panel_buf) };
+            return;
         }
+        with_scratch(&A_SCRATCH, rows * blk.kc, |abuf| {
+            // SAFETY: rows i0..i0+rows, columns pc..pc+kc are inside A.
+            unsafe {
+                pack_a(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, kern.mr);
+                let a = APanels { ptr: abuf.as_ptr(), rsa: 1, packed: true };
+                sweep(kern, p, blk, src, a, i0, rows, j_panels, panel_buf);
+            }
+        });
     });
 }
 
@@ -387,7 +401,8 @@ struct APanels {
 /// The `jr` / `ir` loops over one A block and a range of B panels.
 ///
 /// # Safety
-/// As for [`run_task`]; `a` describes the `rows x kc` A block starting at row `i0`.
+/// As for [`run_task`]; `a` describes the `rows x kc` A block starting at row `i0`;
+/// `panel_buf` holds `kc * NR` values (for panels packed on the spot).
 #[allow(clippy::too_many_arguments)]
 unsafe fn sweep(
     kern: &'static MicroKernel,
@@ -398,23 +413,21 @@ unsafe fn sweep(
     i0: usize,
     rows: usize,
     j_panels: std::ops::Range<usize>,
+    panel_buf: &mut [f32],
 ) {
     let (mr, nr, kc) = (kern.mr, kern.nr, blk.kc);
     for jp in j_panels {
         let j = jp * nr; // column inside the block
         let cols = nr.min(blk.nc - j);
-        let mut tail = None;
         let (bptr, ldb) = match src {
             PanelSource::Packed { ptr, kc } => (ptr.wrapping_add(jp * kc * nr), nr as isize),
-            PanelSource::Direct { ptr, rsb, .. } if cols == nr => (ptr.wrapping_add(j), rsb),
-            PanelSource::Direct { ptr, rsb, csb } => {
-                // A partial panel cannot be read NR wide in place: pack it (zero-padded).
-                let mut buf = AlignedVec::zeroed(kc * nr);
+            PanelSource::Direct { ptr, rsb, pack: false, .. } if cols == nr => (ptr.wrapping_add(j), rsb),
+            PanelSource::Direct { ptr, rsb, csb, .. } => {
+                // Packed here: a panel the task asked to pack, or a partial one that cannot be
+                // read NR wide in place (zero-padded).
                 // SAFETY: columns j..j+cols of the block are inside B.
-                unsafe { pack_b_panel(buf.as_mut_slice(), ptr.wrapping_add(j), rsb, csb, kc, cols, nr) };
-                let ptr = buf.as_slice().as_ptr();
-                tail = Some(buf);
-                (ptr, nr as isize)
+                unsafe { pack_b_panel(panel_buf, ptr.wrapping_offset(j as isize * csb), rsb, csb, kc, cols, nr) };
+                (panel_buf.as_ptr(), nr as isize)
             }
         };
         let bias = blk.bias.map(|b| &b[j..j + cols]);
@@ -445,7 +458,6 @@ unsafe fn sweep(
             apanel = if a.packed { apanel.wrapping_add(m * kc) } else { apanel.wrapping_offset(m as isize * a.rsa) };
             i += m;
         }
-        drop(tail);
     }
 }
 
