@@ -1,7 +1,9 @@
-//! The blocked loop nest (after BLIS/matrixmultiply): `jc` over NC columns, `pc` over KC depth
-//! (B block packed once), then tasks over (MC row block x column chunk) that each pack their A
-//! block and sweep `jr` (NR) and `ir` (MR) tiles with the microkernel. Tasks run on rayon when
-//! more than one thread is asked for.
+//! The blocked loop nest (after BLIS/matrixmultiply): `jc` over NC columns, `pc` over balanced
+//! KC depth blocks, then tasks over (row block x column chunk) that sweep `jr` (NR) and `ir`
+//! (MR) tiles with the microkernel. Row-major operands are read in place; others are packed
+//! (B once per block and shared, or per panel by the task that uses it when M is small).
+//! M = 1 takes the GEMV strips. Tasks run on rayon when more than one thread is asked for.
+//! See docs/architecture.md for the measurements behind each choice.
 
 use super::epilogue::Activation;
 use super::kernel::{MicroKernel, Tile, TileFn};
@@ -48,7 +50,7 @@ pub(crate) struct Problem<'a> {
     pub act: Activation,
 }
 
-/// Tasks per thread and parallel block (see `run_block`).
+/// Tasks per thread in each parallel section (see `Plan`).
 const TASKS_PER_THREAD: usize = 4;
 
 /// Largest `MR * NR` and `NR` of any kernel, for the stack buffers of edge tiles.
