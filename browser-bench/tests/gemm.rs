@@ -16,7 +16,7 @@ fn gemm(isa: Isa) -> Gemm {
     Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential)
 }
 
-/// One case: random A, B, C0 in the given layouts; C poisoned with NaN when beta == 0.
+/// One case (see `common::check_case`) on this build's kernel for `isa`, one thread.
 #[allow(clippy::too_many_arguments)]
 fn check(
     isa: Isa,
@@ -31,27 +31,7 @@ fn check(
     epi: &Epilogue<'_>,
     seed: u64,
 ) {
-    let mut rng = Rng::new(seed);
-    let a = rng.vec(geometry(la, m, k).0);
-    let b = rng.vec(geometry(lb, k, n).0);
-    let mut c = rng.vec(geometry(lc, m, n).0);
-    if beta == 0.0 {
-        c.iter_mut().for_each(|x| *x = f32::NAN);
-    }
-    let c0 = c.clone();
-    let what = format!("{isa} {m}x{n}x{k} {la:?}/{lb:?}/{lc:?} alpha={alpha} beta={beta} {epi:?}");
-    gemm(isa).run_fused(alpha, view(&a, la, m, k), view(&b, lb, k, n), beta, view_mut(&mut c, lc, m, n), epi).unwrap();
-    assert_close(
-        &what,
-        alpha,
-        view(&a, la, m, k),
-        view(&b, lb, k, n),
-        beta,
-        view(&c0, lc, m, n),
-        view(&c, lc, m, n),
-        epi,
-        1e-5,
-    );
+    check_case(&gemm(isa), (m, n, k), alpha, beta, (la, lb, lc), epi, seed);
 }
 
 fn plain(isa: Isa, m: usize, n: usize, k: usize, seed: u64) {

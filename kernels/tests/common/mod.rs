@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use lanes_kernels::gemm::reference::gemm_reference;
-use lanes_kernels::{Epilogue, Isa, MatMut, MatRef, MicroKernel};
+use lanes_kernels::{Activation, Epilogue, Gemm, Isa, MatMut, MatRef, MicroKernel};
 
 /// The ISAs to test: the one forced by `LANES_ISA`, else every ISA this machine (or wasm
 /// build) has.
@@ -148,6 +148,57 @@ pub fn assert_close(
                 "{what}: ({i},{j}) got {g}, want {w}, |diff| {} > tol {tol}",
                 (g - w).abs()
             );
+        }
+    }
+}
+
+/// Runs one case: random A, B, C in the given layouts, then compares with the reference.
+#[allow(clippy::too_many_arguments)]
+pub fn check_case(
+    gemm: &Gemm,
+    (m, n, k): (usize, usize, usize),
+    alpha: f32,
+    beta: f32,
+    layouts: (Layout, Layout, Layout),
+    epi: &Epilogue<'_>,
+    seed: u64,
+) {
+    let mut r = Rng::new(seed);
+    let (la, lb, lc) = layouts;
+    let a = r.vec(geometry(la, m, k).0);
+    let b = r.vec(geometry(lb, k, n).0);
+    let mut c0 = r.vec(geometry(lc, m, n).0);
+    if beta == 0.0 {
+        // BLAS semantics: C is not read, so NaN in it must not leak.
+        c0.iter_mut().for_each(|x| *x = f32::NAN);
+    }
+    let mut c = c0.clone();
+    gemm.run_fused(alpha, view(&a, la, m, k), view(&b, lb, k, n), beta, view_mut(&mut c, lc, m, n), epi).unwrap();
+    let what = format!("{:?} {m}x{n}x{k} alpha={alpha} beta={beta} {layouts:?} {:?}", gemm.isa(), epi.activation);
+    let c0_for_ref: Vec<f32> = if beta == 0.0 { vec![0.0; c0.len()] } else { c0.clone() };
+    let rel = if matches!(epi.activation, Activation::Gelu | Activation::Silu) { 2e-6 } else { 0.0 };
+    assert_close(
+        &what,
+        alpha,
+        view(&a, la, m, k),
+        view(&b, lb, k, n),
+        beta,
+        view(&c0_for_ref, lc, m, n),
+        view(&c, lc, m, n),
+        epi,
+        rel,
+    );
+    // Elements of the buffer outside the C view must be untouched.
+    let (_, off, rs, cs) = geometry(lc, m, n);
+    let mut inside = vec![false; c.len()];
+    for i in 0..m {
+        for j in 0..n {
+            inside[(off as isize + i as isize * rs + j as isize * cs) as usize] = true;
+        }
+    }
+    for (idx, (&x, &y)) in c.iter().zip(&c0).enumerate() {
+        if !inside[idx] {
+            assert!(x.to_bits() == y.to_bits(), "{what}: wrote outside C at {idx}");
         }
     }
 }
