@@ -20,6 +20,8 @@ pub enum KernelError {
     LengthMismatch { what: &'static str, expected: usize, found: usize },
     /// The requested instruction set is not supported by this CPU/build.
     IsaUnavailable { isa: &'static str },
+    /// A buffer the call needs (e.g. a packed B) would not fit in memory.
+    TooLarge { what: &'static str, rows: usize, cols: usize },
     /// An argument outside its domain (e.g. clamp bounds out of order).
     InvalidArgument { what: &'static str },
     /// `LANES_ISA` (or a string passed to `Isa::from_str`) names no known ISA.
@@ -49,6 +51,9 @@ impl fmt::Display for KernelError {
             Aliasing { input } => write!(f, "output C overlaps input {input}"),
             LengthMismatch { what, expected, found } => {
                 write!(f, "{what} has length {found}, expected {expected}")
+            }
+            TooLarge { what, rows, cols } => {
+                write!(f, "{what} of {rows}x{cols} elements does not fit in memory")
             }
             InvalidArgument { what } => write!(f, "invalid argument: {what}"),
             IsaUnavailable { isa } => write!(f, "ISA {isa} is not available on this CPU/build"),

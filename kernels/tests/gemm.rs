@@ -386,6 +386,20 @@ fn shape_errors_name_the_numbers() {
 }
 
 #[test]
+fn packing_a_huge_broadcast_view_is_an_error_not_an_abort() {
+    // Zero strides make a valid 1e10 x 1e10 view of one value; packing it cannot fit.
+    let one = [1.0f32];
+    let b = MatRef::new(&one, 10_000_000_000, 10_000_000_000, 0, 0).unwrap();
+    let err = Gemm::new().pack_b(b).unwrap_err();
+    assert!(matches!(err, KernelError::TooLarge { rows: 10_000_000_000, .. }), "{err}");
+    assert!(err.to_string().contains("does not fit"), "{err}");
+    // No columns: nothing to pack, immediately, however deep (found by fuzz/api_bad_input).
+    let b = MatRef::new(&one, usize::MAX / 2, 0, 0, 0).unwrap();
+    let packed = Gemm::new().pack_b(b).unwrap();
+    assert_eq!((packed.rows(), packed.cols()), (usize::MAX / 2, 0));
+}
+
+#[test]
 fn zero_sizes_are_fine() {
     let g = Gemm::new();
     let mut c = vec![3.0f32; 6];
@@ -399,6 +413,13 @@ fn zero_sizes_are_fine() {
     )
     .unwrap();
     assert!(c.iter().all(|&x| x == 6.0));
+    // k = 0 views accept any strides (no element is addressed): extreme ones must not
+    // overflow the driver's pointer arithmetic (found by fuzz/api_bad_input).
+    let a = MatRef::new(&[], 20, 0, isize::MAX, 1).unwrap();
+    let b = MatRef::new(&[], 0, 3, isize::MIN, isize::MAX).unwrap();
+    let mut c2 = vec![1.0f32; 60];
+    g.run(1.0, a, b, 3.0, MatMut::row_major(&mut c2, 20, 3).unwrap()).unwrap();
+    assert!(c2.iter().all(|&x| x == 3.0));
     g.run(
         1.0,
         MatRef::row_major(&[], 0, 5).unwrap(),

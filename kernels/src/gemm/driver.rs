@@ -22,7 +22,7 @@ pub(crate) struct Strided {
 impl Strided {
     /// Address of element `(i, j)` (computed with wrapping arithmetic; valid when in range).
     fn at(&self, i: usize, j: usize) -> *const f32 {
-        self.ptr.wrapping_offset(i as isize * self.rs + j as isize * self.cs)
+        self.ptr.wrapping_offset((i as isize).wrapping_mul(self.rs).wrapping_add((j as isize).wrapping_mul(self.cs)))
     }
 }
 
@@ -457,7 +457,13 @@ unsafe fn sweep(
             };
             // SAFETY: forwarded contract.
             unsafe { run_tile(kern, tile, m, cols, p.csc, bias) };
-            apanel = if a.packed { apanel.wrapping_add(m * kc) } else { apanel.wrapping_offset(m as isize * a.rsa) };
+            // Wrapping: after the last tile this points past the view (never dereferenced), and
+            // with an extreme row stride the product itself may overflow.
+            apanel = if a.packed {
+                apanel.wrapping_add(m * kc)
+            } else {
+                apanel.wrapping_offset((m as isize).wrapping_mul(a.rsa))
+            };
             i += m;
         }
     }

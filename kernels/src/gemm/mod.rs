@@ -111,9 +111,10 @@ impl Gemm {
         Ok(())
     }
 
-    /// Packs B (weights) once for the kernel this `Gemm` uses.
+    /// Packs B (weights) once for the kernel this `Gemm` uses. `TooLarge` if the packed copy
+    /// cannot be allocated.
     pub fn pack_b(&self, b: MatRef<'_>) -> Result<PackedB, KernelError> {
-        Ok(PackedB::new(self.kernel()?, b))
+        PackedB::new(self.kernel()?, b)
     }
 
     /// Like [`Gemm::run_fused`] with a prepacked B. Runs the kernel B was packed for.

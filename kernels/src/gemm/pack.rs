@@ -15,6 +15,13 @@ impl AlignedVec {
     pub fn zeroed(len: usize) -> Self {
         Self { lines: vec![Line([0.0; 16]); len.div_ceil(16)], len }
     }
+    /// Like `zeroed`, but `None` instead of aborting when the allocation fails.
+    pub fn try_zeroed(len: usize) -> Option<Self> {
+        let mut lines = Vec::new();
+        lines.try_reserve_exact(len.div_ceil(16)).ok()?;
+        lines.resize(len.div_ceil(16), Line([0.0; 16]));
+        Some(Self { lines, len })
+    }
     pub fn as_slice(&self) -> &[f32] {
         // SAFETY: `Line` is `repr(C)` around `[f32; 16]`, so `lines` is `16 * lines.len() >= len`
         // initialised, contiguous f32 values.

@@ -2,6 +2,7 @@
 
 use super::kernel::MicroKernel;
 use super::pack::{pack_b, AlignedVec};
+use crate::error::KernelError;
 use crate::view::MatRef;
 
 /// B (`k x n`) packed for one microkernel: for each KC block of rows, `ceil(n / NR)` panels of
@@ -14,12 +15,17 @@ pub struct PackedB {
 }
 
 impl PackedB {
-    pub(crate) fn new(kernel: &'static MicroKernel, b: MatRef<'_>) -> Self {
+    /// Packs `b`; an error when the packed copy cannot be allocated (e.g. a huge view made
+    /// of zero strides over a short slice).
+    pub(crate) fn new(kernel: &'static MicroKernel, b: MatRef<'_>) -> Result<Self, KernelError> {
         let (k, n, nr) = (b.rows(), b.cols(), kernel.nr);
-        let n_pad = n.div_ceil(nr) * nr;
-        let mut data = AlignedVec::zeroed(k * n_pad);
+        let too_large = || KernelError::TooLarge { what: "packed B", rows: k, cols: n };
+        let n_pad = n.div_ceil(nr).checked_mul(nr).ok_or_else(too_large)?;
+        let len = k.checked_mul(n_pad).filter(|l| l.checked_mul(4).is_some_and(|b| b <= isize::MAX as usize));
+        let mut data = len.and_then(AlignedVec::try_zeroed).ok_or_else(too_large)?;
         let mut pc = 0;
-        while pc < k {
+        // (n == 0: nothing to pack, whatever k is; do not walk k's depth blocks for nothing.)
+        while pc < k && n > 0 {
             let kc = kernel.depth_block(k).min(k - pc);
             let dst = &mut data.as_mut_slice()[pc * n_pad..(pc + kc) * n_pad];
             // SAFETY: MatRef guarantees every (p, j) of the view is readable.
@@ -29,7 +35,7 @@ impl PackedB {
             }
             pc += kc;
         }
-        Self { kernel, k, n, data }
+        Ok(Self { kernel, k, n, data })
     }
 
     /// Rows of B (the GEMM depth `k`).

@@ -1,0 +1,83 @@
+//! Every available ISA against the f64 reference on fuzzer-chosen shapes, strides (including
+//! negative), alpha/beta, bias and activation, with arbitrary f32 data (NaN, Inf, subnormals).
+#![no_main]
+
+use lanes_kernels::gemm::reference::gemm_reference;
+use lanes_kernels::{Activation, Epilogue, Gemm, Isa, MatMut, MatRef, Parallelism};
+use libfuzzer_sys::fuzz_target;
+
+/// Reads little pieces of the input, then zeros once it runs out.
+struct Bytes<'a>(&'a [u8]);
+impl Bytes<'_> {
+    fn u8(&mut self) -> u8 {
+        let (b, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
+        self.0 = rest;
+        b
+    }
+    fn f32(&mut self) -> f32 {
+        f32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+}
+
+/// (buffer length, offset, row stride, column stride) for an `r x c` view of a given layout.
+fn layout(kind: u8, r: usize, c: usize) -> (usize, usize, isize, isize) {
+    match kind % 4 {
+        0 => (r * c, 0, c as isize, 1),
+        1 => (r * c, 0, 1, r as isize),
+        2 => (r * (2 * c + 1) + 1, 0, (2 * c + 1) as isize, 2),
+        _ => (r * c, (r * c).saturating_sub(1), -(c as isize), -1),
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    let (m, n, k) = (b.u8() as usize % 40, b.u8() as usize % 70, b.u8() as usize % 300);
+    let (la, lb, lc) = (b.u8(), b.u8(), b.u8());
+    let alpha = [0.0, 1.0, -0.5, 2.0][b.u8() as usize % 4];
+    let beta = [0.0, 1.0, -0.5, 2.0][b.u8() as usize % 4];
+    let act = [Activation::Identity, Activation::Relu, Activation::RELU6, Activation::Gelu, Activation::Silu]
+        [b.u8() as usize % 5];
+    let use_bias = b.u8() % 2 == 1;
+    let special = b.u8() % 4 == 0; // sometimes raw bytes as floats (NaN, Inf, huge)
+    let mut value = |b: &mut Bytes| if special { b.f32() } else { (b.u8() as f32 - 128.0) / 64.0 };
+    let ga = layout(la, m, k);
+    let gb = layout(lb, k, n);
+    let gc = layout(lc, m, n);
+    let a: Vec<f32> = (0..ga.0).map(|_| value(&mut b)).collect();
+    let bm: Vec<f32> = (0..gb.0).map(|_| value(&mut b)).collect();
+    let c0: Vec<f32> = (0..gc.0).map(|_| value(&mut b)).collect();
+    let bias: Vec<f32> = (0..n).map(|_| value(&mut b)).collect();
+    let epi = Epilogue::new(use_bias.then_some(&bias[..]), act);
+    let av = MatRef::with_offset(&a, ga.1, m, k, ga.2, ga.3).unwrap();
+    let bv = MatRef::with_offset(&bm, gb.1, k, n, gb.2, gb.3).unwrap();
+
+    let mut want = c0.clone();
+    gemm_reference(alpha, av, bv, beta, MatMut::with_offset(&mut want, gc.1, m, n, gc.2, gc.3).unwrap(), &epi);
+    for isa in Isa::available() {
+        let mut got = c0.clone();
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
+        g.run_fused(alpha, av, bv, beta, MatMut::with_offset(&mut got, gc.1, m, n, gc.2, gc.3).unwrap(), &epi)
+            .unwrap();
+        let gv = MatRef::with_offset(&got, gc.1, m, n, gc.2, gc.3).unwrap();
+        let wv = MatRef::with_offset(&want, gc.1, m, n, gc.2, gc.3).unwrap();
+        for i in 0..m {
+            for j in 0..n {
+                let (x, y) = (gv.get(i, j), wv.get(i, j));
+                // Magnitude of the terms, for a summation-order tolerance.
+                let mut mag = 0.0f64;
+                for p in 0..k {
+                    mag += (av.get(i, p) as f64 * bv.get(p, j) as f64).abs();
+                }
+                let mag = alpha.abs() as f64 * mag
+                    + if beta != 0.0 { (beta as f64 * c0[(gc.1 as isize + i as isize * gc.2 + j as isize * gc.3) as usize] as f64).abs() } else { 0.0 }
+                    + if use_bias { (bias[j] as f64).abs() } else { 0.0 };
+                if !mag.is_finite() || mag > 1e30 {
+                    continue; // overflow territory: the summation order decides Inf vs NaN
+                }
+                let tol = 16.0 * f32::EPSILON as f64 * (k as f64 + 2.0) * mag + 2e-6 * (y as f64).abs() + 1e-30;
+                let ok = (x.is_nan() && y.is_nan()) || x == y || ((x as f64) - (y as f64)).abs() <= tol;
+                assert!(ok, "{isa} {m}x{n}x{k} layouts {la}/{lb}/{lc} alpha {alpha} beta {beta} {act:?}: ({i},{j}) got {x}, want {y}");
+            }
+        }
+    }
+});
