@@ -42,6 +42,19 @@ fn check(len: usize, offset: usize, rows: usize, cols: usize, rs: isize, cs: isi
     Ok(())
 }
 
+/// (row stride, column stride) of a dense row-major or column-major `rows x cols` layout.
+fn dense_strides(rows: usize, cols: usize, row_major: bool) -> Result<(isize, isize), KernelError> {
+    let lead = isize::try_from(if row_major { cols } else { rows });
+    let too_big = |_| KernelError::StrideOverflow {
+        rows,
+        cols,
+        row_stride: if row_major { isize::MAX } else { 1 },
+        col_stride: if row_major { 1 } else { isize::MAX },
+    };
+    let lead = lead.map_err(too_big)?;
+    Ok(if row_major { (lead, 1) } else { (1, lead) })
+}
+
 /// An immutable strided `rows x cols` view of `f32` values.
 #[derive(Clone, Copy, Debug)]
 pub struct MatRef<'a> {
@@ -89,23 +102,13 @@ impl<'a> MatRef<'a> {
     }
     /// A dense row-major view (`row_stride = cols`).
     pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
-        let rs = isize::try_from(cols).map_err(|_| KernelError::StrideOverflow {
-            rows,
-            cols,
-            row_stride: isize::MAX,
-            col_stride: 1,
-        })?;
-        Self::new(data, rows, cols, rs, 1)
+        let (rs, cs) = dense_strides(rows, cols, true)?;
+        Self::new(data, rows, cols, rs, cs)
     }
     /// A dense column-major view (`col_stride = rows`).
     pub fn col_major(data: &'a [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
-        let cs = isize::try_from(rows).map_err(|_| KernelError::StrideOverflow {
-            rows,
-            cols,
-            row_stride: 1,
-            col_stride: isize::MAX,
-        })?;
-        Self::new(data, rows, cols, 1, cs)
+        let (rs, cs) = dense_strides(rows, cols, false)?;
+        Self::new(data, rows, cols, rs, cs)
     }
     /// The transposed view (no copy).
     pub fn t(self) -> Self {
@@ -125,8 +128,12 @@ impl<'a> MatRef<'a> {
     }
     /// Element `(i, j)`; panics when out of range (for tests and the reference, not hot loops).
     pub fn get(&self, i: usize, j: usize) -> f32 {
+        self.data[self.index(i, j)]
+    }
+    /// Slice index of element `(i, j)`; panics when out of range.
+    fn index(&self, i: usize, j: usize) -> usize {
         assert!(i < self.rows && j < self.cols, "index ({i}, {j}) out of a {}x{} view", self.rows, self.cols);
-        self.data[(self.offset as isize + i as isize * self.rs + j as isize * self.cs) as usize]
+        (self.offset as isize + i as isize * self.rs + j as isize * self.cs) as usize
     }
     /// Pointer to element (0, 0). Valid for every in-range `(i, j)` offset by construction.
     pub fn as_ptr(&self) -> *const f32 {
@@ -161,22 +168,12 @@ impl<'a> MatMut<'a> {
         Self::with_offset(data, 0, rows, cols, row_stride, col_stride)
     }
     pub fn row_major(data: &'a mut [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
-        let rs = isize::try_from(cols).map_err(|_| KernelError::StrideOverflow {
-            rows,
-            cols,
-            row_stride: isize::MAX,
-            col_stride: 1,
-        })?;
-        Self::new(data, rows, cols, rs, 1)
+        let (rs, cs) = dense_strides(rows, cols, true)?;
+        Self::new(data, rows, cols, rs, cs)
     }
     pub fn col_major(data: &'a mut [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
-        let cs = isize::try_from(rows).map_err(|_| KernelError::StrideOverflow {
-            rows,
-            cols,
-            row_stride: 1,
-            col_stride: isize::MAX,
-        })?;
-        Self::new(data, rows, cols, 1, cs)
+        let (rs, cs) = dense_strides(rows, cols, false)?;
+        Self::new(data, rows, cols, rs, cs)
     }
     pub fn rows(&self) -> usize {
         self.rows
@@ -191,12 +188,11 @@ impl<'a> MatMut<'a> {
         self.cs
     }
     pub fn get(&self, i: usize, j: usize) -> f32 {
-        assert!(i < self.rows && j < self.cols, "index ({i}, {j}) out of a {}x{} view", self.rows, self.cols);
-        self.data[(self.offset as isize + i as isize * self.rs + j as isize * self.cs) as usize]
+        self.as_ref().get(i, j)
     }
     pub fn set(&mut self, i: usize, j: usize, v: f32) {
-        assert!(i < self.rows && j < self.cols, "index ({i}, {j}) out of a {}x{} view", self.rows, self.cols);
-        self.data[(self.offset as isize + i as isize * self.rs + j as isize * self.cs) as usize] = v;
+        let idx = self.as_ref().index(i, j);
+        self.data[idx] = v;
     }
     pub fn as_mut_ptr(&mut self) -> *mut f32 {
         self.data.as_mut_ptr().wrapping_add(self.offset)

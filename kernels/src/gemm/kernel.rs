@@ -114,6 +114,7 @@ impl MicroKernel {
         let b: Vec<f32> = (0..self.nr * k).map(|i| (i % 5) as f32 * 0.01).collect();
         let mut c = vec![0.0f32; self.mr * self.nr];
         let f = self.rows[self.mr - 1];
+        assert!(self.isa.is_available(), "{} needs {}", self.name, self.isa);
         let start = std::time::Instant::now();
         for _ in 0..reps {
             let t = Tile {
@@ -130,11 +131,8 @@ impl MicroKernel {
                 bias: std::ptr::null(),
                 act: Activation::Identity,
             };
-            // SAFETY: `self` was obtained through `for_isa` or the table filtered by
-            // availability (callers use `microkernels()` entries only after checking
-            // `isa.is_available()`; checked here too); the buffers hold exactly the
-            // MR x k, k x NR and MR x NR values the tile reads and writes.
-            assert!(self.isa.is_available(), "{} needs {}", self.name, self.isa);
+            // SAFETY: the CPU supports the kernel's ISA (asserted above, before timing); the
+            // buffers hold exactly the MR x k, k x NR and MR x NR values the tile reads and writes.
             unsafe { f(&t) };
         }
         std::hint::black_box(&c);
