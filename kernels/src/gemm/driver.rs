@@ -484,7 +484,8 @@ unsafe fn run_tile(kern: &MicroKernel, mut t: Tile, m: usize, cols: usize, csc: 
         unsafe { f(&t) };
         return;
     }
-    debug_assert!(m * nr <= MAX_TILE && nr <= MAX_NR);
+    // A hard check (edge tiles only): the kernel writes m x NR values into `tmp` through a raw pointer.
+    assert!(m * nr <= MAX_TILE && nr <= MAX_NR, "{}: tile larger than the edge buffer", kern.name);
     let mut tmp = [0.0f32; MAX_TILE];
     let mut bias_tmp = [0.0f32; MAX_NR];
     let c = t.c;
