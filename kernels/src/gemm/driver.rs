@@ -50,6 +50,10 @@ pub(crate) struct Problem<'a> {
     pub act: Activation,
 }
 
+/// Largest depth block of B (`kc x n`) read in place by several row blocks: the L2 size of the
+/// x86 cores we tune on (Zen 4 1 MiB, Sapphire Rapids 2 MiB).
+const DIRECT_B_MAX_BYTES: usize = 1 << 20;
+
 /// Tasks per thread in each parallel section (see `Plan`).
 const TASKS_PER_THREAD: usize = 4;
 
@@ -120,13 +124,21 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
     // strided rows (measured: +10% at 3136x64x576, equal on large squares). Row strides that
     // are multiples of 4 KiB would put every row of a tile in the same L1 set: those are packed.
     let direct_a = p.a.cs == 1 && p.a.rs % 1024 != 0;
-    // Row-major B is read in place too (NR contiguous values per k step), except when its row
-    // stride is a multiple of 4 KiB and M is large enough for L1 set conflicts to matter.
+    let (nr, kc_max) = (kern.nr, kern.depth_block(k));
+    // Row-major B is read in place too (NR contiguous values per k step) when a single row of
+    // tiles reads it once, or when a depth block of it stays in L2 across row blocks. Packing
+    // wins when the row stride is a multiple of 4 KiB (L1 set conflicts), and when the block
+    // comes from L3 for every row block: contiguous panels stream there, strided rows do not
+    // (+5% at 512x512x4608, equal at 512x512x1024, -1% at 512^3 where the block fits). With
+    // threads, each one reads part of the block into its own L2 (2 threads, 512x512x1536:
+    // in place +3%; 512x512x4608: packed +5%).
     let direct_b = match p.b {
-        BSource::Strided(b) => b.cs == 1 && (p.m <= kern.mr || b.rs % 1024 != 0),
+        BSource::Strided(b) => {
+            b.cs == 1
+                && (p.m <= kern.mr || (b.rs % 1024 != 0 && kc_max * p.n * 4 <= DIRECT_B_MAX_BYTES * threads.max(1)))
+        }
         BSource::Packed(_) => false,
     };
-    let (nr, kc_max) = (kern.nr, kern.depth_block(k));
     let block = |jc: usize, nc: usize, pc: usize| {
         let kc = kc_max.min(k - pc);
         let last = pc + kc == k;
@@ -144,11 +156,13 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
     // Depth blocks: pc = 0, kc_max, 2*kc_max, ... (one block of depth 0 when k = 0).
     let depth_blocks = move || (0..k.div_ceil(kc_max.max(1)).max(1)).map(move |i| i * kc_max);
 
-    // B that must be packed: with few rows (M <= MC) every panel feeds a single row block, so
-    // the task that uses a panel packs it right before its tiles (hot in L1/L2, no shared
-    // buffer, no NC blocking). With more rows a (KC x NC) block is packed once into a buffer
-    // that all tasks share.
-    let pack_in_tasks = matches!(p.b, BSource::Strided(_)) && !direct_b && p.m <= kern.mc;
+    // B that must be packed: with threads and few rows (M <= MC) every panel feeds a single
+    // row block, so the task that uses a panel packs it right before its tiles (hot in L1/L2,
+    // no shared buffer, no NC blocking, packing spread over the threads: 2 threads,
+    // 16x3072x768: +35%). Otherwise a (KC x NC) block is packed once, in row bands that stream
+    // from memory, into a buffer that all tasks share (1 thread, 128x3072x768: +7% over
+    // packing panel by panel).
+    let pack_in_tasks = matches!(p.b, BSource::Strided(_)) && !direct_b && p.m <= kern.mc && threads > 1;
     let shared_b_pack = matches!(p.b, BSource::Strided(_)) && !direct_b && !pack_in_tasks;
     let nc_max = if shared_b_pack { kern.nc.next_multiple_of(nr) } else { p.n };
     // One parallel section per (jc, pc) block. (Running all depth blocks inside each task

