@@ -125,17 +125,20 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
     // are multiples of 4 KiB would put every row of a tile in the same L1 set: those are packed.
     let direct_a = p.a.cs == 1 && p.a.rs % 1024 != 0;
     let (nr, kc_max) = (kern.nr, kern.depth_block(k));
-    // Row-major B is read in place too (NR contiguous values per k step) when a single row of
-    // tiles reads it once, or when a depth block of it stays in L2 across row blocks. Packing
-    // wins when the row stride is a multiple of 4 KiB (L1 set conflicts), and when the block
-    // comes from L3 for every row block: contiguous panels stream there, strided rows do not
-    // (+5% at 512x512x4608, equal at 512x512x1024, -1% at 512^3 where the block fits). With
-    // threads, each one reads part of the block into its own L2 (2 threads, 512x512x1536:
-    // in place +3%; 512x512x4608: packed +5%).
+    // Row-major B is read in place too (NR contiguous values per k step) when few tiles share
+    // each panel (M <= 8 MR): packing would cost about one more pass over B per panel, which
+    // those tiles do not earn back, whatever the stride (16x3072x768: 68 -> 104 GFLOP/s,
+    // 64x3072x768 +10%; 2 threads +13..50%). With more rows B is read in place only when its
+    // row stride is not a multiple of 4 KiB (which puts a panel's rows in the same L1 sets) and
+    // a depth block of it (`kc x n`) fits in L2: a larger block comes from L3 again for every
+    // row block, where contiguous panels stream and rows 2..12 KiB apart do not (512x512x4608
+    // +7%, 128x3000x768 +6%; 512^3, whose block fits, -1% if packed). With threads, each one
+    // reads part of the block into its own L2 (2 threads, 512x512x1536: in place +3%;
+    // 512x512x4608: packed +5%).
     let direct_b = match p.b {
         BSource::Strided(b) => {
-            b.cs == 1
-                && (p.m <= kern.mr || (b.rs % 1024 != 0 && kc_max * p.n * 4 <= DIRECT_B_MAX_BYTES * threads.max(1)))
+            let fits_l2 = kc_max * p.n * 4 <= DIRECT_B_MAX_BYTES * threads.max(1);
+            b.cs == 1 && (p.m <= 8 * kern.mr || (b.rs % 1024 != 0 && fits_l2))
         }
         BSource::Packed(_) => false,
     };
