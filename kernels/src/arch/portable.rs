@@ -72,5 +72,6 @@ pub(crate) static SGEMM_PORTABLE: MicroKernel = MicroKernel {
     mc: 128,
     nc: 1024,
     gemv: &[],
+    rows_short_plain: &[],
     rows: &[sgemm_mx16_portable::<1>, sgemm_mx16_portable::<2>, sgemm_mx16_portable::<3>, sgemm_mx16_portable::<4>],
 };

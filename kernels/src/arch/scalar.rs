@@ -50,5 +50,6 @@ pub(crate) static SGEMM_SCALAR: MicroKernel = MicroKernel {
     mc: 64,
     nc: 1024,
     gemv: &[],
+    rows_short_plain: &[],
     rows: &[sgemm_mx4_scalar::<1>, sgemm_mx4_scalar::<2>, sgemm_mx4_scalar::<3>, sgemm_mx4_scalar::<4>],
 };

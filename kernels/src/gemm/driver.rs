@@ -494,7 +494,7 @@ unsafe fn sweep(
 #[inline]
 unsafe fn run_tile(kern: &MicroKernel, mut t: Tile, m: usize, cols: usize, csc: isize, bias: Option<&[f32]>) {
     let nr = kern.nr;
-    let f = kern.rows[m - 1];
+    let f = kern.tile_fn(m, &t);
     if cols == nr && csc == 1 {
         t.bias = bias.map_or(std::ptr::null(), |b| b.as_ptr());
         // SAFETY: full tile in place; the kernel's ISA is available (kern from for_isa).

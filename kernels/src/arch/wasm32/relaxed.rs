@@ -60,6 +60,7 @@ pub(crate) static SGEMM_WASM_RELAXED: MicroKernel = MicroKernel {
     mc: 120,
     nc: 1024,
     gemv: &[(sgemm_1xn_wasm_relaxed, 4 * GEMV_NV)],
+    rows_short_plain: &[],
     rows: &[
         sgemm_mx8_wasm_relaxed::<1, 4>,
         sgemm_mx8_wasm_relaxed::<2, 2>,

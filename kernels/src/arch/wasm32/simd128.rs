@@ -56,6 +56,7 @@ pub(crate) static SGEMM_WASM_SIMD128: MicroKernel = MicroKernel {
     mc: 120,
     nc: 1024,
     gemv: &[(sgemm_1xn_wasm_simd128, 4 * GEMV_NV)],
+    rows_short_plain: &[],
     rows: &[
         sgemm_mx8_wasm_simd128::<1, 4>,
         sgemm_mx8_wasm_simd128::<2, 2>,

@@ -9,18 +9,21 @@ use core::arch::x86_64::*;
 const MR: usize = 6;
 const NR: usize = 16;
 
-/// `M x (8*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 6`), `M = 1, NV = 8` for GEMV.
+/// `M x (8*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 6`), `M = 1, NV = 12, 4, 2` for GEMV.
+/// `SHORT_PLAIN`: the variant for [`Tile::is_short_plain`] tiles (only called for those).
 ///
 /// # Safety
 /// The `Tile` contract, and the CPU supports AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize>(t: &Tile) {
+unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const SHORT_PLAIN: bool>(t: &Tile) {
     let mut acc = [[_mm256_setzero_ps(); NV]; M];
     // Start fetching the C tile now so the epilogue's loads/stores do not wait on memory.
-    for i in 0..M {
-        let row = t.c.wrapping_offset(i as isize * t.rsc);
-        for h in 0..NV {
-            _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(8 * h) as *const i8);
+    if !SHORT_PLAIN && !t.is_short() {
+        for i in 0..M {
+            let row = t.c.wrapping_offset(i as isize * t.rsc);
+            for h in 0..NV {
+                _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(8 * h) as *const i8);
+            }
         }
     }
     let (mut a, mut b) = (t.a, t.b);
@@ -42,6 +45,15 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize>(t: &Tile) {
         }
     }
     let alpha = _mm256_set1_ps(t.alpha);
+    if SHORT_PLAIN {
+        for (i, row) in acc.iter().enumerate() {
+            for (h, &v) in row.iter().enumerate() {
+                // SAFETY: row i < M of the tile holds NR contiguous values.
+                unsafe { _mm256_storeu_ps(t.c.offset(i as isize * t.rsc).add(8 * h), _mm256_mul_ps(v, alpha)) };
+            }
+        }
+        return;
+    }
     let beta = _mm256_set1_ps(t.beta);
     for (i, row) in acc.iter().enumerate() {
         for (h, &v) in row.iter().enumerate() {
@@ -117,13 +129,25 @@ pub(crate) static SGEMM_AVX2_FMA: MicroKernel = MicroKernel {
     kc: 256,
     mc: 120,
     nc: 2048,
-    gemv: &[(sgemm_avx2_fma::<1, 12>, 96), (sgemm_avx2_fma::<1, 4>, 32), (sgemm_avx2_fma::<1, 2>, 16)],
+    gemv: &[
+        (sgemm_avx2_fma::<1, 12, false>, 96),
+        (sgemm_avx2_fma::<1, 4, false>, 32),
+        (sgemm_avx2_fma::<1, 2, false>, 16),
+    ],
     rows: &[
-        sgemm_avx2_fma::<1, 2>,
-        sgemm_avx2_fma::<2, 2>,
-        sgemm_avx2_fma::<3, 2>,
-        sgemm_avx2_fma::<4, 2>,
-        sgemm_avx2_fma::<5, 2>,
-        sgemm_avx2_fma::<6, 2>,
+        sgemm_avx2_fma::<1, 2, false>,
+        sgemm_avx2_fma::<2, 2, false>,
+        sgemm_avx2_fma::<3, 2, false>,
+        sgemm_avx2_fma::<4, 2, false>,
+        sgemm_avx2_fma::<5, 2, false>,
+        sgemm_avx2_fma::<6, 2, false>,
+    ],
+    rows_short_plain: &[
+        sgemm_avx2_fma::<1, 2, true>,
+        sgemm_avx2_fma::<2, 2, true>,
+        sgemm_avx2_fma::<3, 2, true>,
+        sgemm_avx2_fma::<4, 2, true>,
+        sgemm_avx2_fma::<5, 2, true>,
+        sgemm_avx2_fma::<6, 2, true>,
     ],
 };

@@ -9,18 +9,21 @@ use core::arch::x86_64::*;
 const MR: usize = 8;
 const NR: usize = 32;
 
-/// `M x (16*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 8`), `M = 1, NV = 8` for GEMV.
+/// `M x (16*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 8`), `M = 1, NV = 24, 8, 2` for GEMV.
+/// `SHORT_PLAIN`: the variant for [`Tile::is_short_plain`] tiles (only called for those).
 ///
 /// # Safety
 /// The `Tile` contract, and the CPU supports AVX-512F.
 #[target_feature(enable = "avx512f")]
-unsafe fn sgemm_avx512<const M: usize, const NV: usize>(t: &Tile) {
+unsafe fn sgemm_avx512<const M: usize, const NV: usize, const SHORT_PLAIN: bool>(t: &Tile) {
     let mut acc = [[_mm512_setzero_ps(); NV]; M];
     // Start fetching the C tile now so the epilogue's loads/stores do not wait on memory.
-    for i in 0..M {
-        let row = t.c.wrapping_offset(i as isize * t.rsc);
-        for h in 0..NV {
-            _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(16 * h) as *const i8);
+    if !SHORT_PLAIN && !t.is_short() {
+        for i in 0..M {
+            let row = t.c.wrapping_offset(i as isize * t.rsc);
+            for h in 0..NV {
+                _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(16 * h) as *const i8);
+            }
         }
     }
     let (mut a, mut b) = (t.a, t.b);
@@ -42,6 +45,15 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize>(t: &Tile) {
         }
     }
     let alpha = _mm512_set1_ps(t.alpha);
+    if SHORT_PLAIN {
+        for (i, row) in acc.iter().enumerate() {
+            for (h, &v) in row.iter().enumerate() {
+                // SAFETY: row i < M of the tile holds NR contiguous values.
+                unsafe { _mm512_storeu_ps(t.c.offset(i as isize * t.rsc).add(16 * h), _mm512_mul_ps(v, alpha)) };
+            }
+        }
+        return;
+    }
     let beta = _mm512_set1_ps(t.beta);
     for (i, row) in acc.iter().enumerate() {
         for (h, &v) in row.iter().enumerate() {
@@ -114,15 +126,25 @@ pub(crate) static SGEMM_AVX512: MicroKernel = MicroKernel {
     kc: 1152,
     mc: 192,
     nc: 2048,
-    gemv: &[(sgemm_avx512::<1, 24>, 384), (sgemm_avx512::<1, 8>, 128), (sgemm_avx512::<1, 2>, 32)],
+    gemv: &[(sgemm_avx512::<1, 24, false>, 384), (sgemm_avx512::<1, 8, false>, 128), (sgemm_avx512::<1, 2, false>, 32)],
     rows: &[
-        sgemm_avx512::<1, 2>,
-        sgemm_avx512::<2, 2>,
-        sgemm_avx512::<3, 2>,
-        sgemm_avx512::<4, 2>,
-        sgemm_avx512::<5, 2>,
-        sgemm_avx512::<6, 2>,
-        sgemm_avx512::<7, 2>,
-        sgemm_avx512::<8, 2>,
+        sgemm_avx512::<1, 2, false>,
+        sgemm_avx512::<2, 2, false>,
+        sgemm_avx512::<3, 2, false>,
+        sgemm_avx512::<4, 2, false>,
+        sgemm_avx512::<5, 2, false>,
+        sgemm_avx512::<6, 2, false>,
+        sgemm_avx512::<7, 2, false>,
+        sgemm_avx512::<8, 2, false>,
+    ],
+    rows_short_plain: &[
+        sgemm_avx512::<1, 2, true>,
+        sgemm_avx512::<2, 2, true>,
+        sgemm_avx512::<3, 2, true>,
+        sgemm_avx512::<4, 2, true>,
+        sgemm_avx512::<5, 2, true>,
+        sgemm_avx512::<6, 2, true>,
+        sgemm_avx512::<7, 2, true>,
+        sgemm_avx512::<8, 2, true>,
     ],
 };
