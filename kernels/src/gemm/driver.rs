@@ -494,11 +494,10 @@ unsafe fn sweep(
 #[inline]
 unsafe fn run_tile(kern: &MicroKernel, mut t: Tile, m: usize, cols: usize, csc: isize, bias: Option<&[f32]>) {
     let nr = kern.nr;
-    let f = kern.tile_fn(m, &t);
     if cols == nr && csc == 1 {
         t.bias = bias.map_or(std::ptr::null(), |b| b.as_ptr());
         // SAFETY: full tile in place; the kernel's ISA is available (kern from for_isa).
-        unsafe { f(&t) };
+        unsafe { kern.tile_fn(m, &t)(&t) };
         return;
     }
     // A hard check (edge tiles only): the kernel writes m x NR values into `tmp` through a raw pointer.
@@ -521,8 +520,9 @@ unsafe fn run_tile(kern: &MicroKernel, mut t: Tile, m: usize, cols: usize, csc: 
     }
     t.c = tmp.as_mut_ptr();
     t.rsc = nr as isize;
-    // SAFETY: tmp holds m x NR values; see above for the ISA.
-    unsafe { f(&t) };
+    // SAFETY: tmp holds m x NR values; see above for the ISA. (The function is picked once
+    // the tile is complete: `tile_fn` looks at its bias.)
+    unsafe { kern.tile_fn(m, &t)(&t) };
     for i in 0..m {
         for j in 0..cols {
             // SAFETY: (i, j) is inside the tile.

@@ -100,7 +100,8 @@ static KERNELS: &[&MicroKernel] = &[
 ];
 
 impl MicroKernel {
-    /// The function for an `m`-row tile `t` (`1 <= m <= MR`).
+    /// The function for the `m`-row tile `t` (`1 <= m <= MR`); `t` must be complete (its
+    /// bias and epilogue set), since that decides between `rows` and `rows_short_plain`.
     pub(crate) fn tile_fn(&self, m: usize, t: &Tile) -> TileFn {
         match self.rows_short_plain.get(m - 1) {
             Some(&f) if t.is_short_plain() => f,
