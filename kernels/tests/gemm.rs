@@ -533,6 +533,10 @@ fn four_kib_row_strides_and_large_b_blocks_take_the_packing_path() {
         let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
         let kern = kernel(isa);
         check_case(&g, (8 * kern.mr + 3, 1024, 300), 1.0, 0.5, ROW, &Epilogue::NONE, 31);
+        // M <= MC: the first tile of each panel packs it as it reads it (x86 kernels), with
+        // the full epilogue.
+        let bias: Vec<f32> = (0..1024).map(|j| (j % 13) as f32 * 0.1 - 0.6).collect();
+        check_case(&g, (8 * kern.mr + 3, 1024, 300), 2.0, 0.0, ROW, &Epilogue::new(Some(&bias), Activation::Silu), 36);
         check_case(&g, (8 * kern.mr + 1, 2048 + 3, 256), 1.0, 0.0, ROW, &Epilogue::new(None, Activation::Relu), 32);
         // Few rows (M <= 8 MR): B read in place even at a 4 KiB stride.
         check_case(&g, (2 * kern.mr + 3, 1024, 300), 1.0, 0.5, ROW, &Epilogue::NONE, 35);

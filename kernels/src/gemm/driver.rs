@@ -159,13 +159,17 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
     // Depth blocks: pc = 0, kc_max, 2*kc_max, ... (one block of depth 0 when k = 0).
     let depth_blocks = move || (0..k.div_ceil(kc_max.max(1)).max(1)).map(move |i| i * kc_max);
 
-    // B that must be packed: with threads and few rows (M <= MC) every panel feeds a single
-    // row block, so the task that uses a panel packs it right before its tiles (hot in L1/L2,
-    // no shared buffer, no NC blocking, packing spread over the threads: 2 threads,
-    // 16x3072x768: +35%). Otherwise a (KC x NC) block is packed once, in row bands that stream
-    // from memory, into a buffer that all tasks share (1 thread, 128x3072x768: +7% over
-    // packing panel by panel).
-    let pack_in_tasks = matches!(p.b, BSource::Strided(_)) && !direct_b && p.m <= kern.mc && threads > 1;
+    // B that must be packed, with few rows (M <= MC): every panel feeds a single row block,
+    // so the task that uses a panel packs it right before its tiles (hot in L1/L2, no shared
+    // buffer, no NC blocking, packing spread over the threads). Row-major B is packed by the
+    // panel's first tile as it reads it (`pack_b_tile`; 1 thread vs a separate banded pass:
+    // 128x1024x1024 +4%, 96x3072x768 +4%); other layouts panel by panel, which pays only with
+    // threads (2 threads, 16x3072x768: +35%; 1 thread, 128x3072x768: -7% against the banded
+    // pass). Otherwise a (KC x NC) block is packed once, in row bands that stream from
+    // memory, into a buffer that all tasks share.
+    let fused_pack = matches!(p.b, BSource::Strided(b) if b.cs == 1) && kern.pack_b_tile.is_some();
+    let pack_in_tasks =
+        matches!(p.b, BSource::Strided(_)) && !direct_b && p.m <= kern.mc && (threads > 1 || fused_pack);
     let shared_b_pack = matches!(p.b, BSource::Strided(_)) && !direct_b && !pack_in_tasks;
     let nc_max = if shared_b_pack { kern.nc.next_multiple_of(nr) } else { p.n };
     // One parallel section per (jc, pc) block. (Running all depth blocks inside each task
@@ -241,6 +245,7 @@ unsafe fn run_gemv(kern: &'static MicroKernel, p: &Problem, b: Strided, k: usize
             beta: p.beta,
             bias: p.bias.map_or(std::ptr::null(), |bias| bias[j..].as_ptr()),
             act: p.act,
+            b_pack: std::ptr::null_mut(),
         };
         // SAFETY: the strip covers columns j..j+width <= n of B and C (unit column stride),
         // and `a` holds the k values of A's single row.
@@ -438,15 +443,21 @@ unsafe fn sweep(
     for jp in j_panels {
         let j = jp * nr; // column inside the block
         let cols = nr.min(blk.nc - j);
-        let (bptr, ldb) = match src {
-            PanelSource::Packed { ptr, kc } => (ptr.wrapping_add(jp * kc * nr), nr as isize),
-            PanelSource::Direct { ptr, rsb, pack: false, .. } if cols == nr => (ptr.wrapping_add(j), rsb),
+        let no_pack = std::ptr::null_mut();
+        let (mut bptr, mut ldb, mut b_pack) = match src {
+            PanelSource::Packed { ptr, kc } => (ptr.wrapping_add(jp * kc * nr), nr as isize, no_pack),
+            PanelSource::Direct { ptr, rsb, pack: false, .. } if cols == nr => (ptr.wrapping_add(j), rsb, no_pack),
+            // A full row-major panel to pack, and a full first tile: that tile reads B in place
+            // and packs it for the tiles after it (`MicroKernel::pack_b_tile`).
+            PanelSource::Direct { ptr, rsb, csb: 1, .. } if cols == nr && rows >= mr && kern.pack_b_tile.is_some() => {
+                (ptr.wrapping_add(j), rsb, panel_buf.as_mut_ptr())
+            }
             PanelSource::Direct { ptr, rsb, csb, .. } => {
                 // Packed here: a panel the task asked to pack, or a partial one that cannot be
                 // read NR wide in place (zero-padded).
                 // SAFETY: columns j..j+cols of the block are inside B.
                 unsafe { pack_b_panel(panel_buf, ptr.wrapping_offset(j as isize * csb), rsb, csb, kc, cols, nr) };
-                (panel_buf.as_ptr(), nr as isize)
+                (panel_buf.as_ptr(), nr as isize, no_pack)
             }
         };
         let bias = blk.bias.map(|b| &b[j..j + cols]);
@@ -471,9 +482,13 @@ unsafe fn sweep(
                 beta: blk.beta,
                 bias: std::ptr::null(),
                 act: blk.act,
+                b_pack,
             };
-            // SAFETY: forwarded contract.
+            // SAFETY: forwarded contract; `b_pack`, when set, is `panel_buf` (kc * NR values).
             unsafe { run_tile(kern, tile, m, cols, p.csc, bias) };
+            if !b_pack.is_null() {
+                (bptr, ldb, b_pack) = (panel_buf.as_ptr(), nr as isize, no_pack);
+            }
             // Wrapping: after the last tile this points past the view (never dereferenced), and
             // with an extreme row stride the product itself may overflow.
             apanel = if a.packed {

@@ -26,6 +26,9 @@ pub(crate) struct Tile {
     /// `NR` bias values, or null for none.
     pub bias: *const f32,
     pub act: Activation,
+    /// Null, or where [`MicroKernel::pack_b_tile`] copies the `k x NR` B values it reads
+    /// (`NR` apart, aligned): the first tile of a panel packs it for the tiles after it.
+    pub b_pack: *mut f32,
 }
 
 impl Tile {
@@ -73,6 +76,10 @@ pub struct MicroKernel {
     /// adding that loop to the general one cost 1.5-3% on long tiles (LLVM lays out the K loop
     /// differently) while it gains 2.5-4% at 64^3 and 128^3 (AVX-512 and AVX2, Zen 4).
     pub(crate) rows_short_plain: &'static [TileFn],
+    /// The full `MR x NR` tile that also copies its B panel to `Tile::b_pack` as it reads it
+    /// (`None`: the driver packs panels in a separate pass). Packing costs two stores per k
+    /// step in a loop bound by FMAs, instead of a pass over B that waits on memory.
+    pub(crate) pack_b_tile: Option<TileFn>,
 }
 
 impl std::fmt::Debug for MicroKernel {
@@ -103,6 +110,13 @@ impl MicroKernel {
     /// The function for the `m`-row tile `t` (`1 <= m <= MR`); `t` must be complete (its
     /// bias and epilogue set), since that decides between `rows` and `rows_short_plain`.
     pub(crate) fn tile_fn(&self, m: usize, t: &Tile) -> TileFn {
+        if !t.b_pack.is_null() {
+            // The driver asks for packing only with a full tile of a kernel that has the variant.
+            assert!(m == self.mr, "{}: b_pack on a {m}-row tile", self.name);
+            if let Some(f) = self.pack_b_tile {
+                return f;
+            }
+        }
         match self.rows_short_plain.get(m - 1) {
             Some(&f) if t.is_short_plain() => f,
             _ => self.rows[m - 1],
@@ -159,6 +173,7 @@ impl MicroKernel {
                 beta: 1.0,
                 bias: std::ptr::null(),
                 act: Activation::Identity,
+                b_pack: std::ptr::null_mut(),
             };
             // SAFETY: the CPU supports the kernel's ISA (asserted above, before timing); the
             // buffers hold exactly the MR x k, k x NR and MR x NR values the tile reads and writes.

@@ -8,14 +8,17 @@ use core::arch::x86_64::*;
 
 const MR: usize = 8;
 const NR: usize = 32;
+/// Rows of B ahead that the packing tile prefetches.
+const B_PREFETCH_ROWS: isize = 16;
 
 /// `M x (16*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 8`), `M = 1, NV = 24, 8, 2` for GEMV.
 /// `SHORT_PLAIN`: the variant for [`Tile::is_short_plain`] tiles (only called for those).
+/// `PACK_B`: also copies B to `t.b_pack` (the `MicroKernel::pack_b_tile` variant).
 ///
 /// # Safety
 /// The `Tile` contract, and the CPU supports AVX-512F.
 #[target_feature(enable = "avx512f")]
-unsafe fn sgemm_avx512<const M: usize, const NV: usize, const SHORT_PLAIN: bool>(t: &Tile) {
+unsafe fn sgemm_avx512<const M: usize, const NV: usize, const SHORT_PLAIN: bool, const PACK_B: bool>(t: &Tile) {
     let mut acc = [[_mm512_setzero_ps(); NV]; M];
     // Start fetching the C tile now so the epilogue's loads/stores do not wait on memory.
     if !SHORT_PLAIN && !t.is_short() {
@@ -26,13 +29,27 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const SHORT_PLAIN: bool>
             }
         }
     }
-    let (mut a, mut b) = (t.a, t.b);
+    let (mut a, mut b, mut b_pack) = (t.a, t.b, t.b_pack);
     for _ in 0..t.k {
+        if PACK_B {
+            // B rows are often pages apart here, where hardware prefetchers stop.
+            let ahead = b.wrapping_offset(B_PREFETCH_ROWS * t.ldb);
+            for h in (0..NV).step_by(16 / 16) {
+                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16 * h) as *const i8);
+            }
+        }
         // SAFETY: one k step of B holds NR values; of A, M values `rsa` apart.
         unsafe {
             let mut bv = [_mm512_setzero_ps(); NV];
             for (h, v) in bv.iter_mut().enumerate() {
                 *v = _mm512_loadu_ps(b.add(16 * h));
+                if PACK_B {
+                    // SAFETY: b_pack holds k steps of NR values (the PACK_B contract).
+                    _mm512_storeu_ps(b_pack.add(16 * h), *v);
+                }
+            }
+            if PACK_B {
+                b_pack = b_pack.add(NR);
             }
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm512_set1_ps(*a.offset(i as isize * t.rsa));
@@ -126,25 +143,30 @@ pub(crate) static SGEMM_AVX512: MicroKernel = MicroKernel {
     kc: 1152,
     mc: 192,
     nc: 2048,
-    gemv: &[(sgemm_avx512::<1, 24, false>, 384), (sgemm_avx512::<1, 8, false>, 128), (sgemm_avx512::<1, 2, false>, 32)],
-    rows: &[
-        sgemm_avx512::<1, 2, false>,
-        sgemm_avx512::<2, 2, false>,
-        sgemm_avx512::<3, 2, false>,
-        sgemm_avx512::<4, 2, false>,
-        sgemm_avx512::<5, 2, false>,
-        sgemm_avx512::<6, 2, false>,
-        sgemm_avx512::<7, 2, false>,
-        sgemm_avx512::<8, 2, false>,
+    gemv: &[
+        (sgemm_avx512::<1, 24, false, false>, 384),
+        (sgemm_avx512::<1, 8, false, false>, 128),
+        (sgemm_avx512::<1, 2, false, false>, 32),
     ],
+    rows: &[
+        sgemm_avx512::<1, 2, false, false>,
+        sgemm_avx512::<2, 2, false, false>,
+        sgemm_avx512::<3, 2, false, false>,
+        sgemm_avx512::<4, 2, false, false>,
+        sgemm_avx512::<5, 2, false, false>,
+        sgemm_avx512::<6, 2, false, false>,
+        sgemm_avx512::<7, 2, false, false>,
+        sgemm_avx512::<8, 2, false, false>,
+    ],
+    pack_b_tile: Some(sgemm_avx512::<MR, 2, false, true>),
     rows_short_plain: &[
-        sgemm_avx512::<1, 2, true>,
-        sgemm_avx512::<2, 2, true>,
-        sgemm_avx512::<3, 2, true>,
-        sgemm_avx512::<4, 2, true>,
-        sgemm_avx512::<5, 2, true>,
-        sgemm_avx512::<6, 2, true>,
-        sgemm_avx512::<7, 2, true>,
-        sgemm_avx512::<8, 2, true>,
+        sgemm_avx512::<1, 2, true, false>,
+        sgemm_avx512::<2, 2, true, false>,
+        sgemm_avx512::<3, 2, true, false>,
+        sgemm_avx512::<4, 2, true, false>,
+        sgemm_avx512::<5, 2, true, false>,
+        sgemm_avx512::<6, 2, true, false>,
+        sgemm_avx512::<7, 2, true, false>,
+        sgemm_avx512::<8, 2, true, false>,
     ],
 };
