@@ -27,9 +27,15 @@ fn main() {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     let g = Gemm::new().parallelism(if threads > 1 { Parallelism::Rayon } else { Parallelism::Sequential });
     for (m, n, k) in shapes {
-        let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
-        let mut c = vec![0.0f32; m * n];
+        // GFLOPS_OFFSET=o starts every operand `o` floats past a 64-byte boundary (default 0).
+        let off: usize = std::env::var("GFLOPS_OFFSET").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let (mut abuf, mut bbuf, mut cbuf) =
+            (vec![0.0f32; m * k + 32], vec![0.0f32; k * n + 32], vec![0.0f32; m * n + 32]);
+        let a = at_offset(&mut abuf, off, m * k);
+        a.iter_mut().enumerate().for_each(|(i, x)| *x = (i % 7) as f32 * 0.1);
+        let b = at_offset(&mut bbuf, off, k * n);
+        b.iter_mut().enumerate().for_each(|(i, x)| *x = (i % 5) as f32 * 0.1);
+        let c = at_offset(&mut cbuf, off, m * n);
         let flop = 2.0 * (m * n * k) as f64;
         let reps = ((2e9 / flop) as usize).clamp(3, 2000);
         let mut best = f64::INFINITY;
@@ -39,10 +45,10 @@ fn main() {
                 for _ in 0..reps {
                     g.run(
                         1.0,
-                        MatRef::row_major(&a, m, k).unwrap(),
-                        MatRef::row_major(&b, k, n).unwrap(),
+                        MatRef::row_major(a, m, k).unwrap(),
+                        MatRef::row_major(b, k, n).unwrap(),
                         0.0,
-                        MatMut::row_major(&mut c, m, n).unwrap(),
+                        MatMut::row_major(c, m, n).unwrap(),
                     )
                     .unwrap();
                 }
@@ -51,4 +57,10 @@ fn main() {
         });
         println!("{:?} {m}x{n}x{k} t={threads}: {:.1} GFLOP/s", g.isa().unwrap(), flop / best / 1e9);
     }
+}
+
+/// `len` floats of `buf` starting `off` floats past a 64-byte boundary (`buf` has 32 spare).
+fn at_offset(buf: &mut [f32], off: usize, len: usize) -> &mut [f32] {
+    let start = buf.as_ptr().align_offset(64) + off;
+    &mut buf[start..start + len]
 }
