@@ -10,6 +10,8 @@ const MR: usize = 6;
 const NR: usize = 16;
 /// Rows of B ahead that the packing tile prefetches.
 const B_PREFETCH_ROWS: isize = 16;
+/// Rows of B ahead that the wide GEMV tiles prefetch (as for AVX-512).
+const GEMV_PREFETCH_ROWS: isize = 2;
 
 /// `M x (8*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 6`), `M = 1, NV = 12, 4, 2` for GEMV.
 /// `SHORT_PLAIN`: the variant for [`Tile::is_short_plain`] tiles (only called for those).
@@ -31,6 +33,13 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const SHORT_PLAIN: boo
     }
     let (mut a, mut b, mut b_pack) = (t.a, t.b, t.b_pack);
     for _ in 0..t.k {
+        if M == 1 && NV > 2 {
+            // GEMV strips: B's rows are pages apart, where hardware prefetchers stop.
+            let ahead = b.wrapping_offset(GEMV_PREFETCH_ROWS * t.ldb);
+            for h in (0..NV).step_by(2) {
+                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(8 * h) as *const i8);
+            }
+        }
         if PACK_B {
             // B rows are often pages apart here, where hardware prefetchers stop.
             let ahead = b.wrapping_offset(B_PREFETCH_ROWS * t.ldb);
