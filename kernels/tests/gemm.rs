@@ -527,29 +527,29 @@ fn gemv_rows_stream_b_without_packing() {
 #[test]
 fn four_kib_row_strides_and_large_b_blocks_take_the_packing_path() {
     // Row-major operands are read in place unless their row stride is a multiple of 1024
-    // floats (L1 set conflicts) or, for B shared by more than 8 row tiles, a depth block
+    // floats (L1 set conflicts) or, for B shared by more than 64 rows, a depth block
     // outgrows L2; these shapes exercise the packing of both A and B.
     for isa in isas() {
         let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
         let kern = kernel(isa);
-        check_case(&g, (8 * kern.mr + 3, 1024, 300), 1.0, 0.5, ROW, &Epilogue::NONE, 31);
+        check_case(&g, (67, 1024, 300), 1.0, 0.5, ROW, &Epilogue::NONE, 31);
         // M <= MC: the first tile of each panel packs it as it reads it (x86 kernels), with
         // the full epilogue.
         let bias: Vec<f32> = (0..1024).map(|j| (j % 13) as f32 * 0.1 - 0.6).collect();
-        check_case(&g, (8 * kern.mr + 3, 1024, 300), 2.0, 0.0, ROW, &Epilogue::new(Some(&bias), Activation::Silu), 36);
-        check_case(&g, (8 * kern.mr + 1, 2048 + 3, 256), 1.0, 0.0, ROW, &Epilogue::new(None, Activation::Relu), 32);
-        // Few rows (M <= 8 MR): B read in place even at a 4 KiB stride.
+        check_case(&g, (67, 1024, 300), 2.0, 0.0, ROW, &Epilogue::new(Some(&bias), Activation::Silu), 36);
+        check_case(&g, (65, 2048 + 3, 256), 1.0, 0.0, ROW, &Epilogue::new(None, Activation::Relu), 32);
+        // Few rows (M <= 64): B read in place even at a 4 KiB stride.
         check_case(&g, (2 * kern.mr + 3, 1024, 300), 1.0, 0.5, ROW, &Epilogue::NONE, 35);
         // Any stride: a depth block of B larger than L2 (kc x n x 4 bytes > 1 MiB) is packed too.
-        check_case(&g, (8 * kern.mr + 3, 1100, 1000), 1.0, 0.5, ROW, &Epilogue::NONE, 34);
+        check_case(&g, (67, 1100, 1000), 1.0, 0.5, ROW, &Epilogue::NONE, 34);
     }
     // The same with two threads: B packed in parallel, row-major bands per thread.
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     pool.install(|| {
         for isa in isas() {
             let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
-            // M in (8 MR, MC]: each task packs the panels it uses.
-            check_case(&g, (8 * kernel(isa).mr + 5, 1024, 300), 1.0, 0.0, ROW, &Epilogue::NONE, 33);
+            // M in (64, MC] (MC > 64 on all but the scalar kernel): each task packs the panels it uses.
+            check_case(&g, (69, 1024, 300), 1.0, 0.0, ROW, &Epilogue::NONE, 33);
         }
     });
 }

@@ -54,6 +54,9 @@ pub(crate) struct Problem<'a> {
 /// x86 cores we tune on (Zen 4 1 MiB, Sapphire Rapids 2 MiB).
 const DIRECT_B_MAX_BYTES: usize = 1 << 20;
 
+/// Most rows of A for which row-major B is always read in place (see `run`).
+const DIRECT_B_MAX_M: usize = 64;
+
 /// Tasks per thread in each parallel section (see `Plan`).
 const TASKS_PER_THREAD: usize = 4;
 
@@ -125,20 +128,20 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
     // are multiples of 4 KiB would put every row of a tile in the same L1 set: those are packed.
     let direct_a = p.a.cs == 1 && p.a.rs % 1024 != 0;
     let (nr, kc_max) = (kern.nr, kern.depth_block(k));
-    // Row-major B is read in place too (NR contiguous values per k step) when few tiles share
-    // each panel (M <= 8 MR): packing would cost about one more pass over B per panel, which
-    // those tiles do not earn back, whatever the stride (16x3072x768: 68 -> 104 GFLOP/s,
-    // 64x3072x768 +10%; 2 threads +13..50%). With more rows B is read in place only when its
-    // row stride is not a multiple of 4 KiB (which puts a panel's rows in the same L1 sets) and
-    // a depth block of it (`kc x n`) fits in L2: a larger block comes from L3 again for every
-    // row block, where contiguous panels stream and rows 2..12 KiB apart do not (512x512x4608
-    // +7%, 128x3000x768 +6%; 512^3, whose block fits, -1% if packed). With threads, each one
-    // reads part of the block into its own L2 (2 threads, 512x512x1536: in place +3%;
-    // 512x512x4608: packed +5%).
+    // Row-major B is read in place too (NR contiguous values per k step) when few rows share
+    // each panel (M <= 64): packing would cost about one more pass over B per panel, which
+    // those rows do not earn back, whatever the stride (16x3072x768: 68 -> 104 GFLOP/s,
+    // 40x3000x768 +3%, 64x1024x1024 +3%, 64x3072x768 -4%; 2 threads +13..50%). With more rows
+    // B is read in place only when its row stride is not a multiple of 4 KiB (which puts a
+    // panel's rows in the same L1 sets) and a depth block of it (`kc x n`) fits in L2: a larger
+    // block comes from L3 again for every row block, where contiguous panels stream and rows
+    // 2..12 KiB apart do not (512x512x4608 +7%, 128x3000x768 +6%; 512^3, whose block fits, -1%
+    // if packed). With threads, each one reads part of the block into its own L2 (2 threads,
+    // 512x512x1536: in place +3%; 512x512x4608: packed +5%).
     let direct_b = match p.b {
         BSource::Strided(b) => {
             let fits_l2 = kc_max * p.n * 4 <= DIRECT_B_MAX_BYTES * threads.max(1);
-            b.cs == 1 && (p.m <= 8 * kern.mr || (b.rs % 1024 != 0 && fits_l2))
+            b.cs == 1 && (p.m <= DIRECT_B_MAX_M || (b.rs % 1024 != 0 && fits_l2))
         }
         BSource::Packed(_) => false,
     };
@@ -460,15 +463,18 @@ unsafe fn sweep(
         let no_pack = std::ptr::null_mut();
         let (mut bptr, mut ldb, mut b_pack) = match src {
             PanelSource::Packed { ptr, kc } => (ptr.wrapping_add(jp * kc * nr), nr as isize, no_pack),
-            PanelSource::Direct { ptr, rsb, pack: false, .. } if cols == nr => (ptr.wrapping_add(j), rsb, no_pack),
+            // In place: a panel exactly as wide as its tiles (NR, or NR/2 with half tiles).
+            PanelSource::Direct { ptr, rsb, pack: false, .. } if cols == kern.tile_width(cols) => {
+                (ptr.wrapping_add(j), rsb, no_pack)
+            }
             // A full row-major panel to pack, and a full first tile: that tile reads B in place
             // and packs it for the tiles after it (`MicroKernel::pack_b_tile`).
             PanelSource::Direct { ptr, rsb, csb: 1, .. } if cols == nr && rows >= mr && kern.pack_b_tile.is_some() => {
                 (ptr.wrapping_add(j), rsb, panel_buf.as_mut_ptr())
             }
             PanelSource::Direct { ptr, rsb, csb, .. } => {
-                // Packed here: a panel the task asked to pack, or a partial one that cannot be
-                // read NR wide in place (zero-padded).
+                // Packed here: a panel the task asked to pack, or one narrower than its tiles
+                // (zero-padded).
                 // SAFETY: columns j..j+cols of the block are inside B.
                 unsafe { pack_b_panel(panel_buf, ptr.wrapping_offset(j as isize * csb), rsb, csb, kc, cols, nr) };
                 (panel_buf.as_ptr(), nr as isize, no_pack)
@@ -523,10 +529,10 @@ unsafe fn sweep(
 #[inline]
 unsafe fn run_tile(kern: &MicroKernel, mut t: Tile, m: usize, cols: usize, csc: isize, bias: Option<&[f32]>) {
     let nr = kern.nr;
-    if cols == nr && csc == 1 {
+    if cols == kern.tile_width(cols) && csc == 1 {
         t.bias = bias.map_or(std::ptr::null(), |b| b.as_ptr());
-        // SAFETY: full tile in place; the kernel's ISA is available (kern from for_isa).
-        unsafe { kern.tile_fn(m, &t)(&t) };
+        // SAFETY: a whole tile in place; the kernel's ISA is available (kern from for_isa).
+        unsafe { kern.tile_fn(m, cols, &t)(&t) };
         return;
     }
     // A hard check (edge tiles only): the kernel writes m x NR values into `tmp` through a raw pointer.
@@ -551,7 +557,7 @@ unsafe fn run_tile(kern: &MicroKernel, mut t: Tile, m: usize, cols: usize, csc: 
     t.rsc = nr as isize;
     // SAFETY: tmp holds m x NR values; see above for the ISA. (The function is picked once
     // the tile is complete: `tile_fn` looks at its bias.)
-    unsafe { kern.tile_fn(m, &t)(&t) };
+    unsafe { kern.tile_fn(m, cols, &t)(&t) };
     for i in 0..m {
         for j in 0..cols {
             // SAFETY: (i, j) is inside the tile.

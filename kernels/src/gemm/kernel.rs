@@ -56,7 +56,7 @@ pub(crate) type TileFn = unsafe fn(&Tile);
 
 /// One microkernel family: an `MR x NR` register tile plus its `m < MR` variants and blocking.
 pub struct MicroKernel {
-    /// Self-describing name, e.g. `sgemm_8x32_avx512`.
+    /// Self-describing name, e.g. `sgemm_4x64_avx512`.
     pub name: &'static str,
     pub isa: Isa,
     pub mr: usize,
@@ -76,6 +76,10 @@ pub struct MicroKernel {
     /// adding that loop to the general one cost 1.5-3% on long tiles (LLVM lays out the K loop
     /// differently) while it gains 2.5-4% at 64^3 and 128^3 (AVX-512 and AVX2, Zen 4).
     pub(crate) rows_short_plain: &'static [TileFn],
+    /// `m x NR/2` tiles (`half_rows[m - 1]`, general epilogue) for a last panel of at most
+    /// NR/2 columns, so a wide NR wastes no FLOPs on such panels (empty: full tiles, whose
+    /// extra columns are computed on zero padding and dropped).
+    pub(crate) half_rows: &'static [TileFn],
     /// The full `MR x NR` tile that also copies its B panel to `Tile::b_pack` as it reads it
     /// (`None`: the driver packs panels in a separate pass). Packing costs two stores per k
     /// step in a loop bound by FMAs, instead of a pass over B that waits on memory.
@@ -107,9 +111,22 @@ static KERNELS: &[&MicroKernel] = &[
 ];
 
 impl MicroKernel {
-    /// The function for the `m`-row tile `t` (`1 <= m <= MR`); `t` must be complete (its
-    /// bias and epilogue set), since that decides between `rows` and `rows_short_plain`.
-    pub(crate) fn tile_fn(&self, m: usize, t: &Tile) -> TileFn {
+    /// Width of the tiles for a panel of `cols <= NR` columns: NR, or NR/2 with `half_rows`.
+    pub(crate) fn tile_width(&self, cols: usize) -> usize {
+        if cols <= self.nr / 2 && !self.half_rows.is_empty() {
+            self.nr / 2
+        } else {
+            self.nr
+        }
+    }
+
+    /// The function for the `m`-row tile `t` (`1 <= m <= MR`) of a panel of `cols` columns;
+    /// `t` must be complete (its bias and epilogue set), since that decides between `rows` and
+    /// `rows_short_plain`.
+    pub(crate) fn tile_fn(&self, m: usize, cols: usize, t: &Tile) -> TileFn {
+        if self.tile_width(cols) < self.nr {
+            return self.half_rows[m - 1];
+        }
         if !t.b_pack.is_null() {
             // The driver asks for packing only with a full tile of a kernel that has the variant.
             assert!(m == self.mr, "{}: b_pack on a {m}-row tile", self.name);
