@@ -177,6 +177,7 @@ pub(crate) unsafe fn pack_b_panel(
 unsafe fn copy_row(out: &mut [f32], src: *const f32, cols: usize) {
     // SAFETY (the reads): `src` holds `cols` readable values; read_unaligned has no alignment needs.
     match (out.len(), cols) {
+        (64, 64) => out.copy_from_slice(&unsafe { src.cast::<[f32; 64]>().read_unaligned() }),
         (32, 32) => out.copy_from_slice(&unsafe { src.cast::<[f32; 32]>().read_unaligned() }),
         (16, 16) => out.copy_from_slice(&unsafe { src.cast::<[f32; 16]>().read_unaligned() }),
         (8, 8) => out.copy_from_slice(&unsafe { src.cast::<[f32; 8]>().read_unaligned() }),
