@@ -43,7 +43,7 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const SHORT_PLAIN: boo
         if PACK_B {
             // B rows are often pages apart here, where hardware prefetchers stop.
             let ahead = b.wrapping_offset(B_PREFETCH_ROWS * t.ldb);
-            for h in (0..NV).step_by(16 / 8) {
+            for h in (0..NV).step_by(2) {
                 _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(8 * h) as *const i8);
             }
         }

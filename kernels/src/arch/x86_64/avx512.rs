@@ -48,7 +48,7 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const SHORT_PLAIN: bool,
         if PACK_B {
             // B rows are often pages apart here, where hardware prefetchers stop.
             let ahead = b.wrapping_offset(B_PREFETCH_ROWS * t.ldb);
-            for h in (0..NV).step_by(16 / 16) {
+            for h in 0..NV {
                 _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16 * h) as *const i8);
             }
         }
