@@ -73,6 +73,7 @@ pub(crate) static SGEMM_PORTABLE: MicroKernel = MicroKernel {
     nc: 1024,
     gemv: &[],
     rows_short_plain: &[],
+    b_in_place: true,
     half_rows: &[],
     pack_b_tile: None,
     rows: &[sgemm_mx16_portable::<1>, sgemm_mx16_portable::<2>, sgemm_mx16_portable::<3>, sgemm_mx16_portable::<4>],

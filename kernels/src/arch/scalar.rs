@@ -51,6 +51,7 @@ pub(crate) static SGEMM_SCALAR: MicroKernel = MicroKernel {
     nc: 1024,
     gemv: &[],
     rows_short_plain: &[],
+    b_in_place: true,
     half_rows: &[],
     pack_b_tile: None,
     rows: &[sgemm_mx4_scalar::<1>, sgemm_mx4_scalar::<2>, sgemm_mx4_scalar::<3>, sgemm_mx4_scalar::<4>],

@@ -137,11 +137,13 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
     // block comes from L3 again for every row block, where contiguous panels stream and rows
     // 2..12 KiB apart do not (512x512x4608 +7%, 128x3000x768 +6%; 512^3, whose block fits, -1%
     // if packed). With threads, each one reads part of the block into its own L2 (2 threads,
-    // 512x512x1536: in place +3%; 512x512x4608: packed +5%).
+    // 512x512x1536: in place +3%; 512x512x4608: packed +5%). All of this on AVX-512; kernels
+    // with `b_in_place == false` (AVX2) pack B unless a single row of tiles reads it.
     let direct_b = match p.b {
         BSource::Strided(b) => {
             let fits_l2 = kc_max * p.n * 4 <= DIRECT_B_MAX_BYTES * threads.max(1);
-            b.cs == 1 && (p.m <= DIRECT_B_MAX_M || (b.rs % 1024 != 0 && fits_l2))
+            let shape_ok = p.m <= DIRECT_B_MAX_M || (b.rs % 1024 != 0 && fits_l2);
+            b.cs == 1 && (p.m <= kern.mr || (kern.b_in_place && shape_ok))
         }
         BSource::Packed(_) => false,
     };

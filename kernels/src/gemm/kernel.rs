@@ -76,6 +76,13 @@ pub struct MicroKernel {
     /// adding that loop to the general one cost 1.5-3% on long tiles (LLVM lays out the K loop
     /// differently) while it gains 2.5-4% at 64^3 and 128^3 (AVX-512 and AVX2, Zen 4).
     pub(crate) rows_short_plain: &'static [TileFn],
+    /// Whether row-major B may be read in place by several row tiles (the driver then decides
+    /// by shape; see `driver::run`). False packs it whenever more than one row of tiles reads
+    /// it: the 6x16 AVX2 tile reads one cache line of B per k step, which streams badly from
+    /// L2 and doubles on misaligned rows (Zen 4, B in place vs packed: 512^3 85 vs 108 GFLOP/s
+    /// with 16-byte aligned operands, 102 vs 109 aligned; 512x512x4608 84 vs 102; 16x3072x768
+    /// 54 vs 61; only 64^3 and 128^3 with 64-byte aligned rows lose, 2-4%).
+    pub(crate) b_in_place: bool,
     /// `m x NR/2` tiles (`half_rows[m - 1]`, general epilogue) for a last panel of at most
     /// NR/2 columns, so a wide NR wastes no FLOPs on such panels (empty: full tiles, whose
     /// extra columns are computed on zero padding and dropped).

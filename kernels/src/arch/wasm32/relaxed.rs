@@ -61,6 +61,7 @@ pub(crate) static SGEMM_WASM_RELAXED: MicroKernel = MicroKernel {
     nc: 1024,
     gemv: &[(sgemm_1xn_wasm_relaxed, 4 * GEMV_NV)],
     rows_short_plain: &[],
+    b_in_place: true,
     half_rows: &[],
     pack_b_tile: None,
     rows: &[

@@ -57,6 +57,7 @@ pub(crate) static SGEMM_WASM_SIMD128: MicroKernel = MicroKernel {
     nc: 1024,
     gemv: &[(sgemm_1xn_wasm_simd128, 4 * GEMV_NV)],
     rows_short_plain: &[],
+    b_in_place: true,
     half_rows: &[],
     pack_b_tile: None,
     rows: &[

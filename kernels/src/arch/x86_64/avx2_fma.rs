@@ -168,6 +168,7 @@ pub(crate) static SGEMM_AVX2_FMA: MicroKernel = MicroKernel {
         sgemm_avx2_fma::<5, 2, false, false>,
         sgemm_avx2_fma::<6, 2, false, false>,
     ],
+    b_in_place: false,
     half_rows: &[],
     pack_b_tile: Some(sgemm_avx2_fma::<MR, 2, false, true>),
     rows_short_plain: &[

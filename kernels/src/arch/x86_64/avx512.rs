@@ -168,6 +168,7 @@ pub(crate) static SGEMM_AVX512: MicroKernel = MicroKernel {
         sgemm_avx512::<3, 4, false, false>,
         sgemm_avx512::<4, 4, false, false>,
     ],
+    b_in_place: true,
     half_rows: &[
         sgemm_avx512::<1, 2, false, false>,
         sgemm_avx512::<2, 2, false, false>,
