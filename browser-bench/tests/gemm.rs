@@ -146,7 +146,7 @@ fn fused_bias_and_every_activation() {
     ];
     for isa in isas() {
         for act in acts {
-            for (m, n, k) in [(5, 13, 9), (1, 40, 3), (8, 16, 300)] {
+            for (m, n, k) in [(5, 13, 9), (1, 40, 3), (1, 77, 37), (8, 16, 300)] {
                 let bias: Vec<f32> = Rng::new(n as u64).vec(n);
                 check(isa, m, n, k, rm, rm, rm, 1.0, 0.0, &Epilogue::new(Some(&bias), act), k as u64);
                 check(isa, m, n, k, rm, rm, rm, 0.75, 0.5, &Epilogue::new(None, act), k as u64 + 1);

@@ -72,6 +72,7 @@ pub(crate) static SGEMM_PORTABLE: MicroKernel = MicroKernel {
     mc: 128,
     nc: 1024,
     gemv: &[],
+    gemv_rows: None,
     rows_short_plain: &[],
     b_in_place: true,
     half_rows: &[],

@@ -50,6 +50,7 @@ pub(crate) static SGEMM_SCALAR: MicroKernel = MicroKernel {
     mc: 64,
     nc: 1024,
     gemv: &[],
+    gemv_rows: None,
     rows_short_plain: &[],
     b_in_place: true,
     half_rows: &[],

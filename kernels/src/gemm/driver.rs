@@ -68,6 +68,7 @@ thread_local! {
     static A_SCRATCH: RefCell<AlignedVec> = RefCell::new(AlignedVec::zeroed(0));
     static B_SCRATCH: RefCell<AlignedVec> = RefCell::new(AlignedVec::zeroed(0));
     static PANEL_SCRATCH: RefCell<AlignedVec> = RefCell::new(AlignedVec::zeroed(0));
+    static GEMV_SCRATCH: RefCell<AlignedVec> = RefCell::new(AlignedVec::zeroed(0));
 }
 
 /// Runs `f` with a thread-local scratch buffer of at least `len` values (a fresh one when the
@@ -240,6 +241,25 @@ unsafe impl Send for PanelSource {}
 /// # Safety
 /// As for [`run`], plus `b.cs == 1`, `p.csc == 1`, `p.m == 1`.
 unsafe fn run_gemv(kern: &'static MicroKernel, p: &Problem, b: Strided, k: usize, threads: usize) {
+    if let (Some(rows), true) = (kern.gemv_rows, k > 1) {
+        with_scratch(&GEMV_SCRATCH, p.n, |acc| {
+            // SAFETY: A's row holds k values `p.a.cs` apart, B is k x n row-major (forwarded
+            // contract); acc holds n values.
+            unsafe { rows(k, p.n, p.a.ptr, p.a.cs, b.ptr, b.rs, acc.as_mut_ptr()) };
+            // The epilogue (alpha, beta, bias, activation) as the product [1] x acc (k = 1,
+            // so this does not come back here).
+            let one = [1.0f32];
+            let epilogue = Problem {
+                k: 1,
+                a: Strided { ptr: one.as_ptr(), rs: 1, cs: 1 },
+                b: BSource::Strided(Strided { ptr: acc.as_ptr(), rs: p.n as isize, cs: 1 }),
+                ..*p
+            };
+            // SAFETY: `one` and `acc` outlive the call; C is the caller's, disjoint from both.
+            unsafe { run(kern, &epilogue, threads) };
+        });
+        return;
+    }
     let mut strips: Vec<(usize, TileFn)> = Vec::new();
     let mut j = 0;
     for &(f, w) in kern.gemv {

@@ -54,6 +54,13 @@ impl Tile {
 /// [`MicroKernel::for_isa`], which checks availability).
 pub(crate) type TileFn = unsafe fn(&Tile);
 
+/// GEMV by whole rows of B: `acc[j] = sum_p a[p*csa] * b[p*ldb + j]` for `j < n`, `p < k`.
+///
+/// # Safety
+/// `a` readable at `p*csa`, `b` at `p*ldb + j` for `p < k`, `j < n`; `acc` writable for `n`
+/// values; the kernel's ISA is available.
+pub(crate) type GemvRowsFn = unsafe fn(usize, usize, *const f32, isize, *const f32, isize, *mut f32);
+
 /// One microkernel family: an `MR x NR` register tile plus its `m < MR` variants and blocking.
 pub struct MicroKernel {
     /// Self-describing name, e.g. `sgemm_4x64_avx512`.
@@ -69,6 +76,10 @@ pub struct MicroKernel {
     /// M = 1 with row-major B, with enough independent accumulators to stream B at memory
     /// speed without packing it. Empty when the ISA has none.
     pub(crate) gemv: &'static [(TileFn, usize)],
+    /// GEMV that streams whole rows of B (partial sums in a row buffer), used instead of the
+    /// `gemv` strips when set: for targets without prefetch instructions, where strips wait
+    /// on memory at every row (wasm). The epilogue then runs as a k = 1 product.
+    pub(crate) gemv_rows: Option<GemvRowsFn>,
     /// `rows[m - 1]` computes an `m x NR` tile, for `m` in `1..=mr`.
     pub(crate) rows: &'static [TileFn],
     /// The same tiles specialised for [`Tile::is_short_plain`] (empty: use `rows`): a
@@ -205,5 +216,26 @@ impl MicroKernel {
         }
         std::hint::black_box(&c);
         start.elapsed().as_secs_f64()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table's invariants that the driver relies on (checked for every compiled kernel,
+    /// available on this CPU or not).
+    #[test]
+    fn every_kernel_entry_is_consistent() {
+        for k in microkernels() {
+            assert_eq!(k.rows.len(), k.mr, "{}: one row function per m", k.name);
+            assert!(k.rows_short_plain.is_empty() || k.rows_short_plain.len() == k.mr, "{}", k.name);
+            assert!(k.half_rows.is_empty() || (k.half_rows.len() == k.mr && k.nr % 2 == 0), "{}", k.name);
+            // PackedB blocks are NC wide and panels NR wide: NC must be a whole number of panels.
+            assert_eq!(k.nc % k.nr, 0, "{}: NC must be a multiple of NR", k.name);
+            assert!(k.mr * k.nr <= 16 * 64 && k.nr <= 64, "{}: edge tiles must fit the driver's stack buffer", k.name);
+            assert!(k.kc > 0 && k.mc >= k.mr, "{}", k.name);
+            assert!(k.gemv.windows(2).all(|w| w[0].1 > w[1].1), "{}: GEMV strips widest first", k.name);
+        }
     }
 }

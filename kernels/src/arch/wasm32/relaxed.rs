@@ -9,7 +9,7 @@
 //! half speed). Measured in Chromium 156 on the 2-vCPU Xeon (GFLOP/s, 1 thread, 512^3):
 //! 4x8 49, 5x8 51, 6x8 53; 4x12 and 3x16 spill (~25). See docs/wasm.md.
 
-use super::{tile, MulAdd};
+use super::{gemv_rows, tile, MulAdd};
 use crate::dispatch::Isa;
 use crate::gemm::kernel::{MicroKernel, Tile};
 use core::arch::wasm32::*;
@@ -48,6 +48,23 @@ unsafe fn sgemm_1xn_wasm_relaxed(t: &Tile) {
     unsafe { tile::<RelaxedMadd, 1, GEMV_NV, 1>(t) }
 }
 
+/// GEMV with row-major B streamed a few rows at a time (see [`gemv_rows`]).
+///
+/// # Safety
+/// The `GemvRowsFn` contract (see `gemm::kernel`).
+unsafe fn sgemv_rows_wasm_relaxed(
+    k: usize,
+    n: usize,
+    a: *const f32,
+    csa: isize,
+    b: *const f32,
+    ldb: isize,
+    acc: *mut f32,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { gemv_rows::<RelaxedMadd>(k, n, a, csa, b, ldb, acc) }
+}
+
 pub(crate) static SGEMM_WASM_RELAXED: MicroKernel = MicroKernel {
     name: "sgemm_6x8_wasm_relaxed",
     isa: Isa::WasmRelaxed,
@@ -60,6 +77,7 @@ pub(crate) static SGEMM_WASM_RELAXED: MicroKernel = MicroKernel {
     mc: 120,
     nc: 1024,
     gemv: &[(sgemm_1xn_wasm_relaxed, 4 * GEMV_NV)],
+    gemv_rows: Some(sgemv_rows_wasm_relaxed),
     rows_short_plain: &[],
     b_in_place: true,
     half_rows: &[],

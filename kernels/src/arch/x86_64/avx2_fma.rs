@@ -171,6 +171,7 @@ pub(crate) static SGEMM_AVX2_FMA: MicroKernel = MicroKernel {
     b_in_place: false,
     half_rows: &[],
     pack_b_tile: Some(sgemm_avx2_fma::<MR, 2, false, true>),
+    gemv_rows: None,
     rows_short_plain: &[
         sgemm_avx2_fma::<1, 2, true, false>,
         sgemm_avx2_fma::<2, 2, true, false>,

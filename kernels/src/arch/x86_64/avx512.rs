@@ -176,6 +176,7 @@ pub(crate) static SGEMM_AVX512: MicroKernel = MicroKernel {
         sgemm_avx512::<4, 2, false, false>,
     ],
     pack_b_tile: Some(sgemm_avx512::<MR, 4, false, true>),
+    gemv_rows: None,
     rows_short_plain: &[
         sgemm_avx512::<1, 4, true, false>,
         sgemm_avx512::<2, 4, true, false>,
