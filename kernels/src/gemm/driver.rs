@@ -61,8 +61,8 @@ const DIRECT_B_MAX_M: usize = 64;
 const TASKS_PER_THREAD: usize = 4;
 
 /// Largest `MR * NR` and `NR` of any kernel, for the stack buffers of edge tiles.
-const MAX_TILE: usize = 16 * 64;
-const MAX_NR: usize = 64;
+pub(crate) const MAX_TILE: usize = 16 * 64;
+pub(crate) const MAX_NR: usize = 64;
 
 thread_local! {
     static A_SCRATCH: RefCell<AlignedVec> = RefCell::new(AlignedVec::zeroed(0));

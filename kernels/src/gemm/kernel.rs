@@ -233,7 +233,12 @@ mod tests {
             assert!(k.half_rows.is_empty() || (k.half_rows.len() == k.mr && k.nr % 2 == 0), "{}", k.name);
             // PackedB blocks are NC wide and panels NR wide: NC must be a whole number of panels.
             assert_eq!(k.nc % k.nr, 0, "{}: NC must be a multiple of NR", k.name);
-            assert!(k.mr * k.nr <= 16 * 64 && k.nr <= 64, "{}: edge tiles must fit the driver's stack buffer", k.name);
+            use crate::gemm::driver::{MAX_NR, MAX_TILE};
+            assert!(
+                k.mr * k.nr <= MAX_TILE && k.nr <= MAX_NR,
+                "{}: edge tiles must fit the driver's stack buffer",
+                k.name
+            );
             assert!(k.kc > 0 && k.mc >= k.mr, "{}", k.name);
             assert!(k.gemv.windows(2).all(|w| w[0].1 > w[1].1), "{}: GEMV strips widest first", k.name);
         }
