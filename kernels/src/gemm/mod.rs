@@ -31,7 +31,9 @@ pub enum Parallelism {
 
 /// Below this many multiply-adds (`m*n*k`) `Parallelism::Auto` stays on one thread: the
 /// fork/join costs more than a second core gains. Measured on the 2-core reference machine
-/// (table in docs/architecture.md, "Threads"): 2 threads tie around 80^3 and win from 96^3.
+/// (docs/architecture.md, "Threads"): with calls back to back 2 threads win from about 48^3;
+/// with pauses between calls (workers asleep) they lose up to 128^3. 96^3 is in between;
+/// choose `Sequential` or `Rayon` explicitly when the calling pattern is known.
 pub const PARALLEL_THRESHOLD_FLOP: usize = 96 * 96 * 96;
 
 /// A configured GEMM: which ISA and how many threads. Cheap to create and copy.
