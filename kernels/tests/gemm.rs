@@ -67,6 +67,23 @@ fn strided_transposed_and_reversed_views() {
 }
 
 #[test]
+fn partial_tiles_write_only_their_columns() {
+    // Row-major C with padding between rows: a partial tile writes C in place (masked on
+    // AVX-512) and must leave the padding after its last column untouched (check_case
+    // compares every element outside the view bit for bit).
+    let padded_c = (Layout::RowMajor, Layout::RowMajor, Layout::Padded { pad: 9, cs: 1 });
+    for isa in isas() {
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
+        let kern = kernel(isa);
+        for n in (1..=2 * kern.nr + 1).filter(|n| n % kern.nr != 0) {
+            let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.25 - 1.0).collect();
+            check_case(&g, (kern.mr + 1, n, 7), 1.5, 0.0, padded_c, &Epilogue::new(Some(&bias), Activation::Relu), 40);
+            check_case(&g, (kern.mr + 1, n, 300), 1.0, 0.5, padded_c, &Epilogue::NONE, 41);
+        }
+    }
+}
+
+#[test]
 fn alpha_beta_combinations() {
     for isa in isas() {
         let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);

@@ -76,6 +76,7 @@ pub(crate) static SGEMM_PORTABLE: MicroKernel = MicroKernel {
     rows_short_plain: &[],
     b_in_place: true,
     half_rows: &[],
+    rows_masked: &[],
     pack_b_tile: None,
     rows: &[sgemm_mx16_portable::<1>, sgemm_mx16_portable::<2>, sgemm_mx16_portable::<3>, sgemm_mx16_portable::<4>],
 };

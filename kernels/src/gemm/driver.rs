@@ -260,17 +260,17 @@ unsafe fn run_gemv(kern: &'static MicroKernel, p: &Problem, b: Strided, k: usize
         });
         return;
     }
-    let mut strips: Vec<(usize, TileFn)> = Vec::new();
+    let mut strips: Vec<(usize, TileFn, usize)> = Vec::new();
     let mut j = 0;
     for &(f, w) in kern.gemv {
         while p.n - j >= w {
-            strips.push((j, f));
+            strips.push((j, f, w));
             j += w;
         }
     }
     let done = j;
     // `move` captures `p` (a reference, Sync) whole instead of its raw-pointer fields.
-    let strip = move |a: *const f32, (j, f): (usize, TileFn)| {
+    let strip = move |a: *const f32, (j, f, w): (usize, TileFn, usize)| {
         let tile = Tile {
             k,
             a,
@@ -284,6 +284,7 @@ unsafe fn run_gemv(kern: &'static MicroKernel, p: &Problem, b: Strided, k: usize
             beta: p.beta,
             bias: p.bias.map_or(std::ptr::null(), |bias| bias[j..].as_ptr()),
             act: p.act,
+            cols: w,
             b_pack: std::ptr::null_mut(),
         };
         // SAFETY: the strip covers columns j..j+width <= n of B and C (unit column stride),
@@ -524,6 +525,7 @@ unsafe fn sweep(
                 beta: blk.beta,
                 bias: std::ptr::null(),
                 act: blk.act,
+                cols,
                 b_pack,
             };
             // SAFETY: forwarded contract; `b_pack`, when set, is `panel_buf` (kc * NR values).
@@ -551,9 +553,10 @@ unsafe fn sweep(
 #[inline]
 unsafe fn run_tile(kern: &MicroKernel, mut t: Tile, m: usize, cols: usize, csc: isize, bias: Option<&[f32]>) {
     let nr = kern.nr;
-    if cols == kern.tile_width(cols) && csc == 1 {
+    if csc == 1 && kern.writes_cols_in_place(cols) {
         t.bias = bias.map_or(std::ptr::null(), |b| b.as_ptr());
-        // SAFETY: a whole tile in place; the kernel's ISA is available (kern from for_isa).
+        // SAFETY: the tile writes its `cols` columns in place (whole or masked); the kernel's
+        // ISA is available (kern from for_isa).
         unsafe { kern.tile_fn(m, cols, &t)(&t) };
         return;
     }
@@ -577,6 +580,7 @@ unsafe fn run_tile(kern: &MicroKernel, mut t: Tile, m: usize, cols: usize, csc: 
     }
     t.c = tmp.as_mut_ptr();
     t.rsc = nr as isize;
+    t.cols = kern.tile_width(cols);
     // SAFETY: tmp holds m x NR values; see above for the ISA. (The function is picked once
     // the tile is complete: `tile_fn` looks at its bias.)
     unsafe { kern.tile_fn(m, cols, &t)(&t) };

@@ -26,6 +26,9 @@ pub(crate) struct Tile {
     /// `NR` bias values, or null for none.
     pub bias: *const f32,
     pub act: Activation,
+    /// Columns of C to write, `1..=NR` (of the tile's width): read only by the masked tiles
+    /// ([`MicroKernel::rows_masked`], [`MicroKernel::half_rows`]); the others write all NR.
+    pub cols: usize,
     /// Null, or where [`MicroKernel::pack_b_tile`] copies the `k x NR` B values it reads
     /// (`NR` apart, aligned): the first tile of a panel packs it for the tiles after it.
     pub b_pack: *mut f32,
@@ -94,10 +97,15 @@ pub struct MicroKernel {
     /// with 16-byte aligned operands, 102 vs 109 aligned; 512x512x4608 84 vs 102; 16x3072x768
     /// 54 vs 61; only 64^3 and 128^3 with 64-byte aligned rows lose, 2-4%).
     pub(crate) b_in_place: bool,
-    /// `m x NR/2` tiles (`half_rows[m - 1]`, general epilogue) for a last panel of at most
-    /// NR/2 columns, so a wide NR wastes no FLOPs on such panels (empty: full tiles, whose
-    /// extra columns are computed on zero padding and dropped).
+    /// `m x NR/2` tiles (`half_rows[m - 1]`, general epilogue, masked: they write only
+    /// `Tile::cols` columns of C) for a last panel of at most NR/2 columns, so a wide NR
+    /// wastes no FLOPs on such panels (empty: full tiles, whose extra columns are computed on
+    /// zero padding and dropped).
     pub(crate) half_rows: &'static [TileFn],
+    /// `m x NR` tiles that load and store only `Tile::cols` columns of C and bias (AVX-512
+    /// masks), so a partial panel writes C in place instead of through a stack tile (empty:
+    /// the driver copies through the stack tile).
+    pub(crate) rows_masked: &'static [TileFn],
     /// The full `MR x NR` tile that also copies its B panel to `Tile::b_pack` as it reads it
     /// (`None`: the driver packs panels in a separate pass). Packing costs two stores per k
     /// step in a loop bound by FMAs, instead of a pass over B that waits on memory.
@@ -129,6 +137,13 @@ static KERNELS: &[&MicroKernel] = &[
 ];
 
 impl MicroKernel {
+    /// A tile of `cols` columns can write C in place (C's column stride 1): it is as wide as
+    /// its tiles, or those are masked.
+    pub(crate) fn writes_cols_in_place(&self, cols: usize) -> bool {
+        let width = self.tile_width(cols);
+        cols == width || width < self.nr || !self.rows_masked.is_empty()
+    }
+
     /// Width of the tiles for a panel of `cols <= NR` columns: NR, or NR/2 with `half_rows`.
     pub(crate) fn tile_width(&self, cols: usize) -> usize {
         if cols <= self.nr / 2 && !self.half_rows.is_empty() {
@@ -144,6 +159,11 @@ impl MicroKernel {
     pub(crate) fn tile_fn(&self, m: usize, cols: usize, t: &Tile) -> TileFn {
         if self.tile_width(cols) < self.nr {
             return self.half_rows[m - 1];
+        }
+        if cols < self.nr {
+            if let Some(&f) = self.rows_masked.get(m - 1) {
+                return f;
+            }
         }
         if !t.b_pack.is_null() {
             // The driver asks for packing only with a full tile of a kernel that has the variant.
@@ -208,6 +228,7 @@ impl MicroKernel {
                 beta: 1.0,
                 bias: std::ptr::null(),
                 act: Activation::Identity,
+                cols: self.nr,
                 b_pack: std::ptr::null_mut(),
             };
             // SAFETY: the CPU supports the kernel's ISA (asserted above, before timing); the
@@ -231,6 +252,7 @@ mod tests {
             assert_eq!(k.rows.len(), k.mr, "{}: one row function per m", k.name);
             assert!(k.rows_short_plain.is_empty() || k.rows_short_plain.len() == k.mr, "{}", k.name);
             assert!(k.half_rows.is_empty() || (k.half_rows.len() == k.mr && k.nr % 2 == 0), "{}", k.name);
+            assert!(k.rows_masked.is_empty() || k.rows_masked.len() == k.mr, "{}", k.name);
             // PackedB blocks are NC wide and panels NR wide: NC must be a whole number of panels.
             assert_eq!(k.nc % k.nr, 0, "{}: NC must be a multiple of NR", k.name);
             use crate::gemm::driver::{MAX_NR, MAX_TILE};

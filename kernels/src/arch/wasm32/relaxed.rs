@@ -81,6 +81,7 @@ pub(crate) static SGEMM_WASM_RELAXED: MicroKernel = MicroKernel {
     rows_short_plain: &[],
     b_in_place: true,
     half_rows: &[],
+    rows_masked: &[],
     pack_b_tile: None,
     rows: &[
         sgemm_mx8_wasm_relaxed::<1, 4>,

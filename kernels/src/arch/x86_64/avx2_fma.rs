@@ -1,6 +1,7 @@
 //! AVX2+FMA: a 6x16 register tile (12 ymm accumulators of the 16 registers, enough to cover
 //! the 4-cycle FMA latency on both ports), A broadcast from the packed panel, epilogue fused.
 
+use super::variant::{GENERAL, PACK_B, SHORT_PLAIN};
 use crate::dispatch::Isa;
 use crate::gemm::epilogue::{Activation, GELU_C, GELU_K};
 use crate::gemm::kernel::{MicroKernel, Tile};
@@ -14,16 +15,15 @@ const B_PREFETCH_ROWS: isize = 16;
 const GEMV_PREFETCH_ROWS: isize = 2;
 
 /// `M x (8*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 6`), `M = 1, NV = 12, 4, 2` for GEMV.
-/// `SHORT_PLAIN`: the variant for [`Tile::is_short_plain`] tiles (only called for those).
-/// `PACK_B`: also copies B to `t.b_pack` (the `MicroKernel::pack_b_tile` variant).
+/// `VARIANT`: [`GENERAL`], [`SHORT_PLAIN`] or [`PACK_B`] (see [`super::variant`]).
 ///
 /// # Safety
 /// The `Tile` contract, and the CPU supports AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const SHORT_PLAIN: bool, const PACK_B: bool>(t: &Tile) {
+unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: &Tile) {
     let mut acc = [[_mm256_setzero_ps(); NV]; M];
     // Start fetching the C tile now so the epilogue's loads/stores do not wait on memory.
-    if !SHORT_PLAIN && !t.is_short() {
+    if VARIANT != SHORT_PLAIN && !t.is_short() {
         for i in 0..M {
             let row = t.c.wrapping_offset(i as isize * t.rsc);
             for h in 0..NV {
@@ -40,7 +40,7 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const SHORT_PLAIN: boo
                 _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(8 * h) as *const i8);
             }
         }
-        if PACK_B {
+        if VARIANT == PACK_B {
             // B rows are often pages apart here, where hardware prefetchers stop.
             let ahead = b.wrapping_offset(B_PREFETCH_ROWS * t.ldb);
             for h in (0..NV).step_by(2) {
@@ -52,12 +52,12 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const SHORT_PLAIN: boo
             let mut bv = [_mm256_setzero_ps(); NV];
             for (h, v) in bv.iter_mut().enumerate() {
                 *v = _mm256_loadu_ps(b.add(8 * h));
-                if PACK_B {
-                    // SAFETY: b_pack holds k steps of NR values (the PACK_B contract).
+                if VARIANT == PACK_B {
+                    // SAFETY: b_pack holds k steps of 8*NV values (the PACK_B contract).
                     _mm256_storeu_ps(b_pack.add(8 * h), *v);
                 }
             }
-            if PACK_B {
+            if VARIANT == PACK_B {
                 b_pack = b_pack.add(NR);
             }
             for (i, row) in acc.iter_mut().enumerate() {
@@ -71,7 +71,7 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const SHORT_PLAIN: boo
         }
     }
     let alpha = _mm256_set1_ps(t.alpha);
-    if SHORT_PLAIN {
+    if VARIANT == SHORT_PLAIN {
         for (i, row) in acc.iter().enumerate() {
             for (h, &v) in row.iter().enumerate() {
                 // SAFETY: row i < M of the tile holds NR contiguous values.
@@ -156,28 +156,29 @@ pub(crate) static SGEMM_AVX2_FMA: MicroKernel = MicroKernel {
     mc: 120,
     nc: 2048,
     gemv: &[
-        (sgemm_avx2_fma::<1, 12, false, false>, 96),
-        (sgemm_avx2_fma::<1, 4, false, false>, 32),
-        (sgemm_avx2_fma::<1, 2, false, false>, 16),
+        (sgemm_avx2_fma::<1, 12, GENERAL>, 96),
+        (sgemm_avx2_fma::<1, 4, GENERAL>, 32),
+        (sgemm_avx2_fma::<1, 2, GENERAL>, 16),
     ],
     rows: &[
-        sgemm_avx2_fma::<1, 2, false, false>,
-        sgemm_avx2_fma::<2, 2, false, false>,
-        sgemm_avx2_fma::<3, 2, false, false>,
-        sgemm_avx2_fma::<4, 2, false, false>,
-        sgemm_avx2_fma::<5, 2, false, false>,
-        sgemm_avx2_fma::<6, 2, false, false>,
+        sgemm_avx2_fma::<1, 2, GENERAL>,
+        sgemm_avx2_fma::<2, 2, GENERAL>,
+        sgemm_avx2_fma::<3, 2, GENERAL>,
+        sgemm_avx2_fma::<4, 2, GENERAL>,
+        sgemm_avx2_fma::<5, 2, GENERAL>,
+        sgemm_avx2_fma::<6, 2, GENERAL>,
     ],
     b_in_place: false,
     half_rows: &[],
-    pack_b_tile: Some(sgemm_avx2_fma::<MR, 2, false, true>),
+    rows_masked: &[],
+    pack_b_tile: Some(sgemm_avx2_fma::<MR, 2, PACK_B>),
     gemv_rows: None,
     rows_short_plain: &[
-        sgemm_avx2_fma::<1, 2, true, false>,
-        sgemm_avx2_fma::<2, 2, true, false>,
-        sgemm_avx2_fma::<3, 2, true, false>,
-        sgemm_avx2_fma::<4, 2, true, false>,
-        sgemm_avx2_fma::<5, 2, true, false>,
-        sgemm_avx2_fma::<6, 2, true, false>,
+        sgemm_avx2_fma::<1, 2, SHORT_PLAIN>,
+        sgemm_avx2_fma::<2, 2, SHORT_PLAIN>,
+        sgemm_avx2_fma::<3, 2, SHORT_PLAIN>,
+        sgemm_avx2_fma::<4, 2, SHORT_PLAIN>,
+        sgemm_avx2_fma::<5, 2, SHORT_PLAIN>,
+        sgemm_avx2_fma::<6, 2, SHORT_PLAIN>,
     ],
 };

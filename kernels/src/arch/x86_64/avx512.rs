@@ -17,18 +17,18 @@ const B_PREFETCH_ROWS: isize = 16;
 /// +6%, 1x4096x1024 +10%; 8 and more rows lost 15%).
 const GEMV_PREFETCH_ROWS: isize = 2;
 
+use super::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
+
 /// `M x (16*NV)` tile: `NV = 4` for the GEMM tiles (`M <= 4`), `NV = 2` for half-width ones,
-/// `M = 1, NV = 24, 8, 2` for GEMV.
-/// `SHORT_PLAIN`: the variant for [`Tile::is_short_plain`] tiles (only called for those).
-/// `PACK_B`: also copies B to `t.b_pack` (the `MicroKernel::pack_b_tile` variant).
+/// `M = 1, NV = 24, 8, 2` for GEMV; `VARIANT` one of [`super::variant`].
 ///
 /// # Safety
 /// The `Tile` contract, and the CPU supports AVX-512F.
 #[target_feature(enable = "avx512f")]
-unsafe fn sgemm_avx512<const M: usize, const NV: usize, const SHORT_PLAIN: bool, const PACK_B: bool>(t: &Tile) {
+unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT: u8>(t: &Tile) {
     let mut acc = [[_mm512_setzero_ps(); NV]; M];
     // Start fetching the C tile now so the epilogue's loads/stores do not wait on memory.
-    if !SHORT_PLAIN && !t.is_short() {
+    if VARIANT != SHORT_PLAIN && !t.is_short() {
         for i in 0..M {
             let row = t.c.wrapping_offset(i as isize * t.rsc);
             for h in 0..NV {
@@ -45,7 +45,7 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const SHORT_PLAIN: bool,
                 _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16 * h) as *const i8);
             }
         }
-        if PACK_B {
+        if VARIANT == PACK_B {
             // B rows are often pages apart here, where hardware prefetchers stop.
             let ahead = b.wrapping_offset(B_PREFETCH_ROWS * t.ldb);
             for h in 0..NV {
@@ -57,13 +57,13 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const SHORT_PLAIN: bool,
             let mut bv = [_mm512_setzero_ps(); NV];
             for (h, v) in bv.iter_mut().enumerate() {
                 *v = _mm512_loadu_ps(b.add(16 * h));
-                if PACK_B {
-                    // SAFETY: b_pack holds k steps of NR values (the PACK_B contract).
+                if VARIANT == PACK_B {
+                    // SAFETY: b_pack holds k steps of 16*NV values (the PACK_B contract).
                     _mm512_storeu_ps(b_pack.add(16 * h), *v);
                 }
             }
-            if PACK_B {
-                b_pack = b_pack.add(NR);
+            if VARIANT == PACK_B {
+                b_pack = b_pack.add(16 * NV);
             }
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm512_set1_ps(*a.offset(i as isize * t.rsa));
@@ -76,7 +76,7 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const SHORT_PLAIN: bool,
         }
     }
     let alpha = _mm512_set1_ps(t.alpha);
-    if SHORT_PLAIN {
+    if VARIANT == SHORT_PLAIN {
         for (i, row) in acc.iter().enumerate() {
             for (h, &v) in row.iter().enumerate() {
                 // SAFETY: row i < M of the tile holds NR contiguous values.
@@ -88,17 +88,31 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const SHORT_PLAIN: bool,
     let beta = _mm512_set1_ps(t.beta);
     for (i, row) in acc.iter().enumerate() {
         for (h, &v) in row.iter().enumerate() {
-            // SAFETY: row i < M of the tile holds NR contiguous values; bias holds NR values.
+            // SAFETY: row i < M of the tile holds 16*NV contiguous values, bias as many (only
+            // the first `t.cols` of each when MASKED: masked-off lanes are neither read nor
+            // written, and do not fault).
             unsafe {
                 let c = t.c.offset(i as isize * t.rsc).add(16 * h);
+                let bias = t.bias.wrapping_add(16 * h);
                 let mut v = _mm512_mul_ps(v, alpha);
-                if t.beta != 0.0 {
-                    v = _mm512_fmadd_ps(_mm512_loadu_ps(c), beta, v);
+                if VARIANT == MASKED {
+                    let k = ((1u32 << t.cols.saturating_sub(16 * h).min(16)) - 1) as __mmask16;
+                    if t.beta != 0.0 {
+                        v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, c), beta, v);
+                    }
+                    if !t.bias.is_null() {
+                        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, bias));
+                    }
+                    _mm512_mask_storeu_ps(c, k, activate(v, t.act));
+                } else {
+                    if t.beta != 0.0 {
+                        v = _mm512_fmadd_ps(_mm512_loadu_ps(c), beta, v);
+                    }
+                    if !t.bias.is_null() {
+                        v = _mm512_add_ps(v, _mm512_loadu_ps(bias));
+                    }
+                    _mm512_storeu_ps(c, activate(v, t.act));
                 }
-                if !t.bias.is_null() {
-                    v = _mm512_add_ps(v, _mm512_loadu_ps(t.bias.add(16 * h)));
-                }
-                _mm512_storeu_ps(c, activate(v, t.act));
             }
         }
     }
@@ -158,29 +172,35 @@ pub(crate) static SGEMM_AVX512: MicroKernel = MicroKernel {
     mc: 192,
     nc: 2048,
     gemv: &[
-        (sgemm_avx512::<1, 24, false, false>, 384),
-        (sgemm_avx512::<1, 8, false, false>, 128),
-        (sgemm_avx512::<1, 2, false, false>, 32),
+        (sgemm_avx512::<1, 24, GENERAL>, 384),
+        (sgemm_avx512::<1, 8, GENERAL>, 128),
+        (sgemm_avx512::<1, 2, GENERAL>, 32),
     ],
     rows: &[
-        sgemm_avx512::<1, 4, false, false>,
-        sgemm_avx512::<2, 4, false, false>,
-        sgemm_avx512::<3, 4, false, false>,
-        sgemm_avx512::<4, 4, false, false>,
+        sgemm_avx512::<1, 4, GENERAL>,
+        sgemm_avx512::<2, 4, GENERAL>,
+        sgemm_avx512::<3, 4, GENERAL>,
+        sgemm_avx512::<4, 4, GENERAL>,
     ],
     b_in_place: true,
     half_rows: &[
-        sgemm_avx512::<1, 2, false, false>,
-        sgemm_avx512::<2, 2, false, false>,
-        sgemm_avx512::<3, 2, false, false>,
-        sgemm_avx512::<4, 2, false, false>,
+        sgemm_avx512::<1, 2, MASKED>,
+        sgemm_avx512::<2, 2, MASKED>,
+        sgemm_avx512::<3, 2, MASKED>,
+        sgemm_avx512::<4, 2, MASKED>,
     ],
-    pack_b_tile: Some(sgemm_avx512::<MR, 4, false, true>),
+    rows_masked: &[
+        sgemm_avx512::<1, 4, MASKED>,
+        sgemm_avx512::<2, 4, MASKED>,
+        sgemm_avx512::<3, 4, MASKED>,
+        sgemm_avx512::<4, 4, MASKED>,
+    ],
+    pack_b_tile: Some(sgemm_avx512::<MR, 4, PACK_B>),
     gemv_rows: None,
     rows_short_plain: &[
-        sgemm_avx512::<1, 4, true, false>,
-        sgemm_avx512::<2, 4, true, false>,
-        sgemm_avx512::<3, 4, true, false>,
-        sgemm_avx512::<4, 4, true, false>,
+        sgemm_avx512::<1, 4, SHORT_PLAIN>,
+        sgemm_avx512::<2, 4, SHORT_PLAIN>,
+        sgemm_avx512::<3, 4, SHORT_PLAIN>,
+        sgemm_avx512::<4, 4, SHORT_PLAIN>,
     ],
 };

@@ -3,3 +3,16 @@
 
 pub(crate) mod avx2_fma;
 pub(crate) mod avx512;
+
+/// Variants of the x86 tile functions (their `VARIANT` parameter), one function each.
+pub(crate) mod variant {
+    /// The general tile: any k, any epilogue, all NR columns.
+    pub const GENERAL: u8 = 0;
+    /// [`Tile::is_short_plain`](crate::gemm::kernel::Tile::is_short_plain) tiles: no C prefetch,
+    /// store-only epilogue.
+    pub const SHORT_PLAIN: u8 = 1;
+    /// Also copies B to `t.b_pack` (`MicroKernel::pack_b_tile`).
+    pub const PACK_B: u8 = 2;
+    /// Loads and stores only the first `t.cols` columns of C and bias (AVX-512 masks).
+    pub const MASKED: u8 = 3;
+}
