@@ -1,6 +1,7 @@
-//! Quick GFLOP/s probe for tuning: `cargo run --release -p lanes-kernels --example gflops -- [threads] [MxNxK ...]`.
+//! Quick GFLOP/s probe for tuning: `cargo run --release -p lanes-kernels --example gflops -- [threads] [MxNxK ...]`
+//! (environment: GFLOPS_OFFSET, GFLOPS_PACKED, see below).
 //! The real comparison benchmark lives in bench-harness/.
-use lanes_kernels::{Gemm, MatMut, MatRef, Parallelism};
+use lanes_kernels::{Epilogue, Gemm, MatMut, MatRef, Parallelism};
 use std::time::Instant;
 
 fn main() {
@@ -40,17 +41,17 @@ fn main() {
         let reps = ((2e9 / flop) as usize).clamp(3, 2000);
         let mut best = f64::INFINITY;
         pool.install(|| {
+            // GFLOPS_PACKED=1: B packed once (`Gemm::pack_b`), as weights are.
+            let packed =
+                std::env::var_os("GFLOPS_PACKED").map(|_| g.pack_b(MatRef::row_major(b, k, n).unwrap()).unwrap());
             for _ in 0..5 {
                 let t = Instant::now();
                 for _ in 0..reps {
-                    g.run(
-                        1.0,
-                        MatRef::row_major(a, m, k).unwrap(),
-                        MatRef::row_major(b, k, n).unwrap(),
-                        0.0,
-                        MatMut::row_major(c, m, n).unwrap(),
-                    )
-                    .unwrap();
+                    let (a, c) = (MatRef::row_major(a, m, k).unwrap(), MatMut::row_major(c, m, n).unwrap());
+                    match &packed {
+                        Some(pb) => g.run_packed(1.0, a, pb, 0.0, c, &Epilogue::NONE).unwrap(),
+                        None => g.run(1.0, a, MatRef::row_major(b, k, n).unwrap(), 0.0, c).unwrap(),
+                    }
                 }
                 best = best.min(t.elapsed().as_secs_f64() / reps as f64);
             }
