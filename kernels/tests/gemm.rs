@@ -517,7 +517,7 @@ mod random_shapes {
 #[test]
 fn gemv_rows_stream_b_without_packing() {
     // M = 1 with row-major B takes the GEMV path (wide tile, no K blocking) when the kernel
-    // has one; the leftover columns go through the tiled path.
+    // has one; the leftover columns go through masked strips (AVX-512) or the tiled path.
     for isa in isas() {
         let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
         let kern = kernel(isa);
@@ -529,6 +529,9 @@ fn gemv_rows_stream_b_without_packing() {
                 check_case(&g, (1, n, k), -0.5, 2.0, ROW, &Epilogue::new(Some(&bias), Activation::Gelu), 22);
                 let strided_a = (Layout::Padded { pad: 1, cs: 2 }, Layout::RowMajor, Layout::RowMajor);
                 check_case(&g, (1, n, k), 2.0, 1.0, strided_a, &Epilogue::new(Some(&bias), Activation::Relu), 23);
+                // Masked tail strips must not write past column n (C's padding stays untouched).
+                let padded_c = (Layout::RowMajor, Layout::RowMajor, Layout::Padded { pad: 9, cs: 1 });
+                check_case(&g, (1, n, k), 1.0, 0.5, padded_c, &Epilogue::new(Some(&bias), Activation::Identity), 25);
             }
         }
     }

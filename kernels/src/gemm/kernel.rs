@@ -28,6 +28,7 @@ pub(crate) struct Tile {
     pub act: Activation,
     /// Columns of C to write, `1..=NR` (of the tile's width): read only by the masked tiles
     /// ([`MicroKernel::rows_masked`], [`MicroKernel::half_rows`]); the others write all NR.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // only the AVX-512 tiles mask
     pub cols: usize,
     /// Null, or where [`MicroKernel::pack_b_tile`] copies the `k x NR` B values it reads
     /// (`NR` apart, aligned): the first tile of a panel packs it for the tiles after it.
@@ -97,14 +98,13 @@ pub struct MicroKernel {
     /// with 16-byte aligned operands, 102 vs 109 aligned; 512x512x4608 84 vs 102; 16x3072x768
     /// 54 vs 61; only 64^3 and 128^3 with 64-byte aligned rows lose, 2-4%).
     pub(crate) b_in_place: bool,
-    /// `m x NR/2` tiles (`half_rows[m - 1]`, general epilogue, masked: they write only
-    /// `Tile::cols` columns of C) for a last panel of at most NR/2 columns, so a wide NR
-    /// wastes no FLOPs on such panels (empty: full tiles, whose extra columns are computed on
-    /// zero padding and dropped).
+    /// `m x NR/2` tiles (`half_rows[m - 1]`, general epilogue, masked like `rows_masked`) for
+    /// a last panel of at most NR/2 columns, so a wide NR wastes no FLOPs on such panels
+    /// (empty: full tiles, whose extra columns are computed on zero padding and dropped).
     pub(crate) half_rows: &'static [TileFn],
-    /// `m x NR` tiles that load and store only `Tile::cols` columns of C and bias (AVX-512
-    /// masks), so a partial panel writes C in place instead of through a stack tile (empty:
-    /// the driver copies through the stack tile).
+    /// `m x NR` tiles that read and write only `Tile::cols` columns of B, C and bias (AVX-512
+    /// masks), so a partial panel is read in place and writes C in place instead of being
+    /// packed and going through a stack tile (empty: the driver does that).
     pub(crate) rows_masked: &'static [TileFn],
     /// The full `MR x NR` tile that also copies its B panel to `Tile::b_pack` as it reads it
     /// (`None`: the driver packs panels in a separate pass). Packing costs two stores per k
@@ -137,11 +137,16 @@ static KERNELS: &[&MicroKernel] = &[
 ];
 
 impl MicroKernel {
+    /// The tile for a panel of `cols < NR` columns is masked: it reads B and writes C only in
+    /// those columns (so B can be read, and C written, in place).
+    pub(crate) fn masked(&self, cols: usize) -> bool {
+        self.tile_width(cols) < self.nr || !self.rows_masked.is_empty()
+    }
+
     /// A tile of `cols` columns can write C in place (C's column stride 1): it is as wide as
     /// its tiles, or those are masked.
     pub(crate) fn writes_cols_in_place(&self, cols: usize) -> bool {
-        let width = self.tile_width(cols);
-        cols == width || width < self.nr || !self.rows_masked.is_empty()
+        cols == self.tile_width(cols) || self.masked(cols)
     }
 
     /// Width of the tiles for a panel of `cols <= NR` columns: NR, or NR/2 with `half_rows`.

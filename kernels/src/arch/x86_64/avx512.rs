@@ -36,6 +36,9 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT: u8>(t: &T
             }
         }
     }
+    // MASKED: lanes of vector h inside the tile's `cols` columns.
+    let masks: [__mmask16; NV] =
+        core::array::from_fn(|h| ((1u32 << t.cols.saturating_sub(16 * h).min(16)) - 1) as __mmask16);
     let (mut a, mut b, mut b_pack) = (t.a, t.b, t.b_pack);
     for _ in 0..t.k {
         if M == 1 && NV > 2 {
@@ -56,7 +59,12 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT: u8>(t: &T
         unsafe {
             let mut bv = [_mm512_setzero_ps(); NV];
             for (h, v) in bv.iter_mut().enumerate() {
-                *v = _mm512_loadu_ps(b.add(16 * h));
+                *v = if VARIANT == MASKED {
+                    // Only the tile's `cols` columns of B are read (the rest are zero).
+                    _mm512_maskz_loadu_ps(masks[h], b.add(16 * h))
+                } else {
+                    _mm512_loadu_ps(b.add(16 * h))
+                };
                 if VARIANT == PACK_B {
                     // SAFETY: b_pack holds k steps of 16*NV values (the PACK_B contract).
                     _mm512_storeu_ps(b_pack.add(16 * h), *v);
@@ -90,13 +98,13 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT: u8>(t: &T
         for (h, &v) in row.iter().enumerate() {
             // SAFETY: row i < M of the tile holds 16*NV contiguous values, bias as many (only
             // the first `t.cols` of each when MASKED: masked-off lanes are neither read nor
-            // written, and do not fault).
+            // written, and do not fault; the same holds for B in the K loop).
             unsafe {
                 let c = t.c.offset(i as isize * t.rsc).add(16 * h);
                 let bias = t.bias.wrapping_add(16 * h);
                 let mut v = _mm512_mul_ps(v, alpha);
                 if VARIANT == MASKED {
-                    let k = ((1u32 << t.cols.saturating_sub(16 * h).min(16)) - 1) as __mmask16;
+                    let k = masks[h];
                     if t.beta != 0.0 {
                         v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, c), beta, v);
                     }

@@ -13,6 +13,7 @@ pub(crate) mod variant {
     pub const SHORT_PLAIN: u8 = 1;
     /// Also copies B to `t.b_pack` (`MicroKernel::pack_b_tile`).
     pub const PACK_B: u8 = 2;
-    /// Loads and stores only the first `t.cols` columns of C and bias (AVX-512 masks).
+    /// Reads and writes only the first `t.cols` columns of B, C and bias (AVX-512 masks), so
+    /// a partial panel of B can be read in place.
     pub const MASKED: u8 = 3;
 }
