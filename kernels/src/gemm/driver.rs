@@ -165,14 +165,6 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
     // Depth blocks: pc = 0, kc_max, 2*kc_max, ... (one block of depth 0 when k = 0).
     let depth_blocks = move || (0..k.div_ceil(kc_max.max(1)).max(1)).map(move |i| i * kc_max);
 
-    // B that must be packed, with few rows (M <= MC): every panel feeds a single row block,
-    // so the task that uses a panel packs it right before its tiles (hot in L1/L2, no shared
-    // buffer, no NC blocking, packing spread over the threads). Row-major B is packed by the
-    // panel's first tile as it reads it (`pack_b_tile`; 1 thread vs a separate banded pass:
-    // 128x1024x1024 +4%, 96x3072x768 +4%); other layouts panel by panel, which pays only with
-    // threads (2 threads, 16x3072x768: +35%; 1 thread, 128x3072x768: -7% against the banded
-    // pass). Otherwise a (KC x NC) block is packed once, in row bands that stream from
-    // memory, into a buffer that all tasks share.
     // Small problems with B in place or prepacked (one depth block, one row block, one
     // thread): straight to the tile loops, without the task machinery (one 8x32x1 call: 90 ->
     // 70 ns in place, 104 -> 83 ns prepacked; 32x64x64 +0.8%, 64^3 +0.3%).
@@ -194,6 +186,14 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
             return;
         }
     }
+    // B that must be packed, with few rows (M <= MC): every panel feeds a single row block,
+    // so the task that uses a panel packs it right before its tiles (hot in L1/L2, no shared
+    // buffer, no NC blocking, packing spread over the threads). Row-major B is packed by the
+    // panel's first tile as it reads it (`pack_b_tile`; 1 thread vs a separate banded pass:
+    // 128x1024x1024 +4%, 96x3072x768 +4%); other layouts panel by panel, which pays only with
+    // threads (2 threads, 16x3072x768: +35%; 1 thread, 128x3072x768: -7% against the banded
+    // pass). Otherwise a (KC x NC) block is packed once, in row bands that stream from
+    // memory, into a buffer that all tasks share.
     let fused_pack = matches!(p.b, BSource::Strided(b) if b.cs == 1) && kern.pack_b_tile.is_some();
     let pack_in_tasks =
         matches!(p.b, BSource::Strided(_)) && !direct_b && p.m <= kern.mc && (threads > 1 || fused_pack);
