@@ -75,8 +75,7 @@ pub(crate) static SGEMM_PORTABLE: MicroKernel = MicroKernel {
     gemv_rows: None,
     rows_short_plain: &[],
     b_in_place: true,
-    half_rows: &[],
-    rows_masked: &[],
+    masked: &[],
     pack_b_tile: None,
     rows: &[sgemm_mx16_portable::<1>, sgemm_mx16_portable::<2>, sgemm_mx16_portable::<3>, sgemm_mx16_portable::<4>],
 };

@@ -53,8 +53,7 @@ pub(crate) static SGEMM_SCALAR: MicroKernel = MicroKernel {
     gemv_rows: None,
     rows_short_plain: &[],
     b_in_place: true,
-    half_rows: &[],
-    rows_masked: &[],
+    masked: &[],
     pack_b_tile: None,
     rows: &[sgemm_mx4_scalar::<1>, sgemm_mx4_scalar::<2>, sgemm_mx4_scalar::<3>, sgemm_mx4_scalar::<4>],
 };

@@ -272,19 +272,20 @@ unsafe fn run_gemv(kern: &'static MicroKernel, p: &Problem, b: Strided, k: usize
     let mut strips: Vec<(usize, TileFn, usize)> = Vec::new();
     let mut j = 0;
     // With masked tiles (they read only the columns they are given), the columns after the
-    // last wide strip are masked strips too, instead of a packed tiled pass (1x100x1000: 16
-    // -> 36 GFLOP/s, 1x1000x1000 +11%).
-    let masked = kern.half_rows.first().copied();
+    // last wide strip are masked strips too, instead of a packed tiled pass (1x1000x1000
+    // +11%).
+    let masked = !kern.masked.is_empty();
     for &(f, w) in kern.gemv {
         while p.n - j >= w {
             strips.push((j, f, w));
             j += w;
         }
     }
-    if let Some(f) = masked {
+    if masked {
+        let granule = kern.nr / kern.masked.len();
         while j < p.n {
-            let w = (kern.nr / 2).min(p.n - j);
-            strips.push((j, f, w));
+            let w = kern.nr.min(p.n - j);
+            strips.push((j, kern.masked[w.div_ceil(granule) - 1][0], w));
             j += w;
         }
     }
@@ -507,11 +508,9 @@ unsafe fn sweep(
         let no_pack = std::ptr::null_mut();
         let (mut bptr, mut ldb, mut b_pack) = match src {
             PanelSource::Packed { ptr, kc } => (ptr.wrapping_add(jp * kc * nr), nr as isize, no_pack),
-            // In place: a panel exactly as wide as its tiles (NR, or NR/2 with half tiles), or
-            // one whose tiles are masked (they read only its `cols` columns).
-            PanelSource::Direct { ptr, rsb, csb: 1, pack: false }
-                if cols == kern.tile_width(cols) || kern.masked(cols) =>
-            {
+            // In place: a whole panel, or one whose tiles are masked (they read only its
+            // `cols` columns).
+            PanelSource::Direct { ptr, rsb, csb: 1, pack: false } if cols == nr || kern.masks(cols) => {
                 (ptr.wrapping_add(j), rsb, no_pack)
             }
             // A full row-major panel to pack, and a full first tile: that tile reads B in place

@@ -27,7 +27,7 @@ pub(crate) struct Tile {
     pub bias: *const f32,
     pub act: Activation,
     /// Columns of C to write, `1..=NR` (of the tile's width): read only by the masked tiles
-    /// ([`MicroKernel::rows_masked`], [`MicroKernel::half_rows`]); the others write all NR.
+    /// ([`MicroKernel::masked`]); the others write all NR.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // only the AVX-512 tiles mask
     pub cols: usize,
     /// Null, or where [`MicroKernel::pack_b_tile`] copies the `k x NR` B values it reads
@@ -98,14 +98,13 @@ pub struct MicroKernel {
     /// with 16-byte aligned operands, 102 vs 109 aligned; 512x512x4608 84 vs 102; 16x3072x768
     /// 54 vs 61; only 64^3 and 128^3 with 64-byte aligned rows lose, 2-4%).
     pub(crate) b_in_place: bool,
-    /// `m x NR/2` tiles (`half_rows[m - 1]`, general epilogue, masked like `rows_masked`) for
-    /// a last panel of at most NR/2 columns, so a wide NR wastes no FLOPs on such panels
-    /// (empty: full tiles, whose extra columns are computed on zero padding and dropped).
-    pub(crate) half_rows: &'static [TileFn],
-    /// `m x NR` tiles that read and write only `Tile::cols` columns of B, C and bias (AVX-512
-    /// masks), so a partial panel is read in place and writes C in place instead of being
-    /// packed and going through a stack tile (empty: the driver does that).
-    pub(crate) rows_masked: &'static [TileFn],
+    /// Masked tiles for panels narrower than NR: `masked[v - 1][m - 1]` is an `m x (v*G)`
+    /// tile, `G = NR / masked.len()` columns per vector, that reads and writes only
+    /// `Tile::cols` columns of B, C and bias (AVX-512 masks). A partial panel of `cols`
+    /// columns runs the narrowest one that covers it, reading B and writing C in place; it
+    /// costs `ceil(cols / G)` vectors per row, not NR/G (empty: such panels are packed, zero-
+    /// padded to NR, and their tiles go through a stack tile).
+    pub(crate) masked: &'static [&'static [TileFn]],
     /// The full `MR x NR` tile that also copies its B panel to `Tile::b_pack` as it reads it
     /// (`None`: the driver packs panels in a separate pass). Packing costs two stores per k
     /// step in a loop bound by FMAs, instead of a pass over B that waits on memory.
@@ -137,38 +136,24 @@ static KERNELS: &[&MicroKernel] = &[
 ];
 
 impl MicroKernel {
-    /// The tile for a panel of `cols < NR` columns is masked: it reads B and writes C only in
+    /// Tiles for a panel of `cols < NR` columns are masked: they read B and write C only in
     /// those columns (so B can be read, and C written, in place).
-    pub(crate) fn masked(&self, cols: usize) -> bool {
-        self.tile_width(cols) < self.nr || !self.rows_masked.is_empty()
+    pub(crate) fn masks(&self, cols: usize) -> bool {
+        cols < self.nr && !self.masked.is_empty()
     }
 
-    /// A tile of `cols` columns can write C in place (C's column stride 1): it is as wide as
-    /// its tiles, or those are masked.
+    /// A tile of `cols` columns can write C in place (C's column stride 1).
     pub(crate) fn writes_cols_in_place(&self, cols: usize) -> bool {
-        cols == self.tile_width(cols) || self.masked(cols)
-    }
-
-    /// Width of the tiles for a panel of `cols <= NR` columns: NR, or NR/2 with `half_rows`.
-    pub(crate) fn tile_width(&self, cols: usize) -> usize {
-        if cols <= self.nr / 2 && !self.half_rows.is_empty() {
-            self.nr / 2
-        } else {
-            self.nr
-        }
+        cols == self.nr || self.masks(cols)
     }
 
     /// The function for the `m`-row tile `t` (`1 <= m <= MR`) of a panel of `cols` columns;
     /// `t` must be complete (its bias and epilogue set), since that decides between `rows` and
     /// `rows_short_plain`.
     pub(crate) fn tile_fn(&self, m: usize, cols: usize, t: &Tile) -> TileFn {
-        if self.tile_width(cols) < self.nr {
-            return self.half_rows[m - 1];
-        }
-        if cols < self.nr {
-            if let Some(&f) = self.rows_masked.get(m - 1) {
-                return f;
-            }
+        if self.masks(cols) {
+            let granule = self.nr / self.masked.len();
+            return self.masked[cols.div_ceil(granule) - 1][m - 1];
         }
         if !t.b_pack.is_null() {
             // The driver asks for packing only with a full tile of a kernel that has the variant.
@@ -256,8 +241,8 @@ mod tests {
         for k in microkernels() {
             assert_eq!(k.rows.len(), k.mr, "{}: one row function per m", k.name);
             assert!(k.rows_short_plain.is_empty() || k.rows_short_plain.len() == k.mr, "{}", k.name);
-            assert!(k.half_rows.is_empty() || (k.half_rows.len() == k.mr && k.nr % 2 == 0), "{}", k.name);
-            assert!(k.rows_masked.is_empty() || k.rows_masked.len() == k.mr, "{}", k.name);
+            assert!(k.masked.is_empty() || k.nr % k.masked.len() == 0, "{}: NR splits into masked widths", k.name);
+            assert!(k.masked.iter().all(|rows| rows.len() == k.mr), "{}: masked tiles for every m", k.name);
             // PackedB blocks are NC wide and panels NR wide: NC must be a whole number of panels.
             assert_eq!(k.nc % k.nr, 0, "{}: NC must be a multiple of NR", k.name);
             use crate::gemm::driver::{MAX_NR, MAX_TILE};

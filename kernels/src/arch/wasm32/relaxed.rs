@@ -80,8 +80,7 @@ pub(crate) static SGEMM_WASM_RELAXED: MicroKernel = MicroKernel {
     gemv_rows: Some(sgemv_rows_wasm_relaxed),
     rows_short_plain: &[],
     b_in_place: true,
-    half_rows: &[],
-    rows_masked: &[],
+    masked: &[],
     pack_b_tile: None,
     rows: &[
         sgemm_mx8_wasm_relaxed::<1, 4>,

@@ -76,8 +76,7 @@ pub(crate) static SGEMM_WASM_SIMD128: MicroKernel = MicroKernel {
     gemv_rows: Some(sgemv_rows_wasm_simd128),
     rows_short_plain: &[],
     b_in_place: true,
-    half_rows: &[],
-    rows_masked: &[],
+    masked: &[],
     pack_b_tile: None,
     rows: &[
         sgemm_mx8_wasm_simd128::<1, 4>,

@@ -169,8 +169,7 @@ pub(crate) static SGEMM_AVX2_FMA: MicroKernel = MicroKernel {
         sgemm_avx2_fma::<6, 2, GENERAL>,
     ],
     b_in_place: false,
-    half_rows: &[],
-    rows_masked: &[],
+    masked: &[],
     pack_b_tile: Some(sgemm_avx2_fma::<MR, 2, PACK_B>),
     gemv_rows: None,
     rows_short_plain: &[

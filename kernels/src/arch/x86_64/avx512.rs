@@ -1,8 +1,9 @@
 //! AVX-512F: a 4x64 register tile (16 zmm accumulators, enough to cover the 4-cycle FMA
 //! latency on both FMA ports; per k step one 64-wide row of B and 4 broadcasts of A, 8 loads
 //! per 16 FMAs), bias/activation fused. 4x64 measured 1-1.5% faster than 8x32 (10 loads per
-//! 16 FMAs) at 64^3, 1024^3, 128x3072x768 and 512x512x4608 on Zen 4; panels of at most 32
-//! columns take the 4x32 `half_rows` tiles, so narrow N costs no more than with 8x32.
+//! 16 FMAs) at 64^3, 1024^3, 128x3072x768 and 512x512x4608 on Zen 4. Panels narrower than
+//! 64 columns take masked 4x16, 4x32 or 4x48 tiles (`masked`), so an odd N costs no more than
+//! with narrower tiles.
 
 use crate::dispatch::Isa;
 use crate::gemm::epilogue::{Activation, GELU_C, GELU_K};
@@ -19,7 +20,7 @@ const GEMV_PREFETCH_ROWS: isize = 2;
 
 use super::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
 
-/// `M x (16*NV)` tile: `NV = 4` for the GEMM tiles (`M <= 4`), `NV = 2` for half-width ones,
+/// `M x (16*NV)` tile: `NV = 4` for the GEMM tiles (`M <= 4`), `NV = 1..=4` masked ones,
 /// `M = 1, NV = 24, 8, 2` for GEMV; `VARIANT` one of [`super::variant`].
 ///
 /// # Safety
@@ -191,17 +192,31 @@ pub(crate) static SGEMM_AVX512: MicroKernel = MicroKernel {
         sgemm_avx512::<4, 4, GENERAL>,
     ],
     b_in_place: true,
-    half_rows: &[
-        sgemm_avx512::<1, 2, MASKED>,
-        sgemm_avx512::<2, 2, MASKED>,
-        sgemm_avx512::<3, 2, MASKED>,
-        sgemm_avx512::<4, 2, MASKED>,
-    ],
-    rows_masked: &[
-        sgemm_avx512::<1, 4, MASKED>,
-        sgemm_avx512::<2, 4, MASKED>,
-        sgemm_avx512::<3, 4, MASKED>,
-        sgemm_avx512::<4, 4, MASKED>,
+    masked: &[
+        &[
+            sgemm_avx512::<1, 1, MASKED>,
+            sgemm_avx512::<2, 1, MASKED>,
+            sgemm_avx512::<3, 1, MASKED>,
+            sgemm_avx512::<4, 1, MASKED>,
+        ],
+        &[
+            sgemm_avx512::<1, 2, MASKED>,
+            sgemm_avx512::<2, 2, MASKED>,
+            sgemm_avx512::<3, 2, MASKED>,
+            sgemm_avx512::<4, 2, MASKED>,
+        ],
+        &[
+            sgemm_avx512::<1, 3, MASKED>,
+            sgemm_avx512::<2, 3, MASKED>,
+            sgemm_avx512::<3, 3, MASKED>,
+            sgemm_avx512::<4, 3, MASKED>,
+        ],
+        &[
+            sgemm_avx512::<1, 4, MASKED>,
+            sgemm_avx512::<2, 4, MASKED>,
+            sgemm_avx512::<3, 4, MASKED>,
+            sgemm_avx512::<4, 4, MASKED>,
+        ],
     ],
     pack_b_tile: Some(sgemm_avx512::<MR, 4, PACK_B>),
     gemv_rows: None,
