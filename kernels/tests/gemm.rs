@@ -570,6 +570,8 @@ fn four_kib_row_strides_and_large_b_blocks_take_the_packing_path() {
             let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
             // M in (64, MC] (MC > 64 on all but the scalar kernel): each task packs the panels it uses.
             check_case(&g, (69, 1024, 300), 1.0, 0.0, ROW, &Epilogue::NONE, 33);
+            // The same with a partial last panel (2085 = 32 * 64 + 37), packed in its task.
+            check_case(&g, (69, 2085, 300), 1.0, 0.5, ROW, &Epilogue::new(None, Activation::Relu), 37);
         }
     });
 }
