@@ -14,7 +14,7 @@ OPTIONS:
   --threads LIST     thread counts, comma-separated (default: 1,2)
   --impls LIST       only these (lanes always runs: it is the reference), e.g. openblas,gemm,lanes-*
   --isa-rows WHEN    lanes-<isa> rows for the other ISAs: `1` (1 thread only, default), `all`, `none`
-  --budget-ms N      measured time per implementation and case (default 600; --quick: 60)
+  --budget-ms N      measured time per implementation and case (default 1000; --quick: 60)
   --peak-only        only the FMA peak loops: print them and write peak.json
   -h, --help         this text
 

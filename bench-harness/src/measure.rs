@@ -39,7 +39,7 @@ pub struct Budget {
 }
 
 impl Budget {
-    pub const DEFAULT: Budget = Budget { per_impl: Duration::from_millis(600), rounds: 15, min_rounds: 3 };
+    pub const DEFAULT: Budget = Budget { per_impl: Duration::from_millis(1000), rounds: 15, min_rounds: 3 };
     pub const QUICK: Budget = Budget { per_impl: Duration::from_millis(60), rounds: 5, min_rounds: 3 };
 
     /// Chooses batch size and sample count from the time of one call: each sample lasts about
