@@ -5,6 +5,7 @@
 //! 64 columns take masked 4x16, 4x32 or 4x48 tiles (`masked`), so an odd N costs no more than
 //! with narrower tiles.
 
+use super::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
 use crate::dispatch::Isa;
 use crate::gemm::epilogue::{Activation, GELU_C, GELU_K};
 use crate::gemm::kernel::{MicroKernel, Tile};
@@ -17,8 +18,6 @@ const B_PREFETCH_ROWS: isize = 16;
 /// Rows of B ahead that the wide GEMV tiles prefetch: 2 measured best of 1-16 (1x3072x768
 /// +6%, 1x4096x1024 +10%; 8 and more rows lost 15%).
 const GEMV_PREFETCH_ROWS: isize = 2;
-
-use super::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
 
 /// `M x (16*NV)` tile: `NV = 4` for the GEMM tiles (`M <= 4`), `NV = 1..=4` masked ones,
 /// `M = 1, NV = 24, 8, 2` for GEMV; `VARIANT` one of [`super::variant`].
