@@ -24,6 +24,7 @@ pub(crate) fn extent_of(rows: usize, cols: usize, rs: isize, cs: isize) -> Resul
 }
 
 /// Checks a view against a slice of `len` elements starting at element `offset`.
+#[inline]
 fn check(len: usize, offset: usize, rows: usize, cols: usize, rs: isize, cs: isize) -> Result<(), KernelError> {
     let (lo, hi) = extent_of(rows, cols, rs, cs)?;
     if rows == 0 || cols == 0 {
@@ -43,6 +44,7 @@ fn check(len: usize, offset: usize, rows: usize, cols: usize, rs: isize, cs: isi
 }
 
 /// (row stride, column stride) of a dense row-major or column-major `rows x cols` layout.
+#[inline]
 fn dense_strides(rows: usize, cols: usize, row_major: bool) -> Result<(isize, isize), KernelError> {
     let lead = isize::try_from(if row_major { cols } else { rows });
     let too_big = |_| KernelError::StrideOverflow {
@@ -79,6 +81,7 @@ pub struct MatMut<'a> {
 
 impl<'a> MatRef<'a> {
     /// A view whose element `(i, j)` is `data[offset + i*row_stride + j*col_stride]`.
+    #[inline]
     pub fn with_offset(
         data: &'a [f32],
         offset: usize,
@@ -91,6 +94,7 @@ impl<'a> MatRef<'a> {
         Ok(Self { data, offset, rows, cols, rs: row_stride, cs: col_stride })
     }
     /// A view whose element `(i, j)` is `data[i*row_stride + j*col_stride]`.
+    #[inline]
     pub fn new(
         data: &'a [f32],
         rows: usize,
@@ -101,11 +105,13 @@ impl<'a> MatRef<'a> {
         Self::with_offset(data, 0, rows, cols, row_stride, col_stride)
     }
     /// A dense row-major view (`row_stride = cols`).
+    #[inline]
     pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
         let (rs, cs) = dense_strides(rows, cols, true)?;
         Self::new(data, rows, cols, rs, cs)
     }
     /// A dense column-major view (`col_stride = rows`).
+    #[inline]
     pub fn col_major(data: &'a [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
         let (rs, cs) = dense_strides(rows, cols, false)?;
         Self::new(data, rows, cols, rs, cs)
@@ -144,6 +150,7 @@ impl<'a> MatRef<'a> {
 impl<'a> MatMut<'a> {
     /// A mutable view whose element `(i, j)` is `data[offset + i*row_stride + j*col_stride]`.
     /// Refuses strides that would make two elements share memory.
+    #[inline]
     pub fn with_offset(
         data: &'a mut [f32],
         offset: usize,
@@ -158,6 +165,7 @@ impl<'a> MatMut<'a> {
         }
         Ok(Self { data, offset, rows, cols, rs: row_stride, cs: col_stride })
     }
+    #[inline]
     pub fn new(
         data: &'a mut [f32],
         rows: usize,
@@ -167,10 +175,12 @@ impl<'a> MatMut<'a> {
     ) -> Result<Self, KernelError> {
         Self::with_offset(data, 0, rows, cols, row_stride, col_stride)
     }
+    #[inline]
     pub fn row_major(data: &'a mut [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
         let (rs, cs) = dense_strides(rows, cols, true)?;
         Self::new(data, rows, cols, rs, cs)
     }
+    #[inline]
     pub fn col_major(data: &'a mut [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
         let (rs, cs) = dense_strides(rows, cols, false)?;
         Self::new(data, rows, cols, rs, cs)

@@ -75,6 +75,7 @@ impl Gemm {
     }
 
     /// The ISA calls will use.
+    #[inline]
     pub fn isa(&self) -> Result<Isa, KernelError> {
         match self.isa {
             Some(isa) => Ok(isa),
@@ -83,17 +84,20 @@ impl Gemm {
     }
 
     /// The microkernel calls will use.
+    #[inline]
     pub fn kernel(&self) -> Result<&'static MicroKernel, KernelError> {
         let isa = self.isa()?;
         MicroKernel::for_isa(isa).ok_or(KernelError::IsaUnavailable { isa: isa.name() })
     }
 
     /// `C = alpha*A*B + beta*C`.
+    #[inline]
     pub fn run(&self, alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) -> Result<(), KernelError> {
         self.run_fused(alpha, a, b, beta, c, &Epilogue::NONE)
     }
 
     /// `C = act(alpha*A*B + beta*C + bias)`, bias and activation applied in registers.
+    #[inline]
     pub fn run_fused(
         &self,
         alpha: f32,
@@ -136,6 +140,7 @@ impl Gemm {
         Ok(())
     }
 
+    #[inline]
     fn threads(&self, m: usize, n: usize, k: usize) -> usize {
         #[cfg(feature = "rayon")]
         {
@@ -190,6 +195,7 @@ impl Gemm {
 }
 
 #[track_caller]
+#[inline]
 fn check_shapes(a: &MatRef<'_>, b: (usize, usize), c: &MatMut<'_>) -> Result<(), KernelError> {
     let (m, k, n) = (a.rows(), a.cols(), b.1);
     if b.0 != k {
