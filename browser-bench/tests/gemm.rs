@@ -1,7 +1,7 @@
 //! The GEMM suite on wasm: every ISA of this build (scalar, portable, and simd128 and/or
 //! relaxed-simd by target features) against the f64 reference: every subtile, depths around
 //! KC, blocks beyond MC/NC, strided and reversed views, alpha/beta with NaN-poisoned C, the
-//! fused epilogue, packed B and the M = 1 (GEMV) path.
+//! fused epilogue, packed B, the M = 1 (GEMV) path and writes confined to C's view.
 //! Run in Node and in headless Chromium by browser-bench/scripts/test-wasm.sh.
 #![cfg(target_arch = "wasm32")]
 
@@ -197,6 +197,25 @@ fn gemv_rows_stream_b() {
             for k in [1, 4, 5, 300] {
                 plain(isa, 1, n, k, (n * 31 + k) as u64);
             }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn partial_tiles_and_gemv_leave_c_padding_untouched() {
+    // Row-major C with padding between rows: edge tiles and the GEMV (rows streamed, then the
+    // epilogue as a k = 1 product) must write exactly the view (check_case compares every
+    // element outside it bit for bit).
+    let (rm, padded) = (Layout::RowMajor, Layout::Padded { pad: 9, cs: 1 });
+    for isa in isas() {
+        let nr = MicroKernel::for_isa(isa).unwrap().nr;
+        for n in [1, nr - 1, nr + 1, 2 * nr + 3, 100] {
+            let bias: Vec<f32> = Rng::new(n as u64).vec(n);
+            check(isa, 7, n, 19, rm, rm, padded, 1.5, 0.0, &Epilogue::new(Some(&bias), Activation::Relu), 50);
+            check(isa, 7, n, 19, rm, rm, padded, 1.0, 0.5, &Epilogue::NONE, 51);
+        }
+        for n in [33, 100, 300] {
+            check(isa, 1, n, 37, rm, rm, padded, 1.0, 0.5, &Epilogue::NONE, 52);
         }
     }
 }
