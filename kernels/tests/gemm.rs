@@ -535,6 +535,15 @@ fn gemv_rows_stream_b_without_packing() {
             }
         }
     }
+    // B's rows at every alignment (AVX2 peels the columns before a 32-byte boundary).
+    for isa in isas() {
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
+        let n = 3 * kernel(isa).gemv_width().max(kernel(isa).nr) + 8;
+        for off in 0..16 {
+            let shifted_b = (Layout::RowMajor, Layout::Shifted { off }, Layout::RowMajor);
+            check_case(&g, (1, n, 67), 1.0, 0.5, shifted_b, &Epilogue::new(None, Activation::Relu), 26);
+        }
+    }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     pool.install(|| {
         for isa in isas() {

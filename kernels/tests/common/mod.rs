@@ -54,6 +54,10 @@ pub enum Layout {
     },
     /// Rows and columns both reversed (negative strides).
     Reversed,
+    /// Row-major, starting `off` elements into the buffer (any alignment of the rows).
+    Shifted {
+        off: usize,
+    },
 }
 
 pub const LAYOUTS: [Layout; 4] =
@@ -72,6 +76,7 @@ pub fn geometry(layout: Layout, r: usize, c: usize) -> (usize, usize, isize, isi
             let len = r * c;
             (len, len.saturating_sub(1), -(c as isize), -1)
         }
+        Layout::Shifted { off } => (r * c + off, off, c as isize, 1),
     }
 }
 
