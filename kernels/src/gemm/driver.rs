@@ -62,7 +62,7 @@ const TASKS_PER_THREAD: usize = 4;
 
 /// Largest `MR * NR` and `NR` of any kernel, for the stack buffers of edge tiles (checked by
 /// the kernel table's test). Kept tight: the buffer is zeroed for every edge tile that goes
-/// through it (1 KiB instead of 4 KiB: AVX2 100^3 +X%).
+/// through it (1 KiB instead of 4 KiB: AVX2 100^3 +3%, 1000x100x500 +1%).
 pub(crate) const MAX_TILE: usize = 4 * 64;
 pub(crate) const MAX_NR: usize = 64;
 
@@ -282,19 +282,11 @@ unsafe fn run_gemv(kern: &'static MicroKernel, p: &Problem, b: Strided, k: usize
     if !masked && (b.rs * 4) % 32 == 0 {
         let lead = (32 - (b.ptr as usize) % 32) % 32 / 4;
         if lead > 0 && p.n >= lead + kern.gemv_width() {
-            let head = Problem { n: lead, ..*p };
-            let rest = Problem {
-                n: p.n - lead,
-                b: BSource::Strided(Strided { ptr: b.at(0, lead), ..b }),
-                c: p.c.wrapping_add(lead),
-                bias: p.bias.map(|bias| &bias[lead..]),
-                ..*p
-            };
             // SAFETY: sub-views of the same operands; the head is narrower than any GEMV
             // strip (tiled path), the rest starts aligned (no lead again).
             unsafe {
-                run(kern, &head, threads);
-                run(kern, &rest, threads);
+                run(kern, &p.columns(b, 0, lead), threads);
+                run(kern, &p.columns(b, lead, p.n - lead), threads);
             }
             return;
         }
@@ -306,10 +298,9 @@ unsafe fn run_gemv(kern: &'static MicroKernel, p: &Problem, b: Strided, k: usize
         }
     }
     if masked {
-        let granule = kern.nr / kern.masked.len();
         while j < p.n {
             let w = kern.nr.min(p.n - j);
-            strips.push((j, kern.masked[w.div_ceil(granule) - 1][0], w));
+            strips.push((j, kern.masked_fn(1, w), w));
             j += w;
         }
     }
@@ -356,16 +347,23 @@ unsafe fn run_gemv(kern: &'static MicroKernel, p: &Problem, b: Strided, k: usize
         strips.iter().for_each(|&s| strip(a, s));
     });
     if done < p.n {
-        let tail = Problem {
-            n: p.n - done,
-            b: BSource::Strided(Strided { ptr: b.at(0, done), ..b }),
-            c: p.c.wrapping_add(done),
-            bias: p.bias.map(|bias| &bias[done..]),
-            ..*p
-        };
         // SAFETY: the tail is a sub-view of the same operands; it is narrower than the
         // narrowest GEMV tile, so this does not recurse into the GEMV path.
-        unsafe { run(kern, &tail, threads) };
+        unsafe { run(kern, &p.columns(b, done, p.n - done), threads) };
+    }
+}
+
+impl<'a> Problem<'a> {
+    /// Columns `j0..j0 + n` of the problem, B row-major in `b`, C with unit column stride
+    /// (the GEMV path's pieces).
+    fn columns(&self, b: Strided, j0: usize, n: usize) -> Problem<'a> {
+        Problem {
+            n,
+            b: BSource::Strided(Strided { ptr: b.at(0, j0), ..b }),
+            c: self.c.wrapping_add(j0),
+            bias: self.bias.map(|bias| &bias[j0..j0 + n]),
+            ..*self
+        }
     }
 }
 

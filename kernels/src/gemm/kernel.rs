@@ -143,6 +143,13 @@ impl MicroKernel {
         cols < self.nr && !self.masked.is_empty()
     }
 
+    /// The narrowest masked `m`-row tile that covers `cols` columns (`masks(cols)` or
+    /// `cols == NR` with masked tiles present).
+    pub(crate) fn masked_fn(&self, m: usize, cols: usize) -> TileFn {
+        let granule = self.nr / self.masked.len();
+        self.masked[cols.div_ceil(granule) - 1][m - 1]
+    }
+
     /// A tile of `cols` columns can write C in place (C's column stride 1).
     pub(crate) fn writes_cols_in_place(&self, cols: usize) -> bool {
         cols == self.nr || self.masks(cols)
@@ -153,8 +160,7 @@ impl MicroKernel {
     /// `rows_short_plain`.
     pub(crate) fn tile_fn(&self, m: usize, cols: usize, t: &Tile) -> TileFn {
         if self.masks(cols) {
-            let granule = self.nr / self.masked.len();
-            return self.masked[cols.div_ceil(granule) - 1][m - 1];
+            return self.masked_fn(m, cols);
         }
         if !t.b_pack.is_null() {
             // The driver asks for packing only with a full tile of a kernel that has the variant.

@@ -3,7 +3,7 @@
 mod driver;
 pub(crate) mod epilogue;
 pub(crate) mod kernel;
-mod pack;
+pub(crate) mod pack;
 mod packed;
 pub mod reference;
 

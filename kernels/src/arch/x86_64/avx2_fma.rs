@@ -5,6 +5,7 @@ use super::variant::{GENERAL, PACK_B, SHORT_PLAIN};
 use crate::dispatch::Isa;
 use crate::gemm::epilogue::{Activation, GELU_C, GELU_K};
 use crate::gemm::kernel::{MicroKernel, Tile};
+use crate::gemm::pack::prefetch_row;
 use core::arch::x86_64::*;
 
 const MR: usize = 6;
@@ -25,27 +26,18 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
     // Start fetching the C tile now so the epilogue's loads/stores do not wait on memory.
     if VARIANT != SHORT_PLAIN && !t.is_short() {
         for i in 0..M {
-            let row = t.c.wrapping_offset(i as isize * t.rsc);
-            for h in 0..NV {
-                _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(8 * h) as *const i8);
-            }
+            prefetch_row(t.c.wrapping_offset(i as isize * t.rsc), 8 * NV);
         }
     }
     let (mut a, mut b, mut b_pack) = (t.a, t.b, t.b_pack);
     for _ in 0..t.k {
         if M == 1 && NV > 2 {
             // GEMV strips: B's rows are pages apart, where hardware prefetchers stop.
-            let ahead = b.wrapping_offset(GEMV_PREFETCH_ROWS * t.ldb);
-            for h in (0..NV).step_by(2) {
-                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(8 * h) as *const i8);
-            }
+            prefetch_row(b.wrapping_offset(GEMV_PREFETCH_ROWS * t.ldb), 8 * NV);
         }
         if VARIANT == PACK_B {
             // B rows are often pages apart here, where hardware prefetchers stop.
-            let ahead = b.wrapping_offset(B_PREFETCH_ROWS * t.ldb);
-            for h in (0..NV).step_by(2) {
-                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(8 * h) as *const i8);
-            }
+            prefetch_row(b.wrapping_offset(B_PREFETCH_ROWS * t.ldb), 8 * NV);
         }
         // SAFETY: one k step of B holds NR values; of A, M values `rsa` apart.
         unsafe {
@@ -58,7 +50,7 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
                 }
             }
             if VARIANT == PACK_B {
-                b_pack = b_pack.add(NR);
+                b_pack = b_pack.add(8 * NV);
             }
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm256_set1_ps(*a.offset(i as isize * t.rsa));

@@ -9,6 +9,7 @@ use super::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
 use crate::dispatch::Isa;
 use crate::gemm::epilogue::{Activation, GELU_C, GELU_K};
 use crate::gemm::kernel::{MicroKernel, Tile};
+use crate::gemm::pack::prefetch_row;
 use core::arch::x86_64::*;
 
 const MR: usize = 4;
@@ -30,10 +31,7 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT: u8>(t: &T
     // Start fetching the C tile now so the epilogue's loads/stores do not wait on memory.
     if VARIANT != SHORT_PLAIN && !t.is_short() {
         for i in 0..M {
-            let row = t.c.wrapping_offset(i as isize * t.rsc);
-            for h in 0..NV {
-                _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(16 * h) as *const i8);
-            }
+            prefetch_row(t.c.wrapping_offset(i as isize * t.rsc), 16 * NV);
         }
     }
     // MASKED: lanes of vector h inside the tile's `cols` columns.
@@ -43,17 +41,11 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT: u8>(t: &T
     for _ in 0..t.k {
         if M == 1 && NV > 2 {
             // GEMV strips: B's rows are pages apart, where hardware prefetchers stop.
-            let ahead = b.wrapping_offset(GEMV_PREFETCH_ROWS * t.ldb);
-            for h in 0..NV {
-                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16 * h) as *const i8);
-            }
+            prefetch_row(b.wrapping_offset(GEMV_PREFETCH_ROWS * t.ldb), 16 * NV);
         }
         if VARIANT == PACK_B {
             // B rows are often pages apart here, where hardware prefetchers stop.
-            let ahead = b.wrapping_offset(B_PREFETCH_ROWS * t.ldb);
-            for h in 0..NV {
-                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16 * h) as *const i8);
-            }
+            prefetch_row(b.wrapping_offset(B_PREFETCH_ROWS * t.ldb), 16 * NV);
         }
         // SAFETY: one k step of B holds NR values; of A, M values `rsa` apart.
         unsafe {
