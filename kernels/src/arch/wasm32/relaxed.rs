@@ -48,23 +48,6 @@ unsafe fn sgemm_1xn_wasm_relaxed(t: &Tile) {
     unsafe { tile::<RelaxedMadd, 1, GEMV_NV, 1>(t) }
 }
 
-/// GEMV with row-major B streamed a few rows at a time (see [`gemv_rows`]).
-///
-/// # Safety
-/// The `GemvRowsFn` contract (see `gemm::kernel`).
-unsafe fn sgemv_rows_wasm_relaxed(
-    k: usize,
-    n: usize,
-    a: *const f32,
-    csa: isize,
-    b: *const f32,
-    ldb: isize,
-    acc: *mut f32,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { gemv_rows::<RelaxedMadd>(k, n, a, csa, b, ldb, acc) }
-}
-
 pub(crate) static SGEMM_WASM_RELAXED: MicroKernel = MicroKernel {
     name: "sgemm_6x8_wasm_relaxed",
     isa: Isa::WasmRelaxed,
@@ -77,7 +60,7 @@ pub(crate) static SGEMM_WASM_RELAXED: MicroKernel = MicroKernel {
     mc: 120,
     nc: 1024,
     gemv: &[(sgemm_1xn_wasm_relaxed, 4 * GEMV_NV)],
-    gemv_rows: Some(sgemv_rows_wasm_relaxed),
+    gemv_rows: Some(gemv_rows::<RelaxedMadd>),
     rows_short_plain: &[],
     b_in_place: true,
     masked: &[],

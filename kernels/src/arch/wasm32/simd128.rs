@@ -44,23 +44,6 @@ unsafe fn sgemm_1xn_wasm_simd128(t: &Tile) {
     unsafe { tile::<MulThenAdd, 1, GEMV_NV, 1>(t) }
 }
 
-/// GEMV with row-major B streamed a few rows at a time (see [`gemv_rows`]).
-///
-/// # Safety
-/// The `GemvRowsFn` contract (see `gemm::kernel`).
-unsafe fn sgemv_rows_wasm_simd128(
-    k: usize,
-    n: usize,
-    a: *const f32,
-    csa: isize,
-    b: *const f32,
-    ldb: isize,
-    acc: *mut f32,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { gemv_rows::<MulThenAdd>(k, n, a, csa, b, ldb, acc) }
-}
-
 pub(crate) static SGEMM_WASM_SIMD128: MicroKernel = MicroKernel {
     name: "sgemm_5x8_wasm_simd128",
     isa: Isa::WasmSimd128,
@@ -73,7 +56,7 @@ pub(crate) static SGEMM_WASM_SIMD128: MicroKernel = MicroKernel {
     mc: 120,
     nc: 1024,
     gemv: &[(sgemm_1xn_wasm_simd128, 4 * GEMV_NV)],
-    gemv_rows: Some(sgemv_rows_wasm_simd128),
+    gemv_rows: Some(gemv_rows::<MulThenAdd>),
     rows_short_plain: &[],
     b_in_place: true,
     masked: &[],
