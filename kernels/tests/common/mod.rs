@@ -63,14 +63,19 @@ pub enum Layout {
 pub const LAYOUTS: [Layout; 4] =
     [Layout::RowMajor, Layout::ColMajor, Layout::Padded { pad: 3, cs: 2 }, Layout::Reversed];
 
+/// Rows of padding after a `Padded` operand: more than any kernel's MR.
+const GUARD_ROWS: usize = 8;
+
 /// (buffer length, offset, row stride, column stride) for an `r x c` operand.
 pub fn geometry(layout: Layout, r: usize, c: usize) -> (usize, usize, isize, isize) {
     match layout {
         Layout::RowMajor => (r * c, 0, c as isize, 1),
         Layout::ColMajor => (r * c, 0, 1, r as isize),
         Layout::Padded { pad, cs } => {
+            // Guard rows after the last one: a tile that wrote MR rows where fewer are left
+            // would show there (check_case compares everything outside the view).
             let rs = c * cs + pad;
-            (r * rs + 1, 0, rs as isize, cs as isize)
+            ((r + GUARD_ROWS) * rs + 1, 0, rs as isize, cs as isize)
         }
         Layout::Reversed => {
             let len = r * c;
