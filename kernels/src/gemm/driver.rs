@@ -331,6 +331,7 @@ unsafe fn run_gemv(kern: &'static MicroKernel, p: &Problem, b: Strided, k: usize
             act: p.act,
             cols: w,
             b_pack: std::ptr::null_mut(),
+            prefetch_next_a: false,
         };
         // SAFETY: the strip covers columns j..j+w <= n of B and C (unit column stride; a
         // masked strip reads and writes only its w columns), and `a` holds the k values of
@@ -533,6 +534,7 @@ unsafe fn sweep(
     panel_buf: &mut [f32],
 ) {
     let (mr, nr, kc) = (kern.mr, kern.nr, blk.kc);
+    let first_panel = j_panels.start;
     for jp in j_panels {
         let j = jp * nr; // column inside the block
         let cols = nr.min(blk.nc - j);
@@ -581,6 +583,8 @@ unsafe fn sweep(
                 act: blk.act,
                 cols,
                 b_pack,
+                // The first panel's tiles are the first to read their A rows.
+                prefetch_next_a: !a.packed && jp == first_panel && i + 2 * mr <= rows,
             };
             // SAFETY: forwarded contract; `b_pack`, when set, is `panel_buf` (kc * NR values).
             unsafe { run_tile(kern, tile, m, cols, p.csc, bias) };
@@ -625,12 +629,15 @@ unsafe fn sweep_in_place(kern: &'static MicroKernel, p: &Problem, b: Strided, k:
             act: p.act,
             cols,
             b_pack: std::ptr::null_mut(),
+            prefetch_next_a: false,
         };
         let full = kern.tile_fn(mr, cols, &t);
         let mut i = 0;
         while i < p.m {
             let m = mr.min(p.m - i);
             let f = if m == mr { full } else { kern.tile_fn(m, cols, &t) };
+            // The first panel's tiles are the first to read their A rows.
+            t.prefetch_next_a = j == 0 && i + 2 * mr <= p.m;
             // SAFETY: rows i..i+m and columns j..j+cols of A, B and C are inside the views
             // (forwarded contract); the tile reads and writes only its `cols` columns.
             unsafe { f(&t) };

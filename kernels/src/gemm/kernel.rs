@@ -34,6 +34,11 @@ pub(crate) struct Tile {
     /// Null, or where [`MicroKernel::pack_b_tile`] copies the `k x NR` B values it reads
     /// (`NR` apart, aligned): the first tile of a panel packs it for the tiles after it.
     pub b_pack: *mut f32,
+    /// A is read in place and the tile M rows down reads it next, from memory: the x86 full
+    /// tiles then prefetch those rows as they go (the driver sets this on the first panel of
+    /// a row block, whose A rows nobody has read yet).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    pub prefetch_next_a: bool,
 }
 
 impl Tile {
@@ -227,6 +232,7 @@ impl MicroKernel {
                 act: Activation::Identity,
                 cols: self.nr,
                 b_pack: std::ptr::null_mut(),
+                prefetch_next_a: false,
             };
             // SAFETY: the CPU supports the kernel's ISA (asserted above, before timing); the
             // buffers hold exactly the MR x k, k x NR and MR x NR values the tile reads and writes.

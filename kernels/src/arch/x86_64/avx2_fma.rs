@@ -30,7 +30,15 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
         }
     }
     let (mut a, mut b, mut b_pack) = (t.a, t.b, t.b_pack);
+    // `Tile::prefetch_next_a`: prefetch the rows of the next tile down, one per k step (as in
+    // the AVX-512 tile; 3136x64x576 +1.8%).
+    let prefetch_next_a = VARIANT == GENERAL && M == MR && NV == 2 && t.prefetch_next_a;
+    let mut next_row = 0;
     for _ in 0..t.k {
+        if prefetch_next_a {
+            _mm_prefetch::<_MM_HINT_T1>(a.wrapping_offset((M + next_row) as isize * t.rsa) as *const i8);
+            next_row = if next_row + 1 == M { 0 } else { next_row + 1 };
+        }
         if M == 1 && NV > 2 {
             // GEMV strips: B's rows are pages apart, where hardware prefetchers stop.
             prefetch_row(b.wrapping_offset(GEMV_PREFETCH_ROWS * t.ldb), 8 * NV);
