@@ -10,6 +10,10 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+# The wasm code and the wasm test suite (kernels/tests/gemm.rs also builds for wasm32).
+step "cargo clippy -D warnings (wasm32, simd128 + relaxed-simd)"
+RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo clippy -p lanes-kernels -p lanes-web \
+  --no-default-features --target wasm32-unknown-unknown --lib --tests -- -D warnings
 
 step "native tests (default ISA)"
 cargo test --workspace

@@ -1,9 +1,16 @@
 //! The GEMM suite: every test runs once per ISA (all available, or the one forced by LANES_ISA)
 //! and compares with the scalar reference.
+//!
+//! The same file is the wasm suite: built for wasm32 (scalar, simd128, relaxed-simd) it runs
+//! in Node and headless Chromium under wasm-bindgen-test (browser-bench/scripts/test-wasm.sh),
+//! where `#[test]` is wasm-bindgen-test's. Parts that need threads (rayon) and proptest are
+//! native only.
 
 mod common;
 use common::*;
 use lanes_kernels::{Activation, Epilogue, Gemm, Isa, KernelError, MatMut, MatRef, Parallelism};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const ROW: (Layout, Layout, Layout) = (Layout::RowMajor, Layout::RowMajor, Layout::RowMajor);
 
@@ -272,6 +279,7 @@ fn packed_b_matches_unpacked() {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn two_threads_match_the_reference() {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
@@ -300,6 +308,7 @@ fn two_threads_match_the_reference() {
     });
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn nested_calls_from_rayon_jobs() {
     // Calls from inside rayon jobs (e.g. a batch of layers in parallel) must not conflict
@@ -404,11 +413,13 @@ fn shape_errors_name_the_numbers() {
 
 #[test]
 fn packing_a_huge_broadcast_view_is_an_error_not_an_abort() {
-    // Zero strides make a valid 1e10 x 1e10 view of one value; packing it cannot fit.
+    // Zero strides make a valid 1e10 x 1e10 view of one value (2^31 - 1 squared on 32-bit
+    // wasm, where dimensions must fit isize); packing it cannot fit.
+    let huge = 10_000_000_000u64.min(isize::MAX as u64) as usize;
     let one = [1.0f32];
-    let b = MatRef::new(&one, 10_000_000_000, 10_000_000_000, 0, 0).unwrap();
+    let b = MatRef::new(&one, huge, huge, 0, 0).unwrap();
     let err = Gemm::new().pack_b(b).unwrap_err();
-    assert!(matches!(err, KernelError::TooLarge { rows: 10_000_000_000, .. }), "{err}");
+    assert!(matches!(err, KernelError::TooLarge { rows, .. } if rows == huge), "{err}");
     assert!(err.to_string().contains("does not fit"), "{err}");
     // No columns: nothing to pack, immediately, however deep (found by fuzz/api_bad_input).
     let b = MatRef::new(&one, usize::MAX / 2, 0, 0, 0).unwrap();
@@ -449,7 +460,26 @@ fn zero_sizes_are_fine() {
 
 #[test]
 fn forced_unavailable_isa_is_an_error() {
-    assert_eq!(Gemm::with_isa(Isa::WasmRelaxed).unwrap_err(), KernelError::IsaUnavailable { isa: "relaxed" });
+    let missing = if cfg!(target_arch = "wasm32") { Isa::Avx2 } else { Isa::WasmRelaxed };
+    assert_eq!(Gemm::with_isa(missing).unwrap_err(), KernelError::IsaUnavailable { isa: missing.name() });
+}
+
+#[cfg(target_arch = "wasm32")]
+#[test]
+fn the_wasm_build_has_the_kernels_its_target_features_promise() {
+    use lanes_kernels::MicroKernel;
+    let have = Isa::available();
+    assert_eq!(have.contains(&Isa::WasmSimd128), cfg!(target_feature = "simd128"));
+    assert_eq!(have.contains(&Isa::WasmRelaxed), cfg!(target_feature = "relaxed-simd"));
+    let best = Isa::best();
+    if cfg!(target_feature = "relaxed-simd") {
+        assert_eq!(best, Isa::WasmRelaxed);
+        assert_eq!(MicroKernel::for_isa(best).unwrap().name, "sgemm_6x8_wasm_relaxed");
+    } else if cfg!(target_feature = "simd128") {
+        assert_eq!(best, Isa::WasmSimd128);
+    } else {
+        assert_eq!(best, Isa::Portable);
+    }
 }
 
 #[test]
@@ -476,6 +506,7 @@ fn raw_api_checks_aliasing_and_strides() {
     assert!(buf[32..48].iter().all(|&x| x == 4.0));
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 mod random_shapes {
     use super::*;
     use proptest::prelude::*;
@@ -544,8 +575,8 @@ fn gemv_rows_stream_b_without_packing() {
             check_case(&g, (1, n, 67), 1.0, 0.5, shifted_b, &Epilogue::new(None, Activation::Relu), 26);
         }
     }
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-    pool.install(|| {
+    #[cfg(not(target_arch = "wasm32"))]
+    rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| {
         for isa in isas() {
             let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
             check_case(&g, (1, 3072, 77), 1.0, 0.5, ROW, &Epilogue::new(None, Activation::Silu), 24);
@@ -573,8 +604,8 @@ fn four_kib_row_strides_and_large_b_blocks_take_the_packing_path() {
         check_case(&g, (67, 1100, 1000), 1.0, 0.5, ROW, &Epilogue::NONE, 34);
     }
     // The same with two threads: B packed in parallel, row-major bands per thread.
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-    pool.install(|| {
+    #[cfg(not(target_arch = "wasm32"))]
+    rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| {
         for isa in isas() {
             let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
             // M in (64, MC] (MC > 64 on all but the scalar kernel): each task packs the panels it uses.

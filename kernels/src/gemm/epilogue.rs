@@ -62,17 +62,17 @@ pub(crate) const GELU_C: f32 = 0.044_715;
 
 #[inline]
 fn relu(x: f32) -> f32 {
-    if x < 0.0 {
-        0.0
-    } else {
-        x
-    }
+    clamp(x, 0.0, f32::INFINITY)
 }
 
 #[inline]
 fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
-    // Written so NaN falls through both comparisons and propagates.
-    if x < lo {
+    // NaN propagates. The explicit test matters: built with relaxed-simd, LLVM vectorises the
+    // two compare-and-selects into `f32x4.relaxed_min/max`, whose result for NaN is up to the
+    // engine (V8 on x86 returned `hi` here; found by the wasm run of tests/gemm.rs).
+    if x.is_nan() {
+        x
+    } else if x < lo {
         lo
     } else if x > hi {
         hi

@@ -214,9 +214,8 @@ pub(crate) unsafe fn gemv_rows<F: MulAdd>(
     }
 }
 
-/// Applies the activation: clamps in vector registers (`pmin`/`pmax` have the scalar
-/// definition's NaN behaviour: NaN fails both comparisons and passes through), GELU and SiLU
-/// lane by lane with the scalar definition (`Activation::apply`).
+/// Applies the activation: clamps in vector registers, GELU and SiLU lane by lane with the
+/// scalar definition (`Activation::apply`).
 #[cfg(target_feature = "simd128")]
 #[inline(always)]
 fn activate(x: v128, act: crate::gemm::epilogue::Activation) -> v128 {
@@ -225,8 +224,12 @@ fn activate(x: v128, act: crate::gemm::epilogue::Activation) -> v128 {
         Activation::Identity => x,
         Activation::Relu | Activation::Clamp { .. } => {
             let (lo, hi) = act.bounds();
-            // pmax(x, lo) = x < lo ? lo : x; pmin(x, hi) = hi < x ? hi : x.
-            f32x4_pmin(f32x4_pmax(x, f32x4_splat(lo)), f32x4_splat(hi))
+            // pmax(x, lo) = x < lo ? lo : x; pmin(x, hi) = hi < x ? hi : x: NaN would pass
+            // through both, but with relaxed-simd enabled LLVM emits `relaxed_min/max` for
+            // them, whose NaN result is up to the engine (V8 on x86 gave `lo`). So NaN lanes
+            // (x != x) take x explicitly.
+            let clamped = f32x4_pmin(f32x4_pmax(x, f32x4_splat(lo)), f32x4_splat(hi));
+            v128_bitselect(x, clamped, f32x4_ne(x, x))
         }
         Activation::Gelu | Activation::Silu => f32x4(
             act.apply(f32x4_extract_lane::<0>(x)),
