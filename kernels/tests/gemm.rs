@@ -459,6 +459,27 @@ fn zero_sizes_are_fine() {
 }
 
 #[test]
+fn extreme_strides_on_single_rows_and_columns() {
+    // A stride along a dimension of size 1 is never applied to an element, so any value is a
+    // valid view; the kernels must not compute addresses with it either (`ptr::offset` past
+    // the last k step overflowed here; found by fuzz/api_bad_input).
+    for isa in isas() {
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
+        for (m, n) in [(1, 5), (3, 5), (3, 70), (1, 300)] {
+            let a = vec![1.5f32; m];
+            let b = vec![2.0f32; n];
+            for big in [isize::MAX, isize::MIN, isize::MAX / 3] {
+                let av = MatRef::new(&a, m, 1, 1, big).unwrap();
+                let bv = MatRef::new(&b, 1, n, big, 1).unwrap();
+                let mut c = vec![f32::NAN; m * n];
+                g.run(1.0, av, bv, 0.0, MatMut::row_major(&mut c, m, n).unwrap()).unwrap();
+                assert!(c.iter().all(|&x| x == 3.0), "{isa} {m}x{n}x1 stride {big}: {c:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn forced_unavailable_isa_is_an_error() {
     let missing = if cfg!(target_arch = "wasm32") { Isa::Avx2 } else { Isa::WasmRelaxed };
     assert_eq!(Gemm::with_isa(missing).unwrap_err(), KernelError::IsaUnavailable { isa: missing.name() });

@@ -33,8 +33,10 @@ unsafe fn sgemm_mx16_portable<const M: usize>(t: &Tile) {
                 row[0] = ai.mul_add(b0, row[0]);
                 row[1] = ai.mul_add(b1, row[1]);
             }
-            a = a.offset(t.csa);
-            b = b.offset(t.ldb);
+            // Wrapping: past the last k step these point beyond the operands (never read),
+            // which with extreme strides may not even be an address.
+            a = a.wrapping_offset(t.csa);
+            b = b.wrapping_offset(t.ldb);
         }
     }
     let alpha = f32x8::splat(t.alpha);

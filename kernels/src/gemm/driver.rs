@@ -144,7 +144,7 @@ pub(crate) unsafe fn run(kern: &'static MicroKernel, p: &Problem, threads: usize
     // with `b_in_place == false` (AVX2) pack B unless a single row of tiles reads it.
     let direct_b = match p.b {
         BSource::Strided(b) => {
-            let fits_l2 = kc_max * p.n * 4 <= DIRECT_B_MAX_BYTES * threads.max(1);
+            let fits_l2 = kc_max.saturating_mul(p.n).saturating_mul(4) <= DIRECT_B_MAX_BYTES * threads.max(1);
             let shape_ok = p.m <= DIRECT_B_MAX_M || (b.rs % 1024 != 0 && fits_l2);
             b.cs == 1 && (p.m <= kern.mr || (kern.b_in_place && shape_ok))
         }
@@ -288,7 +288,7 @@ unsafe fn run_gemv(kern: &'static MicroKernel, p: &Problem, b: Strided, k: usize
     // speed: when every row of B has the same misalignment, the first few columns go through
     // the tiled path and the strips start on a 32-byte boundary (1x3072x768 with 16-byte
     // aligned B: +11%, 1x4096x1024 +41%). (With AVX-512 the same measured no gain.)
-    if !masked && (b.rs * 4) % 32 == 0 {
+    if !masked && b.rs % 8 == 0 {
         let lead = (32 - (b.ptr as usize) % 32) % 32 / 4;
         if lead > 0 && p.n >= lead + kern.gemv_width() {
             // SAFETY: sub-views of the same operands; the head is narrower than any GEMV

@@ -82,8 +82,10 @@ pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: u
                         *r = F::madd(ai, bv[j], *r);
                     }
                 }
-                a = a.offset(t.csa);
-                b = b.offset(t.ldb);
+                // Wrapping: past the last k step these point beyond the operands (never read),
+                // which with extreme strides may not even be an address.
+                a = a.wrapping_offset(t.csa);
+                b = b.wrapping_offset(t.ldb);
             }
         }
         k -= U;
@@ -97,8 +99,10 @@ pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: u
                     *r = F::madd(ai, load(b.add(4 * j)), *r);
                 }
             }
-            a = a.offset(t.csa);
-            b = b.offset(t.ldb);
+            // Wrapping: past the last k step these point beyond the operands (never read),
+            // which with extreme strides may not even be an address.
+            a = a.wrapping_offset(t.csa);
+            b = b.wrapping_offset(t.ldb);
         }
     }
     let (first, rest) = acc.split_at_mut(1);

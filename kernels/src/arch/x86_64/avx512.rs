@@ -49,11 +49,11 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT: u8>(t: &T
         }
         if M == 1 && NV > 2 {
             // GEMV strips: B's rows are pages apart, where hardware prefetchers stop.
-            prefetch_row(b.wrapping_offset(GEMV_PREFETCH_ROWS * t.ldb), 16 * NV);
+            prefetch_row(b.wrapping_offset(GEMV_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
         }
         if VARIANT == PACK_B {
             // B rows are often pages apart here, where hardware prefetchers stop.
-            prefetch_row(b.wrapping_offset(B_PREFETCH_ROWS * t.ldb), 16 * NV);
+            prefetch_row(b.wrapping_offset(B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
         }
         // SAFETY: one k step of B holds NR values; of A, M values `rsa` apart.
         unsafe {
@@ -71,7 +71,7 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT: u8>(t: &T
                 }
             }
             if VARIANT == PACK_B {
-                b_pack = b_pack.add(16 * NV);
+                b_pack = b_pack.wrapping_add(16 * NV);
             }
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm512_set1_ps(*a.offset(i as isize * t.rsa));
@@ -79,8 +79,10 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT: u8>(t: &T
                     *acc = _mm512_fmadd_ps(ai, bh, *acc);
                 }
             }
-            a = a.offset(t.csa);
-            b = b.offset(t.ldb);
+            // Wrapping: past the last k step these point beyond the operands (never read),
+            // which with extreme strides may not even be an address.
+            a = a.wrapping_offset(t.csa);
+            b = b.wrapping_offset(t.ldb);
         }
     }
     let alpha = _mm512_set1_ps(t.alpha);
