@@ -601,6 +601,9 @@ fn gemv_rows_stream_b_without_packing() {
         for isa in isas() {
             let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
             check_case(&g, (1, 3072, 77), 1.0, 0.5, ROW, &Epilogue::new(None, Activation::Silu), 24);
+            // Strips in depth blocks, one group of them per thread, columns left over.
+            let bias: Vec<f32> = (0..1000).map(|j| j as f32 * 0.01 - 1.0).collect();
+            check_case(&g, (1, 1000, 500), 1.5, 0.5, ROW, &Epilogue::new(Some(&bias), Activation::Gelu), 27);
         }
     });
 }
