@@ -30,6 +30,11 @@ pub struct Measurement {
     /// The peak efficiency is measured against (not written to gemm.jsonl).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak: Option<PeakKind>,
+    /// Seconds per call of each sample, in round order: sample `r` ran in round `r` of the
+    /// case's interleaved loop, next to the other implementations' sample `r` (not written
+    /// to gemm.jsonl; used for the paired ratios).
+    #[serde(default)]
+    pub round_s: Vec<f64>,
 }
 
 /// One line of `gemm.jsonl`.
@@ -58,6 +63,10 @@ pub struct Record {
     /// Against the fastest of matrixmultiply, gemm and OpenBLAS (other than itself).
     pub ratio_to_best_peer: Option<f64>,
     pub best_peer: Option<String>,
+    /// The same against the best peer, paired: the median over the rounds both ran of
+    /// (peer's time / this impl's time). Samples of one round run back to back, so slow
+    /// phases of a shared machine cancel out of each pair.
+    pub paired_ratio_to_best_peer: Option<f64>,
     pub ratio_to_naive: Option<f64>,
     /// Minimal memory traffic (A, B and C once each, 4 bytes per element) / median time, in
     /// 1e9 B/s: the figure that matters when the shape is bound by bandwidth (GEMV, M = 1).
@@ -80,20 +89,24 @@ pub fn ratio(a: f64, b: Option<f64>) -> Option<f64> {
     b.filter(|&b| b > 0.0 && b.is_finite()).map(|b| a / b)
 }
 
+/// Median over the rounds both ran of `peer time / my time` (None without common rounds).
+pub fn paired_ratio(me: &Measurement, peer: &Measurement) -> Option<f64> {
+    let r: Vec<f64> =
+        me.round_s.iter().zip(&peer.round_s).filter(|(&a, &b)| a > 0.0 && b > 0.0).map(|(&a, &b)| b / a).collect();
+    (!r.is_empty()).then(|| crate::measure::stats(&r).median)
+}
+
 /// Turns measurements into records: efficiency from `peaks`, ratios from the other rows of the
 /// same case and thread count.
 pub fn build_records(ms: &[Measurement], peaks: &[Peak]) -> Vec<Record> {
     ms.iter()
         .map(|me| {
-            let peer = |name: &str| {
+            let row = |name: &str| {
                 (me.impl_name != name)
-                    .then(|| {
-                        ms.iter()
-                            .find(|o| o.case == me.case && o.threads == me.threads && o.impl_name == name)
-                            .map(|o| o.gflops)
-                    })
+                    .then(|| ms.iter().find(|o| o.case == me.case && o.threads == me.threads && o.impl_name == name))
                     .flatten()
             };
+            let peer = |name: &str| row(name).map(|o| o.gflops);
             let best = PEERS.iter().filter_map(|&p| peer(p).map(|g| (p, g))).max_by(|a, b| a.1.total_cmp(&b.1));
             let peak_gflops = me.peak.and_then(|k| peak::lookup(peaks, k, me.threads));
             Record {
@@ -115,6 +128,7 @@ pub fn build_records(ms: &[Measurement], peaks: &[Peak]) -> Vec<Record> {
                 ratio_to_openblas: ratio(me.gflops, peer(OPENBLAS)),
                 ratio_to_best_peer: ratio(me.gflops, best.map(|b| b.1)),
                 best_peer: best.map(|b| b.0.to_string()),
+                paired_ratio_to_best_peer: best.and_then(|b| row(b.0)).and_then(|o| paired_ratio(me, o)),
                 ratio_to_naive: ratio(me.gflops, peer(NAIVE)),
                 gbytes_per_s: 4.0 * (me.m * me.k + me.k * me.n + me.m * me.n) as f64 / me.median_s / 1e9,
                 median_s: me.median_s,
@@ -148,6 +162,7 @@ pub(crate) mod tests {
             iters: 10,
             rel_err: 1e-7,
             peak: crate::peers::peak_of_isa(isa),
+            round_s: vec![2.0 * (dims[0] * dims[1] * dims[2]) as f64 / gflops / 1e9; 7],
         }
     }
 
@@ -205,6 +220,22 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn paired_ratio_is_the_median_of_per_round_ratios() {
+        let mut me = fake("64x64x64", "lanes", "avx512", 1, 100.0);
+        let mut peer = fake("64x64x64", "gemm", "avx512", 1, 100.0);
+        // A slow phase in round 1 hits both: per round 1.2, 1.1, 1.1 (median 1.1), while the
+        // medians alone (1.0 vs 1.2) would say 1.2.
+        me.round_s = vec![1.0, 3.0, 1.0];
+        peer.round_s = vec![1.2, 3.3, 1.1];
+        assert!((paired_ratio(&me, &peer).unwrap() - 1.1).abs() < 1e-12);
+        // Only rounds both ran count; none in common: no ratio.
+        peer.round_s = vec![1.2];
+        assert!((paired_ratio(&me, &peer).unwrap() - 1.2).abs() < 1e-12);
+        peer.round_s.clear();
+        assert_eq!(paired_ratio(&me, &peer), None);
+    }
+
+    #[test]
     fn json_line_has_the_documented_fields() {
         let r = build_records(&[fake("512x512x512", "lanes", "avx512", 1, 100.0)], &fake_peaks()).remove(0);
         let line = r.to_json_line();
@@ -227,6 +258,7 @@ pub(crate) mod tests {
             "ratio_to_gemm",
             "ratio_to_openblas",
             "ratio_to_best_peer",
+            "paired_ratio_to_best_peer",
             "ratio_to_naive",
             "gbytes_per_s",
         ] {

@@ -184,7 +184,10 @@ pub fn render(inp: &ReportInput<'_>) -> String {
             }
             let lanes = find(inp.records, case, LANES, t);
             let vs_best = lanes.map_or("—".into(), |l| match (&l.best_peer, l.ratio_to_best_peer) {
-                (Some(p), Some(x)) => format!("{} ({p})", times(Some(x))),
+                (Some(p), Some(x)) => match l.paired_ratio_to_best_peer {
+                    Some(y) => format!("{} ({p}; paired {})", times(Some(x)), times(Some(y))),
+                    None => format!("{} ({p})", times(Some(x))),
+                },
                 _ => "—".into(),
             });
             let _ = write!(
@@ -241,7 +244,9 @@ pub fn render(inp: &ReportInput<'_>) -> String {
          lanes uses `Parallelism::Sequential` at 1 thread and its default `Parallelism::Auto` above (rayon with a pool of exactly the thread count from 96³ multiply-adds, one thread below).\n\
          - `—`: not measured. `naive` and `lanes-scalar` skip shapes above 512³ multiply-adds (they would take minutes).\n\
          - Ratios compare medians measured side by side in the same process and thread count; \
-         `lanes / best peer` is against the fastest of matrixmultiply, gemm and OpenBLAS on that row.\n\
+         `lanes / best peer` is against the fastest of matrixmultiply, gemm and OpenBLAS on that row; \
+         `paired` is the median of that ratio taken round by round (each round times every implementation back to back), \
+         which cancels slow phases of a shared machine: when the two differ, trust neither to better than their gap.\n\
          - min–max: GFLOP/s of the slowest and the fastest sample; a wide range means the shared machine was busy.\n\
          - Every result was checked against lanes' (and lanes' against f64) before timing; raw numbers are in `gemm.jsonl` and `peak.json`."
     );
@@ -285,12 +290,18 @@ mod tests {
             "| shape (M×N×K) | lanes (avx512) | gemm (avx512) | naive (sse2) | lanes / best peer | lanes eff. |"
         ));
         // 1 thread, 64^3: lanes fastest, 1.25x gemm, 50% of 200.
-        assert!(md.contains("| 64x64x64 | **100** | 80.0 | 5.0 | 1.25× (gemm) | 50% | 90.0–105 |"), "{md}");
+        assert!(
+            md.contains("| 64x64x64 | **100** | 80.0 | 5.0 | 1.25× (gemm; paired 1.25×) | 50% | 90.0–105 |"),
+            "{md}"
+        );
         // 2048^3: gemm fastest, naive not run.
-        assert!(md.contains("| 2048x2048x2048 | 150 | **160** | — | 0.94× (gemm) | 75% |"), "{md}");
+        assert!(md.contains("| 2048x2048x2048 | 150 | **160** | — | 0.94× (gemm; paired 0.94×) | 75% |"), "{md}");
         // 2 threads: scaling column.
         assert!(md.contains("lanes 2t/1t"));
-        assert!(md.contains("| 64x64x64 | **150** | 120 | 1.25× (gemm) | 38% | 135–158 | 1.50× |"), "{md}");
+        assert!(
+            md.contains("| 64x64x64 | **150** | 120 | 1.25× (gemm; paired 1.25×) | 38% | 135–158 | 1.50× |"),
+            "{md}"
+        );
         assert!(md.contains("| AVX-512 zmm FMA | 200 (median 200) | 400 (median 400) |"));
         assert!(md.contains("![GFLOP/s per shape and implementation](gemm.svg)"));
         // GEMV: GB/s table, 4 bytes x (768 + 768*3072 + 3072) / (2*768*3072 / 20e9 s).

@@ -143,6 +143,7 @@ fn run_case(shape: Shape, threads: usize, impls: &[Impl], budget: Budget) -> Res
                 iters: plans[i].iters,
                 rel_err: errors[i],
                 peak: imp.peak,
+                round_s: times[i].clone(),
             }
         })
         .collect())
