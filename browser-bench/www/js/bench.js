@@ -228,10 +228,6 @@ async function run() {
           log(`${c.key} @ ${name}: ERROR ${e.message}`);
         }
       }
-      // Let the verification runs settle first: a threads build's pool workers keep spinning
-      // for a moment after a parallel call and would take the core from the first timings
-      // (seen as a slow first implementation at 1024^3, spread +-13-19%).
-      await new Promise((res) => setTimeout(res, 300));
       for (let r = 0; r < rounds; r++) {
         const order = r % 2 ? [...live].reverse() : live;
         for (const L of order) {
