@@ -228,6 +228,17 @@ async function run() {
           log(`${c.key} @ ${name}: ERROR ${e.message}`);
         }
       }
+      // Warm-up, not recorded: V8 compiles hot wasm functions with its optimising tier in
+      // the background, so the first timings of a function first used at this shape (or of a
+      // module just loaded) can still run baseline code.
+      for (const L of live) {
+        try {
+          const t = await L.w.call('time', { minMs: 100, minSamples: 1, maxMs: 1000, batch: 0 }, 600000);
+          L.batch = t.batch;
+        } catch (e) {
+          L.error = e.message;
+        }
+      }
       for (let r = 0; r < rounds; r++) {
         const order = r % 2 ? [...live].reverse() : live;
         for (const L of order) {
