@@ -1,6 +1,7 @@
 //! AVX2+FMA: a 6x16 register tile (12 ymm accumulators of the 16 registers, enough to cover
 //! the 4-cycle FMA latency on both ports), A broadcast from the packed panel, epilogue fused.
 
+use super::prefetch_next_a_row;
 use super::variant::{GENERAL, PACK_B, SHORT_PLAIN};
 use crate::dispatch::Isa;
 use crate::gemm::epilogue::{Activation, GELU_C, GELU_K};
@@ -33,11 +34,9 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
     // `Tile::prefetch_next_a`: prefetch the rows of the next tile down, one per k step (as in
     // the AVX-512 tile; 3136x64x576 +1.8%).
     let prefetch_next_a = VARIANT == GENERAL && M == MR && NV == 2 && t.prefetch_next_a;
-    let mut next_row = 0;
-    for _ in 0..t.k {
+    for kk in 0..t.k {
         if prefetch_next_a {
-            _mm_prefetch::<_MM_HINT_T1>(a.wrapping_offset((M + next_row) as isize * t.rsa) as *const i8);
-            next_row = if next_row + 1 == M { 0 } else { next_row + 1 };
+            prefetch_next_a_row::<M>(a, t.rsa, kk);
         }
         if M == 1 && NV > 2 {
             // GEMV strips: B's rows are pages apart, where hardware prefetchers stop.

@@ -5,6 +5,7 @@
 //! 64 columns take masked 4x16, 4x32 or 4x48 tiles (`masked`), so an odd N costs no more than
 //! with narrower tiles.
 
+use super::prefetch_next_a_row;
 use super::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
 use crate::dispatch::Isa;
 use crate::gemm::epilogue::{Activation, GELU_C, GELU_K};
@@ -45,7 +46,7 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT: u8>(t: &T
             // One of them per k step, at this step's column, into L2: the lines arrive ahead
             // of that tile instead of on demand from L3 (3136x64x576 +1.5%, 3136x128x576 +3%,
             // 512x512x4608 +1%).
-            _mm_prefetch::<_MM_HINT_T1>(a.wrapping_offset((M + (kk & 3)) as isize * t.rsa) as *const i8);
+            prefetch_next_a_row::<M>(a, t.rsa, kk);
         }
         if M == 1 && NV > 2 {
             // GEMV strips: B's rows are pages apart, where hardware prefetchers stop.

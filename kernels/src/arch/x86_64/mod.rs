@@ -17,3 +17,13 @@ pub(crate) mod variant {
     /// a partial panel of B can be read in place.
     pub const MASKED: u8 = 3;
 }
+
+/// `Tile::prefetch_next_a` for an `M`-row tile at k step `kk`: prefetches (into L2) the line
+/// at A's current column in one of the `M` rows the next tile down reads, a different row each
+/// step (`a` is A at this step; any address: prefetches never fault).
+#[inline(always)]
+pub(crate) fn prefetch_next_a_row<const M: usize>(a: *const f32, rsa: isize, kk: usize) {
+    let row = a.wrapping_offset(((M + kk % M) as isize).wrapping_mul(rsa));
+    // SAFETY: a prefetch is a hint; it does not fault or read on invalid addresses.
+    unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(row.cast()) };
+}
