@@ -1,12 +1,17 @@
-//! Criterion benches of every microkernel this CPU can run (the kernel table drives the list:
-//! a new kernel is benchmarked by being added to it), single-threaded, on a few shapes from
-//! shapes/gemm.txt. Throughput is in FLOP (2*M*N*K per call).
+//! Criterion benches driven by the kernel registry: a kernel added to it is benchmarked here
+//! by that line alone. For every kernel this CPU runs, single-threaded:
+//! - its full tile on hot, packed panels (the kernel's ceiling), group `<kernel>/tile`;
+//! - GEMM through the public API forced to that kernel, on the shapes of shapes/gemm.txt up
+//!   to 256^3 multiply-adds, group `<kernel>`.
 //!
-//! `cargo bench -p lanes-bench` (filter with e.g. `-- avx512/256`).
+//! Throughput is in FLOP (2*M*N*K per call). `cargo bench -p lanes-bench` (filter with e.g.
+//! `-- avx512`).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use lanes_bench::shapes::{parse_shapes, Shape, DEFAULT_SHAPES};
-use lanes_kernels::{microkernels, Gemm, MatMut, MatRef, MicroKernel, Parallelism};
+use lanes_kernels::ops::gemm::{registry, AvailableKernel, TileArgs, VariantKind};
+use lanes_kernels::{Activation, Gemm, MatMut, MatRef, Parallelism};
+use lanes_testkit::Rng;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -20,23 +25,50 @@ fn shapes() -> Vec<Shape> {
         .collect()
 }
 
-fn input(len: usize, seed: u32) -> Vec<f32> {
-    (0..len)
-        .map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32 / (1 << 24) as f32 - 0.5)
-        .collect()
+fn bench_tile(c: &mut Criterion, kern: AvailableKernel) {
+    let full = kern.variants().into_iter().find(|v| v.kind == VariantKind::Tile && v.m == kern.mr);
+    let Some(full) = full else { return };
+    let mut group = c.benchmark_group(format!("{}/tile", kern.name));
+    group.sample_size(10).warm_up_time(Duration::from_millis(200)).measurement_time(Duration::from_millis(500));
+    let mut r = Rng::new(3);
+    for k in [64, 256] {
+        let (a, b) = (r.vec(kern.mr * k), r.vec(kern.nr * k));
+        let mut out = vec![0.0f32; kern.mr * kern.nr];
+        group.throughput(Throughput::Elements(2 * (kern.mr * kern.nr * k) as u64));
+        group.bench_function(BenchmarkId::from_parameter(format!("k{k}")), |bench| {
+            bench.iter(|| {
+                let args = TileArgs {
+                    k,
+                    a: black_box(&a),
+                    rsa: 1,
+                    csa: kern.mr,
+                    b: black_box(&b),
+                    ldb: kern.nr,
+                    c: &mut out,
+                    rsc: kern.nr,
+                    alpha: 1.0,
+                    beta: 1.0,
+                    bias: None,
+                    act: Activation::Identity,
+                    cols: kern.nr,
+                    b_pack: None,
+                    prefetch_next_a: false,
+                };
+                kern.run_tile(&full, args).unwrap();
+            })
+        });
+    }
+    group.finish();
 }
 
-fn bench_kernel(c: &mut Criterion, kernel: &MicroKernel) {
-    let gemm = Gemm::with_isa(kernel.isa).expect("kernel ISA is available").parallelism(Parallelism::Sequential);
-    if gemm.kernel().map(|k| k.name) != Ok(kernel.name) {
-        eprintln!("skipping {}: Gemm picks another kernel for {}", kernel.name, kernel.isa);
-        return;
-    }
-    let mut group = c.benchmark_group(kernel.name);
+fn bench_gemm(c: &mut Criterion, kern: AvailableKernel) {
+    let gemm = Gemm::with_kernel(kern.name).expect("an available kernel").parallelism(Parallelism::Sequential);
+    let mut group = c.benchmark_group(kern.name);
     group.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
+    let mut r = Rng::new(1);
     for shape in shapes() {
         let Shape { m, n, k } = shape;
-        let (a, b) = (input(m * k, 1), input(k * n, 2));
+        let (a, b) = (r.vec(m * k), r.vec(k * n));
         let mut out = vec![0.0f32; m * n];
         group.throughput(Throughput::Elements(2 * shape.macs() as u64));
         group.bench_function(BenchmarkId::from_parameter(shape.name()), |bench| {
@@ -57,8 +89,9 @@ fn bench_kernel(c: &mut Criterion, kernel: &MicroKernel) {
 }
 
 fn kernels(c: &mut Criterion) {
-    for kernel in microkernels().iter().filter(|k| k.isa.is_available()) {
-        bench_kernel(c, kernel);
+    for kern in registry::available() {
+        bench_tile(c, kern);
+        bench_gemm(c, kern);
     }
 }
 

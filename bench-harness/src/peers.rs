@@ -4,6 +4,7 @@
 use crate::peak::PeakKind;
 use crate::shapes::Shape;
 use lanes_kernels::{Gemm, Isa, MatMut, MatRef, Parallelism};
+use lanes_testkit::Rng;
 use rayon::prelude::*;
 
 /// Impl names used as keys in the JSON and the report.
@@ -27,10 +28,9 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(shape: Shape) -> Self {
-        let mut rng = SplitMix64(0x1a2e5 ^ (shape.m as u64) << 40 ^ (shape.n as u64) << 20 ^ shape.k as u64);
-        let mut fill = |len: usize| (0..len).map(|_| rng.next_f32()).collect::<Vec<f32>>();
-        let a = fill(shape.m * shape.k);
-        let b = fill(shape.k * shape.n);
+        let mut rng = Rng::new(0x1a2e5 ^ (shape.m as u64) << 40 ^ (shape.n as u64) << 20 ^ shape.k as u64);
+        let a = rng.vec(shape.m * shape.k);
+        let b = rng.vec(shape.k * shape.n);
         Problem { shape, a, b }
     }
 
@@ -38,23 +38,6 @@ impl Problem {
     pub fn exact(&self, i: usize, j: usize) -> f64 {
         let Shape { n, k, .. } = self.shape;
         (0..k).map(|p| self.a[i * k + p] as f64 * self.b[p * n + j] as f64).sum()
-    }
-}
-
-/// A small seeded generator (SplitMix64): reproducible inputs without a dependency.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn next_f32(&mut self) -> f32 {
-        // 24 random bits -> [0, 1) -> [-1, 1).
-        ((self.next_u64() >> 40) as f32 / (1u32 << 24) as f32) * 2.0 - 1.0
     }
 }
 
@@ -290,26 +273,7 @@ pub fn roster(threads: usize, opts: &RosterOptions) -> Result<Vec<Impl>, lanes_k
     Ok(out)
 }
 
-/// Largest `|x - reference|` over the matrix, divided by the largest `|reference|`.
-pub fn rel_error(x: &[f32], reference: &[f32]) -> f64 {
-    assert_eq!(x.len(), reference.len());
-    let scale = reference.iter().fold(0.0f64, |s, &r| s.max((r as f64).abs())).max(f64::MIN_POSITIVE);
-    let worst = x.iter().zip(reference).fold(0.0f64, |w, (&a, &b)| {
-        let d = (a as f64 - b as f64).abs();
-        if d.is_nan() {
-            f64::INFINITY
-        } else {
-            w.max(d)
-        }
-    });
-    worst / scale
-}
-
-/// Accepted relative error for a product of depth `k` of values in [-1, 1): f32 rounding grows
-/// like sqrt(k); a wrong kernel (a lost K block, a wrong tile) is off by 1e-2 or more.
-pub fn tolerance(k: usize) -> f64 {
-    5e-6 * (k as f64).sqrt().max(4.0)
-}
+pub use lanes_testkit::{normwise_error as rel_error, normwise_tolerance as tolerance};
 
 #[cfg(test)]
 mod tests {

@@ -214,7 +214,7 @@ impl Plan {
     }
 
     pub fn kernel_name(&self) -> &'static str {
-        self.gemm.kernel().map(|k| k.name).unwrap_or("none")
+        self.gemm.kernel_for(self.dims.m, self.dims.n, self.dims.k).map(|k| k.name).unwrap_or("none")
     }
 
     pub fn set_a(&mut self, a: &[f32]) -> Result<(), ApiError> {

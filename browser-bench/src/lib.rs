@@ -35,7 +35,7 @@ pub fn variant() -> &'static str {
 pub fn build_info() -> String {
     let isas: Vec<String> = lanes_kernels::Isa::available().iter().map(|i| format!("\"{i}\"")).collect();
     let best = lanes_kernels::Isa::best();
-    let kernel = lanes_kernels::MicroKernel::for_isa(best).map_or("none", |k| k.name);
+    let kernel = lanes_kernels::ops::gemm::registry::select(best, 256, 256, 256).map_or("none", |k| k.name);
     format!(
         "{{\"variant\":\"{}\",\"isas\":[{}],\"best\":\"{best}\",\"kernel\":\"{kernel}\",\"threads\":{},\"poolThreads\":{}}}",
         variant(),

@@ -2,7 +2,7 @@
 //! negative), alpha/beta, bias and activation, with arbitrary f32 data (NaN, Inf, subnormals).
 #![no_main]
 
-use lanes_kernels::gemm::reference::gemm_reference;
+use lanes_testkit::{bound, close, gemm_reference};
 use lanes_kernels::{Activation, Epilogue, Gemm, Isa, MatMut, MatRef, Parallelism};
 use libfuzzer_sys::fuzz_target;
 
@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
         [b.u8() as usize % 5];
     let use_bias = b.u8() % 2 == 1;
     let special = b.u8() % 4 == 0; // sometimes raw bytes as floats (NaN, Inf, huge)
-    let mut value = |b: &mut Bytes| if special { b.f32() } else { (b.u8() as f32 - 128.0) / 64.0 };
+    let value = |b: &mut Bytes| if special { b.f32() } else { (b.u8() as f32 - 128.0) / 64.0 };
     let ga = layout(la, m, k);
     let gb = layout(lb, k, n);
     let gc = layout(lc, m, n);
@@ -63,19 +63,13 @@ fuzz_target!(|data: &[u8]| {
         for i in 0..m {
             for j in 0..n {
                 let (x, y) = (gv.get(i, j), wv.get(i, j));
-                // Magnitude of the terms, for a summation-order tolerance.
-                let mut mag = 0.0f64;
-                for p in 0..k {
-                    mag += (av.get(i, p) as f64 * bv.get(p, j) as f64).abs();
+                let c0v = MatRef::with_offset(&c0, gc.1, m, n, gc.2, gc.3).unwrap();
+                let tol = bound(alpha, av, bv, beta, &c0v, epi.bias, i, j) * 4.0 + 2e-6 * y.abs();
+                // Terms beyond 1e30 (or overflowing): the summation order decides Inf vs NaN.
+                if !(tol <= 4.0 * f32::EPSILON * (k as f32 + 2.0) * 1e30) {
+                    continue;
                 }
-                let mag = alpha.abs() as f64 * mag
-                    + if beta != 0.0 { (beta as f64 * c0[(gc.1 as isize + i as isize * gc.2 + j as isize * gc.3) as usize] as f64).abs() } else { 0.0 }
-                    + if use_bias { (bias[j] as f64).abs() } else { 0.0 };
-                if !mag.is_finite() || mag > 1e30 {
-                    continue; // overflow territory: the summation order decides Inf vs NaN
-                }
-                let tol = 16.0 * f32::EPSILON as f64 * (k as f64 + 2.0) * mag + 2e-6 * (y as f64).abs() + 1e-30;
-                let ok = (x.is_nan() && y.is_nan()) || x == y || ((x as f64) - (y as f64)).abs() <= tol;
+                let ok = close(x, y, tol);
                 assert!(ok, "{isa} {m}x{n}x{k} layouts {la}/{lb}/{lc} alpha {alpha} beta {beta} {act:?}: ({i},{j}) got {x}, want {y}");
             }
         }

@@ -26,6 +26,8 @@ pub enum KernelError {
     InvalidArgument { what: &'static str },
     /// `LANES_ISA` (or a string passed to `Isa::from_str`) names no known ISA.
     UnknownIsa { name: String },
+    /// No compiled microkernel has this name.
+    UnknownKernel { name: String },
 }
 
 impl fmt::Display for KernelError {
@@ -61,6 +63,7 @@ impl fmt::Display for KernelError {
                 f,
                 "unknown ISA {name:?}: expected one of scalar, portable, avx2, avx512, simd128, relaxed"
             ),
+            UnknownKernel { name } => write!(f, "no microkernel named {name:?} in this build"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! # lanes-kernels
 //!
-//! Hand-written SIMD kernels for machine learning. This release: f32 GEMM
+//! Hand-written SIMD kernels for machine learning. Every operation lives in [`ops`]; this
+//! release has f32 GEMM
 //! (`C = act(alpha*A*B + beta*C + bias)`) on arbitrarily strided views, with microkernels for
 //! AVX-512F, AVX2+FMA, wasm simd128 and wasm relaxed-simd, a portable tier (the `wide`
 //! crate), and a scalar tier, chosen at run time; rayon threading; prepacked weights.
@@ -25,15 +26,20 @@
 //! Set `LANES_ISA=scalar|portable|avx2|avx512` (or `simd128|relaxed` on wasm) to force a path;
 //! an ISA the CPU lacks makes every call return [`KernelError::IsaUnavailable`].
 
-mod arch;
-mod dispatch;
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+mod activation;
+mod buffer;
 mod error;
-pub mod gemm;
+mod isa;
+pub mod ops;
+mod simd;
 mod view;
 
-pub use dispatch::Isa;
+pub use activation::Activation;
 pub use error::KernelError;
-pub use gemm::{gemm, gemm_raw, microkernels, Activation, Epilogue, Gemm, MicroKernel, PackedB, Parallelism};
+pub use isa::Isa;
+pub use ops::gemm::{gemm, gemm_raw, microkernels, Epilogue, Gemm, PackedB, Parallelism};
 pub use view::{MatMut, MatRef};
 
 // The README's Rust example runs as a doctest, so it cannot drift from the API.

@@ -6,13 +6,34 @@
 //! where `#[test]` is wasm-bindgen-test's. Parts that need threads (rayon) and proptest are
 //! native only.
 
-mod common;
-use common::*;
+use lanes_kernels::ops::gemm::{APlan, AvailableKernel, BPlan, Strategy};
 use lanes_kernels::{Activation, Epilogue, Gemm, Isa, KernelError, MatMut, MatRef, Parallelism};
+use lanes_testkit::*;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const ROW: (Layout, Layout, Layout) = (Layout::RowMajor, Layout::RowMajor, Layout::RowMajor);
+
+/// The kernel `isa` runs GEMMs on.
+fn kernel(isa: Isa) -> AvailableKernel {
+    Gemm::with_isa(isa).unwrap().kernel_for(64, 64, 64).unwrap()
+}
+
+/// The strategy `g` plans for a row-major `m x n x k` product with B's row stride `ldb`.
+fn plan_of(g: &Gemm, (m, n, k): (usize, usize, usize), ldb: usize) -> Strategy {
+    let (a, b, mut c) = (vec![0.0; m * k], vec![0.0; k.max(1) * ldb], vec![0.0; m * n]);
+    let b = MatRef::new(&b, k, n, ldb as isize, 1).unwrap();
+    g.plan(1.0, MatRef::row_major(&a, m, k).unwrap(), b, &mut MatMut::row_major(&mut c, m, n).unwrap()).unwrap()
+}
+
+/// How a strategy reads B (a sweep in place reads it in place).
+fn b_plan(s: &Strategy) -> BPlan {
+    match s {
+        Strategy::Blocked(b) => b.b,
+        Strategy::SweepInPlace => BPlan::InPlace,
+        other => panic!("expected the blocked path, planned {other:?}"),
+    }
+}
 
 #[test]
 fn every_subtile_up_to_two_tiles() {
@@ -488,14 +509,13 @@ fn forced_unavailable_isa_is_an_error() {
 #[cfg(target_arch = "wasm32")]
 #[test]
 fn the_wasm_build_has_the_kernels_its_target_features_promise() {
-    use lanes_kernels::MicroKernel;
     let have = Isa::available();
     assert_eq!(have.contains(&Isa::WasmSimd128), cfg!(target_feature = "simd128"));
     assert_eq!(have.contains(&Isa::WasmRelaxed), cfg!(target_feature = "relaxed-simd"));
     let best = Isa::best();
     if cfg!(target_feature = "relaxed-simd") {
         assert_eq!(best, Isa::WasmRelaxed);
-        assert_eq!(MicroKernel::for_isa(best).unwrap().name, "sgemm_6x8_wasm_relaxed");
+        assert_eq!(kernel(best).name, "sgemm_6x8_wasm_relaxed");
     } else if cfg!(target_feature = "simd128") {
         assert_eq!(best, Isa::WasmSimd128);
     } else {
@@ -567,13 +587,23 @@ mod random_shapes {
 }
 
 #[test]
-fn gemv_rows_stream_b_without_packing() {
-    // M = 1 with row-major B takes the GEMV path (wide tile, no K blocking) when the kernel
-    // has one; the leftover columns go through masked strips (AVX-512) or the tiled path.
+fn gemv_streams_b_without_packing() {
+    // M = 1 with row-major B takes a GEMV path when the kernel has one: whole rows of B
+    // (wasm) or strips; leftover columns go through masked strips (AVX-512) or the blocked path.
     for isa in isas() {
         let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
         let kern = kernel(isa);
         let w = kern.gemv_width().max(kern.nr);
+        let planned = plan_of(&g, (1, 3 * w + 5, 300), 3 * w + 5);
+        match (kern.gemv_width(), &planned) {
+            (0, Strategy::SweepInPlace | Strategy::Blocked(_)) => {}
+            (_, Strategy::GemvRows) if isa.name().starts_with("simd128") || isa.name() == "relaxed" => {}
+            (_, Strategy::GemvStrips(s)) => {
+                assert!(s.groups.iter().flatten().all(|strip| strip.width <= w), "{isa}: {s:?}");
+                assert!(s.groups[0][0].width == kern.gemv_width(), "{isa}: widest strip first: {s:?}");
+            }
+            (_, other) => panic!("{isa}: M = 1 planned {other:?}"),
+        }
         for n in [w, 3 * w + 5, w + kern.nr + 1, 1000] {
             for k in [0, 1, 300, kern.kc * 2 + 1] {
                 let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.01 - 1.0).collect();
@@ -616,6 +646,21 @@ fn four_kib_row_strides_and_large_b_blocks_take_the_packing_path() {
     for isa in isas() {
         let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
         let kern = kernel(isa);
+        // The plans these cases are named after.
+        let packs = b_plan(&plan_of(&g, (67, 1024, 300), 1024));
+        assert!(matches!(packs, BPlan::PackedPerTask | BPlan::PackedShared), "{isa}: 4 KiB rows of B: {packs:?}");
+        let few_rows = b_plan(&plan_of(&g, (2 * kern.mr + 3, 1024, 300), 1024));
+        // (Kernels without `b_in_place` read B in place only for a single row of tiles.)
+        assert_eq!(few_rows == BPlan::InPlace, kern.b_in_place, "{isa}: M <= 64 reads B in place: {few_rows:?}");
+        let big = b_plan(&plan_of(&g, (67, 1100, 1000), 1100));
+        assert_ne!(big, BPlan::InPlace, "{isa}: a depth block of B larger than L2 is packed");
+        let a_4k = {
+            let (a, b, mut c) = (vec![0.0; 67 * 1024], vec![0.0; 300 * 64], vec![0.0; 67 * 64]);
+            let a = MatRef::new(&a, 67, 300, 1024, 1).unwrap();
+            let b = MatRef::row_major(&b, 300, 64).unwrap();
+            g.plan(1.0, a, b, &mut MatMut::row_major(&mut c, 67, 64).unwrap()).unwrap()
+        };
+        assert!(matches!(a_4k, Strategy::Blocked(p) if p.a == APlan::Packed), "{isa}: 4 KiB rows of A: {a_4k:?}");
         check_case(&g, (67, 1024, 300), 1.0, 0.5, ROW, &Epilogue::NONE, 31);
         // M <= MC: the first tile of each panel packs it as it reads it (x86 kernels), with
         // the full epilogue.

@@ -1,12 +1,12 @@
 //! AVX2+FMA: a 6x16 register tile (12 ymm accumulators of the 16 registers, enough to cover
 //! the 4-cycle FMA latency on both ports), A broadcast from the packed panel, epilogue fused.
 
-use super::prefetch_next_a_row;
-use super::variant::{GENERAL, PACK_B, SHORT_PLAIN};
-use crate::dispatch::Isa;
-use crate::gemm::epilogue::{Activation, GELU_C, GELU_K};
-use crate::gemm::kernel::{MicroKernel, Tile};
-use crate::gemm::pack::prefetch_row;
+use crate::isa::Isa;
+use crate::ops::gemm::ukernel::variant::{GENERAL, PACK_B, SHORT_PLAIN};
+use crate::ops::gemm::ukernel::{MicroKernel, Tile};
+use crate::simd::prefetch_row;
+use crate::simd::x86_64::avx2_fma::activate;
+use crate::simd::x86_64::prefetch_next_a_row;
 use core::arch::x86_64::*;
 
 const MR: usize = 6;
@@ -17,7 +17,7 @@ const B_PREFETCH_ROWS: isize = 16;
 const GEMV_PREFETCH_ROWS: isize = 2;
 
 /// `M x (8*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 6`), `M = 1, NV = 12, 4, 2` for GEMV.
-/// `VARIANT`: [`GENERAL`], [`SHORT_PLAIN`] or [`PACK_B`] (see [`super::variant`]).
+/// `VARIANT`: [`GENERAL`], [`SHORT_PLAIN`] or [`PACK_B`].
 ///
 /// # Safety
 /// The `Tile` contract, and the CPU supports AVX2 and FMA.
@@ -31,8 +31,7 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
         }
     }
     let (mut a, mut b, mut b_pack) = (t.a, t.b, t.b_pack);
-    // `Tile::prefetch_next_a`: prefetch the rows of the next tile down, one per k step (as in
-    // the AVX-512 tile; 3136x64x576 +1.8%).
+    // `Tile::prefetch_next_a`: prefetch the rows of the next tile down, one per k step.
     let prefetch_next_a = VARIANT == GENERAL && M == MR && NV == 2 && t.prefetch_next_a;
     for kk in 0..t.k {
         if prefetch_next_a {
@@ -100,55 +99,7 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
     }
 }
 
-/// Applies `act` lane-wise; NaN propagates (max/min return their second operand on NaN).
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn activate(x: __m256, act: Activation) -> __m256 {
-    match act {
-        Activation::Identity => x,
-        Activation::Relu | Activation::Clamp { .. } => {
-            let (lo, hi) = act.bounds();
-            _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), x))
-        }
-        Activation::Gelu => {
-            let x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
-            let z = _mm256_mul_ps(_mm256_set1_ps(GELU_K), _mm256_fmadd_ps(_mm256_set1_ps(GELU_C), x3, x));
-            _mm256_mul_ps(x, sigmoid(z))
-        }
-        Activation::Silu => _mm256_mul_ps(x, sigmoid(x)),
-    }
-}
-
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn sigmoid(z: __m256) -> __m256 {
-    let one = _mm256_set1_ps(1.0);
-    _mm256_div_ps(one, _mm256_add_ps(one, exp(_mm256_sub_ps(_mm256_setzero_ps(), z))))
-}
-
-/// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (rel. error < 2e-7),
-/// times 2^n built in the exponent bits. x is clamped to [-87, 88.8] so n stays in
-/// [-126, 128]: 2^128 is the bit pattern of +inf, so large inputs overflow to +inf like libm.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn exp(x: __m256) -> __m256 {
-    let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0)), _mm256_set1_ps(88.8));
-    let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
-        x,
-        _mm256_set1_ps(std::f32::consts::LOG2_E),
-    ));
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_145_75), x);
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428_606_8e-6), r);
-    let mut p = _mm256_set1_ps(1.0 / 720.0);
-    for c in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
-        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
-    }
-    let pow2n =
-        _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127))));
-    _mm256_mul_ps(p, pow2n)
-}
-
-pub(crate) static SGEMM_AVX2_FMA: MicroKernel = MicroKernel {
+pub(crate) static SGEMM_6X16_AVX2_FMA: MicroKernel = MicroKernel {
     name: "sgemm_6x16_avx2_fma",
     isa: Isa::Avx2,
     mr: MR,

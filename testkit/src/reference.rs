@@ -1,7 +1,6 @@
 //! The scalar reference GEMM: the test oracle. Deliberately simple; accumulates in f64.
 
-use super::epilogue::Epilogue;
-use crate::view::{MatMut, MatRef};
+use lanes_kernels::{Epilogue, MatMut, MatRef};
 
 /// `C = act(alpha*A*B + beta*C + bias)` with BLAS semantics (beta = 0: C is not read;
 /// alpha = 0: A and B are not read). Shapes must already agree (panics otherwise).

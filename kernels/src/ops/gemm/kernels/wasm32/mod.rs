@@ -15,42 +15,16 @@
 //! Measured tile candidates are in docs/wasm.md.
 
 #[cfg(target_feature = "simd128")]
-use crate::gemm::kernel::Tile;
+use crate::ops::gemm::ukernel::Tile;
+#[cfg(target_feature = "simd128")]
+use crate::simd::wasm32::{activate, load, store, MulAdd};
 #[cfg(target_feature = "simd128")]
 use core::arch::wasm32::*;
 
+#[cfg(target_feature = "simd128")]
+pub(crate) mod sgemm_5x8_wasm_simd128;
 #[cfg(target_feature = "relaxed-simd")]
-pub(crate) mod relaxed;
-#[cfg(target_feature = "simd128")]
-pub(crate) mod simd128;
-
-/// `acc + a*b`, fused or not.
-#[cfg(target_feature = "simd128")]
-pub(crate) trait MulAdd {
-    fn madd(a: v128, b: v128, acc: v128) -> v128;
-}
-
-/// Loads 4 f32 (no alignment needed: wasm `v128.load` is 1-aligned).
-///
-/// # Safety
-/// `p` must be valid for reading 4 f32.
-#[cfg(target_feature = "simd128")]
-#[inline(always)]
-unsafe fn load(p: *const f32) -> v128 {
-    // SAFETY: the caller guarantees 16 readable bytes; v128_load has no alignment requirement.
-    unsafe { v128_load(p.cast::<v128>()) }
-}
-
-/// Stores 4 f32.
-///
-/// # Safety
-/// `p` must be valid for writing 4 f32.
-#[cfg(target_feature = "simd128")]
-#[inline(always)]
-unsafe fn store(p: *mut f32, v: v128) {
-    // SAFETY: the caller guarantees 16 writable bytes; v128_store has no alignment requirement.
-    unsafe { v128_store(p.cast::<v128>(), v) }
-}
+pub(crate) mod sgemm_6x8_wasm_relaxed;
 
 /// The `M x (4*NV)` tile body shared by both wasm kernels:
 /// `C[0..M, 0..4NV] = act(alpha*A*B + beta*C + bias)`.
@@ -60,7 +34,7 @@ unsafe fn store(p: *mut f32, v: v128) {
 /// narrow tiles use `U > 1` to keep ~8 multiply-adds in flight.
 ///
 /// # Safety
-/// The `Tile` contract for an `M x 4NV` tile (see `gemm::kernel::Tile`).
+/// The `Tile` contract for an `M x 4NV` tile (see `ops::gemm::ukernel::Tile`).
 #[cfg(target_feature = "simd128")]
 #[inline(always)]
 pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: usize>(t: &Tile) {
@@ -215,31 +189,5 @@ pub(crate) unsafe fn gemv_rows<F: MulAdd>(
             }
         }
         p0 += rows;
-    }
-}
-
-/// Applies the activation: clamps in vector registers, GELU and SiLU lane by lane with the
-/// scalar definition (`Activation::apply`).
-#[cfg(target_feature = "simd128")]
-#[inline(always)]
-fn activate(x: v128, act: crate::gemm::epilogue::Activation) -> v128 {
-    use crate::gemm::epilogue::Activation;
-    match act {
-        Activation::Identity => x,
-        Activation::Relu | Activation::Clamp { .. } => {
-            let (lo, hi) = act.bounds();
-            // pmax(x, lo) = x < lo ? lo : x; pmin(x, hi) = hi < x ? hi : x: NaN would pass
-            // through both, but with relaxed-simd enabled LLVM emits `relaxed_min/max` for
-            // them, whose NaN result is up to the engine (V8 on x86 gave `lo`). So NaN lanes
-            // (x != x) take x explicitly.
-            let clamped = f32x4_pmin(f32x4_pmax(x, f32x4_splat(lo)), f32x4_splat(hi));
-            v128_bitselect(x, clamped, f32x4_ne(x, x))
-        }
-        Activation::Gelu | Activation::Silu => f32x4(
-            act.apply(f32x4_extract_lane::<0>(x)),
-            act.apply(f32x4_extract_lane::<1>(x)),
-            act.apply(f32x4_extract_lane::<2>(x)),
-            act.apply(f32x4_extract_lane::<3>(x)),
-        ),
     }
 }

@@ -1,14 +1,15 @@
 //! Prepacked B (weights): packed once in the microkernel's panel order, reused by many calls.
 
-use super::kernel::MicroKernel;
-use super::pack::{pack_b, AlignedVec};
+use super::pack::pack_b;
+use super::registry::AvailableKernel;
+use crate::buffer::AlignedVec;
 use crate::error::KernelError;
 use crate::view::MatRef;
 
 /// B (`k x n`) packed for one microkernel: for each KC block of rows, `ceil(n / NR)` panels of
 /// `kc x NR` values, zero-padded. Build it with [`crate::Gemm::pack_b`].
 pub struct PackedB {
-    pub(crate) kernel: &'static MicroKernel,
+    pub(crate) kernel: AvailableKernel,
     k: usize,
     n: usize,
     data: AlignedVec,
@@ -17,7 +18,7 @@ pub struct PackedB {
 impl PackedB {
     /// Packs `b`; an error when the packed copy cannot be allocated (e.g. a huge view made
     /// of zero strides over a short slice).
-    pub(crate) fn new(kernel: &'static MicroKernel, b: MatRef<'_>) -> Result<Self, KernelError> {
+    pub(crate) fn new(kernel: AvailableKernel, b: MatRef<'_>) -> Result<Self, KernelError> {
         let (k, n, nr) = (b.rows(), b.cols(), kernel.nr);
         let too_large = || KernelError::TooLarge { what: "packed B", rows: k, cols: n };
         let n_pad = n.div_ceil(nr).checked_mul(nr).ok_or_else(too_large)?;

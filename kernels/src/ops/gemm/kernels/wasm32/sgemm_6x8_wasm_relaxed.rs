@@ -9,10 +9,10 @@
 //! half speed). Measured in Chromium 156 on the 2-vCPU Xeon (GFLOP/s, 1 thread, 512^3):
 //! 4x8 49, 5x8 51, 6x8 53; 4x12 and 3x16 spill (~25). See docs/wasm.md.
 
-use super::{gemv_rows, tile, MulAdd};
-use crate::dispatch::Isa;
-use crate::gemm::kernel::{MicroKernel, Tile};
-use core::arch::wasm32::*;
+use super::{gemv_rows, tile};
+use crate::isa::Isa;
+use crate::ops::gemm::ukernel::{MicroKernel, Tile};
+use crate::simd::wasm32::RelaxedMadd;
 
 const MR: usize = 6;
 /// Two `v128` per row.
@@ -20,20 +20,10 @@ const NV: usize = 2;
 /// The M = 1 (GEMV) kernel streams B rows 32 wide: 8 independent accumulators.
 const GEMV_NV: usize = 8;
 
-/// Relaxed (fused where the host has FMA) multiply-add.
-pub(crate) struct RelaxedMadd;
-
-impl MulAdd for RelaxedMadd {
-    #[inline(always)]
-    fn madd(a: v128, b: v128, acc: v128) -> v128 {
-        f32x4_relaxed_madd(a, b, acc)
-    }
-}
-
 /// `M x 8` tile, `M <= 6`; `U` accumulator sets over consecutive k steps.
 ///
 /// # Safety
-/// The `Tile` contract (see `gemm::kernel::Tile`); relaxed-simd is enabled for the whole build.
+/// The `Tile` contract (see `ops::gemm::ukernel::Tile`); relaxed-simd is enabled for the whole build.
 unsafe fn sgemm_mx8_wasm_relaxed<const M: usize, const U: usize>(t: &Tile) {
     // SAFETY: forwarded contract.
     unsafe { tile::<RelaxedMadd, M, NV, U>(t) }
@@ -48,7 +38,7 @@ unsafe fn sgemm_1xn_wasm_relaxed(t: &Tile) {
     unsafe { tile::<RelaxedMadd, 1, GEMV_NV, 1>(t) }
 }
 
-pub(crate) static SGEMM_WASM_RELAXED: MicroKernel = MicroKernel {
+pub(crate) static SGEMM_6X8_WASM_RELAXED: MicroKernel = MicroKernel {
     name: "sgemm_6x8_wasm_relaxed",
     isa: Isa::WasmRelaxed,
     mr: MR,

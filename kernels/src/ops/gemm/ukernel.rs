@@ -1,8 +1,9 @@
-//! The microkernel contract and the one table of microkernels that the driver, the tests and
-//! the benchmarks all iterate.
+//! The GEMM microkernel contract: what a tile function computes, what it may read and write,
+//! and the descriptor ([`MicroKernel`]) each kernel file fills in. A leaf module: it imports no
+//! kernel, no driver and no arch code; kernels import it, the registry lists them.
 
-use crate::dispatch::Isa;
-use crate::gemm::epilogue::Activation;
+use crate::activation::Activation;
+use crate::isa::Isa;
 
 /// Arguments of one microkernel call: an `m x NR` tile of C, `m <= MR` chosen by the entry of
 /// [`MicroKernel::rows`] that is called.
@@ -60,27 +61,33 @@ impl Tile {
 ///
 /// # Safety
 /// Every pointer in `Tile` must be valid for the reads/writes described on its field, and the
-/// CPU must support the kernel's ISA (guaranteed by only reaching kernels through
-/// [`MicroKernel::for_isa`], which checks availability).
+/// CPU must support the kernel's ISA: callers hold an `AvailableKernel` (see the registry),
+/// which only the CPU check constructs.
 pub(crate) type TileFn = unsafe fn(&Tile);
 
 /// GEMV by whole rows of B: `acc[j] = sum_p a[p*csa] * b[p*ldb + j]` for `j < n`, `p < k`.
 ///
 /// # Safety
 /// `a` readable at `p*csa`, `b` at `p*ldb + j` for `p < k`, `j < n`; `acc` writable for `n`
-/// values; the kernel's ISA is available.
+/// values; the kernel's ISA is available (as for [`TileFn`]).
 pub(crate) type GemvRowsFn = unsafe fn(usize, usize, *const f32, isize, *const f32, isize, *mut f32);
 
-/// One microkernel family: an `MR x NR` register tile plus its `m < MR` variants and blocking.
+/// One microkernel family: an `MR x NR` register tile, its variants ([`Variant`]) and its
+/// blocking. A descriptor only: its functions run through an `AvailableKernel`.
 pub struct MicroKernel {
-    /// Self-describing name, e.g. `sgemm_4x64_avx512`.
+    /// Self-describing name, e.g. `sgemm_4x64_avx512` (also its file's name).
     pub name: &'static str,
+    /// The instruction set the functions need.
     pub isa: Isa,
+    /// Rows of the register tile.
     pub mr: usize,
+    /// Columns of the register tile.
     pub nr: usize,
-    /// Cache blocking: depth (`KC`), rows of A per packed block (`MC`), columns of B per packed block (`NC`).
+    /// Depth of a block (`KC`): a `KC x NR` panel of B stays in L1/L2.
     pub kc: usize,
+    /// Rows of A per packed block (`MC`).
     pub mc: usize,
+    /// Columns of B per packed block (`NC`, a multiple of NR).
     pub nc: usize,
     /// `(kernel, width)` pairs, widest first: `1 x width` tiles (same contract as `rows`) for
     /// M = 1 with row-major B, with enough independent accumulators to stream B at memory
@@ -93,17 +100,13 @@ pub struct MicroKernel {
     /// `rows[m - 1]` computes an `m x NR` tile, for `m` in `1..=mr`.
     pub(crate) rows: &'static [TileFn],
     /// The same tiles specialised for [`Tile::is_short_plain`] (empty: use `rows`): a
-    /// branch-free store loop instead of the general epilogue. A separate function, because
-    /// adding that loop to the general one cost 1.5-3% on long tiles (LLVM lays out the K loop
-    /// differently) while it gains 2.5-4% at 64^3 and 128^3 (AVX-512 and AVX2, Zen 4).
+    /// branch-free store loop instead of the general epilogue, in a separate function because
+    /// in the general one it slows long tiles (docs/gemm-tuning.md).
     pub(crate) rows_short_plain: &'static [TileFn],
-    /// Whether row-major B may be read in place by several row tiles (the driver then decides
-    /// by shape; see `driver::run`). False packs it whenever more than one row of tiles reads
-    /// it: the 6x16 AVX2 tile reads one cache line of B per k step, which streams badly from
-    /// L2 and doubles on misaligned rows (Zen 4, B in place vs packed: 512^3 85 vs 108 GFLOP/s
-    /// with 16-byte aligned operands, 102 vs 109 aligned; 512x512x4608 84 vs 102; 16x3072x768
-    /// 54 vs 61; only 64^3 and 128^3 with 64-byte aligned rows lose, 2-4%).
-    pub(crate) b_in_place: bool,
+    /// Whether row-major B may be read in place by several row tiles (the planner then decides
+    /// by shape). False packs it whenever more than one row of tiles reads it (the 6x16 AVX2
+    /// tile streams one cache line of B per k step badly from L2: docs/gemm-tuning.md).
+    pub b_in_place: bool,
     /// Masked tiles for panels narrower than NR: `masked[v - 1][m - 1]` is an `m x (v*G)`
     /// tile, `G = NR / masked.len()` columns per vector, that reads and writes only
     /// `Tile::cols` columns of B, C and bias (AVX-512 masks). A partial panel of `cols`
@@ -122,24 +125,6 @@ impl std::fmt::Debug for MicroKernel {
         write!(f, "{} (MR={}, NR={}, KC={}, MC={}, NC={})", self.name, self.mr, self.nr, self.kc, self.mc, self.nc)
     }
 }
-
-/// Every GEMM microkernel compiled into this build, slowest ISA first.
-pub fn microkernels() -> &'static [&'static MicroKernel] {
-    KERNELS
-}
-
-static KERNELS: &[&MicroKernel] = &[
-    &crate::arch::scalar::SGEMM_SCALAR,
-    &crate::arch::portable::SGEMM_PORTABLE,
-    #[cfg(target_arch = "x86_64")]
-    &crate::arch::x86_64::avx2_fma::SGEMM_AVX2_FMA,
-    #[cfg(target_arch = "x86_64")]
-    &crate::arch::x86_64::avx512::SGEMM_AVX512,
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    &crate::arch::wasm32::simd128::SGEMM_WASM_SIMD128,
-    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-    &crate::arch::wasm32::relaxed::SGEMM_WASM_RELAXED,
-];
 
 impl MicroKernel {
     /// Tiles for a panel of `cols < NR` columns are masked: they read B and write C only in
@@ -194,78 +179,107 @@ impl MicroKernel {
         }
         k.div_ceil(k.div_ceil(self.kc))
     }
+}
 
-    /// The kernel for `isa`, only if the CPU can run it: holding the reference is the proof
-    /// that calling its functions is sound.
-    pub fn for_isa(isa: Isa) -> Option<&'static MicroKernel> {
-        if !isa.is_available() {
-            return None;
-        }
-        KERNELS.iter().copied().find(|k| k.isa == isa)
+/// Which of a kernel's functions a [`Variant`] is; the x86 tile bodies take it as their
+/// `VARIANT` const parameter.
+pub(crate) mod variant {
+    /// The general tile: any k, any epilogue, all NR columns.
+    pub const GENERAL: u8 = 0;
+    /// [`super::Tile::is_short_plain`] tiles: no C prefetch, store-only epilogue.
+    pub const SHORT_PLAIN: u8 = 1;
+    /// Also copies B to `Tile::b_pack` (`MicroKernel::pack_b_tile`).
+    pub const PACK_B: u8 = 2;
+    /// Reads and writes only the first `Tile::cols` columns of B, C and bias (AVX-512 masks),
+    /// so a partial panel of B can be read in place.
+    pub const MASKED: u8 = 3;
+}
+
+/// What a [`Variant`] computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VariantKind {
+    /// The general `m x NR` tile (`m <= MR`).
+    Tile,
+    /// The `m x NR` tile for short k with a plain `C = alpha*A*B` store.
+    ShortPlain,
+    /// The full `MR x NR` tile that also packs its B panel.
+    PackB,
+    /// An `m x width` tile that reads and writes only `cols <= width` columns.
+    Masked,
+    /// A `1 x width` GEMV strip over row-major B.
+    GemvStrip,
+    /// GEMV by whole rows of B into a row of partial sums (no epilogue).
+    GemvRows,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum VariantFn {
+    Tile(TileFn),
+    Rows(GemvRowsFn),
+}
+
+/// One callable function of a microkernel, with a name of its own, e.g.
+/// `sgemm_4x64_avx512.masked_3x32`: what the per-kernel tester and the benches iterate.
+#[derive(Clone, Copy)]
+pub struct Variant {
+    /// The kernel it belongs to.
+    pub kernel: &'static MicroKernel,
+    /// What it computes.
+    pub kind: VariantKind,
+    /// Rows it computes (1 for the GEMV variants).
+    pub m: usize,
+    /// Columns it covers (NR, a masked width, a strip width; 0 for `GemvRows`, any n).
+    pub width: usize,
+    pub(crate) f: VariantFn,
+}
+
+impl Variant {
+    /// `<kernel>.<kind>_<m>x<width>`, e.g. `sgemm_6x16_avx2_fma.tile_5x16`.
+    pub fn name(&self) -> String {
+        let kind = match self.kind {
+            VariantKind::Tile => "tile",
+            VariantKind::ShortPlain => "short_plain",
+            VariantKind::PackB => "pack_b",
+            VariantKind::Masked => "masked",
+            VariantKind::GemvStrip => "gemv",
+            VariantKind::GemvRows => return format!("{}.gemv_rows", self.kernel.name),
+        };
+        format!("{}.{kind}_{}x{}", self.kernel.name, self.m, self.width)
+    }
+}
+
+impl std::fmt::Debug for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
     }
 }
 
 impl MicroKernel {
-    /// Runs the full `MR x NR` tile `reps` times on `k`-deep packed panels that stay in L1/L2,
-    /// and returns the seconds taken: the kernel's ceiling, without packing or edge tiles.
-    /// For benchmarks and tuning.
-    pub fn time_full_tile(&self, k: usize, reps: usize) -> f64 {
-        let a: Vec<f32> = (0..self.mr * k).map(|i| (i % 7) as f32 * 0.01).collect();
-        let b: Vec<f32> = (0..self.nr * k).map(|i| (i % 5) as f32 * 0.01).collect();
-        let mut c = vec![0.0f32; self.mr * self.nr];
-        let f = self.rows[self.mr - 1];
-        assert!(self.isa.is_available(), "{} needs {}", self.name, self.isa);
-        let start = std::time::Instant::now();
-        for _ in 0..reps {
-            let t = Tile {
-                k,
-                a: a.as_ptr(),
-                rsa: 1,
-                csa: self.mr as isize,
-                b: b.as_ptr(),
-                ldb: self.nr as isize,
-                c: c.as_mut_ptr(),
-                rsc: self.nr as isize,
-                alpha: 1.0,
-                beta: 1.0,
-                bias: std::ptr::null(),
-                act: Activation::Identity,
-                cols: self.nr,
-                b_pack: std::ptr::null_mut(),
-                prefetch_next_a: false,
-            };
-            // SAFETY: the CPU supports the kernel's ISA (asserted above, before timing); the
-            // buffers hold exactly the MR x k, k x NR and MR x NR values the tile reads and writes.
-            unsafe { f(&t) };
+    /// Every function of this kernel, each with its own name.
+    pub fn variants(&'static self) -> Vec<Variant> {
+        let mut out = Vec::new();
+        let mut push = |kind, m, width, f| out.push(Variant { kernel: self, kind, m, width, f });
+        for (i, &f) in self.rows.iter().enumerate() {
+            push(VariantKind::Tile, i + 1, self.nr, VariantFn::Tile(f));
         }
-        std::hint::black_box(&c);
-        start.elapsed().as_secs_f64()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The table's invariants that the driver relies on (checked for every compiled kernel,
-    /// available on this CPU or not).
-    #[test]
-    fn every_kernel_entry_is_consistent() {
-        for k in microkernels() {
-            assert_eq!(k.rows.len(), k.mr, "{}: one row function per m", k.name);
-            assert!(k.rows_short_plain.is_empty() || k.rows_short_plain.len() == k.mr, "{}", k.name);
-            assert!(k.masked.is_empty() || k.nr % k.masked.len() == 0, "{}: NR splits into masked widths", k.name);
-            assert!(k.masked.iter().all(|rows| rows.len() == k.mr), "{}: masked tiles for every m", k.name);
-            // PackedB blocks are NC wide and panels NR wide: NC must be a whole number of panels.
-            assert_eq!(k.nc % k.nr, 0, "{}: NC must be a multiple of NR", k.name);
-            use crate::gemm::driver::{MAX_NR, MAX_TILE};
-            assert!(
-                k.mr * k.nr <= MAX_TILE && k.nr <= MAX_NR,
-                "{}: edge tiles must fit the driver's stack buffer",
-                k.name
-            );
-            assert!(k.kc > 0 && k.mc >= k.mr, "{}", k.name);
-            assert!(k.gemv.windows(2).all(|w| w[0].1 > w[1].1), "{}: GEMV strips widest first", k.name);
+        for (i, &f) in self.rows_short_plain.iter().enumerate() {
+            push(VariantKind::ShortPlain, i + 1, self.nr, VariantFn::Tile(f));
         }
+        if let Some(f) = self.pack_b_tile {
+            push(VariantKind::PackB, self.mr, self.nr, VariantFn::Tile(f));
+        }
+        for (v, rows) in self.masked.iter().enumerate() {
+            let width = (v + 1) * self.nr / self.masked.len();
+            for (i, &f) in rows.iter().enumerate() {
+                push(VariantKind::Masked, i + 1, width, VariantFn::Tile(f));
+            }
+        }
+        for &(f, width) in self.gemv {
+            push(VariantKind::GemvStrip, 1, width, VariantFn::Tile(f));
+        }
+        if let Some(f) = self.gemv_rows {
+            push(VariantKind::GemvRows, 1, 0, VariantFn::Rows(f));
+        }
+        out
     }
 }

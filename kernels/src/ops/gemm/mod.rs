@@ -1,19 +1,36 @@
 //! f32 GEMM: `C = act(alpha * A*B + beta*C + bias)` on strided views.
 
-mod driver;
-pub(crate) mod epilogue;
-pub(crate) mod kernel;
-pub(crate) mod pack;
-mod packed;
-pub mod reference;
+//!
+//! | module | one idea |
+//! |---|---|
+//! | `mod.rs` | the public API: [`Gemm`], [`gemm`], [`gemm_raw`] |
+//! | `ukernel` | the microkernel contract (a leaf): `Tile`, [`MicroKernel`], [`Variant`] |
+//! | `registry` | the one list of kernels; [`AvailableKernel`], the proof a kernel runs here |
+//! | `plan` | [`Strategy`]: every decision of a call, made by one pure function |
+//! | `exec`, `gemv` | one executor per strategy |
+//! | `pack`, `packed` | packing A and B panels; [`PackedB`] |
+//! | `kernels/` | one file per named microkernel |
 
-use crate::dispatch::Isa;
+mod epilogue;
+mod exec;
+mod gemv;
+pub(crate) mod kernels;
+mod pack;
+mod packed;
+mod plan;
+mod problem;
+pub mod registry;
+pub mod ukernel;
+
 use crate::error::KernelError;
+use crate::isa::Isa;
 use crate::view::{MatMut, MatRef};
-use driver::{BSource, Problem, Strided};
-pub use epilogue::{Activation, Epilogue};
-pub use kernel::{microkernels, MicroKernel};
+pub use epilogue::Epilogue;
 pub use packed::PackedB;
+pub use plan::{APlan, BPlan, BlockedPlan, GemvPlan, Strategy, Strip};
+use problem::{BSource, Problem, Strided, StridedMut};
+pub use registry::{microkernels, AvailableKernel, TileArgs};
+pub use ukernel::{MicroKernel, Variant, VariantKind};
 
 /// How many threads a call may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -30,13 +47,12 @@ pub enum Parallelism {
 }
 
 /// Below this many multiply-adds (`m*n*k`) `Parallelism::Auto` stays on one thread: the
-/// fork/join costs more than a second core gains. Measured on the 2-core reference machine
-/// (docs/architecture.md, "Threads"): with calls back to back 2 threads win from about 48^3;
-/// with pauses between calls (workers asleep) they lose up to 128^3. 96^3 is in between;
-/// choose `Sequential` or `Rayon` explicitly when the calling pattern is known.
+/// fork/join costs more than a second core gains (between the 48^3 of calls back to back and
+/// the 128^3 of calls with pauses, docs/gemm-tuning.md); choose `Sequential` or `Rayon`
+/// explicitly when the calling pattern is known.
 pub const PARALLEL_THRESHOLD_FLOP: usize = 96 * 96 * 96;
 
-/// A configured GEMM: which ISA and how many threads. Cheap to create and copy.
+/// A configured GEMM: which ISA (or which kernel) and how many threads. Cheap to create and copy.
 ///
 /// ```
 /// use lanes_kernels::{Gemm, MatMut, MatRef};
@@ -56,6 +72,7 @@ pub const PARALLEL_THRESHOLD_FLOP: usize = 96 * 96 * 96;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Gemm {
     isa: Option<Isa>,
+    kernel: Option<AvailableKernel>,
     parallelism: Parallelism,
 }
 
@@ -67,9 +84,17 @@ impl Gemm {
 
     /// Forces an ISA; an error if this CPU/build cannot run it.
     pub fn with_isa(isa: Isa) -> Result<Self, KernelError> {
-        Ok(Self { isa: Some(isa.require()?), parallelism: Parallelism::Auto })
+        Ok(Self { isa: Some(isa.require()?), kernel: None, parallelism: Parallelism::Auto })
     }
 
+    /// Forces one microkernel by name (e.g. `sgemm_6x16_avx2_fma`, see [`microkernels`]);
+    /// [`KernelError::UnknownKernel`] or [`KernelError::IsaUnavailable`] otherwise.
+    pub fn with_kernel(name: &str) -> Result<Self, KernelError> {
+        let kernel = AvailableKernel::by_name(name)?;
+        Ok(Self { isa: Some(kernel.isa), kernel: Some(kernel), parallelism: Parallelism::Auto })
+    }
+
+    /// How many threads calls may use.
     pub fn parallelism(self, parallelism: Parallelism) -> Self {
         Self { parallelism, ..self }
     }
@@ -83,11 +108,36 @@ impl Gemm {
         }
     }
 
-    /// The microkernel calls will use.
+    /// The microkernel an `m x n x k` product runs on.
     #[inline]
-    pub fn kernel(&self) -> Result<&'static MicroKernel, KernelError> {
-        let isa = self.isa()?;
-        MicroKernel::for_isa(isa).ok_or(KernelError::IsaUnavailable { isa: isa.name() })
+    pub fn kernel_for(&self, m: usize, n: usize, k: usize) -> Result<AvailableKernel, KernelError> {
+        match self.kernel {
+            Some(kernel) => Ok(kernel),
+            None => registry::select(self.isa()?, m, n, k),
+        }
+    }
+
+    /// How `C = alpha*A*B + beta*C` would run (path, blocking, packing, threads), without
+    /// running it: for tests, tuning and curiosity. Checks shapes like [`Gemm::run`].
+    pub fn plan(&self, alpha: f32, a: MatRef<'_>, b: MatRef<'_>, c: &mut MatMut<'_>) -> Result<Strategy, KernelError> {
+        check_shapes(&a, (b.rows(), b.cols()), c)?;
+        let kern = self.kernel_for(a.rows(), b.cols(), a.cols())?;
+        let bsrc = BSource::Strided(Strided { ptr: b.as_ptr(), rs: b.row_stride(), cs: b.col_stride() });
+        let p = problem(alpha, &a, bsrc, b.rows(), b.cols(), 0.0, c, &Epilogue::NONE);
+        Ok(plan::plan(&kern, &p, self.threads(p.m, p.n, p.k)))
+    }
+
+    /// [`Gemm::plan`] for a prepacked B.
+    pub fn plan_packed(
+        &self,
+        alpha: f32,
+        a: MatRef<'_>,
+        b: &PackedB,
+        c: &mut MatMut<'_>,
+    ) -> Result<Strategy, KernelError> {
+        check_shapes(&a, (b.rows(), b.cols()), c)?;
+        let p = problem(alpha, &a, BSource::Packed(b), b.rows(), b.cols(), 0.0, c, &Epilogue::NONE);
+        Ok(plan::plan(&b.kernel, &p, self.threads(p.m, p.n, p.k)))
     }
 
     /// `C = alpha*A*B + beta*C`.
@@ -107,8 +157,8 @@ impl Gemm {
         mut c: MatMut<'_>,
         epi: &Epilogue<'_>,
     ) -> Result<(), KernelError> {
-        let kern = self.kernel()?;
         check_shapes(&a, (b.rows(), b.cols()), &c)?;
+        let kern = self.kernel_for(a.rows(), b.cols(), a.cols())?;
         epi.validate(c.cols())?;
         let bsrc = BSource::Strided(Strided { ptr: b.as_ptr(), rs: b.row_stride(), cs: b.col_stride() });
         // SAFETY: the views were validated at construction (every element in bounds) and the
@@ -120,7 +170,8 @@ impl Gemm {
     /// Packs B (weights) once for the kernel this `Gemm` uses. `TooLarge` if the packed copy
     /// cannot be allocated.
     pub fn pack_b(&self, b: MatRef<'_>) -> Result<PackedB, KernelError> {
-        PackedB::new(self.kernel()?, b)
+        // The row count of the A it will meet is unknown: the kernel for a large one.
+        PackedB::new(self.kernel_for(usize::MAX, b.cols(), b.rows())?, b)
     }
 
     /// Like [`Gemm::run_fused`] with a prepacked B. Runs the kernel B was packed for.
@@ -164,7 +215,7 @@ impl Gemm {
     #[allow(clippy::too_many_arguments)]
     unsafe fn execute(
         &self,
-        kern: &'static MicroKernel,
+        kern: AvailableKernel,
         alpha: f32,
         a: &MatRef<'_>,
         b: BSource<'_>,
@@ -174,23 +225,36 @@ impl Gemm {
         c: &mut MatMut<'_>,
         epi: &Epilogue<'_>,
     ) {
-        let m = a.rows();
-        let problem = Problem {
-            m,
-            n,
-            k,
-            alpha,
-            a: Strided { ptr: a.as_ptr(), rs: a.row_stride(), cs: a.col_stride() },
-            b,
-            beta,
-            c: c.as_mut_ptr(),
-            rsc: c.row_stride(),
-            csc: c.col_stride(),
-            bias: epi.bias,
-            act: epi.activation,
-        };
+        let p = problem(alpha, a, b, k, n, beta, c, epi);
         // SAFETY: forwarded from the caller.
-        unsafe { driver::run(kern, &problem, self.threads(m, n, k)) };
+        unsafe { exec::run(kern, &p, self.threads(p.m, n, k)) };
+    }
+}
+
+/// The raw problem of validated views.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn problem<'a>(
+    alpha: f32,
+    a: &MatRef<'_>,
+    b: BSource<'a>,
+    k: usize,
+    n: usize,
+    beta: f32,
+    c: &mut MatMut<'_>,
+    epi: &Epilogue<'a>,
+) -> Problem<'a> {
+    Problem {
+        m: a.rows(),
+        n,
+        k,
+        alpha,
+        a: Strided { ptr: a.as_ptr(), rs: a.row_stride(), cs: a.col_stride() },
+        b,
+        beta,
+        c: StridedMut { ptr: c.as_mut_ptr(), rs: c.row_stride(), cs: c.col_stride() },
+        bias: epi.bias,
+        act: epi.activation,
     }
 }
 
@@ -240,7 +304,7 @@ pub unsafe fn gemm_raw(
     rsc: isize,
     csc: isize,
 ) -> Result<(), KernelError> {
-    let kern = gemm.kernel()?;
+    let kern = gemm.kernel_for(m, n, k)?;
     let ra = crate::view::extent_of(m, k, rsa, csa)?;
     let rb = crate::view::extent_of(k, n, rsb, csb)?;
     let rc = crate::view::extent_of(m, n, rsc, csc)?;
@@ -265,13 +329,11 @@ pub unsafe fn gemm_raw(
         a: Strided { ptr: a, rs: rsa, cs: csa },
         b: BSource::Strided(Strided { ptr: b, rs: rsb, cs: csb }),
         beta,
-        c,
-        rsc,
-        csc,
+        c: StridedMut { ptr: c, rs: rsc, cs: csc },
         bias: None,
-        act: Activation::Identity,
+        act: crate::Activation::Identity,
     };
     // SAFETY: the caller's contract plus the checks above.
-    unsafe { driver::run(kern, &problem, gemm.threads(m, n, k)) };
+    unsafe { exec::run(kern, &problem, gemm.threads(m, n, k)) };
     Ok(())
 }

@@ -1,44 +1,7 @@
 //! Packing of A and B panels into contiguous, 64-byte aligned buffers in the order the
 //! microkernels read them. Padding columns of B are zero so full-width tiles stay exact.
 
-#[repr(C, align(64))]
-#[derive(Clone, Copy)]
-struct Line([f32; 16]);
-
-/// A fixed-size f32 buffer aligned to 64 bytes.
-pub(crate) struct AlignedVec {
-    lines: Vec<Line>,
-    len: usize,
-}
-
-impl AlignedVec {
-    pub fn zeroed(len: usize) -> Self {
-        Self { lines: vec![Line([0.0; 16]); len.div_ceil(16)], len }
-    }
-    /// Like `zeroed`, but `None` instead of aborting when the allocation fails.
-    pub fn try_zeroed(len: usize) -> Option<Self> {
-        let mut lines = Vec::new();
-        lines.try_reserve_exact(len.div_ceil(16)).ok()?;
-        lines.resize(len.div_ceil(16), Line([0.0; 16]));
-        Some(Self { lines, len })
-    }
-    pub fn as_slice(&self) -> &[f32] {
-        // SAFETY: `Line` is `repr(C)` around `[f32; 16]`, so `lines` is `16 * lines.len() >= len`
-        // initialised, contiguous f32 values.
-        unsafe { std::slice::from_raw_parts(self.lines.as_ptr() as *const f32, self.len) }
-    }
-    pub fn as_mut_slice(&mut self) -> &mut [f32] {
-        // SAFETY: as in `as_slice`, and we hold `&mut self`.
-        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr() as *mut f32, self.len) }
-    }
-    /// Grows (never shrinks) to at least `len` elements.
-    pub fn ensure(&mut self, len: usize) {
-        if self.lines.len() * 16 < len {
-            self.lines.resize(len.div_ceil(16), Line([0.0; 16]));
-        }
-        self.len = self.len.max(len);
-    }
-}
+use crate::simd::prefetch_row;
 
 /// Packs the `mc x kc` block of A at `a` (strides `rsa`, `csa`) into panels of `mr` rows:
 /// panel `p` holds `kc` steps of `min(mr, rows left)` values. Returns nothing; `dst` must hold
@@ -59,7 +22,6 @@ pub(crate) unsafe fn pack_a(dst: &mut [f32], a: *const f32, rsa: isize, csa: isi
         // SAFETY: as above.
         unsafe {
             match (rows, csa) {
-                (8, 1) => pack_a_panel_rm::<8>(panel, a0, rsa, kc),
                 (6, 1) => pack_a_panel_rm::<6>(panel, a0, rsa, kc),
                 (4, 1) => pack_a_panel_rm::<4>(panel, a0, rsa, kc),
                 _ => pack_a_panel(panel, a0, rsa, csa, rows, kc),
@@ -110,11 +72,8 @@ pub(crate) unsafe fn pack_b(dst: &mut [f32], b: *const f32, rsb: isize, csb: isi
         return;
     }
     if csb == 1 {
-        // Row-major B: a band of ROWS rows at a time, swept left to right over all panels.
-        // Reads are a few sequential streams (packing panel by panel instead touches a new row,
-        // often a new page where hardware prefetchers stop, at every step: 17% of a
-        // 128x3072x768 GEMM); writes are ROWS * NR contiguous values per panel (one row at a
-        // time would write to panels a multiple of 4 KiB apart: L1 set conflicts).
+        // Row-major B: a band of ROWS rows at a time, swept left to right over all panels:
+        // reads are a few sequential streams, writes ROWS * NR contiguous values per panel.
         const ROWS: usize = 8;
         for p0 in (0..kc).step_by(ROWS) {
             let rows = ROWS.min(kc - p0);
@@ -152,15 +111,15 @@ pub(crate) unsafe fn pack_b_panel(
 ) {
     for p in 0..kc {
         let row = &mut out[p * nr..(p + 1) * nr];
-        // SAFETY (all reads below): the caller vouched for `kc x cols` readable elements.
+        // SAFETY: row p < kc of the `kc x cols` elements the caller vouched for.
         let src = unsafe { b.offset(p as isize * rsb) };
         if csb == 1 {
             prefetch_row(src.wrapping_offset(PANEL_PREFETCH_ROWS.wrapping_mul(rsb)), cols);
-            // SAFETY: see above.
+            // SAFETY: the row's `cols` values are readable (caller's contract).
             unsafe { copy_row(row, src, cols) };
         } else {
             for (j, v) in row[..cols].iter_mut().enumerate() {
-                // SAFETY: see above.
+                // SAFETY: column j < cols of a readable row (caller's contract).
                 *v = unsafe { *src.offset(j as isize * csb) };
             }
             row[cols..].fill(0.0);
@@ -175,33 +134,21 @@ pub(crate) unsafe fn pack_b_panel(
 /// `src` readable for `cols <= out.len()` values.
 #[inline(always)]
 unsafe fn copy_row(out: &mut [f32], src: *const f32, cols: usize) {
-    // SAFETY (the reads): `src` holds `cols` readable values; read_unaligned has no alignment needs.
     match (out.len(), cols) {
+        // SAFETY: `src` holds `cols` readable values; read_unaligned has no alignment needs.
         (64, 64) => out.copy_from_slice(&unsafe { src.cast::<[f32; 64]>().read_unaligned() }),
-        (32, 32) => out.copy_from_slice(&unsafe { src.cast::<[f32; 32]>().read_unaligned() }),
+        // SAFETY: as above.
         (16, 16) => out.copy_from_slice(&unsafe { src.cast::<[f32; 16]>().read_unaligned() }),
+        // SAFETY: as above.
         (8, 8) => out.copy_from_slice(&unsafe { src.cast::<[f32; 8]>().read_unaligned() }),
         _ => {
+            // SAFETY: as above.
             out[..cols].copy_from_slice(unsafe { std::slice::from_raw_parts(src, cols) });
             out[cols..].fill(0.0);
         }
     }
 }
 
-/// Rows ahead that `pack_b_panel` prefetches. Its rows are often pages apart, where hardware
-/// prefetchers stop: without this, packing a panel waits on memory latency at every row.
-/// (2 threads, 16x3072x768: +26%; 64x1024x1024: +9%; 12, 32 or 64 rows measure the same.)
+/// Rows ahead that `pack_b_panel` prefetches: its rows are often pages apart, where hardware
+/// prefetchers stop (12-64 rows measured alike).
 const PANEL_PREFETCH_ROWS: isize = 32;
-
-/// Hints the caches to fetch `cols` values at `src`, one prefetch per 64-byte line (any
-/// address: prefetches never fault). Also used by the x86 microkernels.
-#[inline(always)]
-pub(crate) fn prefetch_row(src: *const f32, cols: usize) {
-    #[cfg(target_arch = "x86_64")]
-    for j in (0..cols).step_by(16) {
-        // SAFETY: a prefetch is a hint; it does not fault or read on invalid addresses.
-        unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(src.wrapping_add(j).cast()) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (src, cols);
-}

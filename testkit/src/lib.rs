@@ -1,42 +1,41 @@
-//! Shared test helpers: seeded data, strided layouts, NaN-poisoned outputs and a tolerance
-//! that scales with K (any summation order, fused or unfused multiply-adds, as wasm's
-//! `f32x4.relaxed_madd` may be either). Used by the native suite and, through `#[path]`, by
-//! the wasm suite in browser-bench/tests (so no `rand`: it needs OS entropy plumbing on wasm).
-#![allow(dead_code)]
+//! The test kit shared by lanes' kernel tests, fuzz targets, lanes-web tests and the
+//! benchmark's verification: seeded random data ([`Rng`]), operand layouts ([`Layout`]), the
+//! f64 reference GEMM ([`gemm_reference`]) and the error bound results are checked with
+//! ([`bound`], [`assert_close`]). Builds for wasm32 too (no OS entropy).
 
-use lanes_kernels::gemm::reference::gemm_reference;
-use lanes_kernels::{Activation, Epilogue, Gemm, Isa, MatMut, MatRef, MicroKernel};
+mod reference;
+
+use lanes_kernels::{Activation, Epilogue, Gemm, Isa, MatMut, MatRef};
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+pub use reference::gemm_reference;
 
 /// The ISAs to test: the one forced by `LANES_ISA`, else every ISA this machine (or wasm
 /// build) has.
 pub fn isas() -> Vec<Isa> {
     match std::env::var("LANES_ISA") {
-        Ok(s) if !s.is_empty() && s != "auto" => {
-            vec![s.parse().expect("LANES_ISA names a known ISA")]
-        }
+        Ok(s) if !s.is_empty() && s != "auto" => vec![s.parse().expect("LANES_ISA names a known ISA")],
         _ => Isa::available(),
     }
 }
 
-pub fn kernel(isa: Isa) -> &'static MicroKernel {
-    MicroKernel::for_isa(isa).expect("ISA available")
-}
-
-/// xorshift64*: seeded, identical on every run and every target.
-pub struct Rng(u64);
+/// A seeded generator: the same values on every run and every target.
+pub struct Rng(Xoshiro256PlusPlus);
 
 impl Rng {
+    /// The generator for `seed`.
     pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        Rng(Xoshiro256PlusPlus::seed_from_u64(seed))
     }
     /// Uniform in [-1, 1).
     pub fn next_f32(&mut self) -> f32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let x = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D);
-        ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        self.0.random_range(-1.0f32..1.0)
     }
+    /// Uniform in `0..end` (0 when `end` is 0).
+    pub fn below(&mut self, end: usize) -> usize {
+        self.0.random_range(0..end.max(1))
+    }
+    /// `len` values uniform in [-1, 1).
     pub fn vec(&mut self, len: usize) -> Vec<f32> {
         (0..len).map(|_| self.next_f32()).collect()
     }
@@ -45,25 +44,33 @@ impl Rng {
 /// A strided layout for an `r x c` operand inside a buffer.
 #[derive(Clone, Copy, Debug)]
 pub enum Layout {
+    /// Dense row-major.
     RowMajor,
+    /// Dense column-major.
     ColMajor,
-    /// Row-major with padding: row stride `c + pad`, column stride `cs`.
+    /// Row-major with padding: row stride `c * cs + pad`, column stride `cs`, and guard rows
+    /// after the last row.
     Padded {
+        /// Elements between rows.
         pad: usize,
+        /// Column stride.
         cs: usize,
     },
     /// Rows and columns both reversed (negative strides).
     Reversed,
     /// Row-major, starting `off` elements into the buffer (any alignment of the rows).
     Shifted {
+        /// First element's index.
         off: usize,
     },
 }
 
+/// The layouts every operand is tried in.
 pub const LAYOUTS: [Layout; 4] =
     [Layout::RowMajor, Layout::ColMajor, Layout::Padded { pad: 3, cs: 2 }, Layout::Reversed];
 
-/// Rows of padding after a `Padded` operand: more than any kernel's MR.
+/// Rows of padding after a `Padded` operand: more than any kernel's MR, so a tile that wrote
+/// MR rows where fewer are left shows there.
 const GUARD_ROWS: usize = 8;
 
 /// (buffer length, offset, row stride, column stride) for an `r x c` operand.
@@ -72,8 +79,6 @@ pub fn geometry(layout: Layout, r: usize, c: usize) -> (usize, usize, isize, isi
         Layout::RowMajor => (r * c, 0, c as isize, 1),
         Layout::ColMajor => (r * c, 0, 1, r as isize),
         Layout::Padded { pad, cs } => {
-            // Guard rows after the last one: a tile that wrote MR rows where fewer are left
-            // would show there (check_case compares everything outside the view).
             let rs = c * cs + pad;
             ((r + GUARD_ROWS) * rs + 1, 0, rs as isize, cs as isize)
         }
@@ -85,18 +90,21 @@ pub fn geometry(layout: Layout, r: usize, c: usize) -> (usize, usize, isize, isi
     }
 }
 
+/// The `r x c` view of `buf` in `layout`.
 pub fn view(buf: &[f32], layout: Layout, r: usize, c: usize) -> MatRef<'_> {
     let (_, off, rs, cs) = geometry(layout, r, c);
     MatRef::with_offset(buf, off, r, c, rs, cs).unwrap()
 }
 
+/// The mutable `r x c` view of `buf` in `layout`.
 pub fn view_mut(buf: &mut [f32], layout: Layout, r: usize, c: usize) -> MatMut<'_> {
     let (_, off, rs, cs) = geometry(layout, r, c);
     MatMut::with_offset(buf, off, r, c, rs, cs).unwrap()
 }
 
-/// Per-element error bound for `alpha*A*B + beta*C + bias`: a few ulps times (k + 2) times the
-/// magnitude of the terms (sum of |a||b| products), as for any summation order.
+/// Per-element error bound for `alpha*A*B + beta*C + bias` at `(i, j)`: a few ulps times
+/// (k + 2) times the magnitude of the terms (sum of |a||b| products), as for any summation
+/// order, fused or unfused multiply-adds.
 #[allow(clippy::too_many_arguments)]
 pub fn bound(
     alpha: f32,
@@ -123,8 +131,49 @@ pub fn bound(
     4.0 * f32::EPSILON * (k as f32 + 2.0) * total + 1e-30
 }
 
-/// Compares `got` with the reference result, element by element, with `bound` (plus a relative
-/// slack `rel` for approximated activations). Panics with the first offending element.
+/// Relative slack for an activation approximated in vector code (GELU and SiLU go through a
+/// polynomial `exp`).
+pub fn activation_slack(act: Activation) -> f32 {
+    if matches!(act, Activation::Gelu | Activation::Silu) {
+        2e-6
+    } else {
+        0.0
+    }
+}
+
+/// Whether `got` is within `tol` of `want` (equal infinities and NaN for NaN count as equal).
+pub fn close(got: f32, want: f32, tol: f32) -> bool {
+    if want.is_nan() {
+        return got.is_nan();
+    }
+    got == want || (got - want).abs() <= tol
+}
+
+/// Largest `|x - reference|` over a whole result, divided by the largest `|reference|` (NaN
+/// anywhere gives infinity): for comparing implementations whose summation orders differ.
+pub fn normwise_error(x: &[f32], reference: &[f32]) -> f64 {
+    assert_eq!(x.len(), reference.len());
+    let scale = reference.iter().fold(0.0f64, |s, &r| s.max((r as f64).abs())).max(f64::MIN_POSITIVE);
+    let worst = x.iter().zip(reference).fold(0.0f64, |w, (&a, &b)| {
+        let d = (a as f64 - b as f64).abs();
+        if d.is_nan() {
+            f64::INFINITY
+        } else {
+            w.max(d)
+        }
+    });
+    worst / scale
+}
+
+/// Accepted [`normwise_error`] for a product of depth `k` of values in [-1, 1): f32 rounding
+/// grows like sqrt(k); a wrong kernel (a lost K block, a wrong tile) is off by 1e-2 or more.
+pub fn normwise_tolerance(k: usize) -> f64 {
+    5e-6 * (k as f64).sqrt().max(4.0)
+}
+
+/// Compares `got` with the reference result, element by element, with [`bound`] (plus a
+/// relative slack `rel` for approximated activations). Panics with the first offending
+/// element.
 #[allow(clippy::too_many_arguments)]
 pub fn assert_close(
     what: &str,
@@ -148,22 +197,15 @@ pub fn assert_close(
     for i in 0..m {
         for j in 0..n {
             let (g, w) = (got.get(i, j), want[i * n + j]);
-            if w.is_nan() {
-                assert!(g.is_nan(), "{what}: ({i},{j}) got {g}, want NaN");
-                continue;
-            }
             let tol = bound(alpha, a, b, beta, &c0, epi.bias, i, j) * 4.0 + rel * w.abs() + rel;
-            // `g == w` covers equal infinities, whose difference is NaN.
-            assert!(
-                g == w || approx::abs_diff_eq!(g, w, epsilon = tol),
-                "{what}: ({i},{j}) got {g}, want {w}, |diff| {} > tol {tol}",
-                (g - w).abs()
-            );
+            assert!(close(g, w, tol), "{what}: ({i},{j}) got {g}, want {w}, |diff| {} > tol {tol}", (g - w).abs());
         }
     }
 }
 
-/// Runs one case: random A, B, C in the given layouts, then compares with the reference.
+/// Runs one case through `gemm`: random A, B, C in the given layouts, then compares with the
+/// reference and checks that nothing outside C's view was written. With `beta = 0`, C starts
+/// as NaN (BLAS semantics: it must not be read).
 #[allow(clippy::too_many_arguments)]
 pub fn check_case(
     gemm: &Gemm,
@@ -180,14 +222,12 @@ pub fn check_case(
     let b = r.vec(geometry(lb, k, n).0);
     let mut c0 = r.vec(geometry(lc, m, n).0);
     if beta == 0.0 {
-        // BLAS semantics: C is not read, so NaN in it must not leak.
         c0.iter_mut().for_each(|x| *x = f32::NAN);
     }
     let mut c = c0.clone();
     gemm.run_fused(alpha, view(&a, la, m, k), view(&b, lb, k, n), beta, view_mut(&mut c, lc, m, n), epi).unwrap();
     let what = format!("{:?} {m}x{n}x{k} alpha={alpha} beta={beta} {layouts:?} {:?}", gemm.isa(), epi.activation);
     let c0_for_ref: Vec<f32> = if beta == 0.0 { vec![0.0; c0.len()] } else { c0.clone() };
-    let rel = if matches!(epi.activation, Activation::Gelu | Activation::Silu) { 2e-6 } else { 0.0 };
     assert_close(
         &what,
         alpha,
@@ -197,17 +237,21 @@ pub fn check_case(
         view(&c0_for_ref, lc, m, n),
         view(&c, lc, m, n),
         epi,
-        rel,
+        activation_slack(epi.activation),
     );
-    // Elements of the buffer outside the C view must be untouched.
-    let (_, off, rs, cs) = geometry(lc, m, n);
+    assert_untouched_outside(&what, &c, &c0, lc, m, n);
+}
+
+/// Every element of `c` outside the `m x n` view in `layout` is bit-identical to `c0`.
+pub fn assert_untouched_outside(what: &str, c: &[f32], c0: &[f32], layout: Layout, m: usize, n: usize) {
+    let (_, off, rs, cs) = geometry(layout, m, n);
     let mut inside = vec![false; c.len()];
     for i in 0..m {
         for j in 0..n {
             inside[(off as isize + i as isize * rs + j as isize * cs) as usize] = true;
         }
     }
-    for (idx, (&x, &y)) in c.iter().zip(&c0).enumerate() {
+    for (idx, (&x, &y)) in c.iter().zip(c0).enumerate() {
         if !inside[idx] {
             assert!(x.to_bits() == y.to_bits(), "{what}: wrote outside C at {idx}");
         }

@@ -1,8 +1,8 @@
 //! Portable tier: a 4x16 tile written with `wide::f32x8` (compiled for the build's baseline
 //! target features, so it runs on every target; wide picks SSE2/NEON/simd128 or scalar).
 
-use crate::dispatch::Isa;
-use crate::gemm::kernel::{MicroKernel, Tile};
+use crate::isa::Isa;
+use crate::ops::gemm::ukernel::{MicroKernel, Tile};
 use wide::f32x8;
 
 const MR: usize = 4;
@@ -65,7 +65,7 @@ unsafe fn sgemm_mx16_portable<const M: usize>(t: &Tile) {
     }
 }
 
-pub(crate) static SGEMM_PORTABLE: MicroKernel = MicroKernel {
+pub(crate) static SGEMM_4X16_PORTABLE: MicroKernel = MicroKernel {
     name: "sgemm_4x16_portable",
     isa: Isa::Portable,
     mr: MR,

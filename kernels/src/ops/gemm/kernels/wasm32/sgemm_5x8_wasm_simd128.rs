@@ -5,10 +5,10 @@
 //! keep one A broadcast live at a time. Measured in Chromium 156, 1 thread, 512^3:
 //! 4x8 40.5, 5x8 42.4, 2x16 38.3, 6x8 25.8 GFLOP/s (docs/wasm.md).
 
-use super::{gemv_rows, tile, MulAdd};
-use crate::dispatch::Isa;
-use crate::gemm::kernel::{MicroKernel, Tile};
-use core::arch::wasm32::*;
+use super::{gemv_rows, tile};
+use crate::isa::Isa;
+use crate::ops::gemm::ukernel::{MicroKernel, Tile};
+use crate::simd::wasm32::MulThenAdd;
 
 const MR: usize = 5;
 /// Two `v128` per row.
@@ -16,20 +16,10 @@ const NV: usize = 2;
 /// The M = 1 (GEMV) kernel streams B rows 32 wide: 8 independent accumulators.
 const GEMV_NV: usize = 8;
 
-/// Unfused multiply-add: two roundings, two instructions.
-pub(crate) struct MulThenAdd;
-
-impl MulAdd for MulThenAdd {
-    #[inline(always)]
-    fn madd(a: v128, b: v128, acc: v128) -> v128 {
-        f32x4_add(f32x4_mul(a, b), acc)
-    }
-}
-
 /// `M x 8` tile, `M <= 5`; `U` accumulator sets over consecutive k steps.
 ///
 /// # Safety
-/// The `Tile` contract (see `gemm::kernel::Tile`); simd128 is enabled for the whole build.
+/// The `Tile` contract (see `ops::gemm::ukernel::Tile`); simd128 is enabled for the whole build.
 unsafe fn sgemm_mx8_wasm_simd128<const M: usize, const U: usize>(t: &Tile) {
     // SAFETY: forwarded contract.
     unsafe { tile::<MulThenAdd, M, NV, U>(t) }
@@ -44,7 +34,7 @@ unsafe fn sgemm_1xn_wasm_simd128(t: &Tile) {
     unsafe { tile::<MulThenAdd, 1, GEMV_NV, 1>(t) }
 }
 
-pub(crate) static SGEMM_WASM_SIMD128: MicroKernel = MicroKernel {
+pub(crate) static SGEMM_5X8_WASM_SIMD128: MicroKernel = MicroKernel {
     name: "sgemm_5x8_wasm_simd128",
     isa: Isa::WasmSimd128,
     mr: MR,

@@ -6,7 +6,7 @@ use crate::error::KernelError;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-/// An instruction-set tier. Each has its own GEMM microkernel.
+/// An instruction-set tier. Each has its own microkernels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Isa {
     /// Plain Rust scalar code under the same blocked driver (not the test oracle).

@@ -1,14 +1,14 @@
 //! Plain scalar tile kernel: the blocked driver without SIMD, and the floor on every target.
 
-use crate::dispatch::Isa;
-use crate::gemm::kernel::{MicroKernel, Tile};
+use crate::isa::Isa;
+use crate::ops::gemm::ukernel::{MicroKernel, Tile};
 
 const NR: usize = 4;
 
 /// `M x 4` tile, `M <= 4`.
 ///
 /// # Safety
-/// The `Tile` contract (see `gemm::kernel::Tile`).
+/// The `Tile` contract (see `ops::gemm::ukernel::Tile`).
 unsafe fn sgemm_mx4_scalar<const M: usize>(t: &Tile) {
     let mut acc = [[0.0f32; NR]; M];
     for p in 0..t.k {
@@ -18,6 +18,7 @@ unsafe fn sgemm_mx4_scalar<const M: usize>(t: &Tile) {
             // SAFETY: i < M, j < NR inside the step.
             let ai = unsafe { *a.offset(i as isize * t.rsa) };
             for (j, v) in row.iter_mut().enumerate() {
+                // SAFETY: j < NR values of B's step.
                 *v += ai * unsafe { *b.add(j) };
             }
         }
@@ -41,7 +42,7 @@ unsafe fn sgemm_mx4_scalar<const M: usize>(t: &Tile) {
     }
 }
 
-pub(crate) static SGEMM_SCALAR: MicroKernel = MicroKernel {
+pub(crate) static SGEMM_4X4_SCALAR: MicroKernel = MicroKernel {
     name: "sgemm_4x4_scalar",
     isa: Isa::Scalar,
     mr: 4,

@@ -1,0 +1,146 @@
+//! The one definition of each activation: its scalar form (the definition every vector
+//! implementation is tested against) and its derivative (for backward passes). The vector
+//! forms live in `simd/<arch>/` and are shared by every operation that fuses an activation.
+
+use crate::error::KernelError;
+
+/// An activation, fused into a GEMM store or applied element-wise.
+///
+/// NaN in the input propagates to the output for every activation. GELU uses the tanh
+/// approximation (as in BERT/GPT-2): `0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))`.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Activation {
+    /// `x`.
+    #[default]
+    Identity,
+    /// `max(x, 0)`.
+    Relu,
+    /// `min(max(x, min), max)`; ReLU6 is `Clamp { min: 0.0, max: 6.0 }`.
+    Clamp {
+        /// Lower bound.
+        min: f32,
+        /// Upper bound (`>= min`).
+        max: f32,
+    },
+    /// GELU, tanh approximation.
+    Gelu,
+    /// SiLU / swish: `x * sigmoid(x)`.
+    Silu,
+}
+
+impl Activation {
+    /// ReLU6, as in MobileNet.
+    pub const RELU6: Activation = Activation::Clamp { min: 0.0, max: 6.0 };
+
+    /// The scalar definition every vector implementation is tested against.
+    #[inline]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::Identity => x,
+            Activation::Relu => clamp(x, 0.0, f32::INFINITY),
+            Activation::Clamp { min, max } => clamp(x, min, max),
+            Activation::Gelu => x * sigmoid(GELU_K * (x + GELU_C * x * x * x)),
+            Activation::Silu => x * sigmoid(x),
+        }
+    }
+
+    /// The derivative `d apply(x) / dx`, for backward passes. At the kinks of ReLU and clamp
+    /// (x exactly on a bound) it is 0, as in PyTorch; NaN gives NaN.
+    #[inline]
+    pub fn derivative(self, x: f32) -> f32 {
+        if x.is_nan() {
+            return x;
+        }
+        match self {
+            Activation::Identity => 1.0,
+            Activation::Relu => f32::from(x > 0.0),
+            Activation::Clamp { min, max } => f32::from(x > min && x < max),
+            Activation::Gelu => {
+                // d/dx [x s(z)] = s(z) + x s(z)(1 - s(z)) z'(x), z = K(x + C x^3).
+                let z = GELU_K * (x + GELU_C * x * x * x);
+                let s = sigmoid(z);
+                s + x * s * (1.0 - s) * GELU_K * (1.0 + 3.0 * GELU_C * x * x)
+            }
+            Activation::Silu => {
+                let s = sigmoid(x);
+                s * (1.0 + x * (1.0 - s))
+            }
+        }
+    }
+
+    /// The clamp bounds as (lo, hi), for vector code: ReLU is `[0, +inf]`.
+    /// (Unused in builds with no vector kernel, e.g. wasm without simd128.)
+    #[cfg_attr(not(any(target_arch = "x86_64", target_feature = "simd128")), allow(dead_code))]
+    pub(crate) fn bounds(self) -> (f32, f32) {
+        match self {
+            Activation::Relu => (0.0, f32::INFINITY),
+            Activation::Clamp { min, max } => (min, max),
+            _ => (f32::NEG_INFINITY, f32::INFINITY),
+        }
+    }
+
+    /// Clamp bounds must be ordered and not NaN.
+    pub(crate) fn validate(self) -> Result<(), KernelError> {
+        if let Activation::Clamp { min, max } = self {
+            if min.is_nan() || max.is_nan() || min > max {
+                return Err(KernelError::InvalidArgument { what: "clamp bounds must be ordered and not NaN" });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `2*sqrt(2/pi)`: GELU(x) = x * sigmoid(GELU_K * (x + GELU_C x^3)).
+pub(crate) const GELU_K: f32 = 1.595_769;
+pub(crate) const GELU_C: f32 = 0.044_715;
+
+#[inline]
+fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
+    // NaN propagates. The explicit test matters: built with relaxed-simd, LLVM vectorises the
+    // two compare-and-selects into `f32x4.relaxed_min/max`, whose result for NaN is up to the
+    // engine (docs/wasm.md).
+    if x.is_nan() {
+        x
+    } else if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    }
+}
+
+#[inline]
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [Activation; 5] =
+        [Activation::Identity, Activation::Relu, Activation::RELU6, Activation::Gelu, Activation::Silu];
+
+    #[test]
+    fn derivative_matches_central_differences() {
+        for act in ALL {
+            for i in -60..=60 {
+                let x = i as f64 * 0.1 + 0.05; // off the kinks of ReLU and clamp
+                let h = 1e-3;
+                let f = |x: f64| act.apply(x as f32) as f64;
+                let fd = (f(x + h) - f(x - h)) / (2.0 * h);
+                let d = act.derivative(x as f32) as f64;
+                assert!((d - fd).abs() < 2e-3, "{act:?} at {x}: derivative {d}, finite difference {fd}");
+            }
+        }
+    }
+
+    #[test]
+    fn nan_propagates_through_value_and_derivative() {
+        for act in ALL {
+            assert!(act.apply(f32::NAN).is_nan(), "{act:?}");
+            assert!(act.derivative(f32::NAN).is_nan(), "{act:?}");
+        }
+    }
+}

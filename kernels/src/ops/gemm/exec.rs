@@ -1,0 +1,437 @@
+//! The executors: one function per [`Strategy`], each carrying out what the planner decided.
+//! The blocked loop nest (after BLIS/matrixmultiply): `jc` over NC columns, `pc` over depth
+//! blocks, then tasks over (row block x column chunk) that sweep `jr` (NR) and `ir` (MR) tiles.
+
+use super::gemv;
+use super::pack::{pack_a, pack_b, pack_b_panel};
+use super::plan::{plan, APlan, BPlan, BlockedPlan, Strategy, TaskSplit};
+use super::problem::{BSource, Problem, ReadPtr, Strided};
+use super::registry::AvailableKernel;
+use super::ukernel::Tile;
+use crate::activation::Activation;
+use crate::buffer::{with_scratch, AlignedVec, Scratch};
+use std::cell::RefCell;
+
+/// Largest `MR * NR` and `NR` of any kernel, for the stack buffers of edge tiles (checked by
+/// the registry's test). Kept tight: the buffer is zeroed for every edge tile.
+pub(crate) const MAX_TILE: usize = 4 * 64;
+pub(crate) const MAX_NR: usize = 64;
+
+thread_local! {
+    pub(super) static A_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
+    static B_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
+    static PANEL_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
+}
+
+/// Plans and runs `p` on `threads` threads (1 = the calling thread only).
+///
+/// # Safety
+/// The pointers in `p` must be valid for every element of their `m x k`, `k x n`, `m x n`
+/// views, and C must not overlap A or B.
+pub(crate) unsafe fn run(kern: AvailableKernel, p: &Problem, threads: usize) {
+    let strategy = plan(&kern, p, threads);
+    // SAFETY: forwarded contract; the strategy was planned for this kernel and problem.
+    unsafe { execute(kern, p, &strategy) }
+}
+
+/// Runs `p` the way `strategy` (planned for `kern` and `p`) says.
+///
+/// # Safety
+/// As for [`run`], and `strategy == plan(kern, p, _)`.
+pub(crate) unsafe fn execute(kern: AvailableKernel, p: &Problem, strategy: &Strategy) {
+    match strategy {
+        Strategy::Nothing => {}
+        // SAFETY: forwarded contract (the planner checked the strategy's conditions).
+        Strategy::GemvRows => unsafe { gemv::rows(kern, p) },
+        // SAFETY: as above.
+        Strategy::GemvStrips(g) => unsafe { gemv::strips(kern, p, g) },
+        // SAFETY: as above.
+        Strategy::SweepInPlace => unsafe { sweep_in_place(kern, p) },
+        // SAFETY: as above.
+        Strategy::Blocked(b) => unsafe { blocked(kern, p, b) },
+    }
+}
+
+/// One (jc, pc) block of the loop nest.
+struct Block<'a> {
+    jc: usize,
+    nc: usize,
+    pc: usize,
+    kc: usize,
+    beta: f32,
+    bias: Option<&'a [f32]>,
+    act: Activation,
+}
+
+impl<'a> Block<'a> {
+    /// The block at column `jc` (`nc` wide) and depth `pc` of a product of depth `k`: beta in
+    /// the first depth block, bias and activation in the last.
+    fn new(p: &Problem<'a>, plan: &BlockedPlan, k: usize, jc: usize, nc: usize, pc: usize) -> Self {
+        let kc = plan.kc.min(k - pc);
+        let last = pc + kc == k;
+        Block {
+            jc,
+            nc,
+            pc,
+            kc,
+            beta: if pc == 0 { p.beta } else { 1.0 },
+            bias: if last { p.bias.map(|b| &b[jc..jc + nc]) } else { None },
+            act: if last { p.act } else { Activation::Identity },
+        }
+    }
+}
+
+/// Where the B panels of the current block live.
+#[derive(Clone, Copy)]
+enum PanelSource {
+    /// Packed panels of `kc x NR`, panel `j` at `ptr + j*kc*NR`.
+    Packed { ptr: ReadPtr, kc: usize },
+    /// Unpacked B from the block's (pc, jc) element: read in place (`b.cs == 1`) or, with
+    /// `pack`, each panel packed by the task that uses it, right before its tiles.
+    Direct { b: Strided, pack: bool },
+}
+
+/// [`Strategy::Blocked`].
+///
+/// # Safety
+/// As for [`execute`].
+unsafe fn blocked(kern: AvailableKernel, p: &Problem, plan: &BlockedPlan) {
+    let k = p.depth();
+    let threads = plan.threads;
+    if plan.single_pass {
+        let blk = Block::new(p, plan, k, 0, p.n, 0);
+        let src = match p.b {
+            BSource::Packed(pb) => PanelSource::Packed { ptr: ReadPtr(pb.block_ptr(0, 0)), kc: k },
+            BSource::Strided(b) => PanelSource::Direct { b, pack: false },
+        };
+        with_scratch(&PANEL_SCRATCH, k * kern.nr, |panel_buf| {
+            // SAFETY: forwarded contract; `src` is B in place or its only packed block.
+            unsafe {
+                sweep(
+                    kern,
+                    p,
+                    &blk,
+                    src,
+                    APanels::in_place(p.a.ptr, p.a.rs),
+                    0,
+                    p.m,
+                    0..p.n.div_ceil(kern.nr),
+                    panel_buf,
+                )
+            }
+        });
+        return;
+    }
+    // Depth blocks: pc = 0, kc, 2*kc, ... (one block of depth 0 when k = 0).
+    let depth_blocks = (0..k.div_ceil(plan.kc.max(1)).max(1)).map(|i| i * plan.kc);
+    // One parallel section per (jc, pc) block (all depth blocks inside each task instead lose
+    // the B blocks' L2 reuse across row blocks).
+    for jc in (0..p.n).step_by(plan.nc) {
+        let nc = plan.nc.min(p.n - jc);
+        let split = TaskSplit::new(&kern, p.m, nc, threads, plan.b != BPlan::PackedPerTask);
+        for pc in depth_blocks.clone() {
+            let blk = Block::new(p, plan, k, jc, nc, pc);
+            let tasks = |src: PanelSource| {
+                // SAFETY: forwarded contract; `src` describes this block's B panels.
+                for_each_task(split.tasks, threads, |t| unsafe { run_task(kern, p, &blk, src, plan.a, &split, t) })
+            };
+            match (p.b, plan.b) {
+                (BSource::Strided(b), BPlan::PackedShared) => {
+                    let len = nc.div_ceil(kern.nr) * kern.nr * blk.kc;
+                    with_scratch(&B_SCRATCH, len, |buf| {
+                        // SAFETY: the (pc, jc) block of kc x nc lies inside B (caller's contract).
+                        unsafe { pack_b_parallel(buf, b.at(pc, jc), b.rs, b.cs, blk.kc, nc, kern.nr, threads) };
+                        tasks(PanelSource::Packed { ptr: ReadPtr(buf.as_ptr()), kc: blk.kc });
+                    });
+                }
+                (BSource::Strided(b), b_plan) => tasks(PanelSource::Direct {
+                    b: Strided { ptr: b.at(pc, jc), ..b },
+                    pack: b_plan == BPlan::PackedPerTask,
+                }),
+                (BSource::Packed(pb), _) => {
+                    tasks(PanelSource::Packed { ptr: ReadPtr(pb.block_ptr(pc, jc)), kc: blk.kc })
+                }
+            }
+        }
+    }
+}
+
+/// `pack_b` on `threads` threads (each a contiguous range of panels) when the block is big.
+///
+/// # Safety
+/// As for `pack_b`: `b + p*rsb + j*csb` readable for `p < kc`, `j < nc`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn pack_b_parallel(
+    buf: &mut [f32],
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    kc: usize,
+    nc: usize,
+    nr: usize,
+    threads: usize,
+) {
+    #[cfg(feature = "rayon")]
+    if threads > 1 && kc * nc >= 64 * 1024 {
+        use rayon::prelude::*;
+        let panels = nc.div_ceil(nr);
+        let per_thread = panels.div_ceil(threads);
+        let b = ReadPtr(b);
+        buf[..panels * nr * kc].par_chunks_mut(per_thread * nr * kc).enumerate().for_each(|(t, out)| {
+            let j0 = t * per_thread * nr;
+            let cols = (per_thread * nr).min(nc - j0);
+            let b = &b; // capture the ReadPtr (Sync), not its raw field
+                        // SAFETY: columns j0..j0+cols are inside the block the caller vouched for.
+            unsafe { pack_b(out, b.0.wrapping_offset(j0 as isize * csb), rsb, csb, kc, cols, nr) };
+        });
+        return;
+    }
+    let _ = threads;
+    // SAFETY: the caller vouched for the block.
+    unsafe { pack_b(buf, b, rsb, csb, kc, nc, nr) };
+}
+
+/// Runs `task(0..tasks)`, on rayon when there are threads and more than one task.
+fn for_each_task(tasks: usize, threads: usize, task: impl Fn(usize) + Sync + Send) {
+    #[cfg(feature = "rayon")]
+    if threads > 1 && tasks > 1 {
+        use rayon::prelude::*;
+        (0..tasks).into_par_iter().for_each(task);
+        return;
+    }
+    let _ = threads;
+    (0..tasks).for_each(task);
+}
+
+/// Task `t` of a block: its A rows (read in place or packed) against its chunk of B panels.
+///
+/// # Safety
+/// As for [`execute`]; `src` describes readable panels for this block.
+unsafe fn run_task(
+    kern: AvailableKernel,
+    p: &Problem,
+    blk: &Block,
+    src: PanelSource,
+    a_plan: APlan,
+    split: &TaskSplit,
+    t: usize,
+) {
+    let (rb, cb) = (t / split.col_chunks, t % split.col_chunks);
+    let i0 = rb * split.mc;
+    let rows = split.mc.min(p.m - i0);
+    let j_panels = (cb * split.panels_per_chunk)..((cb + 1) * split.panels_per_chunk).min(split.panels);
+    let a0 = p.a.at(i0, blk.pc);
+    with_scratch(&PANEL_SCRATCH, blk.kc * kern.nr, |panel_buf| {
+        if a_plan == APlan::InPlace {
+            // SAFETY: rows i0..i0+rows, columns pc..pc+kc are inside A (row-major, csa = 1).
+            unsafe { sweep(kern, p, blk, src, APanels::in_place(a0, p.a.rs), i0, rows, j_panels, panel_buf) };
+            return;
+        }
+        with_scratch(&A_SCRATCH, rows * blk.kc, |abuf| {
+            // SAFETY: rows i0..i0+rows, columns pc..pc+kc are inside A.
+            unsafe {
+                pack_a(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, kern.mr);
+                let a = APanels { ptr: abuf.as_ptr(), rsa: 1, packed: true };
+                sweep(kern, p, blk, src, a, i0, rows, j_panels, panel_buf);
+            }
+        });
+    });
+}
+
+/// The A block of a task: packed panels (`MR x kc` each, contiguous) or row-major A in place.
+#[derive(Clone, Copy)]
+struct APanels {
+    ptr: *const f32,
+    rsa: isize,
+    packed: bool,
+}
+
+impl APanels {
+    fn in_place(ptr: *const f32, rsa: isize) -> Self {
+        APanels { ptr, rsa, packed: false }
+    }
+}
+
+/// The tile of C at `(row, col)`, `m` rows, `cols` columns of the panel at `b` (`ldb` apart),
+/// A at `a`: everything but the per-call fields that the caller sets.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn tile(p: &Problem, k: usize, a: *const f32, rsa: isize, csa: isize, b: *const f32, ldb: isize, cols: usize) -> Tile {
+    Tile {
+        k,
+        a,
+        rsa,
+        csa,
+        b,
+        ldb,
+        c: p.c.ptr,
+        rsc: p.c.rs,
+        alpha: p.alpha,
+        beta: p.beta,
+        bias: std::ptr::null(),
+        act: p.act,
+        cols,
+        b_pack: std::ptr::null_mut(),
+        prefetch_next_a: false,
+    }
+}
+
+/// The `jr` / `ir` loops over one A block and a range of B panels.
+///
+/// # Safety
+/// As for [`run_task`]; `a` describes the `rows x kc` A block starting at row `i0`;
+/// `panel_buf` holds `kc * NR` values (for panels packed on the spot).
+#[allow(clippy::too_many_arguments)]
+unsafe fn sweep(
+    kern: AvailableKernel,
+    p: &Problem,
+    blk: &Block,
+    src: PanelSource,
+    a: APanels,
+    i0: usize,
+    rows: usize,
+    j_panels: std::ops::Range<usize>,
+    panel_buf: &mut [f32],
+) {
+    let (mr, nr, kc) = (kern.mr, kern.nr, blk.kc);
+    let first_panel = j_panels.start;
+    for jp in j_panels {
+        let j = jp * nr; // column inside the block
+        let cols = nr.min(blk.nc - j);
+        let no_pack = std::ptr::null_mut();
+        let (mut bptr, mut ldb, mut b_pack) = match src {
+            PanelSource::Packed { ptr, kc } => (ptr.0.wrapping_add(jp * kc * nr), nr as isize, no_pack),
+            // In place: a whole panel, or one whose tiles are masked (they read only its
+            // `cols` columns).
+            PanelSource::Direct { b, pack: false } if b.cs == 1 && (cols == nr || kern.masks(cols)) => {
+                (b.ptr.wrapping_add(j), b.rs, no_pack)
+            }
+            // A full row-major panel to pack, and a full first tile: that tile reads B in place
+            // and packs it for the tiles after it (`MicroKernel::pack_b_tile`).
+            PanelSource::Direct { b, .. } if b.cs == 1 && cols == nr && rows >= mr && kern.pack_b_tile.is_some() => {
+                (b.ptr.wrapping_add(j), b.rs, panel_buf.as_mut_ptr())
+            }
+            PanelSource::Direct { b, .. } => {
+                // Packed here: a panel the task asked to pack, or one narrower than its tiles
+                // (zero-padded).
+                // SAFETY: columns j..j+cols of the block are inside B.
+                unsafe { pack_b_panel(panel_buf, b.ptr.wrapping_offset(j as isize * b.cs), b.rs, b.cs, kc, cols, nr) };
+                (panel_buf.as_ptr(), nr as isize, no_pack)
+            }
+        };
+        let bias = blk.bias.map(|b| &b[j..j + cols]);
+        let mut i = 0;
+        let mut apanel = a.ptr;
+        while i < rows {
+            let m = mr.min(rows - i);
+            let csa = if a.packed { m as isize } else { 1 };
+            let mut t = tile(p, kc, apanel, a.rsa, csa, bptr, ldb, cols);
+            t.c = p.c.at(i0 + i, blk.jc + j);
+            (t.beta, t.act, t.b_pack) = (blk.beta, blk.act, b_pack);
+            // The first panel's tiles are the first to read their A rows.
+            t.prefetch_next_a = !a.packed && jp == first_panel && i + 2 * mr <= rows;
+            // SAFETY: forwarded contract; (i0 + i, jc + j) is inside C and the tile is
+            // m x cols; `b_pack`, when set, is `panel_buf` (kc * NR values).
+            unsafe { run_tile(kern, t, m, cols, p.c.cs, bias) };
+            if !b_pack.is_null() {
+                (bptr, ldb, b_pack) = (panel_buf.as_ptr(), nr as isize, no_pack);
+            }
+            // Wrapping: after the last tile this points past the view (never dereferenced), and
+            // with an extreme row stride the product itself may overflow.
+            apanel = if a.packed {
+                apanel.wrapping_add(m * kc)
+            } else {
+                apanel.wrapping_offset((m as isize).wrapping_mul(a.rsa))
+            };
+            i += m;
+        }
+    }
+}
+
+/// [`Strategy::SweepInPlace`]: per panel, one `Tile` that moves down the rows and one
+/// function for its full-height tiles.
+///
+/// # Safety
+/// As for [`execute`], with the conditions the planner checked: `k <= KC`, row-major A and
+/// B, `C.cs == 1`, and the last panel's tiles write C in place.
+unsafe fn sweep_in_place(kern: AvailableKernel, p: &Problem) {
+    let BSource::Strided(b) = p.b else { unreachable!("planned for strided B only") };
+    let (mr, nr, k) = (kern.mr, kern.nr, p.depth());
+    for j in (0..p.n).step_by(nr) {
+        let cols = nr.min(p.n - j);
+        let mut t = tile(p, k, p.a.ptr, p.a.rs, 1, b.ptr.wrapping_add(j), b.rs, cols);
+        t.c = p.c.at(0, j);
+        t.bias = p.bias.map_or(std::ptr::null(), |bias| bias[j..].as_ptr());
+        let full = kern.tile_fn(mr, cols, &t);
+        let mut i = 0;
+        while i < p.m {
+            let m = mr.min(p.m - i);
+            let f = if m == mr { full } else { kern.tile_fn(m, cols, &t) };
+            // The first panel's tiles are the first to read their A rows.
+            t.prefetch_next_a = j == 0 && i + 2 * mr <= p.m;
+            // SAFETY: rows i..i+m and columns j..j+cols of A, B and C are inside the views
+            // (forwarded contract); the tile reads and writes only its `cols` columns; the
+            // kernel's ISA is available (AvailableKernel).
+            unsafe { f(&t) };
+            // Wrapping: past the last tile these point outside the views (never dereferenced).
+            t.a = t.a.wrapping_offset((m as isize).wrapping_mul(p.a.rs));
+            t.c = t.c.wrapping_offset((m as isize).wrapping_mul(p.c.rs));
+            i += m;
+        }
+    }
+}
+
+/// Runs one tile: straight into C when it is full width with unit column stride (or masked),
+/// else through a stack buffer so the kernel always sees a full `m x NR` row-major tile.
+///
+/// # Safety
+/// `t.c` addresses an `m x cols` tile of C with row stride `t.rsc`, column stride `csc`; the
+/// other pointers in `t` satisfy the tile contract.
+#[inline]
+pub(super) unsafe fn run_tile(
+    kern: AvailableKernel,
+    mut t: Tile,
+    m: usize,
+    cols: usize,
+    csc: isize,
+    bias: Option<&[f32]>,
+) {
+    let nr = kern.nr;
+    if csc == 1 && kern.writes_cols_in_place(cols) {
+        t.bias = bias.map_or(std::ptr::null(), |b| b.as_ptr());
+        // SAFETY: the tile writes its `cols` columns in place (whole or masked); the kernel's
+        // ISA is available (AvailableKernel).
+        unsafe { kern.tile_fn(m, cols, &t)(&t) };
+        return;
+    }
+    // A hard check (edge tiles only): the kernel writes m x NR values into `tmp` through a raw pointer.
+    assert!(m * nr <= MAX_TILE && nr <= MAX_NR, "{}: tile larger than the edge buffer", kern.name);
+    let mut tmp = [0.0f32; MAX_TILE];
+    let mut bias_tmp = [0.0f32; MAX_NR];
+    let (c, rsc) = (t.c, t.rsc);
+    let at = |i: usize, j: usize| c.wrapping_offset(i as isize * rsc + j as isize * csc);
+    if t.beta != 0.0 {
+        for i in 0..m {
+            for j in 0..cols {
+                // SAFETY: (i, j) is inside the tile.
+                tmp[i * nr + j] = unsafe { *at(i, j) };
+            }
+        }
+    }
+    if let Some(b) = bias {
+        bias_tmp[..cols].copy_from_slice(b);
+        t.bias = bias_tmp.as_ptr();
+    }
+    t.c = tmp.as_mut_ptr();
+    t.rsc = nr as isize;
+    // (t.cols stays `cols`: a masked tile may be reading a partial panel of B in place.)
+    // SAFETY: tmp holds m x NR values; the ISA is available. (The function is picked once the
+    // tile is complete: `tile_fn` looks at its bias.)
+    unsafe { kern.tile_fn(m, cols, &t)(&t) };
+    for i in 0..m {
+        for j in 0..cols {
+            // SAFETY: (i, j) is inside the tile.
+            unsafe { *at(i, j) = tmp[i * nr + j] };
+        }
+    }
+}

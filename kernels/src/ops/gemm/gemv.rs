@@ -1,0 +1,124 @@
+//! The M = 1 executors: [`Strategy::GemvStrips`](super::plan::Strategy::GemvStrips) streams
+//! row-major B once in `1 x w` strips (no packing); [`Strategy::GemvRows`](super::plan::Strategy::GemvRows)
+//! streams whole rows of B into a row of partial sums.
+
+use super::exec::{run, A_SCRATCH};
+use super::pack::pack_a;
+use super::plan::{GemvPlan, Strip};
+use super::problem::{BSource, Problem, ReadPtr, Strided};
+use super::registry::AvailableKernel;
+use super::ukernel::{Tile, TileFn};
+use crate::activation::Activation;
+use crate::buffer::{with_scratch, AlignedVec, Scratch};
+use std::cell::RefCell;
+
+thread_local! {
+    static GEMV_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
+}
+
+/// Whole rows of B into a row of partial sums, then the epilogue (alpha, beta, bias,
+/// activation) as the product `[1] x acc` of depth 1, planned like any other.
+///
+/// # Safety
+/// As for `exec::execute`, with the planner's conditions: M = 1, row-major B, `C.cs == 1`,
+/// a kernel with `gemv_rows`.
+pub(super) unsafe fn rows(kern: AvailableKernel, p: &Problem) {
+    let (BSource::Strided(b), Some(rows)) = (p.b, kern.gemv_rows) else {
+        unreachable!("planned for strided B and a kernel with gemv_rows")
+    };
+    with_scratch(&GEMV_SCRATCH, p.n, |acc| {
+        // SAFETY: A's row holds k values `p.a.cs` apart, B is k x n row-major (forwarded
+        // contract); acc holds n values; the ISA is available (AvailableKernel).
+        unsafe { rows(p.depth(), p.n, p.a.ptr, p.a.cs, b.ptr, b.rs, acc.as_mut_ptr()) };
+        let one = [1.0f32];
+        let epilogue = Problem {
+            k: 1,
+            a: Strided { ptr: one.as_ptr(), rs: 1, cs: 1 },
+            b: BSource::Strided(Strided { ptr: acc.as_ptr(), rs: p.n as isize, cs: 1 }),
+            ..*p
+        };
+        // SAFETY: `one` and `acc` outlive the call; C is the caller's, disjoint from both. Depth
+        // 1 does not plan `GemvRows` again.
+        unsafe { run(kern, &epilogue, 1) };
+    });
+}
+
+/// The strips of `g`; its head and tail columns through the blocked path.
+///
+/// # Safety
+/// As for `exec::execute`, with the planner's conditions: M = 1, row-major B, `C.cs == 1`.
+pub(super) unsafe fn strips(kern: AvailableKernel, p: &Problem, g: &GemvPlan) {
+    let BSource::Strided(b) = p.b else { unreachable!("planned for strided B only") };
+    let threads = g.threads;
+    if g.head > 0 {
+        // SAFETY: a sub-view of the same operands, narrower than any strip (blocked path).
+        unsafe { run(kern, &p.columns(b, 0, g.head), threads) };
+    }
+    let k = p.depth();
+    let run_group = |a: ReadPtr, strips: &[Strip]| {
+        // A group of several strips runs depth block by depth block; a lone strip in one go.
+        let depth = if strips.len() > 1 { g.depth_block } else { k.max(1) };
+        let blocks = k.div_ceil(depth).max(1);
+        for blk in 0..blocks {
+            let p0 = blk * depth;
+            let (first, last) = (blk == 0, blk + 1 == blocks);
+            for s in strips {
+                let tile = Tile {
+                    k: depth.min(k - p0),
+                    a: a.0.wrapping_add(p0),
+                    rsa: 0,
+                    csa: 1,
+                    b: b.at(p0, s.col),
+                    ldb: b.rs,
+                    c: p.c.at(0, s.col),
+                    rsc: p.c.rs,
+                    alpha: p.alpha,
+                    beta: if first { p.beta } else { 1.0 },
+                    bias: match p.bias {
+                        Some(bias) if last => bias[s.col..].as_ptr(),
+                        _ => std::ptr::null(),
+                    },
+                    act: if last { p.act } else { Activation::Identity },
+                    cols: s.width,
+                    b_pack: std::ptr::null_mut(),
+                    prefetch_next_a: false,
+                };
+                // SAFETY: the strip covers columns col..col+width <= n of B and C (unit column
+                // stride; a masked strip reads and writes only its columns) and rows
+                // p0..p0+tile.k <= k of B; `a` holds the k values of A's row; the ISA is
+                // available (AvailableKernel).
+                unsafe { strip_fn(kern, s)(&tile) };
+            }
+        }
+    };
+    with_scratch(&A_SCRATCH, if p.a.cs == 1 { 0 } else { k }, |arow| {
+        let a = if p.a.cs == 1 {
+            p.a.ptr
+        } else {
+            // SAFETY: row 0, columns 0..k of A are readable.
+            unsafe { pack_a(arow, p.a.ptr, p.a.rs, p.a.cs, 1, k, 1) };
+            arow.as_ptr()
+        };
+        let a = ReadPtr(a);
+        #[cfg(feature = "rayon")]
+        if g.groups.len() > 1 {
+            use rayon::prelude::*;
+            g.groups.par_iter().for_each(|group| run_group(a, group));
+            return;
+        }
+        g.groups.iter().for_each(|group| run_group(a, group));
+    });
+    if g.tail > 0 {
+        // SAFETY: a sub-view of the same operands, narrower than the narrowest strip, so it
+        // is planned for the blocked path.
+        unsafe { run(kern, &p.columns(b, p.n - g.tail, g.tail), threads) };
+    }
+}
+
+/// The function of strip `s`.
+fn strip_fn(kern: AvailableKernel, s: &Strip) -> TileFn {
+    if s.masked {
+        return kern.masked_fn(1, s.width);
+    }
+    kern.gemv.iter().find(|g| g.1 == s.width).expect("strip widths come from the kernel's table").0
+}

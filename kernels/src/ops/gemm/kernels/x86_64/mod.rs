@@ -1,0 +1,4 @@
+//! x86-64 GEMM microkernels, compiled with `#[target_feature]`.
+
+pub(crate) mod sgemm_4x64_avx512;
+pub(crate) mod sgemm_6x16_avx2_fma;

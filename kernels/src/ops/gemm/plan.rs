@@ -1,0 +1,235 @@
+//! The planner: `plan(kernel, problem, threads) -> Strategy`, a pure function that makes
+//! every decision of a GEMM call (path, blocking, packing, thread split) so the executors only
+//! carry them out, and tests can assert them. The measurements behind each rule are in
+//! docs/gemm-tuning.md; one line of why stays at each decision.
+
+use super::problem::{BSource, Problem};
+use super::ukernel::MicroKernel;
+
+/// How a GEMM call runs (see [`crate::Gemm::plan`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// `m == 0` or `n == 0`: nothing to compute.
+    Nothing,
+    /// M = 1 with row-major B on a kernel with a whole-row GEMV (wasm, no prefetch
+    /// instruction): B's rows stream into a row of partial sums, then the epilogue runs as a
+    /// `1 x n x 1` product.
+    GemvRows,
+    /// M = 1 with row-major B: `1 x w` strips read B in place, no packing.
+    GemvStrips(GemvPlan),
+    /// A small product (one depth block, one row block, one thread) whose tiles all read A and
+    /// B and write C in place: one tile per panel moved down the rows, nothing else.
+    SweepInPlace,
+    /// The blocked loop nest (BLIS order) with the packing and thread split below.
+    Blocked(BlockedPlan),
+}
+
+/// The GEMV strips of [`Strategy::GemvStrips`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GemvPlan {
+    /// Leading columns computed by the blocked path first, so the strips start on a 32-byte
+    /// boundary of B (kernels without masked tiles: unaligned wide loads cost a quarter).
+    pub head: usize,
+    /// One group per thread: strips `(first column, width)`, widest first.
+    pub groups: Vec<Vec<Strip>>,
+    /// Columns after the last strip, computed by the blocked path.
+    pub tail: usize,
+    /// Rows of B per depth block when a group has several strips (all its strips sweep one
+    /// block of B's rows before the next; C holds the partial sums in between).
+    pub depth_block: usize,
+    /// Threads for the head and tail columns.
+    pub threads: usize,
+}
+
+/// One `1 x width` GEMV strip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Strip {
+    /// First column.
+    pub col: usize,
+    /// Columns.
+    pub width: usize,
+    /// A masked tile (reads and writes only `width` columns) rather than a GEMV strip kernel.
+    pub masked: bool,
+}
+
+/// The blocked loop nest of [`Strategy::Blocked`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockedPlan {
+    /// How A reaches the tiles.
+    pub a: APlan,
+    /// How B reaches the tiles.
+    pub b: BPlan,
+    /// Depth of each block (balanced: all equal but the last).
+    pub kc: usize,
+    /// Columns of each B block (`n` when B is not packed into a shared buffer).
+    pub nc: usize,
+    /// Threads the tasks run on.
+    pub threads: usize,
+    /// One block, one row block, one thread: the tile loops run without the task machinery.
+    pub single_pass: bool,
+}
+
+/// How A reaches the tiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum APlan {
+    /// Row-major A read in place.
+    InPlace,
+    /// Packed by each task into `MR`-row panels.
+    Packed,
+}
+
+/// How B reaches the tiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BPlan {
+    /// Row-major B read in place (partial panels masked or packed on the spot).
+    InPlace,
+    /// Each task packs the panels it uses right before their tiles (the first full tile of a
+    /// row-major panel packs it as it reads it, on kernels with a `PackB` variant).
+    PackedPerTask,
+    /// Each `KC x NC` block packed once into a buffer all tasks share.
+    PackedShared,
+    /// A [`crate::PackedB`].
+    Prepacked,
+}
+
+/// Largest depth block of B (`kc x n`) read in place by several row blocks: an L2 of the x86
+/// cores tuned on (Zen 4 1 MiB, Sapphire Rapids 2 MiB).
+const DIRECT_B_MAX_BYTES: usize = 1 << 20;
+
+/// Most rows of A for which row-major B is always read in place.
+const DIRECT_B_MAX_M: usize = 64;
+
+/// Rows of B per depth block of a group of GEMV strips (128-256 measured alike).
+pub(crate) const GEMV_DEPTH_BLOCK: usize = 192;
+
+/// Row strides that are multiples of this many floats (4 KiB) put every row of a tile in the
+/// same L1 set: such operands are packed.
+const SET_CONFLICT_STRIDE: isize = 1024;
+
+/// Decides how `kern` computes `p` on `threads` threads.
+pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy {
+    if p.m == 0 || p.n == 0 {
+        return Strategy::Nothing;
+    }
+    let k = p.depth();
+    if let BSource::Strided(b) = p.b {
+        if p.m == 1 && b.cs == 1 && p.c.cs == 1 && !kern.gemv.is_empty() && p.n >= kern.gemv_width() {
+            if kern.gemv_rows.is_some() && k > 1 {
+                return Strategy::GemvRows;
+            }
+            return Strategy::GemvStrips(plan_gemv(kern, p.n, b.ptr as usize, b.rs, threads));
+        }
+    }
+    // Row-major A is read in place: packing costs more than the broadcasts from a few rows.
+    let direct_a = p.a.cs == 1 && p.a.rs % SET_CONFLICT_STRIDE != 0;
+    let (nr, kc) = (kern.nr, kern.depth_block(k));
+    let direct_b = match p.b {
+        BSource::Strided(b) => {
+            // With few rows B is read in place whatever its stride (packing would cost a pass
+            // over B that few rows do not earn back); with more, only when a depth block of it
+            // fits in L2 and its rows do not conflict in L1. Kernels without `b_in_place`
+            // read it in place only when a single row of tiles reads it.
+            let fits_l2 = kc.saturating_mul(p.n).saturating_mul(4) <= DIRECT_B_MAX_BYTES * threads.max(1);
+            let shape_ok = p.m <= DIRECT_B_MAX_M || (b.rs % SET_CONFLICT_STRIDE != 0 && fits_l2);
+            b.cs == 1 && (p.m <= kern.mr || (kern.b_in_place && shape_ok))
+        }
+        BSource::Packed(_) => false,
+    };
+    let a = if direct_a { APlan::InPlace } else { APlan::Packed };
+    let single_block = threads <= 1 && direct_a && k <= kern.kc && p.m <= kern.mc;
+    if single_block && direct_b && p.c.cs == 1 && kern.writes_cols_in_place((p.n - 1) % nr + 1) {
+        return Strategy::SweepInPlace;
+    }
+    let blocked = |b, nc, single_pass| Strategy::Blocked(BlockedPlan { a, b, kc, nc, threads, single_pass });
+    match p.b {
+        BSource::Strided(_) if direct_b => blocked(BPlan::InPlace, p.n, single_block),
+        BSource::Packed(pb) => blocked(BPlan::Prepacked, p.n, single_block && pb.cols() > 0),
+        BSource::Strided(b) => {
+            // With few rows (M <= MC) every panel feeds one row block: the task that uses a
+            // panel packs it, hot in L1/L2, no shared buffer (with one thread only where the
+            // first tile packs row-major B as it reads it).
+            let fused_pack = b.cs == 1 && kern.pack_b_tile.is_some();
+            if p.m <= kern.mc && (threads > 1 || fused_pack) {
+                blocked(BPlan::PackedPerTask, p.n, false)
+            } else {
+                blocked(BPlan::PackedShared, kern.nc.next_multiple_of(nr), false)
+            }
+        }
+    }
+}
+
+/// The strips of a GEMV over `n` columns of row-major B at address `b_addr`, row stride `rs`.
+fn plan_gemv(kern: &MicroKernel, n: usize, b_addr: usize, rs: isize, threads: usize) -> GemvPlan {
+    // With masked tiles the columns after the last wide strip are masked strips too.
+    let masked = !kern.masked.is_empty();
+    // Without them, when every row of B has the same misalignment, the first few columns go
+    // through the blocked path so the strips start on a 32-byte boundary.
+    let mut head = 0;
+    if !masked && rs % 8 == 0 {
+        let lead = (32 - b_addr % 32) % 32 / 4;
+        if lead > 0 && n >= lead + kern.gemv_width() {
+            head = lead;
+        }
+    }
+    let cols = n - head;
+    // One group of strips per thread, each over an equal share of the columns (in multiples of
+    // the narrowest strip, so only the last share has columns left over), widest first.
+    let unit = kern.gemv.last().map_or(1, |g| g.1);
+    let parts = threads.min(cols / unit.max(1)).max(1);
+    let mut groups = Vec::with_capacity(parts);
+    let mut j = head;
+    for t in 0..parts {
+        let end = head + if t + 1 == parts { cols } else { cols * (t + 1) / parts / unit * unit };
+        let mut strips = Vec::new();
+        for &(_, width) in kern.gemv {
+            while end - j >= width {
+                strips.push(Strip { col: j, width, masked: false });
+                j += width;
+            }
+        }
+        while masked && j < end {
+            let width = kern.nr.min(end - j);
+            strips.push(Strip { col: j, width, masked: true });
+            j += width;
+        }
+        groups.push(strips);
+    }
+    GemvPlan { head, groups, tail: n - j, depth_block: GEMV_DEPTH_BLOCK, threads }
+}
+
+/// How one `m x nc` block is cut into tasks: row blocks of `mc` rows x chunks of B panels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TaskSplit {
+    pub mc: usize,
+    pub panels: usize,
+    pub col_chunks: usize,
+    pub panels_per_chunk: usize,
+    pub tasks: usize,
+}
+
+/// Tasks per thread in each parallel section: rayon's work stealing then absorbs a thread
+/// that starts late or shares its core.
+const TASKS_PER_THREAD: usize = 4;
+
+impl TaskSplit {
+    /// `split_rows: false` keeps all rows in one block (each B panel is then used by exactly
+    /// one task, which packs it), so threads split N only.
+    pub fn new(kern: &MicroKernel, m: usize, nc: usize, threads: usize, split_rows: bool) -> Self {
+        let panels = nc.div_ceil(kern.nr);
+        // With threads, M is cut into a multiple of `threads` equal blocks (no straggler).
+        let mc = if !split_rows {
+            m.max(1)
+        } else if threads > 1 {
+            let blocks = m.div_ceil(kern.mc).next_multiple_of(threads);
+            m.div_ceil(blocks).next_multiple_of(kern.mr)
+        } else {
+            kern.mc
+        };
+        let row_blocks = m.div_ceil(mc);
+        let target = if threads > 1 { TASKS_PER_THREAD * threads } else { 1 };
+        let col_chunks = if row_blocks >= target { 1 } else { panels.min(target.div_ceil(row_blocks)) };
+        let panels_per_chunk = panels.div_ceil(col_chunks);
+        TaskSplit { mc, panels, col_chunks, panels_per_chunk, tasks: row_blocks * col_chunks }
+    }
+}

@@ -1,0 +1,4 @@
+//! Operations, one folder each: the public API, the planner and the execution of one op,
+//! with its microkernels under `kernels/<arch>/`.
+
+pub mod gemm;

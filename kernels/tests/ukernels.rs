@@ -1,0 +1,240 @@
+//! The per-microkernel tester (after XNNPACK's): every variant of every kernel in the
+//! registry that this CPU runs, called directly through `AvailableKernel::run_tile`, against
+//! an f64 reference. A kernel added to the registry is tested here by that line alone.
+//!
+//! Sweeps: every m the variant has; every column count a masked variant takes (`1..=width`;
+//! the others always compute their full width, narrower panels going through the driver's
+//! edge tiles); k in {0, 1, 2, 17, KC-1, KC, KC+1}; A packed (`MR`-row panels) and in place
+//! (row-major, padded rows); alpha/beta combinations; every activation with and without bias.
+//! C is NaN-poisoned when beta = 0, and guard values around the tile must survive.
+//!
+//! Also built for wasm32 (browser-bench/scripts/test-wasm.sh), where `#[test]` is
+//! wasm-bindgen-test's.
+
+use lanes_kernels::ops::gemm::{registry, AvailableKernel, TileArgs, Variant, VariantKind};
+use lanes_kernels::Activation;
+use lanes_testkit::{activation_slack, close, Rng};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+const GUARD: f32 = -7.25;
+const ACTIVATIONS: [Activation; 5] =
+    [Activation::Identity, Activation::Relu, Activation::RELU6, Activation::Gelu, Activation::Silu];
+
+/// One direct call of `v` on random operands, checked against the f64 reference.
+#[allow(clippy::too_many_arguments)]
+fn check_tile(
+    kern: &AvailableKernel,
+    v: &Variant,
+    cols: usize,
+    k: usize,
+    (alpha, beta): (f32, f32),
+    with_bias: bool,
+    act: Activation,
+    a_in_place: bool,
+    seed: u64,
+) {
+    let (m, width) = (v.m, v.width);
+    let mut r = Rng::new(seed);
+    // A: packed panel (element (i, p) at i + p*m) or row-major with 3 floats of padding.
+    let (rsa, csa) = if a_in_place { (k + 3, 1) } else { (1, m) };
+    let a = r.vec(m * (k + 3) + 1);
+    // B: k steps of `width` values, 5 apart more than the width; C: m rows, 4 floats of guard
+    // after each (masked variants: the columns after `cols` are guards too).
+    let ldb = width + 5;
+    let b = r.vec(k * ldb + width);
+    let rsc = width + 4;
+    let c0: Vec<f32> = (0..m * rsc).map(|i| if i % rsc < cols { r.next_f32() } else { GUARD }).collect();
+    let mut c = c0.clone();
+    if beta == 0.0 {
+        for i in 0..m {
+            c[i * rsc..i * rsc + cols].fill(f32::NAN);
+        }
+    }
+    let bias = with_bias.then(|| r.vec(width));
+    let mut b_pack = vec![0.0f32; k * width];
+    let is_pack = v.kind == VariantKind::PackB;
+    let args = TileArgs {
+        k,
+        a: &a,
+        rsa,
+        csa,
+        b: &b,
+        ldb,
+        c: &mut c,
+        rsc,
+        alpha,
+        beta,
+        bias: bias.as_deref(),
+        act,
+        cols,
+        b_pack: is_pack.then_some(&mut b_pack[..]),
+        prefetch_next_a: a_in_place,
+    };
+    kern.run_tile(v, args).unwrap();
+    let what = format!(
+        "{} cols={cols} k={k} alpha={alpha} beta={beta} bias={with_bias} {act:?} a_in_place={a_in_place}",
+        v.name()
+    );
+    for i in 0..m {
+        for j in 0..rsc {
+            let got = c[i * rsc + j];
+            if j >= cols {
+                assert_eq!(got.to_bits(), GUARD.to_bits(), "{what}: wrote ({i},{j}) outside the tile");
+                continue;
+            }
+            let (mut acc, mut mag) = (0.0f64, 0.0f64);
+            for p in 0..k {
+                let x = a[i * rsa + p * csa] as f64 * b[p * ldb + j] as f64;
+                acc += x;
+                mag += x.abs();
+            }
+            let mut want = if alpha == 0.0 { 0.0 } else { alpha as f64 * acc };
+            let mut total = alpha.abs() as f64 * mag;
+            if beta != 0.0 {
+                want += beta as f64 * c0[i * rsc + j] as f64;
+                total += (beta as f64 * c0[i * rsc + j] as f64).abs();
+            }
+            if let Some(bias) = &bias {
+                want += bias[j] as f64;
+                total += bias[j].abs() as f64;
+            }
+            let want = act.apply(want as f32);
+            let rel = activation_slack(act);
+            let tol = 16.0 * f32::EPSILON * (k as f32 + 2.0) * total as f32 + rel * (want.abs() + 1.0) + 1e-30;
+            assert!(close(got, want, tol), "{what}: ({i},{j}) got {got}, want {want}, tol {tol}");
+        }
+    }
+    if is_pack {
+        for p in 0..k {
+            assert_eq!(&b_pack[p * width..(p + 1) * width], &b[p * ldb..p * ldb + width], "{what}: packed step {p}");
+        }
+    }
+}
+
+/// Column counts a variant takes: every one for masked variants, else its width.
+fn col_counts(v: &Variant) -> Vec<usize> {
+    if v.kind == VariantKind::Masked {
+        (1..=v.width).collect()
+    } else {
+        vec![v.width]
+    }
+}
+
+fn tile_variants() -> Vec<(AvailableKernel, Variant)> {
+    registry::available()
+        .flat_map(|kern| kern.variants().into_iter().map(move |v| (kern, v)))
+        .filter(|(_, v)| v.kind != VariantKind::GemvRows)
+        .collect()
+}
+
+#[test]
+fn every_variant_every_column_count_short_depths() {
+    for (kern, v) in tile_variants() {
+        for cols in col_counts(&v) {
+            for k in [0, 1, 2, 17] {
+                check_tile(&kern, &v, cols, k, (1.0, 0.0), false, Activation::Identity, false, (cols * 31 + k) as u64);
+                if v.kind != VariantKind::PackB {
+                    check_tile(&kern, &v, cols, k, (1.0, 0.0), false, Activation::Identity, true, k as u64);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_variant_depths_around_kc() {
+    for (kern, v) in tile_variants() {
+        let cols = *col_counts(&v).iter().rev().find(|&&c| c < v.width).unwrap_or(&v.width);
+        for k in [kern.kc - 1, kern.kc, kern.kc + 1] {
+            check_tile(&kern, &v, v.width, k, (1.0, 0.0), false, Activation::Identity, false, k as u64);
+            check_tile(&kern, &v, cols, k, (1.0, 0.0), false, Activation::Identity, true, k as u64 + 1);
+        }
+    }
+}
+
+#[test]
+fn every_variant_alpha_beta_bias_and_activation() {
+    for (kern, v) in tile_variants() {
+        let cols = col_counts(&v)[col_counts(&v).len() / 2];
+        if v.kind == VariantKind::ShortPlain {
+            // Specialised for beta = 0, no bias, no activation: only alpha varies.
+            for alpha in [1.0, -0.5, 0.0] {
+                check_tile(&kern, &v, cols, 9, (alpha, 0.0), false, Activation::Identity, true, 5);
+            }
+            continue;
+        }
+        for (alpha, beta) in [(1.0, 0.0), (-0.5, 2.0), (0.0, 1.0), (2.0, -1.0)] {
+            for act in ACTIVATIONS {
+                for with_bias in [false, true] {
+                    check_tile(&kern, &v, cols, 9, (alpha, beta), with_bias, act, false, 7);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gemv_rows_variants() {
+    for kern in registry::available() {
+        for v in kern.variants().into_iter().filter(|v| v.kind == VariantKind::GemvRows) {
+            for (k, n) in [(0, 5), (1, 1), (3, 33), (4, 32), (5, 67), (64, 100)] {
+                let mut r = Rng::new((k * n) as u64);
+                let (csa, ldb) = (2, n + 3);
+                let a = r.vec(k * csa + 1);
+                let b = r.vec(k * ldb + n);
+                let mut acc = vec![f32::NAN; n];
+                if k == 0 {
+                    acc.fill(0.0);
+                }
+                kern.run_gemv_rows(&v, k, &a, csa, &b, ldb, &mut acc).unwrap();
+                for (j, &got) in acc.iter().enumerate() {
+                    let want: f64 = (0..k).map(|p| a[p * csa] as f64 * b[p * ldb + j] as f64).sum();
+                    let mag: f64 = (0..k).map(|p| (a[p * csa] as f64 * b[p * ldb + j] as f64).abs()).sum();
+                    let tol = 8.0 * f32::EPSILON * (k as f32 + 1.0) * mag as f32;
+                    assert!(close(got, want as f32, tol), "{} k={k} n={n} col {j}: got {got}, want {want}", v.name());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn direct_calls_refuse_operands_too_short() {
+    for (kern, v) in tile_variants() {
+        let (m, w) = (v.m, v.width);
+        let (a, b) = (vec![0.0; m * 4], vec![0.0; 4 * w]);
+        let mut c = vec![0.0; m * w - 1];
+        let mut b_pack = vec![0.0; 4 * w];
+        let args = TileArgs {
+            k: 4,
+            a: &a,
+            rsa: 1,
+            csa: m,
+            b: &b,
+            ldb: w,
+            c: &mut c,
+            rsc: w,
+            alpha: 1.0,
+            beta: 0.0,
+            bias: None,
+            act: Activation::Identity,
+            cols: w,
+            b_pack: (v.kind == VariantKind::PackB).then_some(&mut b_pack[..]),
+            prefetch_next_a: false,
+        };
+        assert!(kern.run_tile(&v, args).is_err(), "{}: C one value short was accepted", v.name());
+    }
+}
+
+#[test]
+fn every_compiled_kernel_is_tested_or_reported_unavailable() {
+    let tested: Vec<&str> = registry::available().map(|k| k.name).collect();
+    for kern in registry::microkernels() {
+        if !tested.contains(&kern.name) {
+            // Not a failure: this CPU lacks the ISA (the CI log shows which were skipped).
+            println!("skipped {} ({} not available on this CPU)", kern.name, kern.isa);
+        }
+    }
+    assert!(tested.contains(&"sgemm_4x4_scalar"), "the scalar kernel runs everywhere");
+}
