@@ -1,67 +1,95 @@
-//! Command-line options (hand-rolled: no extra dependency to compile).
+//! Command-line options (clap, derive API).
 
+use clap::{ArgAction, Parser, ValueEnum};
 use std::path::PathBuf;
 
-pub const USAGE: &str = "\
-lanes-bench: lanes' GEMM against matrixmultiply, gemm, OpenBLAS and a naive loop
-
-USAGE: lanes-bench [OPTIONS]
-
-OPTIONS:
-  --out DIR          output folder (default: bench-results): gemm.jsonl, peak.json, report.md, gemm.svg
-  --quick            small shape list (shapes/quick.txt) and a short time budget: a smoke test
-  --shapes FILE      shape list, one `M N K` per line (default: the bundled shapes/gemm.txt)
-  --threads LIST     thread counts, comma-separated (default: 1,2)
-  --impls LIST       only these (lanes always runs: it is the reference), e.g. openblas,gemm,lanes-*
-  --isa-rows WHEN    lanes-<isa> rows for the other ISAs: `1` (1 thread only, default), `all`, `none`
-  --budget-ms N      measured time per implementation and case (default 1000; --quick: 60)
-  --peak-only        only the FMA peak loops: print them and write peak.json
-  -h, --help         this text
-
-Every implementation's result is checked against lanes' (and lanes' against f64) before timing.
-Progress goes to stderr. Each thread count runs in its own worker process (matrixmultiply reads
-its thread count once per process), all implementations interleaved within it.";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where the per-ISA lanes rows (`lanes-<isa>` for the ISAs other than the best) run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum IsaRows {
+    /// At 1 thread only.
+    #[value(name = "1")]
     OneThread,
+    /// At every thread count.
     All,
+    /// Never.
     None,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// lanes-bench: lanes' GEMM against matrixmultiply, gemm, OpenBLAS and a naive loop.
+///
+/// Writes gemm.jsonl, peak.json, report.md and gemm.svg into the output folder.
+/// See docs/benchmarking.md.
+#[derive(Clone, Debug, PartialEq, Parser)]
+#[command(
+    name = "lanes-bench",
+    // scripts/bench.sh passes `--out DIR` before the user's options: the last one given wins.
+    args_override_self = true,
+    after_help = "\
+Every implementation's result is checked against lanes' (and lanes' against f64) before timing.
+Progress goes to stderr. Each thread count runs in its own worker process (matrixmultiply reads
+its thread count once per process), all implementations interleaved within it."
+)]
 pub struct Options {
+    /// Output folder: gemm.jsonl, peak.json, report.md, gemm.svg
+    #[arg(long, value_name = "DIR", default_value = "bench-results")]
     pub out: PathBuf,
+
+    /// Small shape list (shapes/quick.txt) and a short time budget: a smoke test
+    #[arg(long)]
     pub quick: bool,
+
+    /// Shape list, one `M N K` per line [default: the bundled shapes/gemm.txt]
+    #[arg(long, value_name = "FILE")]
     pub shapes: Option<PathBuf>,
+
+    /// Thread counts, comma-separated
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "1,2",
+        value_parser = positive_count,
+        action = ArgAction::Set,
+    )]
     pub threads: Vec<usize>,
+
+    /// Only these implementations, comma-separated, e.g. openblas,gemm,lanes-* (lanes always
+    /// runs: it is the reference)
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = trimmed, action = ArgAction::Set)]
     pub impls: Vec<String>,
+
+    /// lanes-<isa> rows for the other ISAs: at 1 thread only, at every thread count, or never
+    #[arg(long, value_name = "WHEN", value_enum, default_value = "1")]
     pub isa_rows: IsaRows,
+
+    /// Measured time per implementation and case, in ms [default: 1000; with --quick: 60]
+    #[arg(long, value_name = "N")]
     pub budget_ms: Option<u64>,
+
+    /// Only the FMA peak loops: print them and write peak.json
+    #[arg(long)]
     pub peak_only: bool,
+
     /// Internal: run one thread count and print measurements as JSON lines.
+    #[arg(long, hide = true)]
     pub worker: bool,
-    pub help: bool,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            out: PathBuf::from("bench-results"),
-            quick: false,
-            shapes: None,
-            threads: vec![1, 2],
-            impls: vec![],
-            isa_rows: IsaRows::OneThread,
-            budget_ms: None,
-            peak_only: false,
-            worker: false,
-            help: false,
-        }
-    }
+/// A thread count: a positive integer (spaces around it allowed, as in `1, 2`).
+fn positive_count(s: &str) -> Result<usize, String> {
+    s.trim().parse::<usize>().ok().filter(|&t| t > 0).ok_or_else(|| format!("`{s}` is not a positive integer"))
+}
+
+fn trimmed(s: &str) -> Result<String, String> {
+    Ok(s.trim().to_string())
 }
 
 impl Options {
+    /// The `--impls` filter without empty names (`--impls ''` or a trailing comma): empty = all.
+    pub fn only(&self) -> Vec<String> {
+        self.impls.iter().filter(|s| !s.is_empty()).cloned().collect()
+    }
+
     /// Arguments for a worker process measuring `threads` threads.
     pub fn worker_args(&self, threads: usize) -> Vec<String> {
         let mut a = vec!["--worker".to_string(), "--threads".into(), threads.to_string()];
@@ -71,15 +99,12 @@ impl Options {
         if let Some(s) = &self.shapes {
             a.extend(["--shapes".into(), s.display().to_string()]);
         }
-        if !self.impls.is_empty() {
-            a.extend(["--impls".into(), self.impls.join(",")]);
+        let only = self.only();
+        if !only.is_empty() {
+            a.extend(["--impls".into(), only.join(",")]);
         }
-        let rows = match self.isa_rows {
-            IsaRows::OneThread => "1",
-            IsaRows::All => "all",
-            IsaRows::None => "none",
-        };
-        a.extend(["--isa-rows".into(), rows.into()]);
+        let rows = self.isa_rows.to_possible_value().expect("no variant is skipped");
+        a.extend(["--isa-rows".into(), rows.get_name().into()]);
         if let Some(b) = self.budget_ms {
             a.extend(["--budget-ms".into(), b.to_string()]);
         }
@@ -96,86 +121,96 @@ impl Options {
     }
 }
 
-/// Parses the arguments after the program name.
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String> {
-    let mut o = Options::default();
-    let mut it = args.into_iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value =
-            |name: &str| inline.clone().or_else(|| it.next()).ok_or_else(|| format!("{name} needs a value"));
-        match flag.as_str() {
-            "--out" => o.out = PathBuf::from(value("--out")?),
-            "--quick" => o.quick = true,
-            "--shapes" => o.shapes = Some(PathBuf::from(value("--shapes")?)),
-            "--threads" => {
-                let v = value("--threads")?;
-                o.threads = v
-                    .split(',')
-                    .map(|t| t.trim().parse::<usize>().ok().filter(|&t| t > 0))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| format!("--threads: `{v}` is not a list of positive integers"))?;
-            }
-            "--impls" => {
-                o.impls = value("--impls")?.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
-            }
-            "--isa-rows" => {
-                o.isa_rows = match value("--isa-rows")?.as_str() {
-                    "1" => IsaRows::OneThread,
-                    "all" => IsaRows::All,
-                    "none" => IsaRows::None,
-                    other => return Err(format!("--isa-rows: `{other}` is not one of 1, all, none")),
-                }
-            }
-            "--budget-ms" => {
-                let v = value("--budget-ms")?;
-                o.budget_ms = Some(v.parse().map_err(|_| format!("--budget-ms: `{v}` is not a number"))?);
-            }
-            "--peak-only" => o.peak_only = true,
-            "--worker" => o.worker = true,
-            "-h" | "--help" => o.help = true,
-            other => return Err(format!("unknown argument `{other}` (see --help)")),
-        }
-    }
-    Ok(o)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::error::ErrorKind;
 
-    fn p(args: &[&str]) -> Result<Options, String> {
-        parse(args.iter().map(|s| s.to_string()))
+    fn p(args: &[&str]) -> Result<Options, clap::Error> {
+        Options::try_parse_from(std::iter::once("lanes-bench").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Options::command().debug_assert();
     }
 
     #[test]
     fn defaults_and_flags() {
-        assert_eq!(p(&[]).unwrap(), Options::default());
-        let o = p(&["--out", "x", "--quick", "--threads=2,1", "--impls", "lanes-*,gemm", "--isa-rows", "all"]).unwrap();
+        let d = p(&[]).unwrap();
+        assert_eq!(d.out, PathBuf::from("bench-results"));
+        assert!(!d.quick && !d.peak_only && !d.worker);
+        assert_eq!(d.shapes, None);
+        assert_eq!(d.threads, [1, 2]);
+        assert!(d.impls.is_empty());
+        assert_eq!(d.isa_rows, IsaRows::OneThread);
+        assert_eq!(d.budget_ms, None);
+
+        let o =
+            p(&["--out", "x", "--quick", "--threads=2, 1", "--impls", "lanes-*, gemm", "--isa-rows", "all"]).unwrap();
         assert_eq!(o.out, PathBuf::from("x"));
         assert!(o.quick);
         assert_eq!(o.threads, [2, 1]);
         assert_eq!(o.impls, ["lanes-*", "gemm"]);
         assert!(o.per_isa_rows(2));
+        let o = p(&["--isa-rows=none", "--budget-ms", "50", "--peak-only", "--shapes", "s.txt"]).unwrap();
+        assert_eq!((o.isa_rows, o.budget_ms, o.peak_only), (IsaRows::None, Some(50), true));
+        assert_eq!(o.shapes, Some(PathBuf::from("s.txt")));
+        assert!(!o.per_isa_rows(1));
+    }
+
+    #[test]
+    fn the_last_of_a_repeated_option_wins() {
+        // scripts/bench.sh runs `lanes-bench --out bench-results "$@"`.
+        let o = p(&["--out", "bench-results", "--out", "/tmp/r", "--threads", "1,2", "--threads", "2"]).unwrap();
+        assert_eq!(o.out, PathBuf::from("/tmp/r"));
+        assert_eq!(o.threads, [2]);
+        assert!(p(&["--quick", "--quick"]).unwrap().quick);
     }
 
     #[test]
     fn errors_are_explained() {
-        assert!(p(&["--threads", "0"]).unwrap_err().contains("positive"));
-        assert!(p(&["--bogus"]).unwrap_err().contains("unknown argument `--bogus`"));
-        assert!(p(&["--out"]).unwrap_err().contains("needs a value"));
+        let e = p(&["--threads", "0"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ValueValidation);
+        assert!(e.to_string().contains("positive"), "{e}");
+        let e = p(&["--threads", "1,x"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ValueValidation);
+        let e = p(&["--bogus"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnknownArgument);
+        assert!(e.to_string().contains("--bogus"), "{e}");
+        assert_eq!(p(&["--out"]).unwrap_err().kind(), ErrorKind::InvalidValue);
+        assert_eq!(p(&["--budget-ms", "soon"]).unwrap_err().kind(), ErrorKind::ValueValidation);
+        assert_eq!(p(&["--isa-rows", "2"]).unwrap_err().kind(), ErrorKind::InvalidValue);
+        assert_eq!(p(&["stray"]).unwrap_err().kind(), ErrorKind::UnknownArgument);
+    }
+
+    #[test]
+    fn help_lists_every_public_option() {
+        let e = p(&["--help"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DisplayHelp);
+        let help = e.to_string();
+        for opt in ["--out", "--quick", "--shapes", "--threads", "--impls", "--isa-rows", "--budget-ms", "--peak-only"]
+        {
+            assert!(help.contains(opt), "{opt} missing from\n{help}");
+        }
+        assert!(!help.contains("--worker"), "{help}");
+        assert_eq!(p(&["-h"]).unwrap_err().kind(), ErrorKind::DisplayHelp);
     }
 
     #[test]
     fn worker_args_round_trip() {
-        let o = p(&["--quick", "--impls", "gemm", "--budget-ms", "50"]).unwrap();
-        let w = parse(o.worker_args(2)).unwrap();
+        let o = p(&["--quick", "--impls", "gemm,", "--budget-ms", "50", "--isa-rows", "none"]).unwrap();
+        assert_eq!(o.only(), ["gemm"]);
+        let w = Options::try_parse_from(std::iter::once("lanes-bench".to_string()).chain(o.worker_args(2))).unwrap();
         assert!(w.worker && w.quick);
         assert_eq!(w.threads, [2]);
         assert_eq!(w.impls, ["gemm"]);
         assert_eq!(w.budget_ms, Some(50));
+        assert_eq!(w.isa_rows, IsaRows::None);
+        // An empty filter means all implementations: the worker gets no --impls at all.
+        let o = p(&["--impls", ""]).unwrap();
+        assert!(o.only().is_empty());
+        assert!(!o.worker_args(1).contains(&"--impls".to_string()));
     }
 }

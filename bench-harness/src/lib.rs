@@ -5,12 +5,19 @@
 //! `lanes-bench` (run by `scripts/bench.sh`) writes `gemm.jsonl`, `peak.json`, `report.md` and
 //! `gemm.svg`; `cargo bench -p lanes-bench` runs criterion benches of every microkernel.
 //! See docs/benchmarking.md.
+//!
+//! Unsafe code is denied here and allowed only where it is needed: the OpenBLAS FFI
+//! (`openblas`), the raw-pointer entry points of matrixmultiply and gemm (`peers::Impl::run`)
+//! and the calls of the `#[target_feature]` peak loops (`peak::PeakKind::run`). Every `unsafe` block has a `SAFETY:` comment.
+
+#![deny(unsafe_code)]
 
 pub mod chart;
 pub mod cli;
 pub mod machine;
 pub mod measure;
 #[cfg(feature = "openblas")]
+#[allow(unsafe_code)] // FFI to the system OpenBLAS
 pub mod openblas;
 pub mod peak;
 pub mod peers;

@@ -1,7 +1,7 @@
 //! What the numbers were measured on.
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MachineInfo {
@@ -90,26 +90,14 @@ fn openblas_info() -> String {
     }
 }
 
-/// `YYYY-MM-DD HH:MM UTC` without a date library.
+/// The current time as `YYYY-MM-DD HH:MM UTC`.
 pub fn utc_now() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    format_utc(secs)
+    format_utc(Timestamp::now())
 }
 
-pub fn format_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let (h, mi) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02} UTC")
+/// `YYYY-MM-DD HH:MM UTC`.
+pub fn format_utc(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 #[cfg(test)]
@@ -118,8 +106,10 @@ mod tests {
 
     #[test]
     fn utc_formatting() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(format_utc(951_782_400 + 3661), "2000-02-29 01:01 UTC");
-        assert_eq!(format_utc(1_795_000_000), "2026-11-18 11:06 UTC");
+        let at = |secs| format_utc(Timestamp::from_second(secs).unwrap());
+        assert_eq!(at(0), "1970-01-01 00:00 UTC");
+        assert_eq!(at(951_782_400 + 3661), "2000-02-29 01:01 UTC");
+        assert_eq!(at(1_795_000_000), "2026-11-18 11:06 UTC");
+        assert_eq!(utc_now().len(), at(0).len());
     }
 }

@@ -1,6 +1,9 @@
 //! `lanes-bench`: see `--help` and docs/benchmarking.md.
 
-use lanes_bench::cli::{self, Options, USAGE};
+#![deny(unsafe_code)]
+
+use clap::Parser;
+use lanes_bench::cli::Options;
 use lanes_bench::machine::{self, MachineInfo};
 use lanes_bench::measure::Budget;
 use lanes_bench::peak::{self, PeakRuns};
@@ -16,17 +19,8 @@ use std::time::{Duration, Instant};
 type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 fn main() -> ExitCode {
-    let opts = match cli::parse(std::env::args().skip(1)) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("lanes-bench: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if opts.help {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
+    // Exits with 0 after --help, with 2 and a message on a bad command line.
+    let opts = Options::parse();
     let result = if opts.worker { worker_main(&opts) } else { driver_main(&opts) };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,7 +63,7 @@ fn worker_main(opts: &Options) -> Res<()> {
     #[cfg(feature = "openblas")]
     lanes_bench::openblas::set_threads(threads);
     let (shapes, _) = load_shapes(opts)?;
-    let roster = RosterOptions { per_isa_rows: opts.per_isa_rows(threads), only: opts.impls.clone() };
+    let roster = RosterOptions { per_isa_rows: opts.per_isa_rows(threads), only: opts.only() };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let budget = budget(opts);
     pool.install(|| {

@@ -25,31 +25,27 @@ extern "C" {
         ldc: c_int,
     );
     fn openblas_set_num_threads(n: c_int);
-    fn openblas_get_num_threads() -> c_int;
     fn openblas_get_corename() -> *const c_char;
     fn openblas_get_config() -> *const c_char;
 }
 
 /// Sets the threads OpenBLAS uses from now on (process-wide).
 pub fn set_threads(n: usize) {
-    // SAFETY: plain setter, no pointers.
-    unsafe { openblas_set_num_threads(n as c_int) }
-}
-
-pub fn threads() -> usize {
-    // SAFETY: plain getter.
-    unsafe { openblas_get_num_threads() as usize }
+    let n = c_int::try_from(n).expect("thread count exceeds a C int");
+    // SAFETY: a plain setter taking an integer, no pointers; OpenBLAS clamps it to its limits.
+    unsafe { openblas_set_num_threads(n) }
 }
 
 /// The kernel family OpenBLAS picked for this CPU (e.g. `SkylakeX`, `Zen`, `Haswell`).
 pub fn corename() -> String {
-    // SAFETY: OpenBLAS returns a static NUL-terminated string.
+    // SAFETY: OpenBLAS returns a pointer to a static NUL-terminated string, valid for the
+    // whole process; it is copied before the block ends.
     unsafe { CStr::from_ptr(openblas_get_corename()).to_string_lossy().trim().to_string() }
 }
 
 /// Build configuration (version, threading model, DYNAMIC_ARCH).
 pub fn config() -> String {
-    // SAFETY: as above.
+    // SAFETY: as in `corename`: a static NUL-terminated string, copied at once.
     unsafe { CStr::from_ptr(openblas_get_config()).to_string_lossy().trim().to_string() }
 }
 
@@ -71,7 +67,9 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "slice too short for {m}x{n}x{k}");
     let d = |x: usize| c_int::try_from(x).expect("dimension exceeds OpenBLAS' 32-bit integers");
     let (mi, ni, ki) = (d(m), d(n), d(k));
-    // SAFETY: row-major with lda = k, ldb = n, ldc = n; the slices were checked to hold them.
+    // SAFETY: row-major with lda = k, ldb = n, ldc = n: A, B and C span m*k, k*n and m*n
+    // elements, which the slices were checked to hold; C is a `&mut` slice, so it aliases
+    // neither A nor B; beta = 0, so C is only written.
     unsafe {
         cblas_sgemm(
             CBLAS_ROW_MAJOR,

@@ -70,8 +70,12 @@ impl Impl {
     }
 
     /// Computes `C = A*B` into `c` (m x n, row-major). Panics if an implementation reports an error.
+    // matrixmultiply's and gemm's entry points take raw pointers and strides: unsafe to call.
+    #[allow(unsafe_code)]
     pub fn run(&self, p: &Problem, c: &mut [f32]) {
         let Shape { m, n, k } = p.shape;
+        // `Problem`'s fields are public: the raw-pointer calls below rely on these checks.
+        assert!(p.a.len() == m * k && p.b.len() == k * n, "inputs do not match {}", p.shape);
         assert_eq!(c.len(), m * n);
         match &self.kind {
             Kind::Lanes(g) => {
@@ -86,8 +90,9 @@ impl Impl {
                 };
                 run().unwrap_or_else(|e| panic!("{} failed on {}: {e}", self.name, p.shape));
             }
-            // SAFETY (both): row-major views of exactly the slices' sizes (checked above and by
-            // construction of `Problem`); C does not alias A or B.
+            // SAFETY: row-major strides (k, 1), (n, 1), (n, 1) over A (m x k), B (k x n) and
+            // C (m x n): exactly the slices' sizes (checked above); C is a `&mut` slice, so it
+            // aliases neither A nor B; beta = 0, so C is only written.
             Kind::MatrixMultiply => unsafe {
                 matrixmultiply::sgemm(
                     m,
@@ -108,6 +113,8 @@ impl Impl {
             },
             // gemm's convention: dst = alpha*dst + beta*lhs*rhs, with (col stride, row stride)
             // pairs; read_dst = false means dst is not read (alpha ignored).
+            // SAFETY: as for matrixmultiply: the strides (1, k), (1, n), (1, n) describe row-major
+            // A, B and C of exactly the slices' sizes, and C aliases neither A nor B.
             Kind::GemmCrate(par) => unsafe {
                 gemm::gemm(
                     m,

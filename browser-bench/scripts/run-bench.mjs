@@ -3,38 +3,50 @@
 //   <out>/wasm-report.md    the table, ratios and targets in Markdown
 //   <out>/wasm-bench.png    a screenshot of the finished page
 // Usage: node scripts/run-bench.mjs [--out DIR] [--shapes 64x64x64,...|all] [--threads 1,2]
-//        [--impls lanes-relaxed,...] [--minMs 250] [--rounds 2] [--timeout 540]
+//        [--impls lanes-relaxed,...] [--minMs 250] [--rounds 2] [--build simd128] [--timeout 540]
+// The options other than --out and --timeout become the page's URL parameters (unset: the
+// page's defaults). A quick check that the page still produces results:
+//   node scripts/run-bench.mjs --out /tmp/wasm-quick --shapes 64x64x64 --minMs 20 --rounds 1
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { openPage } from './browser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const argv = process.argv.slice(2);
-const opt = (name, def) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : def; };
-const out = path.resolve(opt('out', path.resolve(here, '..', '..', 'bench-results')));
-const timeoutS = Number(opt('timeout', '540'));
+const PAGE_PARAMS = ['shapes', 'threads', 'impls', 'minMs', 'rounds', 'build'];
+const { values: opts } = parseArgs({
+  options: {
+    out: { type: 'string', default: path.resolve(here, '..', '..', 'bench-results') },
+    timeout: { type: 'string', default: '540' },
+    ...Object.fromEntries(PAGE_PARAMS.map((p) => [p, { type: 'string' }])),
+  },
+});
+const out = path.resolve(opts.out);
+const timeoutS = Number(opts.timeout);
+if (!(timeoutS > 0)) throw new Error(`--timeout: not a positive number of seconds: ${opts.timeout}`);
 fs.mkdirSync(out, { recursive: true });
 
 const q = new URLSearchParams({ autorun: '1' });
-for (const p of ['shapes', 'threads', 'impls', 'minMs', 'rounds', 'build', 'extra']) if (opt(p)) q.set(p, opt(p));
+for (const p of PAGE_PARAMS) if (opts[p]) q.set(p, opts[p]);
 
 const t0 = Date.now();
 const loadBefore = os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const ctx = await openPage({ width: 1500, height: 1100 });
 const { page } = ctx;
-let printed = 0;
-let state;
 try {
   console.log(`[bench-wasm] ${ctx.url}?${q}`);
+  // The page's log lines as they come (bench.js writes each to the console as "[bench] ...").
+  page.on('console', (m) => { if (m.type() === 'log' && m.text().startsWith('[bench] ')) console.log(`[page] ${m.text().slice(8)}`); });
   await page.goto(`${ctx.url}?${q}`);
-  for (;;) {
-    state = await page.evaluate(() => ({ state: window.__lanesBench && window.__lanesBench.state, log: (window.__lanesBench && window.__lanesBench.log) || [] }));
-    for (; printed < state.log.length; printed++) console.log(`[page] ${state.log[printed]}`);
-    if (state.state === 'done' || state.state === 'failed') break;
-    if (Date.now() - t0 > timeoutS * 1000) { console.error(`[bench-wasm] timed out after ${timeoutS} s`); break; }
-    await new Promise((r) => setTimeout(r, 1000));
+  try {
+    await page.waitForFunction(() => window.__lanesBench && ['done', 'failed'].includes(window.__lanesBench.state), null, {
+      timeout: Math.max(1, timeoutS * 1000 - (Date.now() - t0)), polling: 1000,
+    });
+  } catch (e) {
+    if (e.name !== 'TimeoutError') throw e;
+    console.error(`[bench-wasm] timed out after ${timeoutS} s`);
   }
   const S = await page.evaluate(() => {
     const s = window.__lanesBench;

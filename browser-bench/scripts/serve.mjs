@@ -10,6 +10,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bb = path.resolve(here, '..');
@@ -69,10 +70,12 @@ export function startServer({ port = 8123, isolation = true, quiet = true } = {}
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const args = process.argv.slice(2);
-  const pi = args.indexOf('--port');
-  const port = pi >= 0 ? Number(args[pi + 1]) : 8123;
-  const isolation = !args.includes('--no-isolation');
+  const { values } = parseArgs({
+    options: { port: { type: 'string', default: '8123' }, 'no-isolation': { type: 'boolean', default: false } },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${values.port}`);
+  const isolation = !values['no-isolation'];
   const { url } = await startServer({ port, isolation, quiet: false });
   console.log(`serving browser-bench/www on ${url} (cross-origin isolated: ${isolation})`);
 }

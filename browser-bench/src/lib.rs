@@ -6,8 +6,11 @@
 //! best build the browser can run. Every entry point validates its arguments in [`api`] and
 //! throws a JS `Error` with a message on bad input, never traps.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 #[cfg(all(feature = "threads", target_arch = "wasm32"))]
@@ -30,19 +33,44 @@ pub fn variant() -> &'static str {
     }
 }
 
-/// JSON: `{"variant":..,"isas":[..],"best":..,"kernel":..,"threads":bool,"poolThreads":n}`.
+/// What `buildInfo()` returns to JavaScript, as a plain object:
+/// `{variant, isas: [..], best, kernel, threads: bool, poolThreads: n}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildInfo {
+    /// [`variant`] of this module.
+    pub variant: String,
+    /// The ISAs this build can run (`Isa::available()`).
+    pub isas: Vec<String>,
+    /// The ISA `"auto"` picks (`Isa::best()`).
+    pub best: String,
+    /// The microkernel of `best`, or `"none"`.
+    pub kernel: String,
+    /// Whether this is the threads build.
+    pub threads: bool,
+    /// Threads of the worker pool (1 when there is none).
+    pub pool_threads: usize,
+}
+
+impl BuildInfo {
+    pub fn current() -> Self {
+        let best = lanes_kernels::Isa::best();
+        let kernel = lanes_kernels::ops::gemm::registry::select(best, 256, 256, 256).map_or("none", |k| k.name);
+        BuildInfo {
+            variant: variant().to_string(),
+            isas: lanes_kernels::Isa::available().iter().map(|i| i.to_string()).collect(),
+            best: best.to_string(),
+            kernel: kernel.to_string(),
+            threads: api::THREADS_BUILD,
+            pool_threads: api::pool_threads(),
+        }
+    }
+}
+
+/// [`BuildInfo::current`] as a plain JS object (`mod.buildInfo().kernel`).
 #[wasm_bindgen(js_name = buildInfo)]
-pub fn build_info() -> String {
-    let isas: Vec<String> = lanes_kernels::Isa::available().iter().map(|i| format!("\"{i}\"")).collect();
-    let best = lanes_kernels::Isa::best();
-    let kernel = lanes_kernels::ops::gemm::registry::select(best, 256, 256, 256).map_or("none", |k| k.name);
-    format!(
-        "{{\"variant\":\"{}\",\"isas\":[{}],\"best\":\"{best}\",\"kernel\":\"{kernel}\",\"threads\":{},\"poolThreads\":{}}}",
-        variant(),
-        isas.join(","),
-        api::THREADS_BUILD,
-        api::pool_threads()
-    )
+pub fn build_info() -> Result<JsValue, JsError> {
+    serde_wasm_bindgen::to_value(&BuildInfo::current()).map_err(|e| JsError::new(&format!("lanes: buildInfo: {e}")))
 }
 
 /// Tells the module that `await initThreadPool(n)` finished (threads build only).

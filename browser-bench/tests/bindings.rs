@@ -5,7 +5,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use lanes_web::api::{self, Dims, Plan, MAX_ELEMENTS};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 fn naive(m: usize, n: usize, k: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
@@ -143,6 +143,17 @@ fn exported_functions_throw_js_errors() {
     assert!(msg.contains("not the threads build"), "{msg}");
     lanes_web::sgemm(2.0, 2.0, 2.0, 1.0, &a, &b, 0.0, &mut c, Some("auto".into())).unwrap();
     assert_eq!(c, [2.0; 4]);
-    let info = lanes_web::build_info();
-    assert!(info.contains(&format!("\"variant\":\"{}\"", lanes_web::variant())), "{info}");
+    // buildInfo() is a plain JS object with the fields of BuildInfo (poolThreads in camelCase).
+    let want = lanes_web::BuildInfo::current();
+    assert_eq!(want.variant, lanes_web::variant());
+    let info = lanes_web::build_info().unwrap();
+    assert!(info.is_object() && !info.is_instance_of::<js_sys::Map>(), "{info:?}");
+    let field = |name: &str| js_sys::Reflect::get(&info, &JsValue::from_str(name)).unwrap();
+    assert_eq!(field("variant").as_string().as_deref(), Some(lanes_web::variant()));
+    assert_eq!(field("kernel").as_string(), Some(want.kernel));
+    assert_eq!(field("best").as_string(), Some(want.best));
+    assert_eq!(field("threads").as_bool(), Some(false));
+    assert_eq!(field("poolThreads").as_f64(), Some(1.0));
+    let isas: Vec<String> = js_sys::Array::from(&field("isas")).iter().filter_map(|v| v.as_string()).collect();
+    assert_eq!(isas, want.isas);
 }

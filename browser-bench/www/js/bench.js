@@ -112,6 +112,7 @@ const S = (window.__lanesBench = { state: 'loading', loader: null, results: [], 
 
 function log(msg) {
   S.log.push(msg);
+  console.log(`[bench] ${msg}`); // scripts/run-bench.mjs prints these as they come
   const el = $('log');
   el.textContent += msg + '\n';
   el.scrollTop = el.scrollHeight;
@@ -285,12 +286,6 @@ async function run() {
   log('done');
   S.state = 'done';
   $('run').disabled = false;
-}
-
-// ?extra=dir1,dir2 adds lanes builds from www/pkg/<dir> (experiments: other tiles, blockings).
-for (const dir of (params.get('extra') || '').split(',').filter(Boolean)) {
-  if (!/^[\w.-]+$/.test(dir)) continue;
-  IMPLS.splice(2, 0, { id: `lanes-${dir}`, worker: 'lanes', variant: dir, isa: 'experiment', needs: null, label: `lanes ${dir}` });
 }
 
 function buildControls() {

@@ -72,6 +72,6 @@ export async function loadBest(force) {
   const features = await detect();
   const choice = choose(features, force);
   const mod = await loadVariant(choice.variant);
-  const info = JSON.parse(mod.buildInfo());
+  const info = mod.buildInfo(); // {variant, isas, best, kernel, threads, poolThreads}
   return { mod, features, ...choice, info };
 }

@@ -6,6 +6,8 @@
 // Errors are measured relative to the magnitude of the summed terms (sum |a||b|), with the
 // worst-case f32 summation bound (k + 2) * 2^-24 times a safety factor of 4; any summation
 // order and fused or unfused multiply-adds pass, a wrong or partly written result does not.
+// The one place on the JS side for test data, reference products and tolerances: the page
+// (bench.js) and the page tests (scripts/test-page.mjs, which imports this file in Node) use it.
 
 export function seededMatrix(len, seed) {
   // xorshift32: the same data on every run and in every worker.
@@ -20,10 +22,29 @@ export function seededMatrix(len, seed) {
   return out;
 }
 
+/** Relative error (of sum |a||b|) allowed in a k-term f32 dot product: see the top. */
+export function tolerance(k) {
+  return 4 * (k + 2) * 2 ** -24 + 1e-7;
+}
+
+/** C[i,j] of row-major A (m x k) times B (k x n) in float64, and sum |A[i,p] B[p,j]|. */
+function dot(a, b, i, j, n, k) {
+  let ref = 0, mag = 0;
+  for (let p = 0; p < k; p++) { const t = a[i * k + p] * b[p * n + j]; ref += t; mag += Math.abs(t); }
+  return { ref, mag };
+}
+
+/** The full product C = A*B (row-major) in float64: for small checks where O(mnk) is cheap. */
+export function referenceGemm(m, n, k, a, b) {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[i * n + j] = dot(a, b, i, j, n, k).ref;
+  return c;
+}
+
 export class Verifier {
   constructor(m, n, k, a, b) {
     Object.assign(this, { m, n, k });
-    this.tol = 4 * (k + 2) * 2 ** -24 + 1e-7;
+    this.tol = tolerance(k);
     const bRow = new Float64Array(k), bRowAbs = new Float64Array(k);
     for (let p = 0; p < k; p++) {
       let s = 0, sa = 0;
@@ -51,9 +72,7 @@ export class Verifier {
     for (let s = 0; s < samples; s++) {
       const i = Math.min(m - 1, Math.floor(((rnd[2 * s] + 1) / 2) * m));
       const j = Math.min(n - 1, Math.floor(((rnd[2 * s + 1] + 1) / 2) * n));
-      let ref = 0, mag = 0;
-      for (let p = 0; p < k; p++) { const t = a[i * k + p] * b[p * n + j]; ref += t; mag += Math.abs(t); }
-      this.samples.push({ i, j, ref, mag });
+      this.samples.push({ i, j, ...dot(a, b, i, j, n, k) });
     }
   }
 

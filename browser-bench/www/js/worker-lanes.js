@@ -1,5 +1,15 @@
-// Module worker running one lanes build: {type:'init', variant, threads} then
-// setup / run / time / free (see worker-protocol in bench.js).
+// Module worker running one lanes build. worker-peers.js speaks the same protocol, and
+// bench.js (class ImplWorker) is the other end of it:
+//   request  {id, type, ...args}                  main thread -> worker, one at a time
+//   reply    {id, ok: true, ...result}            the result's `transfer` buffers are moved
+//            {id, ok: false, error: message}
+//   type     args                                 result
+//   init     {variant, impl, threads, packB}      {info, detail}  (loads the build / peer)
+//   setup    {m, n, k, a, b}                      {}              (row-major Float32Arrays)
+//   run      {}                                   {c, pool}       (one C = A*B, for verification;
+//                                                                   pool: lanes threads only)
+//   time     {minMs, minSamples, maxMs, batch}    {samples, batch} (timeLoop in timing.js)
+//   free     {}                                   {}
 import './timing.js';
 const timeLoop = self.timeLoop;
 
@@ -15,7 +25,7 @@ const handlers = {
       mod.poolStarted(threads);
       parallel = true;
     }
-    info = JSON.parse(mod.buildInfo());
+    info = mod.buildInfo();
     return { info, detail: `${info.kernel}${parallel ? `, ${threads} pool threads` : ''}${packed ? '' : ', B packed in every call'}` };
   },
   setup({ m, n, k, a, b }) {
