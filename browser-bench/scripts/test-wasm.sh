@@ -49,10 +49,11 @@ run_tests() { # flavour, where (node|chromium)
   # not the other); debug assertions stay on.
   local profile=(--profile "wasm-test-$v" --config "profile.wasm-test-$v.inherits='dev'"
     --config "profile.wasm-test-$v.opt-level=3")
-  # The kernels' own GEMM suite (kernels/tests/gemm.rs, single-threaded as shipped), then the
+  # The kernels' own suites (kernels/tests/gemm.rs, the per-microkernel tester ukernels.rs, plan.rs,
+  # single-threaded as shipped), then the
   # wasm-bindgen API of lanes-web.
   env "${env[@]}" RUSTFLAGS="$(flags_of "$v")" cargo test -p lanes-kernels --no-default-features \
-    --target wasm32-unknown-unknown "${profile[@]}" --test gemm
+    --target wasm32-unknown-unknown "${profile[@]}" --test gemm --test ukernels --test plan
   env "${env[@]}" RUSTFLAGS="$(flags_of "$v")" cargo test -p lanes-web --target wasm32-unknown-unknown \
     "${profile[@]}" --test bindings
 }

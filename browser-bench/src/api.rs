@@ -209,10 +209,6 @@ impl Plan {
         })
     }
 
-    pub fn dims(&self) -> Dims {
-        self.dims
-    }
-
     pub fn kernel_name(&self) -> &'static str {
         self.gemm.kernel_for(self.dims.m, self.dims.n, self.dims.k).map(|k| k.name).unwrap_or("none")
     }

@@ -4,37 +4,19 @@
 //! message, both as `ApiError` and as the JS `Error` the exported functions throw.
 #![cfg(target_arch = "wasm32")]
 
+use lanes_kernels::{Epilogue, MatRef};
+use lanes_testkit::{assert_close, Rng};
 use lanes_web::api::{self, Dims, Plan, MAX_ELEMENTS};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-fn naive(m: usize, n: usize, k: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
-    let mut c = vec![0.0; m * n];
-    for i in 0..m {
-        for j in 0..n {
-            c[i * n + j] = (0..k).map(|p| a[i * k + p] as f64 * b[p * n + j] as f64).sum::<f64>() as f32;
-        }
-    }
-    c
-}
-
-fn data(len: usize, seed: u32) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x as f32 / u32::MAX as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
-fn close(got: &[f32], want: &[f32], k: usize) {
-    assert_eq!(got.len(), want.len());
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= 1e-5 * (k as f32 + 2.0), "element {i}: got {g}, want {w}");
-    }
+/// Every element within the test kit's bound for a row-major `m x n x k` product.
+fn assert_product(got: &[f32], a: &[f32], b: &[f32], (m, n, k): (usize, usize, usize)) {
+    let (av, bv) = (MatRef::row_major(a, m, k).unwrap(), MatRef::row_major(b, k, n).unwrap());
+    let zero = vec![0.0; m * n];
+    let c0 = MatRef::row_major(&zero, m, n).unwrap();
+    let got = MatRef::row_major(got, m, n).unwrap();
+    assert_close("lanes-web", 1.0, av, bv, 0.0, c0, got, &Epilogue::NONE, 0.0);
 }
 
 fn js_message(e: wasm_bindgen::JsError) -> String {
@@ -47,14 +29,14 @@ fn js_message(e: wasm_bindgen::JsError) -> String {
 #[wasm_bindgen_test]
 fn sgemm_and_plans_compute_the_product() {
     for (m, n, k) in [(3, 5, 7), (17, 33, 65), (1, 100, 40), (0, 4, 4), (4, 4, 0)] {
-        let (a, b) = (data(m * k, 1), data(k * n, 2));
-        let want = naive(m, n, k, &a, &b);
+        let mut r = Rng::new(1);
+        let (a, b) = (r.vec(m * k), r.vec(k * n));
         let mut c = vec![f32::NAN; m * n];
         api::sgemm(m as f64, n as f64, k as f64, 1.0, &a, &b, 0.0, &mut c, None).unwrap();
         if k == 0 {
             assert!(c.iter().all(|&x| x == 0.0));
         } else {
-            close(&c, &want, k);
+            assert_product(&c, &a, &b, (m, n, k));
         }
         for isa in lanes_kernels::Isa::available() {
             let mut plan = Plan::new(m as f64, n as f64, k as f64, Some(isa.name())).unwrap();
@@ -62,7 +44,7 @@ fn sgemm_and_plans_compute_the_product() {
             plan.set_b(&b).unwrap();
             for packed in [true, false] {
                 plan.run(packed, false).unwrap();
-                close(plan.c(), &want, k);
+                assert_product(plan.c(), &a, &b, (m, n, k));
             }
         }
     }

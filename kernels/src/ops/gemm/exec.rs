@@ -7,18 +7,13 @@ use super::pack::{pack_a, pack_b, pack_b_panel};
 use super::plan::{plan, APlan, BPlan, BlockedPlan, Strategy, TaskSplit};
 use super::problem::{BSource, Problem, ReadPtr, Strided};
 use super::registry::AvailableKernel;
-use super::ukernel::Tile;
+use super::ukernel::{Tile, MAX_NR, MAX_TILE};
 use crate::activation::Activation;
 use crate::buffer::{with_scratch, AlignedVec, Scratch};
 use std::cell::RefCell;
 
-/// Largest `MR * NR` and `NR` of any kernel, for the stack buffers of edge tiles (checked by
-/// the registry's test). Kept tight: the buffer is zeroed for every edge tile.
-pub(crate) const MAX_TILE: usize = 4 * 64;
-pub(crate) const MAX_NR: usize = 64;
-
 thread_local! {
-    pub(super) static A_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
+    static A_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
     static B_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
     static PANEL_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
 }
@@ -41,10 +36,23 @@ pub(crate) unsafe fn run(kern: AvailableKernel, p: &Problem, threads: usize) {
 pub(crate) unsafe fn execute(kern: AvailableKernel, p: &Problem, strategy: &Strategy) {
     match strategy {
         Strategy::Nothing => {}
-        // SAFETY: forwarded contract (the planner checked the strategy's conditions).
-        Strategy::GemvRows => unsafe { gemv::rows(kern, p) },
-        // SAFETY: as above.
-        Strategy::GemvStrips(g) => unsafe { gemv::strips(kern, p, g) },
+        // SAFETY: forwarded contract (the planner checked the strategy's conditions). The
+        // epilogue problem reads `[1]` and the row of sums, which outlive it, and writes C.
+        Strategy::GemvRows => unsafe { gemv::rows(kern, p, |epilogue| run(kern, epilogue, 1)) },
+        Strategy::GemvStrips(g) => {
+            let BSource::Strided(b) = p.b else { unreachable!("planned for strided B only") };
+            // SAFETY: as above; head and tail are sub-views of the same operands, narrower
+            // than any strip, so they are planned for the blocked path.
+            unsafe {
+                if g.head > 0 {
+                    run(kern, &p.columns(b, 0, g.head), g.threads);
+                }
+                gemv::strips(kern, p, g);
+                if g.tail > 0 {
+                    run(kern, &p.columns(b, p.n - g.tail, g.tail), g.threads);
+                }
+            }
+        }
         // SAFETY: as above.
         Strategy::SweepInPlace => unsafe { sweep_in_place(kern, p) },
         // SAFETY: as above.

@@ -2,7 +2,6 @@
 //! row-major B once in `1 x w` strips (no packing); [`Strategy::GemvRows`](super::plan::Strategy::GemvRows)
 //! streams whole rows of B into a row of partial sums.
 
-use super::exec::{run, A_SCRATCH};
 use super::pack::pack_a;
 use super::plan::{GemvPlan, Strip};
 use super::problem::{BSource, Problem, ReadPtr, Strided};
@@ -14,15 +13,16 @@ use std::cell::RefCell;
 
 thread_local! {
     static GEMV_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
+    static A_ROW_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
 }
 
-/// Whole rows of B into a row of partial sums, then the epilogue (alpha, beta, bias,
-/// activation) as the product `[1] x acc` of depth 1, planned like any other.
+/// Whole rows of B into a row of partial sums `acc`, then `epilogue(p')` with `p'` the product
+/// `[1] x acc` of depth 1 that applies alpha, beta, bias and activation.
 ///
 /// # Safety
 /// As for `exec::execute`, with the planner's conditions: M = 1, row-major B, `C.cs == 1`,
-/// a kernel with `gemv_rows`.
-pub(super) unsafe fn rows(kern: AvailableKernel, p: &Problem) {
+/// a kernel with `gemv_rows`; `epilogue` must compute the problem it is given.
+pub(super) unsafe fn rows(kern: AvailableKernel, p: &Problem, epilogue: impl FnOnce(&Problem)) {
     let (BSource::Strided(b), Some(rows)) = (p.b, kern.gemv_rows) else {
         unreachable!("planned for strided B and a kernel with gemv_rows")
     };
@@ -31,29 +31,21 @@ pub(super) unsafe fn rows(kern: AvailableKernel, p: &Problem) {
         // contract); acc holds n values; the ISA is available (AvailableKernel).
         unsafe { rows(p.depth(), p.n, p.a.ptr, p.a.cs, b.ptr, b.rs, acc.as_mut_ptr()) };
         let one = [1.0f32];
-        let epilogue = Problem {
+        epilogue(&Problem {
             k: 1,
             a: Strided { ptr: one.as_ptr(), rs: 1, cs: 1 },
             b: BSource::Strided(Strided { ptr: acc.as_ptr(), rs: p.n as isize, cs: 1 }),
             ..*p
-        };
-        // SAFETY: `one` and `acc` outlive the call; C is the caller's, disjoint from both. Depth
-        // 1 does not plan `GemvRows` again.
-        unsafe { run(kern, &epilogue, 1) };
+        });
     });
 }
 
-/// The strips of `g`; its head and tail columns through the blocked path.
+/// The strip groups of `g` (its head and tail columns are the caller's).
 ///
 /// # Safety
 /// As for `exec::execute`, with the planner's conditions: M = 1, row-major B, `C.cs == 1`.
 pub(super) unsafe fn strips(kern: AvailableKernel, p: &Problem, g: &GemvPlan) {
     let BSource::Strided(b) = p.b else { unreachable!("planned for strided B only") };
-    let threads = g.threads;
-    if g.head > 0 {
-        // SAFETY: a sub-view of the same operands, narrower than any strip (blocked path).
-        unsafe { run(kern, &p.columns(b, 0, g.head), threads) };
-    }
     let k = p.depth();
     let run_group = |a: ReadPtr, strips: &[Strip]| {
         // A group of several strips runs depth block by depth block; a lone strip in one go.
@@ -91,7 +83,7 @@ pub(super) unsafe fn strips(kern: AvailableKernel, p: &Problem, g: &GemvPlan) {
             }
         }
     };
-    with_scratch(&A_SCRATCH, if p.a.cs == 1 { 0 } else { k }, |arow| {
+    with_scratch(&A_ROW_SCRATCH, if p.a.cs == 1 { 0 } else { k }, |arow| {
         let a = if p.a.cs == 1 {
             p.a.ptr
         } else {
@@ -108,11 +100,6 @@ pub(super) unsafe fn strips(kern: AvailableKernel, p: &Problem, g: &GemvPlan) {
         }
         g.groups.iter().for_each(|group| run_group(a, group));
     });
-    if g.tail > 0 {
-        // SAFETY: a sub-view of the same operands, narrower than the narrowest strip, so it
-        // is planned for the blocked path.
-        unsafe { run(kern, &p.columns(b, p.n - g.tail, g.tail), threads) };
-    }
 }
 
 /// The function of strip `s`.

@@ -331,7 +331,7 @@ pub unsafe fn gemm_raw(
         beta,
         c: StridedMut { ptr: c, rs: rsc, cs: csc },
         bias: None,
-        act: crate::Activation::Identity,
+        act: crate::activation::Activation::Identity,
     };
     // SAFETY: the caller's contract plus the checks above.
     unsafe { exec::run(kern, &problem, gemm.threads(m, n, k)) };

@@ -266,7 +266,7 @@ mod tests {
             assert!(k.masked.iter().all(|rows| rows.len() == k.mr), "{}: masked tiles for every m", k.name);
             // PackedB blocks are NC wide and panels NR wide: NC must be a whole number of panels.
             assert_eq!(k.nc % k.nr, 0, "{}: NC must be a multiple of NR", k.name);
-            use super::super::exec::{MAX_NR, MAX_TILE};
+            use super::super::ukernel::{MAX_NR, MAX_TILE};
             assert!(k.mr * k.nr <= MAX_TILE && k.nr <= MAX_NR, "{}: edge tiles must fit the stack buffer", k.name);
             assert!(k.kc > 0 && k.mc >= k.mr, "{}", k.name);
             assert!(k.gemv.windows(2).all(|w| w[0].1 > w[1].1), "{}: GEMV strips widest first", k.name);

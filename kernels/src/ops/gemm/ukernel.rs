@@ -5,6 +5,11 @@
 use crate::activation::Activation;
 use crate::isa::Isa;
 
+/// Largest `MR * NR` and `NR` a kernel may have: the driver's stack buffers for edge tiles
+/// (checked by the registry's test). Kept tight: the buffer is zeroed for every edge tile.
+pub(crate) const MAX_TILE: usize = 4 * 64;
+pub(crate) const MAX_NR: usize = 64;
+
 /// Arguments of one microkernel call: an `m x NR` tile of C, `m <= MR` chosen by the entry of
 /// [`MicroKernel::rows`] that is called.
 pub(crate) struct Tile {
@@ -183,6 +188,7 @@ impl MicroKernel {
 
 /// Which of a kernel's functions a [`Variant`] is; the x86 tile bodies take it as their
 /// `VARIANT` const parameter.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) mod variant {
     /// The general tile: any k, any epilogue, all NR columns.
     pub const GENERAL: u8 = 0;

@@ -1,0 +1,145 @@
+//! The planner's decisions through `Gemm::plan`, one test per path: each asserts the strategy
+//! a shape gets on every ISA this CPU runs, and that the call computes the right result, so a
+//! moved threshold shows here instead of silently testing another path. Also run on wasm32
+//! (browser-bench/scripts/test-wasm.sh), but for the threads test.
+
+use lanes_kernels::ops::gemm::{APlan, BPlan, Strategy};
+use lanes_kernels::{Epilogue, Gemm, MatMut, MatRef, Parallelism};
+use lanes_testkit::{check_case, isas, Layout};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+const ROW: (Layout, Layout, Layout) = (Layout::RowMajor, Layout::RowMajor, Layout::RowMajor);
+
+fn plan_of(g: &Gemm, (m, n, k): (usize, usize, usize), b_col_major: bool) -> Strategy {
+    let (a, b, mut c) = (vec![0.0; m * k], vec![0.0; k * n], vec![0.0; m * n]);
+    let b = if b_col_major { MatRef::col_major(&b, k, n) } else { MatRef::row_major(&b, k, n) }.unwrap();
+    g.plan(1.0, MatRef::row_major(&a, m, k).unwrap(), b, &mut MatMut::row_major(&mut c, m, n).unwrap()).unwrap()
+}
+
+fn sequential(isa: lanes_kernels::Isa) -> Gemm {
+    Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential)
+}
+
+#[test]
+fn empty_products_plan_nothing() {
+    for isa in isas() {
+        assert_eq!(plan_of(&sequential(isa), (0, 5, 5), false), Strategy::Nothing);
+        assert_eq!(plan_of(&sequential(isa), (5, 0, 5), false), Strategy::Nothing);
+    }
+}
+
+#[test]
+fn small_row_major_products_sweep_in_place() {
+    for isa in isas() {
+        let g = sequential(isa);
+        let kern = g.kernel_for(8, 64, 16).unwrap();
+        // Whole panels (n a multiple of NR): every tile writes C in place; one row of tiles
+        // reads B in place on every kernel, more rows only on kernels with `b_in_place`.
+        let shape = (kern.mr, 2 * kern.nr, 16);
+        assert_eq!(plan_of(&g, shape, false), Strategy::SweepInPlace, "{isa}");
+        check_case(&g, shape, 1.0, 0.5, ROW, &Epilogue::NONE, 1);
+        let taller = (kern.mr + 1, 2 * kern.nr, 16);
+        assert_eq!(plan_of(&g, taller, false) == Strategy::SweepInPlace, kern.b_in_place, "{isa}");
+        check_case(&g, taller, 1.0, 0.5, ROW, &Epilogue::NONE, 1);
+    }
+}
+
+#[test]
+fn column_major_b_under_many_rows_is_packed_once_and_shared() {
+    for isa in isas() {
+        let g = sequential(isa);
+        let kern = g.kernel_for(200, 300, 40).unwrap();
+        let Strategy::Blocked(p) = plan_of(&g, (kern.mc + 5, 300, 40), true) else { panic!("{isa}: not blocked") };
+        assert_eq!((p.a, p.b), (APlan::InPlace, BPlan::PackedShared), "{isa}: M > MC, column-major B");
+        assert_eq!(p.nc % kern.nr, 0, "{isa}: shared blocks are whole panels");
+        let col = (Layout::RowMajor, Layout::ColMajor, Layout::RowMajor);
+        check_case(&g, (kern.mc + 5, 300, 40), 1.0, 0.0, col, &Epilogue::NONE, 2);
+    }
+}
+
+#[test]
+fn prepacked_b_plans_the_prepacked_path() {
+    for isa in isas() {
+        let g = sequential(isa);
+        let (m, n, k) = (70, 90, 50);
+        let b = vec![0.5; k * n];
+        let packed = g.pack_b(MatRef::row_major(&b, k, n).unwrap()).unwrap();
+        let (a, mut c) = (vec![1.0; m * k], vec![0.0; m * n]);
+        let mut cv = MatMut::row_major(&mut c, m, n).unwrap();
+        let s = g.plan_packed(1.0, MatRef::row_major(&a, m, k).unwrap(), &packed, &mut cv).unwrap();
+        let Strategy::Blocked(p) = s else { panic!("{isa}: not blocked: {s:?}") };
+        assert_eq!(p.b, BPlan::Prepacked, "{isa}");
+        g.run_packed(1.0, MatRef::row_major(&a, m, k).unwrap(), &packed, 0.0, cv, &Epilogue::NONE).unwrap();
+        assert!(c.iter().all(|&x| x == 25.0), "{isa}: 50 products of 1 x 0.5");
+    }
+}
+
+#[test]
+fn gemv_strips_cover_every_column_once() {
+    for isa in isas() {
+        let g = sequential(isa);
+        let kern = g.kernel_for(1, 1000, 300).unwrap();
+        if kern.gemv_width() == 0 {
+            continue;
+        }
+        let n = 1000;
+        match plan_of(&g, (1, n, 300), false) {
+            Strategy::GemvStrips(s) => {
+                let mut next = s.head;
+                for strip in s.groups.iter().flatten() {
+                    assert_eq!(strip.col, next, "{isa}: strips contiguous: {s:?}");
+                    next += strip.width;
+                }
+                assert_eq!(next + s.tail, n, "{isa}: head + strips + tail = n: {s:?}");
+            }
+            Strategy::GemvRows => {}
+            other => panic!("{isa}: M = 1 planned {other:?}"),
+        }
+        check_case(&g, (1, n, 300), 1.0, 0.5, ROW, &Epilogue::NONE, 3);
+    }
+}
+
+#[test]
+fn gemv_strips_start_aligned_without_masked_tiles() {
+    for isa in isas() {
+        let g = sequential(isa);
+        let kern = g.kernel_for(1, 1000, 64).unwrap();
+        let (k, n) = (64, 3 * kern.gemv_width().max(8) + 8);
+        // B one float past a 32-byte boundary, every row likewise (row stride a multiple of 8).
+        let buf = vec![0.25f32; k * n + 16];
+        let off = (0..8).find(|o| (buf.as_ptr() as usize + 4 * o) % 32 == 4).unwrap();
+        let b = MatRef::with_offset(&buf, off, k, n, n as isize, 1).unwrap();
+        let (a, mut c) = (vec![1.0; k], vec![0.0; n]);
+        let s = g.plan(1.0, MatRef::row_major(&a, 1, k).unwrap(), b, &mut MatMut::row_major(&mut c, 1, n).unwrap());
+        if let Strategy::GemvStrips(s) = s.unwrap() {
+            // Kernels with masked tiles (AVX-512) read unaligned rows as they are.
+            let want = if kern.variants().iter().any(|v| v.kind == lanes_kernels::ops::gemm::VariantKind::Masked) {
+                0
+            } else {
+                7
+            };
+            assert_eq!(s.head, want, "{isa}: {s:?}");
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn threads_split_blocked_and_gemv_work() {
+    rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| {
+        for isa in isas() {
+            let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
+            let Strategy::Blocked(p) = plan_of(&g, (256, 256, 256), false) else { panic!("{isa}: not blocked") };
+            assert_eq!(p.threads, 2, "{isa}");
+            if let Strategy::GemvStrips(s) = plan_of(&g, (1, 3072, 77), false) {
+                assert_eq!(s.groups.len(), 2, "{isa}: one group of strips per thread");
+            }
+            let auto = Gemm::with_isa(isa).unwrap();
+            let Strategy::Blocked(p) = plan_of(&auto, (32, 32, 32), false) else {
+                continue; // small products may sweep in place: one thread either way
+            };
+            assert_eq!(p.threads, 1, "{isa}: Auto stays on one thread below the threshold");
+        }
+    });
+}
