@@ -10,6 +10,8 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+# lanes-web's threads build has code of its own (the pool, the fork/join threshold).
+cargo clippy -p lanes-web --features threads --all-targets -- -D warnings
 # The wasm code and the wasm test suite (kernels/tests/gemm.rs also builds for wasm32).
 step "cargo clippy -D warnings (wasm32, simd128 + relaxed-simd)"
 RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo clippy -p lanes-kernels -p lanes-web \

@@ -130,7 +130,7 @@ fn parallelism(parallel: bool, gemm: &Gemm, d: Dims) -> Result<Parallelism, ApiE
         if POOL_THREADS.load(std::sync::atomic::Ordering::Acquire) == 0 {
             return Err(err("parallel run before the thread pool was started: await initThreadPool(n) and call poolStarted(n) first".into()));
         }
-        let kern = gemm.kernel()?;
+        let kern = gemm.kernel_for(d.m, d.n, d.k)?;
         let blocks = d.n.div_ceil(kern.nc).max(1) * d.k.div_ceil(kern.kc).max(1);
         let macs = d.m.saturating_mul(d.n).saturating_mul(d.k);
         Ok(if macs >= blocks.saturating_mul(WASM_FORK_JOIN_MACS) {
