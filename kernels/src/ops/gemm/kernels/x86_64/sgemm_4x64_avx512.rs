@@ -39,49 +39,60 @@ unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT: u8>(t: &T
     let (mut a, mut b, mut b_pack) = (t.a, t.b, t.b_pack);
     // `Tile::prefetch_next_a`: the next tile down reads the M rows of A after these.
     let prefetch_next_a = VARIANT == GENERAL && M == MR && NV == 4 && t.prefetch_next_a;
-    for kk in 0..t.k {
-        if prefetch_next_a {
-            // One row per k step, into L2: the lines arrive ahead of that tile instead of on
-            // demand from L3.
-            prefetch_next_a_row::<M>(a, t.rsa, kk);
-        }
-        if M == 1 && NV > 2 {
-            // GEMV strips: B's rows are pages apart, where hardware prefetchers stop.
-            prefetch_row(b.wrapping_offset(GEMV_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
-        }
-        if VARIANT == PACK_B {
-            // B rows are often pages apart here, where hardware prefetchers stop.
-            prefetch_row(b.wrapping_offset(B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
-        }
-        // SAFETY: one k step of B holds NR values; of A, M values `rsa` apart.
-        unsafe {
-            let mut bv = [_mm512_setzero_ps(); NV];
-            for (h, v) in bv.iter_mut().enumerate() {
-                *v = if VARIANT == MASKED {
-                    // Only the tile's `cols` columns of B are read (the rest are zero).
-                    _mm512_maskz_loadu_ps(masks[h], b.add(16 * h))
-                } else {
-                    _mm512_loadu_ps(b.add(16 * h))
-                };
+    // The K loop is written out twice, with and without the A prefetch: left to LLVM, the
+    // prefetch test (and its `kk % M`) sometimes stays inside the loop (AVX2 -6%).
+    macro_rules! k_loop {
+        ($prefetch_a:expr) => {
+            for kk in 0..t.k {
+                if $prefetch_a {
+                    // One row per k step, into L2: the lines arrive ahead of that tile instead of on
+                    // demand from L3.
+                    prefetch_next_a_row::<M>(a, t.rsa, kk);
+                }
+                if M == 1 && NV > 2 {
+                    // GEMV strips: B's rows are pages apart, where hardware prefetchers stop.
+                    prefetch_row(b.wrapping_offset(GEMV_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
+                }
                 if VARIANT == PACK_B {
-                    // SAFETY: b_pack holds k steps of 16*NV values (the PACK_B contract).
-                    _mm512_storeu_ps(b_pack.add(16 * h), *v);
+                    // B rows are often pages apart here, where hardware prefetchers stop.
+                    prefetch_row(b.wrapping_offset(B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
+                }
+                // SAFETY: one k step of B holds NR values; of A, M values `rsa` apart.
+                unsafe {
+                    let mut bv = [_mm512_setzero_ps(); NV];
+                    for (h, v) in bv.iter_mut().enumerate() {
+                        *v = if VARIANT == MASKED {
+                            // Only the tile's `cols` columns of B are read (the rest are zero).
+                            _mm512_maskz_loadu_ps(masks[h], b.add(16 * h))
+                        } else {
+                            _mm512_loadu_ps(b.add(16 * h))
+                        };
+                        if VARIANT == PACK_B {
+                            // SAFETY: b_pack holds k steps of 16*NV values (the PACK_B contract).
+                            _mm512_storeu_ps(b_pack.add(16 * h), *v);
+                        }
+                    }
+                    if VARIANT == PACK_B {
+                        b_pack = b_pack.wrapping_add(16 * NV);
+                    }
+                    for (i, row) in acc.iter_mut().enumerate() {
+                        let ai = _mm512_set1_ps(*a.offset(i as isize * t.rsa));
+                        for (acc, &bh) in row.iter_mut().zip(&bv) {
+                            *acc = _mm512_fmadd_ps(ai, bh, *acc);
+                        }
+                    }
+                    // Wrapping: past the last k step these point beyond the operands (never read),
+                    // which with extreme strides may not even be an address.
+                    a = a.wrapping_offset(t.csa);
+                    b = b.wrapping_offset(t.ldb);
                 }
             }
-            if VARIANT == PACK_B {
-                b_pack = b_pack.wrapping_add(16 * NV);
-            }
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm512_set1_ps(*a.offset(i as isize * t.rsa));
-                for (acc, &bh) in row.iter_mut().zip(&bv) {
-                    *acc = _mm512_fmadd_ps(ai, bh, *acc);
-                }
-            }
-            // Wrapping: past the last k step these point beyond the operands (never read),
-            // which with extreme strides may not even be an address.
-            a = a.wrapping_offset(t.csa);
-            b = b.wrapping_offset(t.ldb);
-        }
+        };
+    }
+    if prefetch_next_a {
+        k_loop!(true);
+    } else {
+        k_loop!(false);
     }
     let alpha = _mm512_set1_ps(t.alpha);
     if VARIANT == SHORT_PLAIN {
