@@ -28,6 +28,10 @@ pub enum KernelError {
     UnknownIsa { name: String },
     /// No compiled microkernel has this name.
     UnknownKernel { name: String },
+    /// An impossible convolution or pooling geometry: the parameter and its value (zero
+    /// stride or dilation, a kernel larger than the padded input, channels not divisible by
+    /// groups, a size that overflows, a filter packed for another geometry).
+    InvalidGeometry { param: &'static str, value: usize },
 }
 
 impl fmt::Display for KernelError {
@@ -64,6 +68,7 @@ impl fmt::Display for KernelError {
                 "unknown ISA {name:?}: expected one of scalar, portable, avx2, avx512, simd128, relaxed"
             ),
             UnknownKernel { name } => write!(f, "no microkernel named {name:?} in this build"),
+            InvalidGeometry { param, value } => write!(f, "invalid geometry: {param} = {value}"),
         }
     }
 }

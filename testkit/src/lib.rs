@@ -3,8 +3,10 @@
 //! f64 reference GEMM ([`gemm_reference`]) and the error bound results are checked with
 //! ([`bound`], [`assert_close`]). Builds for wasm32 too (no OS entropy).
 
+mod conv;
 mod reference;
 
+pub use conv::{conv2d_reference, oihw_to_hwio};
 use lanes_kernels::{Activation, Epilogue, Gemm, Isa, MatMut, MatRef};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;

@@ -1,4 +1,5 @@
 //! Operations, one folder each: the public API, the planner and the execution of one op,
 //! with its microkernels under `kernels/<arch>/`.
 
+pub mod conv;
 pub mod gemm;

@@ -3,9 +3,10 @@
 //! blocks, then tasks over (row block x column chunk) that sweep `jr` (NR) and `ir` (MR) tiles.
 
 use super::gemv;
-use super::pack::{pack_a, pack_b, pack_b_panel};
+use super::operand::{ReadPtr, Strided};
+use super::pack::{pack_a, pack_a_indirect, pack_b, pack_b_panel};
 use super::plan::{plan, APlan, BPlan, BlockedPlan, Strategy, TaskSplit};
-use super::problem::{BSource, Problem, ReadPtr, Strided};
+use super::problem::{BSource, Problem};
 use super::registry::AvailableKernel;
 use super::ukernel::{Tile, MAX_NR, MAX_TILE};
 use crate::activation::Activation;
@@ -236,9 +237,13 @@ unsafe fn run_task(
             return;
         }
         with_scratch(&A_SCRATCH, rows * blk.kc, |abuf| {
-            // SAFETY: rows i0..i0+rows, columns pc..pc+kc are inside A.
+            // SAFETY: rows i0..i0+rows, columns pc..pc+kc are inside A (through the
+            // indirection buffer when there is one: its pointers address readable rows).
             unsafe {
-                pack_a(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, kern.mr);
+                match p.a_indirect {
+                    Some(ind) => pack_a_indirect(abuf, &ind, i0, rows, blk.pc, blk.kc, kern.mr),
+                    None => pack_a(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, kern.mr),
+                }
                 let a = APanels { ptr: abuf.as_ptr(), rsa: 1, packed: true };
                 sweep(kern, p, blk, src, a, i0, rows, j_panels, panel_buf);
             }

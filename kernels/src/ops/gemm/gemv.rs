@@ -2,9 +2,10 @@
 //! row-major B once in `1 x w` strips (no packing); [`Strategy::GemvRows`](super::plan::Strategy::GemvRows)
 //! streams whole rows of B into a row of partial sums.
 
+use super::operand::{ReadPtr, Strided};
 use super::pack::pack_a;
 use super::plan::{GemvPlan, Strip};
-use super::problem::{BSource, Problem, ReadPtr, Strided};
+use super::problem::{BSource, Problem};
 use super::registry::AvailableKernel;
 use super::ukernel::{Tile, TileFn};
 use crate::activation::Activation;

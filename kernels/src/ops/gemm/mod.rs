@@ -15,6 +15,7 @@ mod epilogue;
 mod exec;
 mod gemv;
 pub(crate) mod kernels;
+mod operand;
 mod pack;
 mod packed;
 mod plan;
@@ -26,9 +27,11 @@ use crate::error::KernelError;
 use crate::isa::Isa;
 use crate::view::{MatMut, MatRef};
 pub use epilogue::Epilogue;
+pub(crate) use operand::{Indirection, ReadPtr};
+use operand::{Strided, StridedMut};
 pub use packed::PackedB;
 pub use plan::{APlan, BPlan, BlockedPlan, GemvPlan, Strategy, Strip};
-use problem::{BSource, Problem, Strided, StridedMut};
+use problem::{BSource, Problem};
 pub use registry::{microkernels, AvailableKernel, TileArgs};
 pub use ukernel::{MicroKernel, Variant, VariantKind};
 
@@ -231,6 +234,52 @@ impl Gemm {
     }
 }
 
+impl Gemm {
+    /// `C = act(A*B + beta*C + bias)` with A (`m x k`, `k = taps * cin`) read through an
+    /// indirection buffer and B prepacked: the implicit GEMM of a convolution.
+    ///
+    /// # Safety
+    /// Every pointer in `ind.rows` (`m * taps` of them) addresses `ind.offset + ind.cin`
+    /// readable values that C does not overlap.
+    pub(crate) unsafe fn run_indirect(
+        &self,
+        ind: Indirection<'_>,
+        m: usize,
+        b: &PackedB,
+        beta: f32,
+        mut c: MatMut<'_>,
+        epi: &Epilogue<'_>,
+    ) -> Result<(), KernelError> {
+        let (k, n) = (b.rows(), b.cols());
+        if ind.taps.checked_mul(ind.cin) != Some(k) || ind.rows.len() != m.saturating_mul(ind.taps) {
+            return Err(KernelError::InvalidGeometry {
+                param: "indirection buffer (rows x taps x channels)",
+                value: ind.rows.len(),
+            });
+        }
+        if c.rows() != m || c.cols() != n {
+            return Err(KernelError::shape("C (must be m x n)", (m, n), (c.rows(), c.cols())));
+        }
+        epi.validate(n)?;
+        let p = Problem {
+            m,
+            n,
+            k,
+            alpha: 1.0,
+            a: Strided { ptr: std::ptr::null(), rs: 0, cs: 0 },
+            a_indirect: Some(ind),
+            b: BSource::Packed(b),
+            beta,
+            c: StridedMut { ptr: c.as_mut_ptr(), rs: c.row_stride(), cs: c.col_stride() },
+            bias: epi.bias,
+            act: epi.activation,
+        };
+        // SAFETY: the caller's contract for A; B is packed and C a validated unique view.
+        unsafe { exec::run(b.kernel, &p, self.threads(m, n, k)) };
+        Ok(())
+    }
+}
+
 /// The raw problem of validated views.
 #[allow(clippy::too_many_arguments)]
 #[inline]
@@ -250,6 +299,7 @@ fn problem<'a>(
         k,
         alpha,
         a: Strided { ptr: a.as_ptr(), rs: a.row_stride(), cs: a.col_stride() },
+        a_indirect: None,
         b,
         beta,
         c: StridedMut { ptr: c.as_mut_ptr(), rs: c.row_stride(), cs: c.col_stride() },
@@ -327,6 +377,7 @@ pub unsafe fn gemm_raw(
         k,
         alpha,
         a: Strided { ptr: a, rs: rsa, cs: csa },
+        a_indirect: None,
         b: BSource::Strided(Strided { ptr: b, rs: rsb, cs: csb }),
         beta,
         c: StridedMut { ptr: c, rs: rsc, cs: csc },

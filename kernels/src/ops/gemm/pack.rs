@@ -1,6 +1,7 @@
 //! Packing of A and B panels into contiguous, 64-byte aligned buffers in the order the
 //! microkernels read them. Padding columns of B are zero so full-width tiles stay exact.
 
+use super::operand::Indirection;
 use crate::simd::prefetch_row;
 
 /// Packs the `mc x kc` block of A at `a` (strides `rsa`, `csa`) into panels of `mr` rows:
@@ -28,6 +29,42 @@ pub(crate) unsafe fn pack_a(dst: &mut [f32], a: *const f32, rsa: isize, csa: isi
             }
         }
         i0 += rows;
+    }
+}
+
+/// Packs rows `i0..i0 + mc`, depth `pc..pc + kc` of an A read through `ind` into panels of
+/// `mr` rows, laid out as [`pack_a`] does. Each (row, tap) is a contiguous run of channels.
+///
+/// # Safety
+/// Every pointer of `ind` for rows `i0..i0 + mc` addresses `ind.offset + ind.cin` readable
+/// values; `dst` holds `mc * kc` values; `pc + kc <= ind.taps * ind.cin`.
+pub(crate) unsafe fn pack_a_indirect(
+    dst: &mut [f32],
+    ind: &Indirection,
+    i0: usize,
+    mc: usize,
+    pc: usize,
+    kc: usize,
+    mr: usize,
+) {
+    let mut r0 = 0;
+    for panel in dst[..mc * kc].chunks_mut(mr * kc) {
+        let rows = mr.min(mc - r0);
+        for i in 0..rows {
+            let ptrs = &ind.rows[(i0 + r0 + i) * ind.taps..][..ind.taps];
+            let mut p = pc;
+            while p < pc + kc {
+                let (tap, c) = (p / ind.cin, p % ind.cin);
+                let run = (ind.cin - c).min(pc + kc - p);
+                let src = ptrs[tap].0.wrapping_add(ind.offset + c);
+                for q in 0..run {
+                    // SAFETY: channel offset + c + q < offset + cin of a readable row.
+                    panel[(p - pc + q) * rows + i] = unsafe { *src.add(q) };
+                }
+                p += run;
+            }
+        }
+        r0 += rows;
     }
 }
 

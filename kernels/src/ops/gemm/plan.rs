@@ -77,6 +77,8 @@ pub enum APlan {
     InPlace,
     /// Packed by each task into `MR`-row panels.
     Packed,
+    /// Gathered through an indirection buffer into `MR`-row panels by each task (convolution).
+    Indirect,
 }
 
 /// How B reaches the tiles.
@@ -113,6 +115,9 @@ pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy 
         return Strategy::Nothing;
     }
     let k = p.depth();
+    if p.a_indirect.is_some() {
+        return plan_indirect(kern, p, k, threads);
+    }
     if let BSource::Strided(b) = p.b {
         if p.m == 1 && b.cs == 1 && p.c.cs == 1 && !kern.gemv.is_empty() && p.n >= kern.gemv_width() {
             if kern.gemv_rows.is_some() && k > 1 {
@@ -157,6 +162,17 @@ pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy 
             }
         }
     }
+}
+
+/// An implicit GEMM (A through an indirection buffer): always blocked, A gathered per task.
+fn plan_indirect(kern: &MicroKernel, p: &Problem, k: usize, threads: usize) -> Strategy {
+    let kc = kern.depth_block(k);
+    let (b, nc) = match p.b {
+        BSource::Packed(_) => (BPlan::Prepacked, p.n),
+        BSource::Strided(b) if b.cs == 1 && p.m <= kern.mr => (BPlan::InPlace, p.n),
+        BSource::Strided(_) => (BPlan::PackedShared, kern.nc.next_multiple_of(kern.nr)),
+    };
+    Strategy::Blocked(BlockedPlan { a: APlan::Indirect, b, kc, nc, threads, single_pass: false })
 }
 
 /// The strips of a GEMV over `n` columns of row-major B at address `b_addr`, row stride `rs`.

@@ -1,57 +1,8 @@
 //! One validated GEMM call as raw operands: what the planner looks at and the executors run.
-//! The three pointer types here are the only ones shared between threads.
 
+use super::operand::{Indirection, Strided, StridedMut};
 use super::packed::PackedB;
 use crate::activation::Activation;
-
-/// A strided read-only operand: element `(i, j)` at `ptr + i*rs + j*cs`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Strided {
-    pub ptr: *const f32,
-    pub rs: isize,
-    pub cs: isize,
-}
-
-impl Strided {
-    /// Address of element `(i, j)` (computed with wrapping arithmetic; valid when in range).
-    pub fn at(&self, i: usize, j: usize) -> *const f32 {
-        self.ptr.wrapping_offset((i as isize).wrapping_mul(self.rs).wrapping_add((j as isize).wrapping_mul(self.cs)))
-    }
-}
-
-/// The output: element `(i, j)` at `ptr + i*rs + j*cs`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct StridedMut {
-    pub ptr: *mut f32,
-    pub rs: isize,
-    pub cs: isize,
-}
-
-impl StridedMut {
-    /// Address of element `(i, j)` (wrapping arithmetic; valid when in range).
-    pub fn at(&self, i: usize, j: usize) -> *mut f32 {
-        self.ptr.wrapping_offset((i as isize).wrapping_mul(self.rs).wrapping_add((j as isize).wrapping_mul(self.cs)))
-    }
-}
-
-/// A read-only buffer (packed panels, a packed row of A) that parallel tasks share.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ReadPtr(pub *const f32);
-
-// SAFETY: these point at operands that outlive the call (the executors' contract) and are only
-// read through them; the parallel tasks of one call write disjoint tiles of C through
-// `StridedMut`, never the same element twice.
-unsafe impl Send for Strided {}
-// SAFETY: as above.
-unsafe impl Sync for Strided {}
-// SAFETY: as above.
-unsafe impl Send for StridedMut {}
-// SAFETY: as above.
-unsafe impl Sync for StridedMut {}
-// SAFETY: as above.
-unsafe impl Send for ReadPtr {}
-// SAFETY: as above.
-unsafe impl Sync for ReadPtr {}
 
 /// Where B comes from.
 #[derive(Clone, Copy, Debug)]
@@ -68,6 +19,8 @@ pub(crate) struct Problem<'a> {
     pub k: usize,
     pub alpha: f32,
     pub a: Strided,
+    /// A read through an indirection buffer instead of `a` (convolution).
+    pub a_indirect: Option<Indirection<'a>>,
     pub b: BSource<'a>,
     pub beta: f32,
     pub c: StridedMut,

@@ -1,0 +1,256 @@
+//! 2-D (and 1-D) convolution on NHWC activations with filters packed once: `output =
+//! act(conv(input, filter) + bias [+ residual])`.
+//!
+//! Paths (chosen per call from the geometry):
+//! - 1x1, stride 1, no padding: a plain GEMM per group (the input is already the A matrix).
+//! - everything else: an implicit GEMM per image and group. An indirection buffer holds, for
+//!   each output pixel and kernel tap, a pointer to the input pixel's channels (or to a zero
+//!   row in the padding); the GEMM gathers its A panels through it, so no im2col copy of the
+//!   input is ever made.
+//!
+//! Not there (yet): transposed convolution, 3-D convolution, asymmetric per-group shapes.
+
+mod geometry;
+
+pub use geometry::{Conv2dGeometry, Conv2dParams, Padding};
+
+use crate::activation::Activation;
+use crate::error::KernelError;
+use crate::ops::gemm::{Epilogue, Gemm, Indirection, PackedB, ReadPtr};
+use crate::view::{MatMut, MatRef};
+
+/// How a filter given to [`Conv2d::new`] is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterLayout {
+    /// `[C_out][C_in / groups][KH][KW]` (PyTorch, ONNX).
+    Oihw,
+    /// `[KH][KW][C_in / groups][C_out]` (TensorFlow).
+    Hwio,
+}
+
+/// A convolution with its filter packed for the GEMM microkernel, ready to run on any input
+/// size. Build once, run many times.
+///
+/// ```
+/// use lanes_kernels::ops::conv::{Conv2d, Conv2dParams, FilterLayout, Padding};
+/// use lanes_kernels::Activation;
+/// // 3x3, 2 -> 4 channels, "same" padding, on one 5x5 image.
+/// let params = Conv2dParams::new(2, 4, (3, 3)).padding(Padding::Same);
+/// let filter = vec![0.1f32; params.filter_len()?];
+/// let conv = Conv2d::new(params, &filter, FilterLayout::Oihw, None, Activation::Relu)?;
+/// let input = vec![1.0f32; 5 * 5 * 2];
+/// let mut output = vec![0.0f32; 5 * 5 * 4];
+/// let g = conv.run(&input, 1, 5, 5, &mut output)?;
+/// assert_eq!((g.out_h, g.out_w), (5, 5));
+/// assert!((output[(2 * 5 + 2) * 4] - 1.8).abs() < 1e-5); // centre: 9 taps x 2 channels x 0.1
+/// # Ok::<(), lanes_kernels::KernelError>(())
+/// ```
+pub struct Conv2d {
+    params: Conv2dParams,
+    gemm: Gemm,
+    /// Per group: B = the filter as a `(KH * KW * C_in/g) x (C_out/g)` matrix, tap-major rows.
+    packed: Vec<PackedB>,
+    bias: Option<Vec<f32>>,
+    activation: Activation,
+}
+
+impl Conv2d {
+    /// Packs `filter` (laid out as `layout`) for the default [`Gemm`] (detected ISA,
+    /// automatic threads). `bias` has `C_out` values.
+    pub fn new(
+        params: Conv2dParams,
+        filter: &[f32],
+        layout: FilterLayout,
+        bias: Option<&[f32]>,
+        activation: Activation,
+    ) -> Result<Self, KernelError> {
+        Self::with_gemm(Gemm::new(), params, filter, layout, bias, activation)
+    }
+
+    /// Like [`Conv2d::new`] on a configured [`Gemm`] (forced ISA or kernel, threads).
+    pub fn with_gemm(
+        gemm: Gemm,
+        params: Conv2dParams,
+        filter: &[f32],
+        layout: FilterLayout,
+        bias: Option<&[f32]>,
+        activation: Activation,
+    ) -> Result<Self, KernelError> {
+        params.validate()?;
+        activation.validate()?;
+        let len = params.filter_len()?;
+        if filter.len() != len {
+            return Err(KernelError::LengthMismatch { what: "filter", expected: len, found: filter.len() });
+        }
+        if let Some(b) = bias {
+            if b.len() != params.out_channels {
+                return Err(KernelError::LengthMismatch {
+                    what: "bias",
+                    expected: params.out_channels,
+                    found: b.len(),
+                });
+            }
+        }
+        let (kh, kw) = params.kernel;
+        let (cin, cout) = (params.in_per_group(), params.out_per_group());
+        let k = kh * kw * cin;
+        let mut packed = Vec::with_capacity(params.groups);
+        for g in 0..params.groups {
+            // Row (ky, kx, ci), column co of this group's B, as a strided view of the filter.
+            let view = match layout {
+                // [co][ci][ky][kx]: rows (ky, kx, ci) are not one stride apart, so gather.
+                FilterLayout::Oihw => {
+                    let mut b = vec![0.0f32; k * cout];
+                    for co in 0..cout {
+                        for ci in 0..cin {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let src = (((g * cout + co) * cin + ci) * kh + ky) * kw + kx;
+                                    b[((ky * kw + kx) * cin + ci) * cout + co] = filter[src];
+                                }
+                            }
+                        }
+                    }
+                    packed.push(gemm.pack_b(MatRef::row_major(&b, k, cout)?)?);
+                    continue;
+                }
+                // [ky][kx][ci][C_out]: row (ky, kx, ci) at ((ky*kw + kx)*cin + ci) * C_out.
+                FilterLayout::Hwio => MatRef::with_offset(filter, g * cout, k, cout, params.out_channels as isize, 1)?,
+            };
+            packed.push(gemm.pack_b(view)?);
+        }
+        Ok(Conv2d { params, gemm, packed, bias: bias.map(<[f32]>::to_vec), activation })
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Conv2dParams {
+        &self.params
+    }
+
+    /// The geometry for `batch` images of `height x width` (output size, padding).
+    pub fn geometry(&self, batch: usize, height: usize, width: usize) -> Result<Conv2dGeometry, KernelError> {
+        self.params.geometry(batch, height, width)
+    }
+
+    /// Runs on `batch` NHWC images of `height x width x C_in`, writing the NHWC output
+    /// (`batch x out_h x out_w x C_out`, see [`Conv2d::geometry`]). Returns the geometry.
+    pub fn run(
+        &self,
+        input: &[f32],
+        batch: usize,
+        height: usize,
+        width: usize,
+        output: &mut [f32],
+    ) -> Result<Conv2dGeometry, KernelError> {
+        self.run_impl(input, batch, height, width, None, output)
+    }
+
+    /// Like [`Conv2d::run`], plus `residual` (shaped like the output) added before the
+    /// activation: `output = act(conv + bias + residual)` (a ResNet block's skip connection).
+    pub fn run_with_residual(
+        &self,
+        input: &[f32],
+        batch: usize,
+        height: usize,
+        width: usize,
+        residual: &[f32],
+        output: &mut [f32],
+    ) -> Result<Conv2dGeometry, KernelError> {
+        self.run_impl(input, batch, height, width, Some(residual), output)
+    }
+
+    fn run_impl(
+        &self,
+        input: &[f32],
+        batch: usize,
+        height: usize,
+        width: usize,
+        residual: Option<&[f32]>,
+        output: &mut [f32],
+    ) -> Result<Conv2dGeometry, KernelError> {
+        let g = self.params.geometry(batch, height, width)?;
+        let (in_len, out_len) = (g.input_len()?, g.output_len()?);
+        if input.len() != in_len {
+            return Err(KernelError::LengthMismatch {
+                what: "input (batch x height x width x C_in)",
+                expected: in_len,
+                found: input.len(),
+            });
+        }
+        if output.len() != out_len {
+            return Err(KernelError::LengthMismatch {
+                what: "output (batch x out_h x out_w x C_out)",
+                expected: out_len,
+                found: output.len(),
+            });
+        }
+        let beta = match residual {
+            Some(r) if r.len() != out_len => {
+                return Err(KernelError::LengthMismatch { what: "residual", expected: out_len, found: r.len() });
+            }
+            Some(r) => {
+                output.copy_from_slice(r);
+                1.0
+            }
+            None => 0.0,
+        };
+        if out_len == 0 {
+            return Ok(g);
+        }
+        let (cin, cout) = (self.params.in_per_group(), self.params.out_per_group());
+        let pixels = g.out_h * g.out_w;
+        if g.is_pointwise() {
+            // The input is already A: (batch * pixels) x C_in, a column slice per group.
+            let m = batch * pixels;
+            for (grp, packed) in self.packed.iter().enumerate() {
+                let a = MatRef::with_offset(input, grp * cin, m, cin, g.in_c as isize, 1)?;
+                let c = MatMut::with_offset(output, grp * cout, m, cout, g.out_c as isize, 1)?;
+                self.gemm.run_packed(1.0, a, packed, beta, c, &self.epilogue(grp))?;
+            }
+            return Ok(g);
+        }
+        let (kh, kw) = g.kernel;
+        let taps = kh * kw;
+        let zero = vec![0.0f32; g.in_c];
+        let mut rows = vec![ReadPtr(zero.as_ptr()); pixels * taps];
+        let image_in = g.in_h * g.in_w * g.in_c;
+        for n in 0..batch {
+            let image = &input[n * image_in..(n + 1) * image_in];
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let row = &mut rows[(oy * g.out_w + ox) * taps + ky * kw + kx];
+                            *row = match g.input_at(oy, ox, ky, kx) {
+                                Some((iy, ix)) => ReadPtr(image[(iy * g.in_w + ix) * g.in_c..].as_ptr()),
+                                None => ReadPtr(zero.as_ptr()),
+                            };
+                        }
+                    }
+                }
+            }
+            let out_image = &mut output[n * pixels * g.out_c..(n + 1) * pixels * g.out_c];
+            for (grp, packed) in self.packed.iter().enumerate() {
+                let ind = Indirection { rows: &rows, taps, cin, offset: grp * cin };
+                let c = MatMut::with_offset(out_image, grp * cout, pixels, cout, g.out_c as isize, 1)?;
+                // SAFETY: every pointer addresses a pixel of `image` (in_c values, of which the
+                // group reads offset..offset + cin) or `zero` (in_c values); both outlive the
+                // call and neither overlaps `output`, a different (unique) borrow.
+                unsafe { self.gemm.run_indirect(ind, pixels, packed, beta, c, &self.epilogue(grp))? };
+            }
+        }
+        Ok(g)
+    }
+
+    /// Bias (this group's slice) and activation.
+    fn epilogue(&self, group: usize) -> Epilogue<'_> {
+        let cout = self.params.out_per_group();
+        Epilogue::new(self.bias.as_deref().map(|b| &b[group * cout..(group + 1) * cout]), self.activation)
+    }
+}
+
+impl std::fmt::Debug for Conv2d {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conv2d").field("params", &self.params).field("activation", &self.activation).finish()
+    }
+}

@@ -1,0 +1,213 @@
+//! Convolution against the test kit's direct f64 convolution, on every ISA this machine runs
+//! (or the one `LANES_ISA` forces): odd sizes, padding larger than the kernel, stride larger
+//! than the kernel, dilation, 1x1 images, channel counts that are not a multiple of any vector
+//! width, groups (depthwise included), both filter layouts, bias + activations, a residual,
+//! batches. Also built for wasm32 (browser-bench/scripts/test-wasm.sh).
+
+use lanes_kernels::ops::conv::{Conv2d, Conv2dParams, FilterLayout, Padding};
+use lanes_kernels::{Activation, Gemm, KernelError, Parallelism};
+use lanes_testkit::{activation_slack, close, conv2d_reference, isas, oihw_to_hwio, Rng};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[allow(clippy::too_many_arguments)]
+fn check(
+    gemm: Gemm,
+    p: Conv2dParams,
+    (batch, h, w): (usize, usize, usize),
+    bias: bool,
+    act: Activation,
+    residual: bool,
+    layout: FilterLayout,
+    seed: u64,
+) {
+    let mut r = Rng::new(seed);
+    let filter = r.vec(p.filter_len().unwrap());
+    let bias = bias.then(|| r.vec(p.out_channels));
+    let g = p.geometry(batch, h, w).unwrap();
+    let input = r.vec(g.input_len().unwrap());
+    let res = residual.then(|| r.vec(g.output_len().unwrap()));
+    let given = match layout {
+        FilterLayout::Oihw => filter.clone(),
+        FilterLayout::Hwio => oihw_to_hwio(&filter, p.out_channels, p.in_per_group(), p.kernel.0, p.kernel.1),
+    };
+    let conv = Conv2d::with_gemm(gemm, p, &given, layout, bias.as_deref(), act).unwrap();
+    let mut out = vec![f32::NAN; g.output_len().unwrap()];
+    match &res {
+        Some(res) => conv.run_with_residual(&input, batch, h, w, res, &mut out).unwrap(),
+        None => conv.run(&input, batch, h, w, &mut out).unwrap(),
+    };
+    let (want, mag) = conv2d_reference(&g, &input, &filter, bias.as_deref(), res.as_deref(), act);
+    let k = (p.kernel.0 * p.kernel.1 * p.in_per_group()) as f32;
+    for (i, ((&got, &want), &mag)) in out.iter().zip(&want).zip(&mag).enumerate() {
+        let tol = 16.0 * f32::EPSILON * (k + 3.0) * mag + activation_slack(act) * (want.abs() + 1.0);
+        assert!(
+            close(got, want, tol),
+            "{:?} {p:?} {batch}x{h}x{w} {layout:?}: output {i} got {got}, want {want}",
+            gemm.isa()
+        );
+    }
+}
+
+fn gemms() -> Vec<Gemm> {
+    isas().into_iter().map(|isa| Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential)).collect()
+}
+
+#[test]
+fn dense_sweep_of_geometries() {
+    let cases: Vec<(Conv2dParams, (usize, usize, usize))> = vec![
+        (Conv2dParams::new(3, 5, (3, 3)), (1, 7, 9)),
+        (Conv2dParams::new(3, 5, (3, 3)).padding(Padding::uniform(1)), (2, 6, 5)),
+        (Conv2dParams::new(4, 17, (3, 3)).padding(Padding::Same).stride(2, 2), (1, 9, 8)),
+        (Conv2dParams::new(2, 3, (2, 2)).stride(3, 3).padding(Padding::uniform(4)), (1, 5, 5)), // pad > kernel, stride > kernel
+        (
+            Conv2dParams::new(5, 7, (3, 3)).dilation(2, 3).padding(Padding::Explicit {
+                top: 1,
+                bottom: 0,
+                left: 2,
+                right: 3,
+            }),
+            (1, 8, 11),
+        ),
+        (Conv2dParams::new(1, 8, (5, 5)).padding(Padding::Same), (2, 1, 1)), // 1x1 image
+        (Conv2dParams::new(19, 33, (1, 1)), (1, 5, 7)),                      // pointwise
+        (Conv2dParams::new(19, 33, (1, 1)).stride(2, 2), (1, 5, 7)),         // strided 1x1: indirect
+        (Conv2dParams::new(8, 12, (3, 3)).groups(4).padding(Padding::uniform(1)), (1, 6, 6)),
+        (Conv2dParams::new(6, 6, (3, 3)).groups(6).padding(Padding::uniform(1)), (2, 5, 4)), // depthwise
+        (Conv2dParams::new(6, 12, (5, 5)).groups(6).stride(2, 2).padding(Padding::Same), (1, 9, 9)), // multiplier 2
+        (
+            Conv2dParams::new(1, 4, (1, 3)).padding(Padding::Explicit { top: 0, bottom: 0, left: 1, right: 1 }),
+            (3, 1, 20),
+        ), // conv1d
+        (Conv2dParams::new(70, 9, (3, 3)), (1, 4, 4)), // depth across several taps per block
+    ];
+    for gemm in gemms() {
+        for (i, &(p, shape)) in cases.iter().enumerate() {
+            check(gemm, p, shape, false, Activation::Identity, false, FilterLayout::Oihw, i as u64);
+            check(gemm, p, shape, true, Activation::Relu, false, FilterLayout::Hwio, 100 + i as u64);
+        }
+    }
+}
+
+#[test]
+fn bias_activation_and_residual_are_fused() {
+    for gemm in gemms() {
+        let p = Conv2dParams::new(7, 10, (3, 3)).padding(Padding::uniform(1));
+        for act in [Activation::Identity, Activation::Relu, Activation::RELU6, Activation::Gelu, Activation::Silu] {
+            check(gemm, p, (1, 5, 6), true, act, true, FilterLayout::Oihw, 7);
+        }
+        check(gemm, Conv2dParams::new(16, 16, (1, 1)), (1, 4, 4), true, Activation::Relu, true, FilterLayout::Hwio, 8);
+    }
+}
+
+#[test]
+fn layers_of_a_small_cnn() {
+    for gemm in gemms() {
+        // MNIST-sized: 28x28x1 -> 3x3x8 same -> 3x3x16 stride 2.
+        check(
+            gemm,
+            Conv2dParams::new(1, 8, (3, 3)).padding(Padding::Same),
+            (2, 28, 28),
+            true,
+            Activation::Relu,
+            false,
+            FilterLayout::Oihw,
+            9,
+        );
+        check(
+            gemm,
+            Conv2dParams::new(8, 16, (3, 3)).padding(Padding::Same).stride(2, 2),
+            (1, 28, 28),
+            true,
+            Activation::Relu,
+            false,
+            FilterLayout::Oihw,
+            10,
+        );
+        // A ResNet-like layer, channels past one depth block of every kernel.
+        check(
+            gemm,
+            Conv2dParams::new(64, 64, (3, 3)).padding(Padding::uniform(1)),
+            (1, 8, 8),
+            true,
+            Activation::Relu,
+            true,
+            FilterLayout::Hwio,
+            11,
+        );
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn two_threads_match_the_reference() {
+    rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| {
+        for isa in isas() {
+            let gemm = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
+            check(
+                gemm,
+                Conv2dParams::new(16, 24, (3, 3)).padding(Padding::uniform(1)),
+                (2, 12, 12),
+                true,
+                Activation::Relu,
+                false,
+                FilterLayout::Oihw,
+                12,
+            );
+            check(
+                gemm,
+                Conv2dParams::new(24, 40, (1, 1)),
+                (1, 12, 12),
+                true,
+                Activation::Relu,
+                false,
+                FilterLayout::Oihw,
+                13,
+            );
+        }
+    });
+}
+
+#[test]
+fn bad_input_is_a_typed_error() {
+    let p = Conv2dParams::new(2, 4, (3, 3));
+    let filter = vec![0.0; p.filter_len().unwrap()];
+    let conv = Conv2d::new(p, &filter, FilterLayout::Oihw, None, Activation::Identity).unwrap();
+    let mut out = vec![0.0; 4];
+    // Kernel larger than the input.
+    assert!(
+        matches!(conv.run(&[0.0; 2 * 2 * 2], 1, 2, 2, &mut out), Err(KernelError::InvalidGeometry { param, value: 3 }) if param.starts_with("kernel height"))
+    );
+    // Input of the wrong length.
+    assert!(matches!(
+        conv.run(&[0.0; 17], 1, 3, 3, &mut out[..4]),
+        Err(KernelError::LengthMismatch { expected: 18, found: 17, .. })
+    ));
+    // Output of the wrong length.
+    assert!(matches!(
+        conv.run(&[0.0; 18], 1, 3, 3, &mut out[..3]),
+        Err(KernelError::LengthMismatch { expected: 4, found: 3, .. })
+    ));
+    // Filter of the wrong length, bias of the wrong length, groups that do not divide.
+    assert!(matches!(
+        Conv2d::new(p, &filter[1..], FilterLayout::Oihw, None, Activation::Identity),
+        Err(KernelError::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        Conv2d::new(p, &filter, FilterLayout::Oihw, Some(&[0.0; 3]), Activation::Identity),
+        Err(KernelError::LengthMismatch { expected: 4, .. })
+    ));
+    assert!(matches!(
+        Conv2d::new(p.groups(3), &filter, FilterLayout::Oihw, None, Activation::Identity),
+        Err(KernelError::InvalidGeometry { value: 2, .. })
+    ));
+    assert!(matches!(
+        Conv2d::new(p.stride(0, 1), &filter, FilterLayout::Oihw, None, Activation::Identity),
+        Err(KernelError::InvalidGeometry { param: "stride height", value: 0 })
+    ));
+    // Residual of the wrong length.
+    assert!(matches!(
+        conv.run_with_residual(&[0.0; 18], 1, 3, 3, &[0.0; 3], &mut out[..4]),
+        Err(KernelError::LengthMismatch { what: "residual", .. })
+    ));
+}
