@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Main job: the comparison benchmark of lanes' GEMM against matrixmultiply, the gemm crate,
-# OpenBLAS and a naive loop, plus the machine's FMA peak. Installs what it needs first.
+# OpenBLAS, ONNX Runtime and a naive loop, plus the machine's FMA peak. Installs what it needs first.
 #
 # Usage: scripts/bench.sh [lanes-bench options]    e.g. --quick, --out DIR, --threads 1,2
 #   (see `cargo run --release -p lanes-bench -- --help` and docs/benchmarking.md)

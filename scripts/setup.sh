@@ -20,8 +20,31 @@ apt_install() {
   fi
 }
 
+# Python packages, pinned, in the project's own virtual environment (.venv/): ONNX Runtime for
+# the comparison benchmark (lanes-bench loads the libonnxruntime.so this wheel ships).
+PY_PACKAGES=(onnxruntime==1.24.4 numpy==2.2.6)
+
+python_env() {
+  if [ ! -x .venv/bin/python ]; then
+    log "python3 -m venv .venv"
+    python3 -m venv .venv
+  fi
+  local missing=()
+  for spec in "${PY_PACKAGES[@]}"; do
+    local name="${spec%%==*}" want="${spec##*==}"
+    local have
+    have="$(.venv/bin/python -c "import importlib.metadata as m; print(m.version('$name'))" 2>/dev/null || true)"
+    [ "$have" = "$want" ] || missing+=("$spec")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "pip install ${missing[*]} (into .venv)"
+    .venv/bin/python -m pip install -q --disable-pip-version-check "${missing[@]}"
+  fi
+}
+
 native() {
   apt_install libopenblas-dev pkg-config
+  python_env
 }
 
 wasm() {

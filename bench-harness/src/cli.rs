@@ -15,7 +15,7 @@ pub enum IsaRows {
     None,
 }
 
-/// lanes-bench: lanes' GEMM against matrixmultiply, gemm, OpenBLAS and a naive loop.
+/// lanes-bench: lanes' GEMM against matrixmultiply, gemm, OpenBLAS, ONNX Runtime and a naive loop.
 ///
 /// Writes gemm.jsonl, peak.json, report.md and gemm.svg into the output folder.
 /// See docs/benchmarking.md.

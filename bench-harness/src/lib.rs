@@ -1,7 +1,7 @@
 //! # lanes-bench
 //!
 //! The comparison benchmark of lanes' f32 GEMM against matrixmultiply, the gemm crate,
-//! OpenBLAS (feature `openblas`) and a naive loop, plus the machine's FMA peak. The binary
+//! OpenBLAS (feature `openblas`), ONNX Runtime (feature `onnxruntime`) and a naive loop, plus the machine's FMA peak. The binary
 //! `lanes-bench` (run by `scripts/bench.sh`) writes `gemm.jsonl`, `peak.json`, `report.md` and
 //! `gemm.svg`; `cargo bench -p lanes-bench` runs criterion benches of every microkernel.
 //! See docs/benchmarking.md.
@@ -16,6 +16,9 @@ pub mod chart;
 pub mod cli;
 pub mod machine;
 pub mod measure;
+pub mod onnx;
+#[cfg(feature = "onnxruntime")]
+pub mod onnxruntime;
 #[cfg(feature = "openblas")]
 #[allow(unsafe_code)] // FFI to the system OpenBLAS
 pub mod openblas;

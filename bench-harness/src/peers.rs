@@ -1,5 +1,5 @@
 //! The implementations compared: lanes (best ISA and each ISA), matrixmultiply, the gemm crate,
-//! OpenBLAS and a naive loop. Every one computes the same row-major `C = A*B` (alpha 1, beta 0).
+//! OpenBLAS, ONNX Runtime and a naive loop. Every one computes the same row-major `C = A*B` (alpha 1, beta 0).
 
 use crate::peak::PeakKind;
 use crate::shapes::Shape;
@@ -12,9 +12,10 @@ pub const LANES: &str = "lanes";
 pub const MATRIXMULTIPLY: &str = "matrixmultiply";
 pub const GEMM: &str = "gemm";
 pub const OPENBLAS: &str = "openblas";
+pub const ONNXRUNTIME: &str = "onnxruntime";
 pub const NAIVE: &str = "naive";
 /// The external libraries; "best peer" is the fastest of these at a case and thread count.
-pub const PEERS: [&str; 3] = [MATRIXMULTIPLY, GEMM, OPENBLAS];
+pub const PEERS: [&str; 4] = [MATRIXMULTIPLY, GEMM, OPENBLAS, ONNXRUNTIME];
 
 /// Slow implementations (naive, lanes-scalar) only run up to this many multiply-adds (512^3).
 pub const SLOW_MAX_MACS: u128 = 512 * 512 * 512;
@@ -47,6 +48,12 @@ enum Kind {
     GemmCrate(gemm::Parallelism),
     #[cfg(feature = "openblas")]
     OpenBlas,
+    /// ONNX Runtime: a session per case (B is a constant of the model), built on first use.
+    #[cfg(feature = "onnxruntime")]
+    Ort {
+        threads: usize,
+        session: std::cell::RefCell<Option<(Shape, crate::onnxruntime::OrtModel)>>,
+    },
     Naive,
 }
 
@@ -140,6 +147,18 @@ impl Impl {
             },
             #[cfg(feature = "openblas")]
             Kind::OpenBlas => crate::openblas::sgemm(m, n, k, &p.a, &p.b, c),
+            #[cfg(feature = "onnxruntime")]
+            Kind::Ort { threads, session } => {
+                let mut cached = session.borrow_mut();
+                if cached.as_ref().is_none_or(|(shape, _)| *shape != p.shape) {
+                    let model = crate::onnx::matmul(m, n, k, &p.b);
+                    let ort = crate::onnxruntime::OrtModel::new(&model, *threads)
+                        .unwrap_or_else(|e| panic!("{} on {}: {e}", self.name, p.shape));
+                    *cached = Some((p.shape, ort));
+                }
+                let (_, ort) = cached.as_mut().expect("just built");
+                ort.run(&[m, k], &p.a, c).unwrap_or_else(|e| panic!("{} failed on {}: {e}", self.name, p.shape));
+            }
             Kind::Naive => naive(p, c),
         }
     }
@@ -268,6 +287,20 @@ pub fn roster(threads: usize, opts: &RosterOptions) -> Result<Vec<Impl>, lanes_k
             max_macs: None,
             kind: Kind::OpenBlas,
         });
+    }
+    #[cfg(feature = "onnxruntime")]
+    match crate::onnxruntime::init() {
+        Ok(()) => out.push(Impl {
+            name: ONNXRUNTIME.into(),
+            isa: x86_best().into(),
+            peak: peak_of_isa(x86_best()),
+            max_macs: None,
+            kind: Kind::Ort { threads, session: std::cell::RefCell::new(None) },
+        }),
+        Err(why) if wanted(&opts.only, ONNXRUNTIME) && !opts.only.is_empty() => {
+            panic!("onnxruntime was asked for but is not available: {why}")
+        }
+        Err(why) => eprintln!("[{threads}t] onnxruntime skipped: {why}"),
     }
     out.push(Impl {
         name: NAIVE.into(),

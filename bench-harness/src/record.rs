@@ -2,7 +2,7 @@
 //! efficiency and the ratios to peers at the same case and thread count.
 
 use crate::peak::{self, Peak, PeakKind};
-use crate::peers::{GEMM, MATRIXMULTIPLY, NAIVE, OPENBLAS, PEERS};
+use crate::peers::{GEMM, MATRIXMULTIPLY, NAIVE, ONNXRUNTIME, OPENBLAS, PEERS};
 use serde::{Deserialize, Serialize};
 
 /// One (case, impl, threads) as measured by a worker process.
@@ -60,6 +60,7 @@ pub struct Record {
     pub ratio_to_matrixmultiply: Option<f64>,
     pub ratio_to_gemm: Option<f64>,
     pub ratio_to_openblas: Option<f64>,
+    pub ratio_to_onnxruntime: Option<f64>,
     /// Against the fastest of matrixmultiply, gemm and OpenBLAS (other than itself).
     pub ratio_to_best_peer: Option<f64>,
     pub best_peer: Option<String>,
@@ -126,6 +127,7 @@ pub fn build_records(ms: &[Measurement], peaks: &[Peak]) -> Vec<Record> {
                 ratio_to_matrixmultiply: ratio(me.gflops, peer(MATRIXMULTIPLY)),
                 ratio_to_gemm: ratio(me.gflops, peer(GEMM)),
                 ratio_to_openblas: ratio(me.gflops, peer(OPENBLAS)),
+                ratio_to_onnxruntime: ratio(me.gflops, peer(ONNXRUNTIME)),
                 ratio_to_best_peer: ratio(me.gflops, best.map(|b| b.1)),
                 best_peer: best.map(|b| b.0.to_string()),
                 paired_ratio_to_best_peer: best.and_then(|b| row(b.0)).and_then(|o| paired_ratio(me, o)),

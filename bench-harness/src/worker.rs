@@ -116,7 +116,8 @@ fn run_case(shape: Shape, threads: usize, impls: &[Impl], budget: Budget) -> Res
                 continue;
             }
             times[i].push(measure::time_batch(|| active[i].run(&p, &mut c), iters));
-            let spins = active[i].name == peers::OPENBLAS && threads > 1;
+            // OpenBLAS' and ONNX Runtime's idle workers spin after a call.
+            let spins = (active[i].name == peers::OPENBLAS || active[i].name == peers::ONNXRUNTIME) && threads > 1;
             std::thread::sleep(if spins { COOL_DOWN_SPINNING } else { COOL_DOWN });
         }
     }

@@ -1,0 +1,177 @@
+//! Minimal ONNX model writer (protobuf wire format by hand: a handful of messages), so the
+//! comparison tool can hand ONNX Runtime the same weights lanes gets, as constant initializers
+//! (ORT prepacks those), without a Python step or a protobuf compiler.
+//! Field numbers: onnx/onnx.proto (ModelProto, GraphProto, NodeProto, TensorProto,
+//! ValueInfoProto, TypeProto, TensorShapeProto, AttributeProto, OperatorSetIdProto).
+
+/// A protobuf message being written.
+#[derive(Default)]
+struct Msg(Vec<u8>);
+
+impl Msg {
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+    fn key(&mut self, field: u32, wire: u8) {
+        self.varint(((field as u64) << 3) | wire as u64);
+    }
+    fn int(&mut self, field: u32, v: i64) -> &mut Self {
+        self.key(field, 0);
+        self.varint(v as u64);
+        self
+    }
+    fn bytes(&mut self, field: u32, b: &[u8]) -> &mut Self {
+        self.key(field, 2);
+        self.varint(b.len() as u64);
+        self.0.extend_from_slice(b);
+        self
+    }
+    fn str(&mut self, field: u32, s: &str) -> &mut Self {
+        self.bytes(field, s.as_bytes())
+    }
+    fn msg(&mut self, field: u32, m: &Msg) -> &mut Self {
+        self.bytes(field, &m.0)
+    }
+}
+
+const FLOAT: i64 = 1; // TensorProto.DataType.FLOAT
+const ATTR_INTS: i64 = 7; // AttributeProto.AttributeType.INTS
+const ATTR_INT: i64 = 2;
+
+/// A float tensor initializer (constant weights).
+fn tensor(name: &str, dims: &[usize], data: &[f32]) -> Msg {
+    let mut t = Msg::default();
+    for &d in dims {
+        t.int(1, d as i64);
+    }
+    t.int(2, FLOAT).str(8, name);
+    let raw: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+    t.bytes(9, &raw);
+    t
+}
+
+/// A float input/output of fixed shape.
+fn value_info(name: &str, dims: &[usize]) -> Msg {
+    let mut shape = Msg::default();
+    for &d in dims {
+        let mut dim = Msg::default();
+        dim.int(1, d as i64);
+        shape.msg(1, &dim);
+    }
+    let mut tensor_type = Msg::default();
+    tensor_type.int(1, FLOAT).msg(2, &shape);
+    let mut ty = Msg::default();
+    ty.msg(1, &tensor_type);
+    let mut vi = Msg::default();
+    vi.str(1, name).msg(2, &ty);
+    vi
+}
+
+fn attr_ints(name: &str, v: &[usize]) -> Msg {
+    let mut a = Msg::default();
+    a.str(1, name);
+    for &x in v {
+        a.int(8, x as i64);
+    }
+    a.int(20, ATTR_INTS);
+    a
+}
+
+fn attr_int(name: &str, v: usize) -> Msg {
+    let mut a = Msg::default();
+    a.str(1, name).int(3, v as i64).int(20, ATTR_INT);
+    a
+}
+
+fn node(op: &str, inputs: &[&str], output: &str, attrs: &[Msg]) -> Msg {
+    let mut n = Msg::default();
+    for i in inputs {
+        n.str(1, i);
+    }
+    n.str(2, output).str(3, op).str(4, op);
+    for a in attrs {
+        n.msg(5, a);
+    }
+    n
+}
+
+fn model(node: Msg, inits: &[Msg], input: Msg, output: Msg) -> Vec<u8> {
+    let mut g = Msg::default();
+    g.msg(1, &node).str(2, "lanes_bench");
+    for t in inits {
+        g.msg(5, t);
+    }
+    g.msg(11, &input).msg(12, &output);
+    let mut opset = Msg::default();
+    opset.str(1, "").int(2, 17);
+    let mut m = Msg::default();
+    m.int(1, 8).str(2, "lanes-bench").msg(8, &opset).msg(7, &g);
+    m.0
+}
+
+/// `Y = A * B`, A an `m x k` input, B a constant `k x n` (row-major).
+pub fn matmul(m: usize, n: usize, k: usize, b: &[f32]) -> Vec<u8> {
+    assert_eq!(b.len(), k * n);
+    model(
+        node("MatMul", &["A", "B"], "Y", &[]),
+        &[tensor("B", &[k, n], b)],
+        value_info("A", &[m, k]),
+        value_info("Y", &[m, n]),
+    )
+}
+
+/// A 2-D convolution on an NCHW input `[batch, cin, h, w]` with a constant OIHW filter and
+/// bias: `pads` = [top, left, bottom, right].
+#[allow(clippy::too_many_arguments)]
+pub fn conv(
+    input: [usize; 4],
+    output: [usize; 4],
+    filter: &[f32],
+    filter_dims: [usize; 4],
+    bias: &[f32],
+    strides: [usize; 2],
+    dilations: [usize; 2],
+    pads: [usize; 4],
+    groups: usize,
+) -> Vec<u8> {
+    let attrs = [
+        attr_ints("kernel_shape", &filter_dims[2..]),
+        attr_ints("strides", &strides),
+        attr_ints("dilations", &dilations),
+        attr_ints("pads", &pads),
+        attr_int("group", groups),
+    ];
+    model(
+        node("Conv", &["X", "W", "Bias"], "Y", &attrs),
+        &[tensor("W", &filter_dims, filter), tensor("Bias", &[bias.len()], bias)],
+        value_info("X", &input),
+        value_info("Y", &output),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_and_keys_follow_the_wire_format() {
+        let mut m = Msg::default();
+        m.int(1, 300);
+        assert_eq!(m.0, [0x08, 0xac, 0x02]);
+        let mut s = Msg::default();
+        s.str(2, "ab");
+        assert_eq!(s.0, [0x12, 2, b'a', b'b']);
+    }
+
+    #[test]
+    fn a_matmul_model_holds_its_weights() {
+        let bytes = matmul(2, 3, 4, &[1.5; 12]);
+        let raw: Vec<u8> = 1.5f32.to_le_bytes().repeat(12);
+        assert!(bytes.windows(raw.len()).any(|w| w == raw.as_slice()));
+        assert!(bytes.windows(6).any(|w| w == b"MatMul"));
+    }
+}
