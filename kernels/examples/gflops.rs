@@ -26,7 +26,12 @@ fn main() {
         ];
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-    let g = Gemm::new().parallelism(if threads > 1 { Parallelism::Rayon } else { Parallelism::Sequential });
+    // GFLOPS_KERNEL=<name> forces one microkernel of the registry.
+    let g = match std::env::var("GFLOPS_KERNEL") {
+        Ok(name) => Gemm::with_kernel(&name).expect("a kernel this CPU runs"),
+        Err(_) => Gemm::new(),
+    };
+    let g = g.parallelism(if threads > 1 { Parallelism::Rayon } else { Parallelism::Sequential });
     for (m, n, k) in shapes {
         // GFLOPS_OFFSET=o starts every operand `o` floats past a 64-byte boundary (default 0).
         let off: usize = std::env::var("GFLOPS_OFFSET").ok().and_then(|v| v.parse().ok()).unwrap_or(0);

@@ -684,3 +684,73 @@ fn four_kib_row_strides_and_large_b_blocks_take_the_packing_path() {
         }
     });
 }
+
+#[test]
+fn every_kernel_of_the_registry_through_the_driver() {
+    // The ISA loops above run the kernel `registry::select` picks; this runs every kernel this
+    // CPU has by name, so a second kernel of an ISA is exercised through the whole driver too.
+    for kern in lanes_kernels::ops::gemm::registry::available() {
+        let g = Gemm::with_kernel(kern.name).unwrap().parallelism(Parallelism::Sequential);
+        let (mr, nr, kc) = (kern.mr, kern.nr, kern.kc);
+        let bias: Vec<f32> = (0..3 * nr + 5).map(|j| j as f32 * 0.01 - 0.5).collect();
+        for &(m, n, k) in &[(mr + 1, nr + 3, 9), (2 * mr + 1, 3 * nr + 5, kc + 3), (kern.mc + mr + 1, nr - 1, 40)] {
+            check_case(&g, (m, n, k), 1.0, 0.0, ROW, &Epilogue::NONE, 51);
+            check_case(&g, (m, n, k), -0.5, 2.0, ROW, &Epilogue::new(Some(&bias[..n]), Activation::Gelu), 52);
+            let strided = (Layout::ColMajor, Layout::Padded { pad: 3, cs: 2 }, Layout::Padded { pad: 9, cs: 1 });
+            check_case(&g, (m, n, k), 1.5, 0.5, strided, &Epilogue::NONE, 53);
+        }
+        let n = 3 * kern.gemv_width().max(nr) + 5;
+        check_case(&g, (1, n, 77), 1.0, 0.5, ROW, &Epilogue::NONE, 54);
+        // Prepacked B for this kernel.
+        let (m, n, k) = (2 * mr + 3, 2 * nr + 7, kc + 5);
+        let mut r = Rng::new(55);
+        let (a, b) = (r.vec(m * k), r.vec(k * n));
+        let packed = g.pack_b(MatRef::row_major(&b, k, n).unwrap()).unwrap();
+        assert_eq!(packed.kernel_name(), kern.name);
+        let (mut c1, mut c2) = (vec![0.0; m * n], vec![0.0; m * n]);
+        g.run_packed(
+            1.0,
+            MatRef::row_major(&a, m, k).unwrap(),
+            &packed,
+            0.0,
+            MatMut::row_major(&mut c1, m, n).unwrap(),
+            &Epilogue::NONE,
+        )
+        .unwrap();
+        g.run(
+            1.0,
+            MatRef::row_major(&a, m, k).unwrap(),
+            MatRef::row_major(&b, k, n).unwrap(),
+            0.0,
+            MatMut::row_major(&mut c2, m, n).unwrap(),
+        )
+        .unwrap();
+        let zero = vec![0.0; m * n];
+        assert_close(
+            kern.name,
+            1.0,
+            MatRef::row_major(&a, m, k).unwrap(),
+            MatRef::row_major(&b, k, n).unwrap(),
+            0.0,
+            MatRef::row_major(&zero, m, n).unwrap(),
+            MatRef::row_major(&c1, m, n).unwrap(),
+            &Epilogue::NONE,
+            0.0,
+        );
+        assert_close(
+            kern.name,
+            1.0,
+            MatRef::row_major(&a, m, k).unwrap(),
+            MatRef::row_major(&b, k, n).unwrap(),
+            0.0,
+            MatRef::row_major(&zero, m, n).unwrap(),
+            MatRef::row_major(&c2, m, n).unwrap(),
+            &Epilogue::NONE,
+            0.0,
+        );
+    }
+    #[cfg(target_arch = "x86_64")]
+    if Isa::Avx512.is_available() {
+        assert_eq!(kernel(Isa::Avx512).name, "sgemm_4x64_avx512", "select keeps the first AVX-512 kernel");
+    }
+}

@@ -23,6 +23,7 @@ pub(crate) unsafe fn pack_a(dst: &mut [f32], a: *const f32, rsa: isize, csa: isi
         // SAFETY: as above.
         unsafe {
             match (rows, csa) {
+                (10, 1) => pack_a_panel_rm::<10>(panel, a0, rsa, kc),
                 (6, 1) => pack_a_panel_rm::<6>(panel, a0, rsa, kc),
                 (4, 1) => pack_a_panel_rm::<4>(panel, a0, rsa, kc),
                 _ => pack_a_panel(panel, a0, rsa, csa, rows, kc),

@@ -7,7 +7,7 @@ use crate::isa::Isa;
 
 /// Largest `MR * NR` and `NR` a kernel may have: the driver's stack buffers for edge tiles
 /// (checked by the registry's test). Kept tight: the buffer is zeroed for every edge tile.
-pub(crate) const MAX_TILE: usize = 4 * 64;
+pub(crate) const MAX_TILE: usize = 10 * 32;
 pub(crate) const MAX_NR: usize = 64;
 
 /// Arguments of one microkernel call: an `m x NR` tile of C, `m <= MR` chosen by the entry of

@@ -1,0 +1,136 @@
+//! The AVX-512F tile body shared by the AVX-512 kernels: an `M x (16*NV)` register tile, generic
+//! over rows, vectors per row and variant, bias and activation fused; masked variants read and
+//! write only `Tile::cols` columns.
+
+use crate::ops::gemm::ukernel::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
+use crate::ops::gemm::ukernel::Tile;
+use crate::simd::prefetch_row;
+use crate::simd::x86_64::avx512::activate;
+use crate::simd::x86_64::prefetch_next_a_row;
+use core::arch::x86_64::*;
+
+/// Rows of B ahead that the packing tile prefetches.
+const B_PREFETCH_ROWS: isize = 16;
+/// Rows of B ahead that the wide GEMV tiles prefetch (2 measured best of 1-16).
+const GEMV_PREFETCH_ROWS: isize = 2;
+
+/// `M x (16*NV)` tile: the GEMM tiles of each kernel (`M <= MR`, `NV = NR / 16`), masked ones
+/// (`NV` up to `NR / 16`), `M = 1, NV = 24, 8, 2` for GEMV; `VARIANT` one of [`variant`](crate::ops::gemm::ukernel::variant).
+///
+/// # Safety
+/// The `Tile` contract, and the CPU supports AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT: u8>(t: &Tile) {
+    let mut acc = [[_mm512_setzero_ps(); NV]; M];
+    // Start fetching the C tile now so the epilogue's loads/stores do not wait on memory.
+    if VARIANT != SHORT_PLAIN && !t.is_short() {
+        for i in 0..M {
+            prefetch_row(t.c.wrapping_offset(i as isize * t.rsc), 16 * NV);
+        }
+    }
+    // MASKED: lanes of vector h inside the tile's `cols` columns.
+    let masks: [__mmask16; NV] =
+        core::array::from_fn(|h| ((1u32 << t.cols.saturating_sub(16 * h).min(16)) - 1) as __mmask16);
+    let (mut a, mut b, mut b_pack) = (t.a, t.b, t.b_pack);
+    // `Tile::prefetch_next_a`: the next tile down reads the M rows of A after these.
+    // (The driver sets it only on full tiles.)
+    let prefetch_next_a = VARIANT == GENERAL && M >= 4 && t.prefetch_next_a;
+    // The K loop is written out twice, with and without the A prefetch: left to LLVM, the
+    // prefetch test (and its `kk % M`) sometimes stays inside the loop (AVX2 -6%).
+    macro_rules! k_loop {
+        ($prefetch_a:expr) => {
+            for kk in 0..t.k {
+                if $prefetch_a {
+                    // One row per k step, into L2: the lines arrive ahead of that tile instead of on
+                    // demand from L3.
+                    prefetch_next_a_row::<M>(a, t.rsa, kk);
+                }
+                if M == 1 && NV > 2 {
+                    // GEMV strips: B's rows are pages apart, where hardware prefetchers stop.
+                    prefetch_row(b.wrapping_offset(GEMV_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
+                }
+                if VARIANT == PACK_B {
+                    // B rows are often pages apart here, where hardware prefetchers stop.
+                    prefetch_row(b.wrapping_offset(B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
+                }
+                // SAFETY: one k step of B holds NR values; of A, M values `rsa` apart.
+                unsafe {
+                    let mut bv = [_mm512_setzero_ps(); NV];
+                    for (h, v) in bv.iter_mut().enumerate() {
+                        *v = if VARIANT == MASKED {
+                            // Only the tile's `cols` columns of B are read (the rest are zero).
+                            _mm512_maskz_loadu_ps(masks[h], b.add(16 * h))
+                        } else {
+                            _mm512_loadu_ps(b.add(16 * h))
+                        };
+                        if VARIANT == PACK_B {
+                            // SAFETY: b_pack holds k steps of 16*NV values (the PACK_B contract).
+                            _mm512_storeu_ps(b_pack.add(16 * h), *v);
+                        }
+                    }
+                    if VARIANT == PACK_B {
+                        b_pack = b_pack.wrapping_add(16 * NV);
+                    }
+                    for (i, row) in acc.iter_mut().enumerate() {
+                        let ai = _mm512_set1_ps(*a.offset(i as isize * t.rsa));
+                        for (acc, &bh) in row.iter_mut().zip(&bv) {
+                            *acc = _mm512_fmadd_ps(ai, bh, *acc);
+                        }
+                    }
+                    // Wrapping: past the last k step these point beyond the operands (never read),
+                    // which with extreme strides may not even be an address.
+                    a = a.wrapping_offset(t.csa);
+                    b = b.wrapping_offset(t.ldb);
+                }
+            }
+        };
+    }
+    if prefetch_next_a {
+        k_loop!(true);
+    } else {
+        k_loop!(false);
+    }
+    let alpha = _mm512_set1_ps(t.alpha);
+    if VARIANT == SHORT_PLAIN {
+        for (i, row) in acc.iter().enumerate() {
+            for (h, &v) in row.iter().enumerate() {
+                // alpha = 1 skips the multiplies, which the stores would wait on.
+                let v = if t.alpha == 1.0 { v } else { _mm512_mul_ps(v, alpha) };
+                // SAFETY: row i < M of the tile holds NR contiguous values.
+                unsafe { _mm512_storeu_ps(t.c.offset(i as isize * t.rsc).add(16 * h), v) };
+            }
+        }
+        return;
+    }
+    let beta = _mm512_set1_ps(t.beta);
+    for (i, row) in acc.iter().enumerate() {
+        for (h, &v) in row.iter().enumerate() {
+            // SAFETY: row i < M of the tile holds 16*NV contiguous values, bias as many (only
+            // the first `t.cols` of each when MASKED: masked-off lanes are neither read nor
+            // written, and do not fault; the same holds for B in the K loop).
+            unsafe {
+                let c = t.c.offset(i as isize * t.rsc).add(16 * h);
+                let bias = t.bias.wrapping_add(16 * h);
+                let mut v = _mm512_mul_ps(v, alpha);
+                if VARIANT == MASKED {
+                    let k = masks[h];
+                    if t.beta != 0.0 {
+                        v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, c), beta, v);
+                    }
+                    if !t.bias.is_null() {
+                        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, bias));
+                    }
+                    _mm512_mask_storeu_ps(c, k, activate(v, t.act));
+                } else {
+                    if t.beta != 0.0 {
+                        v = _mm512_fmadd_ps(_mm512_loadu_ps(c), beta, v);
+                    }
+                    if !t.bias.is_null() {
+                        v = _mm512_add_ps(v, _mm512_loadu_ps(bias));
+                    }
+                    _mm512_storeu_ps(c, activate(v, t.act));
+                }
+            }
+        }
+    }
+}
