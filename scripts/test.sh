@@ -14,7 +14,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p lanes-web --features threads --all-targets -- -D warnings
 # The wasm code and the wasm test suite (kernels/tests/gemm.rs also builds for wasm32).
 step "cargo clippy -D warnings (wasm32, simd128 + relaxed-simd)"
-RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo clippy -p lanes-kernels -p lanes-web \
+RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo clippy -p lanes-kernels -p lanes-web -p lanes-nn \
   --no-default-features --target wasm32-unknown-unknown --lib --tests -- -D warnings
 
 step "native tests (default ISA)"

@@ -1,0 +1,68 @@
+//! Model files: safetensors (the `safetensors` crate), with every tensor's name, dtype and shape
+//! checked against the architecture. A truncated or malformed file, a wrong dtype, a missing
+//! or extra tensor: an [`NnError::ModelFile`] naming it, never a panic.
+
+use crate::error::{NnError, Result};
+use crate::model::Sequential;
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+
+/// The model's parameters as safetensors bytes (names `<layer>.<param>`, f32, little-endian).
+pub fn to_safetensors(model: &mut Sequential) -> Result<Vec<u8>> {
+    let params = model.params();
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = params
+        .iter()
+        .map(|p| (p.name.clone(), p.param.shape.clone(), p.param.value.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(name, shape, data)| {
+            TensorView::new(Dtype::F32, shape.clone(), data)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| NnError::ModelFile(format!("{name}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, None).map_err(|e| NnError::ModelFile(e.to_string()))
+}
+
+/// Saves the model's parameters to `path`.
+pub fn save(model: &mut Sequential, path: &std::path::Path) -> Result<()> {
+    let bytes = to_safetensors(model)?;
+    std::fs::write(path, bytes).map_err(|e| NnError::ModelFile(format!("{}: {e}", path.display())))
+}
+
+/// Loads parameters from safetensors `bytes` into `model`: every parameter must be present
+/// with dtype F32 and its exact shape, and the file must hold nothing else.
+pub fn from_safetensors(model: &mut Sequential, bytes: &[u8]) -> Result<()> {
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| NnError::ModelFile(format!("not a valid safetensors file: {e}")))?;
+    let mut expected = Vec::new();
+    for p in model.params() {
+        let view = file.tensor(&p.name).map_err(|_| NnError::ModelFile(format!("tensor {} is missing", p.name)))?;
+        if view.dtype() != Dtype::F32 {
+            return Err(NnError::ModelFile(format!("tensor {} is {:?}, expected F32", p.name, view.dtype())));
+        }
+        if view.shape() != p.param.shape.as_slice() {
+            return Err(NnError::ModelFile(format!(
+                "tensor {} has shape {:?}, expected {:?}",
+                p.name,
+                view.shape(),
+                p.param.shape
+            )));
+        }
+        for (w, chunk) in p.param.value.iter_mut().zip(view.data().chunks_exact(4)) {
+            *w = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+        expected.push(p.name);
+    }
+    if let Some(extra) = file.names().into_iter().find(|n| !expected.iter().any(|e| e == *n)) {
+        return Err(NnError::ModelFile(format!("tensor {extra} is not part of this architecture")));
+    }
+    Ok(())
+}
+
+/// Loads parameters from the safetensors file at `path` into `model`.
+pub fn load(model: &mut Sequential, path: &std::path::Path) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|e| NnError::ModelFile(format!("{}: {e}", path.display())))?;
+    from_safetensors(model, &bytes)
+}

