@@ -53,7 +53,7 @@ run_tests() { # flavour, where (node|chromium)
   # single-threaded as shipped), then the
   # wasm-bindgen API of lanes-web.
   env "${env[@]}" RUSTFLAGS="$(flags_of "$v")" cargo test -p lanes-kernels --no-default-features \
-    --target wasm32-unknown-unknown "${profile[@]}" --test gemm --test ukernels --test plan --test conv
+    --target wasm32-unknown-unknown "${profile[@]}" --test gemm --test ukernels --test plan --test conv --test depthwise --test pool --test nchw
   env "${env[@]}" RUSTFLAGS="$(flags_of "$v")" cargo test -p lanes-web --target wasm32-unknown-unknown \
     "${profile[@]}" --test bindings
 }

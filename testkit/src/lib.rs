@@ -4,10 +4,12 @@
 //! ([`bound`], [`assert_close`]). Builds for wasm32 too (no OS entropy).
 
 mod conv;
+mod pool;
 mod reference;
 
 pub use conv::{conv2d_reference, oihw_to_hwio};
 use lanes_kernels::{Activation, Epilogue, Gemm, Isa, MatMut, MatRef};
+pub use pool::{global_avg_pool_reference, pool2d_reference};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 pub use reference::gemm_reference;

@@ -2,6 +2,7 @@
 //! activations, loads/stores and prefetch. Operations' kernels import from here; nothing here
 //! imports an operation.
 
+pub(crate) mod vector;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub(crate) mod wasm32;
 #[cfg(target_arch = "x86_64")]

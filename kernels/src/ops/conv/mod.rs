@@ -1,7 +1,9 @@
 //! 2-D (and 1-D) convolution on NHWC activations with filters packed once: `output =
 //! act(conv(input, filter) + bias [+ residual])`.
 //!
-//! Paths (chosen per call from the geometry):
+//! Paths (chosen from the geometry):
+//! - depthwise (groups == C_in == C_out): a direct kernel vectorised over channels
+//!   (`depthwise.rs`), filter packed once as `[KH][KW][C]`; chosen at [`Conv2d::new`].
 //! - 1x1, stride 1, no padding: a plain GEMM per group (the input is already the A matrix).
 //! - everything else: an implicit GEMM per image and group. An indirection buffer holds, for
 //!   each output pixel and kernel tap, a pointer to the input pixel's channels (or to a zero
@@ -10,8 +12,10 @@
 //!
 //! Not there (yet): transposed convolution, 3-D convolution, asymmetric per-group shapes.
 
+pub(crate) mod depthwise;
 mod geometry;
 
+use depthwise::DepthwiseFilter;
 pub use geometry::{Conv2dGeometry, Conv2dParams, Padding};
 
 use crate::activation::Activation;
@@ -48,8 +52,11 @@ pub enum FilterLayout {
 pub struct Conv2d {
     params: Conv2dParams,
     gemm: Gemm,
-    /// Per group: B = the filter as a `(KH * KW * C_in/g) x (C_out/g)` matrix, tap-major rows.
+    /// Per group: B = the filter as a `(KH * KW * C_in/g) x (C_out/g)` matrix, tap-major rows
+    /// (empty for a depthwise convolution).
     packed: Vec<PackedB>,
+    /// The depthwise path's filter, when groups == C_in == C_out.
+    depthwise: Option<DepthwiseFilter>,
     bias: Option<Vec<f32>>,
     activation: Activation,
 }
@@ -91,6 +98,17 @@ impl Conv2d {
                 });
             }
         }
+        if params.groups == params.in_channels && params.groups == params.out_channels {
+            let dw = DepthwiseFilter::new(gemm.isa()?, &params, filter, layout, bias)?;
+            return Ok(Conv2d {
+                params,
+                gemm,
+                packed: Vec::new(),
+                depthwise: Some(dw),
+                bias: bias.map(<[f32]>::to_vec),
+                activation,
+            });
+        }
         let (kh, kw) = params.kernel;
         let (cin, cout) = (params.in_per_group(), params.out_per_group());
         let k = kh * kw * cin;
@@ -119,12 +137,18 @@ impl Conv2d {
             };
             packed.push(gemm.pack_b(view)?);
         }
-        Ok(Conv2d { params, gemm, packed, bias: bias.map(<[f32]>::to_vec), activation })
+        Ok(Conv2d { params, gemm, packed, depthwise: None, bias: bias.map(<[f32]>::to_vec), activation })
     }
 
     /// The parameters.
     pub fn params(&self) -> &Conv2dParams {
         &self.params
+    }
+
+    /// Whether this convolution runs on the depthwise kernel (groups == C_in == C_out) rather
+    /// than on GEMMs.
+    pub fn is_depthwise(&self) -> bool {
+        self.depthwise.is_some()
     }
 
     /// The geometry for `batch` images of `height x width` (output size, padding).
@@ -184,10 +208,18 @@ impl Conv2d {
                 found: output.len(),
             });
         }
-        let beta = match residual {
-            Some(r) if r.len() != out_len => {
+        if let Some(r) = residual {
+            if r.len() != out_len {
                 return Err(KernelError::LengthMismatch { what: "residual", expected: out_len, found: r.len() });
             }
+        }
+        if let Some(dw) = &self.depthwise {
+            let (kh, kw) = g.kernel;
+            let threads = self.gemm.threads_for(out_len.saturating_mul(kh * kw));
+            dw.run(&g, input, residual, self.activation, output, threads);
+            return Ok(g);
+        }
+        let beta = match residual {
             Some(r) => {
                 output.copy_from_slice(r);
                 1.0

@@ -196,9 +196,15 @@ impl Gemm {
 
     #[inline]
     fn threads(&self, m: usize, n: usize, k: usize) -> usize {
+        self.threads_for(m.saturating_mul(n).saturating_mul(k))
+    }
+
+    /// Threads a call of `work` multiply-adds may use under this `Parallelism` (1 without the
+    /// `rayon` feature). Other operations (depthwise convolution) share the rule.
+    #[inline]
+    pub(crate) fn threads_for(&self, work: usize) -> usize {
         #[cfg(feature = "rayon")]
         {
-            let work = m.saturating_mul(n).saturating_mul(k);
             match self.parallelism {
                 Parallelism::Sequential => 1,
                 Parallelism::Rayon => rayon::current_num_threads(),
@@ -208,7 +214,7 @@ impl Gemm {
         }
         #[cfg(not(feature = "rayon"))]
         {
-            let _ = (m, n, k, self.parallelism);
+            let _ = (work, self.parallelism);
             1
         }
     }

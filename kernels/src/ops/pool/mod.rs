@@ -1,0 +1,371 @@
+//! Pooling on NHWC activations: max pool, average pool, global average pool, vectorised over
+//! channels (one vector holds the same pixel of `N` channels) on every ISA, with the same
+//! generic loop instantiated per ISA as the depthwise convolution (`simd/vector.rs`).
+//!
+//! Padding follows [`Padding`]: padded positions never win a max (they are not `0`, they are
+//! absent), and an average divides by the taps inside the input unless
+//! [`PoolKind::Avg`]`{ count_include_pad: true }` (then by `KH * KW`, PyTorch's default;
+//! `false` is TensorFlow's and ONNX's default, and ours). Each explicit padding must be smaller
+//! than the kernel on its axis, so every window covers at least one input pixel.
+//! NaN inputs: which value a max returns is up to the ISA. Single-threaded.
+
+use crate::error::KernelError;
+use crate::isa::Isa;
+use crate::ops::conv::depthwise::tap_range;
+use crate::ops::conv::{Conv2dGeometry, Conv2dParams, Padding};
+use crate::simd::vector::{F32Vector, Portable};
+
+/// Max or average.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolKind {
+    /// The largest value of the window (padding excluded).
+    Max,
+    /// The mean of the window.
+    Avg {
+        /// Divide by `KH * KW` (padding counted as zeros) instead of by the taps inside the
+        /// input.
+        count_include_pad: bool,
+    },
+}
+
+/// The parameters of a 2-D pooling on NHWC activations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pool2dParams {
+    /// Max or average.
+    pub kind: PoolKind,
+    /// Channels.
+    pub channels: usize,
+    /// Window height and width.
+    pub kernel: (usize, usize),
+    /// Vertical and horizontal stride (>= 1).
+    pub stride: (usize, usize),
+    /// Padding (each side smaller than the kernel).
+    pub padding: Padding,
+}
+
+impl Pool2dParams {
+    /// A `kh x kw` pooling with stride = kernel (non-overlapping windows), no padding.
+    pub fn new(kind: PoolKind, channels: usize, kernel: (usize, usize)) -> Self {
+        Pool2dParams { kind, channels, kernel, stride: kernel, padding: Padding::VALID }
+    }
+
+    /// With this stride.
+    pub fn stride(self, sh: usize, sw: usize) -> Self {
+        Pool2dParams { stride: (sh, sw), ..self }
+    }
+
+    /// With this padding.
+    pub fn padding(self, padding: Padding) -> Self {
+        Pool2dParams { padding, ..self }
+    }
+
+    /// The geometry for `batch` images of `height x width` (a depthwise convolution's, with
+    /// `in_c == out_c == channels`), or a typed error: zero sizes or stride, a window larger
+    /// than the padded input, a padding not smaller than the window.
+    pub fn geometry(&self, batch: usize, height: usize, width: usize) -> Result<Conv2dGeometry, KernelError> {
+        let (kh, kw) = self.kernel;
+        if let Padding::Explicit { top, bottom, left, right } = self.padding {
+            for (param, pad, k) in [
+                ("padding top (not smaller than the window)", top, kh),
+                ("padding bottom (not smaller than the window)", bottom, kh),
+                ("padding left (not smaller than the window)", left, kw),
+                ("padding right (not smaller than the window)", right, kw),
+            ] {
+                if k > 0 && pad >= k {
+                    return Err(KernelError::InvalidGeometry { param, value: pad });
+                }
+            }
+        }
+        Conv2dParams::new(self.channels, self.channels, self.kernel)
+            .groups(self.channels.max(1))
+            .stride(self.stride.0, self.stride.1)
+            .padding(self.padding)
+            .geometry(batch, height, width)
+    }
+}
+
+/// A pooling bound to an ISA. Cheap to create.
+///
+/// ```
+/// use lanes_kernels::ops::pool::{Pool2d, Pool2dParams, PoolKind};
+/// // 2x2 max pool, stride 2, on one 4x4 image of 1 channel.
+/// let pool = Pool2d::new(Pool2dParams::new(PoolKind::Max, 1, (2, 2)))?;
+/// let input: Vec<f32> = (0..16).map(|x| x as f32).collect();
+/// let mut output = [0.0f32; 4];
+/// pool.run(&input, 1, 4, 4, &mut output)?;
+/// assert_eq!(output, [5.0, 7.0, 13.0, 15.0]);
+/// # Ok::<(), lanes_kernels::KernelError>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Pool2d {
+    params: Pool2dParams,
+    isa: Isa,
+}
+
+impl Pool2d {
+    /// On the ISA from `LANES_ISA`, else the best this CPU has.
+    pub fn new(params: Pool2dParams) -> Result<Self, KernelError> {
+        Self::with_isa(Isa::selected()?, params)
+    }
+
+    /// On `isa`; an error if this CPU/build cannot run it.
+    pub fn with_isa(isa: Isa, params: Pool2dParams) -> Result<Self, KernelError> {
+        select(isa)?;
+        if params.channels == 0 {
+            return Err(KernelError::InvalidGeometry { param: "channels", value: 0 });
+        }
+        Ok(Pool2d { params, isa })
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Pool2dParams {
+        &self.params
+    }
+
+    /// Runs on `batch` NHWC images of `height x width x channels`, writing
+    /// `batch x out_h x out_w x channels` (see [`Pool2dParams::geometry`]).
+    pub fn run(
+        &self,
+        input: &[f32],
+        batch: usize,
+        height: usize,
+        width: usize,
+        output: &mut [f32],
+    ) -> Result<Conv2dGeometry, KernelError> {
+        let g = self.params.geometry(batch, height, width)?;
+        check_len("input (batch x height x width x channels)", g.input_len()?, input.len())?;
+        check_len("output (batch x out_h x out_w x channels)", g.output_len()?, output.len())?;
+        let f = select(self.isa)?;
+        // SAFETY: `select` checked the ISA; the lengths match the geometry.
+        unsafe { f(&g, self.params.kind, input, output) };
+        Ok(g)
+    }
+}
+
+/// Global average pooling: `output[n][c] = mean over the pixels of input[n][..][c]`, input
+/// `batch x pixels x channels` (NHWC with `pixels = H * W`), output `batch x channels`. On the
+/// ISA from `LANES_ISA`, else the best this CPU has.
+pub fn global_avg_pool(
+    input: &[f32],
+    batch: usize,
+    pixels: usize,
+    channels: usize,
+    output: &mut [f32],
+) -> Result<(), KernelError> {
+    global_avg_pool_with_isa(Isa::selected()?, input, batch, pixels, channels, output)
+}
+
+/// [`global_avg_pool`] on `isa`.
+pub fn global_avg_pool_with_isa(
+    isa: Isa,
+    input: &[f32],
+    batch: usize,
+    pixels: usize,
+    channels: usize,
+    output: &mut [f32],
+) -> Result<(), KernelError> {
+    let f = select_global(isa)?;
+    if pixels == 0 {
+        return Err(KernelError::InvalidGeometry { param: "pixels", value: 0 });
+    }
+    if channels == 0 {
+        return Err(KernelError::InvalidGeometry { param: "channels", value: 0 });
+    }
+    let in_len = [pixels, channels]
+        .iter()
+        .try_fold(batch, |a, &x| a.checked_mul(x))
+        .ok_or(KernelError::InvalidGeometry { param: "input size", value: usize::MAX })?;
+    check_len("input (batch x pixels x channels)", in_len, input.len())?;
+    check_len("output (batch x channels)", batch * channels, output.len())?;
+    // SAFETY: `select_global` checked the ISA; the lengths match.
+    unsafe { f(input, pixels, channels, output) };
+    Ok(())
+}
+
+fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), KernelError> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(KernelError::LengthMismatch { what, expected, found })
+    }
+}
+
+/// # Safety
+/// The ISA of the instantiation is available; `input` and `output` have the geometry's lengths.
+type PoolFn = unsafe fn(&Conv2dGeometry, PoolKind, &[f32], &mut [f32]);
+/// # Safety
+/// The ISA is available; `input` is `batch x pixels x channels`, `output` `batch x channels`.
+type GlobalFn = unsafe fn(&[f32], usize, usize, &mut [f32]);
+
+macro_rules! entry_points {
+    ($($name:ident, $gname:ident, $v:ty, $cfg:meta, $($tf:literal)?;)*) => {
+        $(
+            #[$cfg]
+            $(#[target_feature(enable = $tf)])?
+            unsafe fn $name(g: &Conv2dGeometry, kind: PoolKind, input: &[f32], output: &mut [f32]) {
+                // SAFETY: forwarded contract.
+                unsafe { pool::<$v>(g, kind, input, output) }
+            }
+            #[$cfg]
+            $(#[target_feature(enable = $tf)])?
+            unsafe fn $gname(input: &[f32], pixels: usize, channels: usize, output: &mut [f32]) {
+                // SAFETY: forwarded contract.
+                unsafe { global::<$v>(input, pixels, channels, output) }
+            }
+        )*
+    };
+}
+
+entry_points! {
+    pool_scalar, global_scalar, f32, cfg(all()),;
+    pool_portable, global_portable, Portable, cfg(all()),;
+    pool_avx2, global_avx2, crate::simd::vector::Avx2, cfg(target_arch = "x86_64"), "avx2,fma";
+    pool_avx512, global_avx512, crate::simd::vector::Avx512, cfg(target_arch = "x86_64"), "avx512f";
+    pool_simd128, global_simd128, crate::simd::vector::Wasm<crate::simd::wasm32::MulThenAdd>,
+        cfg(all(target_arch = "wasm32", target_feature = "simd128")),;
+    pool_relaxed, global_relaxed, crate::simd::vector::Wasm<crate::simd::wasm32::RelaxedMadd>,
+        cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd")),;
+}
+
+fn select(isa: Isa) -> Result<PoolFn, KernelError> {
+    isa.require()?;
+    Ok(match isa {
+        Isa::Scalar => pool_scalar,
+        Isa::Portable => pool_portable,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => pool_avx2,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => pool_avx512,
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Isa::WasmSimd128 => pool_simd128,
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        Isa::WasmRelaxed => pool_relaxed,
+        #[allow(unreachable_patterns)]
+        _ => return Err(KernelError::IsaUnavailable { isa: isa.name() }),
+    })
+}
+
+fn select_global(isa: Isa) -> Result<GlobalFn, KernelError> {
+    isa.require()?;
+    Ok(match isa {
+        Isa::Scalar => global_scalar,
+        Isa::Portable => global_portable,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => global_avx2,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => global_avx512,
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Isa::WasmSimd128 => global_simd128,
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        Isa::WasmRelaxed => global_relaxed,
+        #[allow(unreachable_patterns)]
+        _ => return Err(KernelError::IsaUnavailable { isa: isa.name() }),
+    })
+}
+
+/// See [`PoolFn`]. Per output pixel, the window clipped to the input, one channel block at a
+/// time.
+#[inline(always)]
+unsafe fn pool<V: F32Vector>(g: &Conv2dGeometry, kind: PoolKind, input: &[f32], output: &mut [f32]) {
+    let c = g.out_c;
+    let (kh, kw) = g.kernel;
+    let xr: Vec<(usize, usize)> =
+        (0..g.out_w).map(|ox| tap_range(ox * g.stride.1, 1, g.pad_left, g.in_w, kw)).collect();
+    let src = input.as_ptr();
+    let dst = output.as_mut_ptr();
+    for n in 0..g.batch {
+        for oy in 0..g.out_h {
+            let (ky0, ky1) = tap_range(oy * g.stride.0, 1, g.pad_top, g.in_h, kh);
+            for (ox, &(kx0, kx1)) in xr.iter().enumerate() {
+                let inside = (ky1 - ky0) * (kx1 - kx0);
+                let count = match kind {
+                    PoolKind::Avg { count_include_pad: true } => kh * kw,
+                    _ => inside,
+                };
+                let scale = 1.0 / count as f32;
+                let at = |ky: usize, kx: usize| {
+                    let iy = oy * g.stride.0 + ky - g.pad_top;
+                    let ix = ox * g.stride.1 + kx - g.pad_left;
+                    ((n * g.in_h + iy) * g.in_w + ix) * c
+                };
+                let out = ((n * g.out_h + oy) * g.out_w + ox) * c;
+                let mut cb = 0;
+                // SAFETY: (whole block) the ISA is available (caller); taps in ky0..ky1 x
+                // kx0..kx1 are inside the image (`tap_range`, non-empty: padding < window);
+                // blocks read and write channels cb..cb + n < C of one pixel.
+                unsafe {
+                    while cb < c {
+                        let nl = (c - cb).min(V::N);
+                        let ld = |p: *const f32| if nl == V::N { V::load(p) } else { V::load_part(p, nl) };
+                        let mut acc = ld(src.add(at(ky0, kx0) + cb));
+                        for ky in ky0..ky1 {
+                            for kx in kx0..kx1 {
+                                if (ky, kx) == (ky0, kx0) {
+                                    continue;
+                                }
+                                let x = ld(src.add(at(ky, kx) + cb));
+                                acc = match kind {
+                                    PoolKind::Max => V::max(acc, x),
+                                    PoolKind::Avg { .. } => V::add(acc, x),
+                                };
+                            }
+                        }
+                        if let PoolKind::Avg { .. } = kind {
+                            acc = V::mul(acc, V::splat(scale));
+                        }
+                        if nl == V::N {
+                            V::store(dst.add(out + cb), acc);
+                        } else {
+                            V::store_part(dst.add(out + cb), nl, acc);
+                        }
+                        cb += V::N;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// See [`GlobalFn`]: sums per channel block, four pixels at a time into four accumulators,
+/// then one multiply by `1 / pixels`.
+#[inline(always)]
+unsafe fn global<V: F32Vector>(input: &[f32], pixels: usize, c: usize, output: &mut [f32]) {
+    let batch = output.len() / c;
+    let scale = 1.0 / pixels as f32;
+    let src = input.as_ptr();
+    let dst = output.as_mut_ptr();
+    // SAFETY: (whole body) the ISA is available (caller); every read is pixel p < pixels,
+    // channels cb..cb + nl <= C of image n < batch; every write channels of output row n.
+    unsafe {
+        let scale_v = V::splat(scale);
+        for n in 0..batch {
+            let img = src.add(n * pixels * c);
+            let mut cb = 0;
+            while cb < c {
+                let nl = (c - cb).min(V::N);
+                let ld = |p: *const f32| if nl == V::N { V::load(p) } else { V::load_part(p, nl) };
+                let zero = V::splat(0.0);
+                let mut acc = [zero; 4];
+                let mut p = 0;
+                while p + 4 <= pixels {
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        *a = V::add(*a, ld(img.add((p + j) * c + cb)));
+                    }
+                    p += 4;
+                }
+                while p < pixels {
+                    acc[0] = V::add(acc[0], ld(img.add(p * c + cb)));
+                    p += 1;
+                }
+                let sum = V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3]));
+                let v = V::mul(sum, scale_v);
+                if nl == V::N {
+                    V::store(dst.add(n * c + cb), v);
+                } else {
+                    V::store_part(dst.add(n * c + cb), nl, v);
+                }
+                cb += V::N;
+            }
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! One f32 vector type per ISA behind one trait ([`F32Vector`]), for the operations whose
+//! kernels are the same loop on every ISA and differ only in the width and the instructions of
+//! a vector (depthwise convolution, pooling): the loop is written once, generic and
+//! `#[inline(always)]`, and each ISA's entry point (a `#[target_feature]` function where the
+//! ISA needs one) instantiates it, so every instruction is compiled for that ISA.
+//!
+//! The x86 methods carry `#[target_feature]`, which is why every method is `unsafe`: the
+//! caller must have checked the CPU (an `Isa` that passed `Isa::require`). Partial vectors
+//! (the channel tail) are masked loads/stores on AVX-512 and AVX2, a copy through a stack
+//! array elsewhere.
+
+use crate::activation::Activation;
+
+/// An f32 vector of `N` lanes.
+///
+/// # Safety (of every method)
+/// The ISA of the implementation must be available on this CPU; pointers must be valid for
+/// the lanes read or written (`N`, or `n` for the `_part` forms).
+pub(crate) trait F32Vector: Copy {
+    /// Lanes.
+    const N: usize;
+    unsafe fn splat(x: f32) -> Self;
+    unsafe fn load(p: *const f32) -> Self;
+    /// The first `n < N` lanes from `p`, the others 0.
+    unsafe fn load_part(p: *const f32, n: usize) -> Self;
+    unsafe fn store(p: *mut f32, v: Self);
+    /// The first `n < N` lanes to `p`; nothing else is written.
+    unsafe fn store_part(p: *mut f32, n: usize, v: Self);
+    /// `acc + a*b` (fused where the ISA has it).
+    unsafe fn madd(a: Self, b: Self, acc: Self) -> Self;
+    unsafe fn add(a: Self, b: Self) -> Self;
+    unsafe fn mul(a: Self, b: Self) -> Self;
+    /// Lane-wise maximum (which operand a NaN yields is up to the ISA).
+    unsafe fn max(a: Self, b: Self) -> Self;
+    unsafe fn activate(v: Self, act: Activation) -> Self;
+}
+
+/// The scalar tier: one lane.
+impl F32Vector for f32 {
+    const N: usize = 1;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        x
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees one readable f32.
+        unsafe { *p }
+    }
+    #[inline(always)]
+    unsafe fn load_part(_: *const f32, _: usize) -> Self {
+        0.0 // n < 1: nothing to read
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self) {
+        // SAFETY: the caller guarantees one writable f32.
+        unsafe { *p = v }
+    }
+    #[inline(always)]
+    unsafe fn store_part(_: *mut f32, _: usize, _: Self) {}
+    #[inline(always)]
+    unsafe fn madd(a: Self, b: Self, acc: Self) -> Self {
+        a * b + acc
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self, b: Self) -> Self {
+        a + b
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self, b: Self) -> Self {
+        a * b
+    }
+    #[inline(always)]
+    unsafe fn max(a: Self, b: Self) -> Self {
+        if b > a {
+            b
+        } else {
+            a
+        }
+    }
+    #[inline(always)]
+    unsafe fn activate(v: Self, act: Activation) -> Self {
+        act.apply(v)
+    }
+}
+
+/// Copies `n` values to a zeroed stack array (the partial load of the ISAs without masks).
+#[inline(always)]
+unsafe fn part<const N: usize>(p: *const f32, n: usize) -> [f32; N] {
+    let mut a = [0.0f32; N];
+    // SAFETY: the caller guarantees n <= N readable values at p.
+    unsafe { core::ptr::copy_nonoverlapping(p, a.as_mut_ptr(), n) };
+    a
+}
+
+/// The portable tier: `wide::f32x8` (the build's baseline instructions).
+#[derive(Clone, Copy)]
+pub(crate) struct Portable(wide::f32x8);
+
+impl F32Vector for Portable {
+    const N: usize = 8;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        Portable(wide::f32x8::splat(x))
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees 8 readable f32; read_unaligned needs no alignment.
+        Portable(wide::f32x8::from(unsafe { p.cast::<[f32; 8]>().read_unaligned() }))
+    }
+    #[inline(always)]
+    unsafe fn load_part(p: *const f32, n: usize) -> Self {
+        // SAFETY: forwarded contract.
+        Portable(wide::f32x8::from(unsafe { part::<8>(p, n) }))
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self) {
+        // SAFETY: the caller guarantees 8 writable f32.
+        unsafe { p.cast::<[f32; 8]>().write_unaligned(v.0.to_array()) }
+    }
+    #[inline(always)]
+    unsafe fn store_part(p: *mut f32, n: usize, v: Self) {
+        // SAFETY: the caller guarantees n <= 8 writable f32.
+        unsafe { core::ptr::copy_nonoverlapping(v.0.to_array().as_ptr(), p, n) }
+    }
+    #[inline(always)]
+    unsafe fn madd(a: Self, b: Self, acc: Self) -> Self {
+        Portable(a.0.mul_add(b.0, acc.0))
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self, b: Self) -> Self {
+        Portable(a.0 + b.0)
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self, b: Self) -> Self {
+        Portable(a.0 * b.0)
+    }
+    #[inline(always)]
+    unsafe fn max(a: Self, b: Self) -> Self {
+        Portable(a.0.fast_max(b.0))
+    }
+    #[inline(always)]
+    unsafe fn activate(v: Self, act: Activation) -> Self {
+        if act == Activation::Identity {
+            return v;
+        }
+        Portable(wide::f32x8::from(v.0.to_array().map(|x| act.apply(x))))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::{Avx2, Avx512};
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::F32Vector;
+    use crate::activation::Activation;
+    use crate::simd::x86_64::{avx2_fma, avx512};
+    use core::arch::x86_64::*;
+
+    /// AVX-512F: 16 lanes, masked tails.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Avx512(__m512);
+
+    #[inline(always)]
+    fn mask16(n: usize) -> __mmask16 {
+        ((1u32 << n) - 1) as __mmask16
+    }
+
+    impl F32Vector for Avx512 {
+        const N: usize = 16;
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        unsafe fn splat(x: f32) -> Self {
+            Avx512(_mm512_set1_ps(x))
+        }
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: the caller guarantees 16 readable f32 (loadu: any alignment).
+            Avx512(unsafe { _mm512_loadu_ps(p) })
+        }
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        unsafe fn load_part(p: *const f32, n: usize) -> Self {
+            // SAFETY: masked-off lanes are not read (no fault); the first n are readable.
+            Avx512(unsafe { _mm512_maskz_loadu_ps(mask16(n), p) })
+        }
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        unsafe fn store(p: *mut f32, v: Self) {
+            // SAFETY: the caller guarantees 16 writable f32.
+            unsafe { _mm512_storeu_ps(p, v.0) }
+        }
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        unsafe fn store_part(p: *mut f32, n: usize, v: Self) {
+            // SAFETY: only the first n (writable) lanes are written.
+            unsafe { _mm512_mask_storeu_ps(p, mask16(n), v.0) }
+        }
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        unsafe fn madd(a: Self, b: Self, acc: Self) -> Self {
+            Avx512(_mm512_fmadd_ps(a.0, b.0, acc.0))
+        }
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            Avx512(_mm512_add_ps(a.0, b.0))
+        }
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            Avx512(_mm512_mul_ps(a.0, b.0))
+        }
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        unsafe fn max(a: Self, b: Self) -> Self {
+            Avx512(_mm512_max_ps(a.0, b.0))
+        }
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        unsafe fn activate(v: Self, act: Activation) -> Self {
+            Avx512(avx512::activate(v.0, act))
+        }
+    }
+
+    /// AVX2 + FMA: 8 lanes, `vmaskmovps` tails.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Avx2(__m256);
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn mask8(n: usize) -> __m256i {
+        // Lane i is on (sign bit set) when i < n.
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+    }
+
+    impl F32Vector for Avx2 {
+        const N: usize = 8;
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn splat(x: f32) -> Self {
+            Avx2(_mm256_set1_ps(x))
+        }
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: the caller guarantees 8 readable f32 (loadu: any alignment).
+            Avx2(unsafe { _mm256_loadu_ps(p) })
+        }
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn load_part(p: *const f32, n: usize) -> Self {
+            // SAFETY: masked-off lanes are not read (no fault); the first n are readable.
+            Avx2(unsafe { _mm256_maskload_ps(p, mask8(n)) })
+        }
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn store(p: *mut f32, v: Self) {
+            // SAFETY: the caller guarantees 8 writable f32.
+            unsafe { _mm256_storeu_ps(p, v.0) }
+        }
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn store_part(p: *mut f32, n: usize, v: Self) {
+            // SAFETY: only the first n (writable) lanes are written.
+            unsafe { _mm256_maskstore_ps(p, mask8(n), v.0) }
+        }
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn madd(a: Self, b: Self, acc: Self) -> Self {
+            Avx2(_mm256_fmadd_ps(a.0, b.0, acc.0))
+        }
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            Avx2(_mm256_add_ps(a.0, b.0))
+        }
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            Avx2(_mm256_mul_ps(a.0, b.0))
+        }
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn max(a: Self, b: Self) -> Self {
+            Avx2(_mm256_max_ps(a.0, b.0))
+        }
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn activate(v: Self, act: Activation) -> Self {
+            Avx2(avx2_fma::activate(v.0, act))
+        }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) use wasm::Wasm;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm {
+    use super::{part, F32Vector};
+    use crate::activation::Activation;
+    use crate::simd::wasm32::{self, MulAdd};
+    use core::arch::wasm32::*;
+    use core::marker::PhantomData;
+
+    /// simd128: 4 lanes; `M` is the multiply-add (`MulThenAdd` or `RelaxedMadd`).
+    pub(crate) struct Wasm<M>(v128, PhantomData<M>);
+
+    impl<M> Clone for Wasm<M> {
+        #[inline(always)]
+        fn clone(&self) -> Self {
+            *self
+        }
+    }
+    impl<M> Copy for Wasm<M> {}
+
+    #[inline(always)]
+    fn w<M>(v: v128) -> Wasm<M> {
+        Wasm(v, PhantomData)
+    }
+
+    impl<M: MulAdd> F32Vector for Wasm<M> {
+        const N: usize = 4;
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> Self {
+            w(f32x4_splat(x))
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: the caller guarantees 4 readable f32.
+            w(unsafe { wasm32::load(p) })
+        }
+        #[inline(always)]
+        unsafe fn load_part(p: *const f32, n: usize) -> Self {
+            // SAFETY: forwarded contract (n readable values).
+            let a = unsafe { part::<4>(p, n) };
+            w(f32x4(a[0], a[1], a[2], a[3]))
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: Self) {
+            // SAFETY: the caller guarantees 4 writable f32.
+            unsafe { wasm32::store(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn store_part(p: *mut f32, n: usize, v: Self) {
+            let mut a = [0.0f32; 4];
+            // SAFETY: `a` has room for 4 f32.
+            unsafe { wasm32::store(a.as_mut_ptr(), v.0) };
+            // SAFETY: the caller guarantees n <= 4 writable f32 at p.
+            unsafe { core::ptr::copy_nonoverlapping(a.as_ptr(), p, n) }
+        }
+        #[inline(always)]
+        unsafe fn madd(a: Self, b: Self, acc: Self) -> Self {
+            w(M::madd(a.0, b.0, acc.0))
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            w(f32x4_add(a.0, b.0))
+        }
+        #[inline(always)]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            w(f32x4_mul(a.0, b.0))
+        }
+        #[inline(always)]
+        unsafe fn max(a: Self, b: Self) -> Self {
+            w(f32x4_pmax(a.0, b.0))
+        }
+        #[inline(always)]
+        unsafe fn activate(v: Self, act: Activation) -> Self {
+            w(wasm32::activate(v.0, act))
+        }
+    }
+}
