@@ -4,9 +4,14 @@
 //! ([`bound`], [`assert_close`]). Builds for wasm32 too (no OS entropy).
 
 mod conv;
+mod eltwise;
 mod reference;
 
 pub use conv::{conv2d_reference, oihw_to_hwio};
+pub use eltwise::{
+    erfc, layer_norm_reference, log_softmax_reference, rel_error, rms_norm_reference, softmax_reference, sweep_inputs,
+    unary_reference,
+};
 use lanes_kernels::{Activation, Epilogue, Gemm, Isa, MatMut, MatRef};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;

@@ -2,4 +2,5 @@
 //! with its microkernels under `kernels/<arch>/`.
 
 pub mod conv;
+pub mod eltwise;
 pub mod gemm;
