@@ -50,10 +50,11 @@ run_tests() { # flavour, where (node|chromium)
   local profile=(--profile "wasm-test-$v" --config "profile.wasm-test-$v.inherits='dev'"
     --config "profile.wasm-test-$v.opt-level=3")
   # The kernels' own suites (kernels/tests/gemm.rs, the per-microkernel tester ukernels.rs, plan.rs,
+  # conv.rs, eltwise.rs,
   # single-threaded as shipped), then the
   # wasm-bindgen API of lanes-web.
   env "${env[@]}" RUSTFLAGS="$(flags_of "$v")" cargo test -p lanes-kernels --no-default-features \
-    --target wasm32-unknown-unknown "${profile[@]}" --test gemm --test ukernels --test plan --test conv --test depthwise --test pool --test nchw
+    --target wasm32-unknown-unknown "${profile[@]}" --test gemm --test ukernels --test plan --test conv --test depthwise --test pool --test nchw --test eltwise
   env "${env[@]}" RUSTFLAGS="$(flags_of "$v")" cargo test -p lanes-web --target wasm32-unknown-unknown \
     "${profile[@]}" --test bindings
 }

@@ -39,6 +39,7 @@ mod view;
 pub use activation::Activation;
 pub use error::KernelError;
 pub use isa::Isa;
+pub use ops::eltwise::Eltwise;
 pub use ops::gemm::{gemm, gemm_raw, microkernels, Epilogue, Gemm, PackedB, Parallelism};
 pub use view::{MatMut, MatRef};
 

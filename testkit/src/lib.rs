@@ -4,10 +4,15 @@
 //! ([`bound`], [`assert_close`]). Builds for wasm32 too (no OS entropy).
 
 mod conv;
+mod eltwise;
 mod pool;
 mod reference;
 
 pub use conv::{conv2d_reference, oihw_to_hwio};
+pub use eltwise::{
+    erfc, layer_norm_reference, log_softmax_reference, rel_error, rms_norm_reference, softmax_reference, sweep_inputs,
+    unary_reference,
+};
 use lanes_kernels::{Activation, Epilogue, Gemm, Isa, MatMut, MatRef};
 pub use pool::{global_avg_pool_reference, pool2d_reference};
 use rand::{RngExt, SeedableRng};

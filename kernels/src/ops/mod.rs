@@ -2,6 +2,7 @@
 //! with its microkernels under `kernels/<arch>/`.
 
 pub mod conv;
+pub mod eltwise;
 pub mod gemm;
 pub mod layout;
 pub mod pool;

@@ -2,6 +2,126 @@
 //! activations, loads/stores and prefetch. Operations' kernels import from here; nothing here
 //! imports an operation.
 
+/// Coefficients of e^r on |r| <= ln2/2, degree 6, highest first (Chebyshev fit, rounded to
+/// f32: relative error 2e-8 before the rounding of the evaluation).
+pub(crate) const EXP_POLY: [f32; 7] = [0.001_394_110_8, 0.008_375_126, 0.041_666_35, 0.166_664_15, 0.5, 1.0, 1.0];
+
+/// `erfcx(u) = e^{u^2} erfc(u)` on `u in [0, 15/sqrt(2)]` as a polynomial in
+/// `t = 1 / (1 + 0.3 u)`, degree 11, highest first (Chebyshev fit with mpmath, relative error
+/// 3e-8 with these f32 coefficients).
+pub(crate) const ERFCX_POLY: [f32; 12] = [
+    0.059_111_785,
+    -0.355_497_6,
+    0.811_929_8,
+    -0.959_091_5,
+    0.909_66,
+    -0.390_677_1,
+    0.326_639_8,
+    0.087_249_376,
+    0.173_644_32,
+    0.167_651_6,
+    0.169_384_05,
+    -4.517_834e-6,
+];
+/// `0.3 / sqrt(2)`: t = 1 / (1 + ERFCX_P * |x|) for u = |x| / sqrt(2).
+pub(crate) const ERFCX_P: f32 = 0.212_132_03;
+
+/// Taylor coefficients of `(tanh(x) - x) / x^3` in powers of x^2, highest first (used for
+/// |x| < TANH_SMALL, where the series' truncation error is below 1e-8 relative).
+pub(crate) const TANH_POLY: [f32; 6] =
+    [21844.0 / 6_081_075.0, -1382.0 / 155_925.0, 62.0 / 2835.0, -17.0 / 315.0, 2.0 / 15.0, -1.0 / 3.0];
+pub(crate) const TANH_SMALL: f32 = 0.4;
+
+/// The math every ISA derives from its primitives (`V`, `splat`, `add`, `sub`, `mul`, `div`,
+/// `fma`, `min`, `max`, `abs`, `lt`, `gt`, `is_nan`, `select`, `exp`), written once: sigmoid,
+/// tanh, the two GELUs, SiLU and a NaN-propagating clamp. Expanded inside each
+/// `simd/<arch>` module with that module's `#[target_feature]` attribute, so the code is
+/// compiled (and inlined) for the ISA like hand-written intrinsics. `min` / `max` may return
+/// either operand for NaN: nothing here depends on it.
+macro_rules! derived_math {
+    ($(#[$attr:meta])*) => {
+        /// `1 / (1 + e^-z)`, as `e^z / (1 + e^z)` for `z < 0` so tiny results keep their
+        /// precision. NaN propagates.
+        $(#[$attr])*
+        #[inline]
+        pub(crate) fn sigmoid(z: V) -> V {
+            let e = exp(sub(splat(0.0), abs(z)));
+            let s = div(splat(1.0), add(splat(1.0), e));
+            select(lt(z, splat(0.0)), mul(e, s), s)
+        }
+
+        /// `tanh(x)`: an odd Taylor polynomial for `|x| < 0.4`, else `1 - 2 / (e^{2|x|} + 1)`
+        /// with x's sign. `+-Inf` gives `+-1`, NaN propagates.
+        $(#[$attr])*
+        #[inline]
+        pub(crate) fn tanh(x: V) -> V {
+            use $crate::simd::{TANH_POLY, TANH_SMALL};
+            let a = abs(x);
+            let x2 = mul(x, x);
+            let mut p = splat(TANH_POLY[0]);
+            for c in &TANH_POLY[1..] {
+                p = fma(p, x2, splat(*c));
+            }
+            // x (1 + x^2 p) keeps the sign of -0 (x + x^3 p would round -0 + 0 to +0).
+            let small = mul(x, fma(p, x2, splat(1.0)));
+            let e = exp(add(a, a));
+            let big = sub(splat(1.0), div(splat(2.0), add(e, splat(1.0))));
+            let big = select(lt(x, splat(0.0)), sub(splat(0.0), big), big);
+            select(lt(a, splat(TANH_SMALL)), small, big)
+        }
+
+        /// GELU, tanh form: `x * sigmoid(GELU_K (x + GELU_C x^3))` (`Activation::Gelu`).
+        $(#[$attr])*
+        #[inline]
+        pub(crate) fn gelu_tanh(x: V) -> V {
+            use $crate::activation::{GELU_C, GELU_K};
+            let x3 = mul(mul(x, x), x);
+            mul(x, sigmoid(mul(splat(GELU_K), fma(splat(GELU_C), x3, x))))
+        }
+
+        /// SiLU: `x * sigmoid(x)`.
+        $(#[$attr])*
+        #[inline]
+        pub(crate) fn silu(x: V) -> V {
+            mul(x, sigmoid(x))
+        }
+
+        /// Exact GELU: `x * Phi(x) = x/2 * erfc(-x / sqrt(2))`. `erfc(u)` for `u >= 0` is
+        /// `e^{-u^2} erfcx(u)` with `u^2 = x^2/2` split exactly into hi + lo (Veltkamp, no FMA
+        /// needed), `erfcx` a polynomial in `1/(1 + 0.3u)`; for `x > 0`, `Phi = 1 - erfc/2`.
+        /// x is clamped to +-15 inside Phi (Phi is 0 or 1 in f32 beyond). NaN propagates.
+        $(#[$attr])*
+        #[inline]
+        pub(crate) fn gelu_erf(x: V) -> V {
+            use $crate::simd::{ERFCX_P, ERFCX_POLY};
+            let ax = abs(min(max(x, splat(-15.0)), splat(15.0)));
+            let c = mul(ax, splat(4097.0));
+            let h = sub(c, sub(c, ax));
+            let l = sub(ax, h);
+            let hi = mul(ax, ax);
+            let lo = add(add(sub(mul(h, h), hi), mul(add(h, h), l)), mul(l, l));
+            let e = mul(exp(mul(hi, splat(-0.5))), sub(splat(1.0), mul(lo, splat(0.5))));
+            let t = div(splat(1.0), fma(ax, splat(ERFCX_P), splat(1.0)));
+            let mut f = splat(ERFCX_POLY[0]);
+            for c in &ERFCX_POLY[1..] {
+                f = fma(f, t, splat(*c));
+            }
+            let half = mul(mul(e, f), splat(0.5));
+            mul(x, select(gt(x, splat(0.0)), sub(splat(1.0), half), half))
+        }
+
+        /// `min(max(x, lo), hi)`; NaN propagates (whatever `min`/`max` do with it).
+        $(#[$attr])*
+        #[inline]
+        pub(crate) fn clamp(x: V, lo: V, hi: V) -> V {
+            select(is_nan(x), x, min(max(x, lo), hi))
+        }
+    };
+}
+pub(crate) use derived_math;
+
+pub(crate) mod portable;
+pub(crate) mod scalar;
 pub(crate) mod vector;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub(crate) mod wasm32;

@@ -4,6 +4,7 @@
 //! `+simd128` (and the relaxed multiply-add with `+relaxed-simd`).
 
 use crate::activation::Activation;
+use crate::simd::EXP_POLY;
 use core::arch::wasm32::*;
 
 /// `acc + a*b`, fused or not.
@@ -54,26 +55,134 @@ impl MulAdd for RelaxedMadd {
     }
 }
 
-/// Applies the activation: clamps in vector registers, GELU and SiLU lane by lane with the
-/// scalar definition (`Activation::apply`).
+/// Applies the activation in vector registers; NaN propagates.
 #[inline(always)]
 pub(crate) fn activate(x: v128, act: Activation) -> v128 {
     match act {
         Activation::Identity => x,
         Activation::Relu | Activation::Clamp { .. } => {
             let (lo, hi) = act.bounds();
-            // pmax(x, lo) = x < lo ? lo : x; pmin(x, hi) = hi < x ? hi : x: NaN would pass
-            // through both, but with relaxed-simd enabled LLVM emits `relaxed_min/max` for
-            // them, whose NaN result is up to the engine (V8 on x86 gave `lo`). So NaN lanes
-            // (x != x) take x explicitly.
-            let clamped = f32x4_pmin(f32x4_pmax(x, f32x4_splat(lo)), f32x4_splat(hi));
-            v128_bitselect(x, clamped, f32x4_ne(x, x))
+            clamp(x, splat(lo), splat(hi))
         }
-        Activation::Gelu | Activation::Silu => f32x4(
-            act.apply(f32x4_extract_lane::<0>(x)),
-            act.apply(f32x4_extract_lane::<1>(x)),
-            act.apply(f32x4_extract_lane::<2>(x)),
-            act.apply(f32x4_extract_lane::<3>(x)),
-        ),
+        Activation::Gelu => gelu_tanh(x),
+        Activation::Silu => silu(x),
     }
+}
+
+pub(crate) type V = v128;
+/// Lanes per vector.
+pub(crate) const L: usize = 4;
+
+/// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (`EXP_POLY`, unfused
+/// multiply-adds), times 2^n built in the exponent bits as 2^(n/2) * 2^(n - n/2) (n in
+/// [-150, 128]: subnormal results, overflow to +inf). NaN lanes are selected back explicitly:
+/// with relaxed-simd LLVM may turn `pmin`/`pmax` into `relaxed_min/max`, whose NaN result is
+/// up to the engine (docs/wasm.md).
+#[inline(always)]
+pub(crate) fn exp(x0: v128) -> v128 {
+    let x = f32x4_pmin(f32x4_pmax(x0, splat(-104.0)), splat(88.8));
+    let n = f32x4_nearest(f32x4_mul(x, splat(std::f32::consts::LOG2_E)));
+    let r = f32x4_sub(x, f32x4_mul(n, splat(0.693_145_75)));
+    let r = f32x4_sub(r, f32x4_mul(n, splat(1.428_606_8e-6)));
+    let mut p = splat(EXP_POLY[0]);
+    for c in &EXP_POLY[1..] {
+        p = f32x4_add(f32x4_mul(p, r), splat(*c));
+    }
+    let ni = i32x4_trunc_sat_f32x4(n);
+    let n1 = i32x4_shr(ni, 1);
+    let n2 = i32x4_sub(ni, n1);
+    let pow2 = |k: v128| i32x4_shl(i32x4_add(k, i32x4_splat(127)), 23);
+    let e = f32x4_mul(f32x4_mul(p, pow2(n1)), pow2(n2));
+    v128_bitselect(x0, e, f32x4_ne(x0, x0))
+}
+
+crate::simd::derived_math!();
+
+#[inline(always)]
+pub(crate) fn splat(x: f32) -> V {
+    f32x4_splat(x)
+}
+#[inline(always)]
+pub(crate) fn add(a: V, b: V) -> V {
+    f32x4_add(a, b)
+}
+#[inline(always)]
+pub(crate) fn sub(a: V, b: V) -> V {
+    f32x4_sub(a, b)
+}
+#[inline(always)]
+pub(crate) fn mul(a: V, b: V) -> V {
+    f32x4_mul(a, b)
+}
+#[inline(always)]
+pub(crate) fn div(a: V, b: V) -> V {
+    f32x4_div(a, b)
+}
+/// `a*b + c`, unfused (two roundings) on both wasm ISAs, so results do not depend on the engine.
+#[inline(always)]
+pub(crate) fn fma(a: V, b: V, c: V) -> V {
+    f32x4_add(f32x4_mul(a, b), c)
+}
+#[inline(always)]
+pub(crate) fn min(a: V, b: V) -> V {
+    f32x4_pmin(a, b)
+}
+#[inline(always)]
+pub(crate) fn max(a: V, b: V) -> V {
+    f32x4_pmax(a, b)
+}
+#[inline(always)]
+pub(crate) fn abs(a: V) -> V {
+    f32x4_abs(a)
+}
+#[inline(always)]
+pub(crate) fn lt(a: V, b: V) -> V {
+    f32x4_lt(a, b)
+}
+#[inline(always)]
+pub(crate) fn gt(a: V, b: V) -> V {
+    f32x4_gt(a, b)
+}
+#[inline(always)]
+pub(crate) fn is_nan(a: V) -> V {
+    f32x4_ne(a, a)
+}
+/// `m ? a : b` lane-wise (`m` from a comparison).
+#[inline(always)]
+pub(crate) fn select(m: V, a: V, b: V) -> V {
+    v128_bitselect(a, b, m)
+}
+#[inline(always)]
+pub(crate) fn hsum(a: V) -> f32 {
+    let s = f32x4_add(a, i32x4_shuffle::<2, 3, 0, 1>(a, a));
+    f32x4_extract_lane::<0>(f32x4_add(s, i32x4_shuffle::<1, 0, 3, 2>(s, s)))
+}
+#[inline(always)]
+pub(crate) fn hmax(a: V) -> f32 {
+    let s = f32x4_pmax(a, i32x4_shuffle::<2, 3, 0, 1>(a, a));
+    f32x4_extract_lane::<0>(f32x4_pmax(s, i32x4_shuffle::<1, 0, 3, 2>(s, s)))
+}
+/// The first `n < 4` values at `p`, the other lanes `fill` (nothing past `p + n` is touched).
+///
+/// # Safety
+/// `p` valid for reading `n` f32.
+#[inline(always)]
+pub(crate) unsafe fn load_partial(p: *const f32, n: usize, fill: f32) -> V {
+    let mut buf = [fill; L];
+    // SAFETY: n < L values readable at p (caller), writable in buf.
+    unsafe { core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n.min(L)) };
+    // SAFETY: buf holds L values.
+    unsafe { load(buf.as_ptr()) }
+}
+/// Stores the first `n < 4` lanes of `v` at `p`.
+///
+/// # Safety
+/// `p` valid for writing `n` f32.
+#[inline(always)]
+pub(crate) unsafe fn store_partial(p: *mut f32, n: usize, v: V) {
+    let mut buf = [0.0f32; L];
+    // SAFETY: buf holds L values.
+    unsafe { store(buf.as_mut_ptr(), v) };
+    // SAFETY: n < L values writable at p (caller).
+    unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n.min(L)) };
 }

@@ -1,9 +1,16 @@
-//! AVX2+FMA vector math: `exp`, `sigmoid` and the activations on `__m256`.
+//! AVX2+FMA vector math: primitives on `__m256` (8 lanes, tails through a stack buffer),
+//! `exp`, and the derived math of `simd::derived_math!` (sigmoid, tanh, GELUs, SiLU, clamp);
+//! `activate` applies a GEMM epilogue activation.
 
-use crate::activation::{Activation, GELU_C, GELU_K};
+use crate::activation::Activation;
+use crate::simd::EXP_POLY;
 use core::arch::x86_64::*;
 
-/// Applies `act` lane-wise; NaN propagates (max/min return their second operand on NaN).
+pub(crate) type V = __m256;
+/// Lanes per vector.
+pub(crate) const L: usize = 8;
+
+/// Applies `act` lane-wise; NaN propagates.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) fn activate(x: __m256, act: Activation) -> __m256 {
@@ -11,42 +18,162 @@ pub(crate) fn activate(x: __m256, act: Activation) -> __m256 {
         Activation::Identity => x,
         Activation::Relu | Activation::Clamp { .. } => {
             let (lo, hi) = act.bounds();
-            _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), x))
+            clamp(x, splat(lo), splat(hi))
         }
-        Activation::Gelu => {
-            let x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
-            let z = _mm256_mul_ps(_mm256_set1_ps(GELU_K), _mm256_fmadd_ps(_mm256_set1_ps(GELU_C), x3, x));
-            _mm256_mul_ps(x, sigmoid(z))
-        }
-        Activation::Silu => _mm256_mul_ps(x, sigmoid(x)),
+        Activation::Gelu => gelu_tanh(x),
+        Activation::Silu => silu(x),
     }
 }
 
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-pub(crate) fn sigmoid(z: __m256) -> __m256 {
-    let one = _mm256_set1_ps(1.0);
-    _mm256_div_ps(one, _mm256_add_ps(one, exp(_mm256_sub_ps(_mm256_setzero_ps(), z))))
-}
-
-/// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (rel. error < 2e-7),
-/// times 2^n built in the exponent bits. x is clamped to [-87, 88.8] so n stays in
-/// [-126, 128]: 2^128 is the bit pattern of +inf, so large inputs overflow to +inf like libm.
+/// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (`EXP_POLY`), times
+/// 2^n built in the exponent bits as 2^(n/2) * 2^(n - n/2), so n may span [-150, 128]:
+/// results near f32::MAX stay finite, larger ones overflow to +inf, tiny ones come out
+/// subnormal or 0, like libm. NaN propagates (`max`/`min` return their second operand, x).
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) fn exp(x: __m256) -> __m256 {
-    let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0)), _mm256_set1_ps(88.8));
+    let x = _mm256_min_ps(_mm256_set1_ps(88.8), _mm256_max_ps(_mm256_set1_ps(-104.0), x));
     let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
         x,
         _mm256_set1_ps(std::f32::consts::LOG2_E),
     ));
     let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_145_75), x);
     let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428_606_8e-6), r);
-    let mut p = _mm256_set1_ps(1.0 / 720.0);
-    for c in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
-        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+    let mut p = _mm256_set1_ps(EXP_POLY[0]);
+    for c in &EXP_POLY[1..] {
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(*c));
     }
-    let pow2n =
-        _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127))));
-    _mm256_mul_ps(p, pow2n)
+    let ni = _mm256_cvtps_epi32(n);
+    let n1 = _mm256_srai_epi32::<1>(ni);
+    let n2 = _mm256_sub_epi32(ni, n1);
+    let pow2 = |k: __m256i| _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(k, _mm256_set1_epi32(127))));
+    _mm256_mul_ps(_mm256_mul_ps(p, pow2(n1)), pow2(n2))
+}
+
+crate::simd::derived_math!(#[target_feature(enable = "avx2,fma")]);
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn splat(x: f32) -> V {
+    _mm256_set1_ps(x)
+}
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn add(a: V, b: V) -> V {
+    _mm256_add_ps(a, b)
+}
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn sub(a: V, b: V) -> V {
+    _mm256_sub_ps(a, b)
+}
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn mul(a: V, b: V) -> V {
+    _mm256_mul_ps(a, b)
+}
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn div(a: V, b: V) -> V {
+    _mm256_div_ps(a, b)
+}
+/// `a*b + c`, one rounding.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn fma(a: V, b: V, c: V) -> V {
+    _mm256_fmadd_ps(a, b, c)
+}
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn min(a: V, b: V) -> V {
+    _mm256_min_ps(a, b)
+}
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn max(a: V, b: V) -> V {
+    _mm256_max_ps(a, b)
+}
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn abs(a: V) -> V {
+    _mm256_andnot_ps(_mm256_set1_ps(-0.0), a)
+}
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn lt(a: V, b: V) -> V {
+    _mm256_cmp_ps::<_CMP_LT_OQ>(a, b)
+}
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn gt(a: V, b: V) -> V {
+    _mm256_cmp_ps::<_CMP_GT_OQ>(a, b)
+}
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn is_nan(a: V) -> V {
+    _mm256_cmp_ps::<_CMP_UNORD_Q>(a, a)
+}
+/// `m ? a : b` lane-wise (`m` from a comparison).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn select(m: V, a: V, b: V) -> V {
+    _mm256_blendv_ps(b, a, m)
+}
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn hsum(a: V) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps::<1>(s, s)))
+}
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn hmax(a: V) -> f32 {
+    let s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
+    let s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    _mm_cvtss_f32(_mm_max_ss(s, _mm_shuffle_ps::<1>(s, s)))
+}
+
+/// # Safety
+/// `p` valid for reading 8 f32.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn load(p: *const f32) -> V {
+    // SAFETY: forwarded from the caller; loadu has no alignment requirement.
+    unsafe { _mm256_loadu_ps(p) }
+}
+/// # Safety
+/// `p` valid for writing 8 f32.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn store(p: *mut f32, v: V) {
+    // SAFETY: forwarded from the caller.
+    unsafe { _mm256_storeu_ps(p, v) }
+}
+/// The first `n < 8` values at `p`, the other lanes `fill` (copied through a stack buffer:
+/// nothing past `p + n` is touched).
+///
+/// # Safety
+/// `p` valid for reading `n` f32.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn load_partial(p: *const f32, n: usize, fill: f32) -> V {
+    let mut buf = [fill; L];
+    // SAFETY: n < L values readable at p (caller), writable in buf.
+    unsafe { core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n.min(L)) };
+    // SAFETY: buf holds L values.
+    unsafe { _mm256_loadu_ps(buf.as_ptr()) }
+}
+/// Stores the first `n < 8` lanes of `v` at `p`.
+///
+/// # Safety
+/// `p` valid for writing `n` f32.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn store_partial(p: *mut f32, n: usize, v: V) {
+    let mut buf = [0.0f32; L];
+    // SAFETY: buf holds L values.
+    unsafe { _mm256_storeu_ps(buf.as_mut_ptr(), v) };
+    // SAFETY: n < L values writable at p (caller).
+    unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n.min(L)) };
 }
