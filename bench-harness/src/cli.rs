@@ -70,6 +70,14 @@ pub struct Options {
     #[arg(long)]
     pub peak_only: bool,
 
+    /// Convolution layer list (shapes/conv.txt format) [default: the bundled shapes/conv.txt]
+    #[arg(long, value_name = "FILE")]
+    pub conv_layers: Option<PathBuf>,
+
+    /// Skip the convolution suite (conv.jsonl and the report's convolution section)
+    #[arg(long)]
+    pub no_conv: bool,
+
     /// Internal: run one thread count and print measurements as JSON lines.
     #[arg(long, hide = true)]
     pub worker: bool,
@@ -107,6 +115,12 @@ impl Options {
         a.extend(["--isa-rows".into(), rows.get_name().into()]);
         if let Some(b) = self.budget_ms {
             a.extend(["--budget-ms".into(), b.to_string()]);
+        }
+        if let Some(c) = &self.conv_layers {
+            a.extend(["--conv-layers".into(), c.display().to_string()]);
+        }
+        if self.no_conv {
+            a.push("--no-conv".into());
         }
         a
     }

@@ -66,15 +66,28 @@ fn worker_main(opts: &Options) -> Res<()> {
     let roster = RosterOptions { per_isa_rows: opts.per_isa_rows(threads), only: opts.only() };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let budget = budget(opts);
-    pool.install(|| {
-        worker::run(&shapes, threads, &roster, budget, |ms| {
-            let mut out = std::io::stdout().lock();
-            for m in ms {
-                let _ = writeln!(out, "{}", serde_json::to_string(m).expect("measurement serialises"));
-            }
-            let _ = out.flush();
-        })
-    })
+    let emit = |ms: &[Measurement]| {
+        let mut out = std::io::stdout().lock();
+        for m in ms {
+            let _ = writeln!(out, "{}", serde_json::to_string(m).expect("measurement serialises"));
+        }
+        let _ = out.flush();
+    };
+    pool.install(|| worker::run(&shapes, threads, &roster, budget, emit))?;
+    if !opts.no_conv {
+        let layers = load_conv_layers(opts)?;
+        pool.install(|| lanes_bench::conv_suite::run(&layers, threads, budget, emit))?;
+    }
+    Ok(())
+}
+
+/// The convolution layers: `--conv-layers FILE` or the bundled shapes/conv.txt.
+fn load_conv_layers(opts: &Options) -> Res<Vec<lanes_bench::conv_suite::ConvLayer>> {
+    let text = match &opts.conv_layers {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        None => lanes_bench::conv_suite::DEFAULT_LAYERS.to_string(),
+    };
+    Ok(lanes_bench::conv_suite::parse_layers(&text)?)
 }
 
 /// Runs one worker process and collects its measurements.
@@ -151,7 +164,13 @@ fn driver_main(opts: &Options) -> Res<()> {
     peak::log(&peaks);
     write_peaks(opts, &machine, &peaks)?;
     let load_after = machine::load_average();
+    let (conv_ms, measurements): (Vec<Measurement>, Vec<Measurement>) =
+        measurements.into_iter().partition(|m| m.suite == "conv");
     let records = build_records(&measurements, &peaks);
+    if !conv_ms.is_empty() {
+        let conv_jsonl: String = build_records(&conv_ms, &peaks).iter().map(|r| r.to_json_line() + "\n").collect();
+        std::fs::write(opts.out.join("conv.jsonl"), conv_jsonl)?;
+    }
 
     let jsonl: String = records.iter().map(|r| r.to_json_line() + "\n").collect();
     std::fs::write(opts.out.join("gemm.jsonl"), jsonl)?;
@@ -189,6 +208,7 @@ fn driver_main(opts: &Options) -> Res<()> {
         chart: chart_ok.then_some("gemm.svg"),
         run_notes: &run_notes,
     });
+    let md = if conv_ms.is_empty() { md } else { md + &lanes_bench::conv_suite::render(&conv_ms, &opts.threads) };
     std::fs::write(opts.out.join("report.md"), md)?;
     eprintln!(
         "lanes-bench: done in {:.0} s; report: {}",

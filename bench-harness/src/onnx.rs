@@ -99,9 +99,12 @@ fn node(op: &str, inputs: &[&str], output: &str, attrs: &[Msg]) -> Msg {
     n
 }
 
-fn model(node: Msg, inits: &[Msg], input: Msg, output: Msg) -> Vec<u8> {
+fn model(nodes: &[Msg], inits: &[Msg], input: Msg, output: Msg) -> Vec<u8> {
     let mut g = Msg::default();
-    g.msg(1, &node).str(2, "lanes_bench");
+    for node in nodes {
+        g.msg(1, node);
+    }
+    g.str(2, "lanes_bench");
     for t in inits {
         g.msg(5, t);
     }
@@ -117,7 +120,7 @@ fn model(node: Msg, inits: &[Msg], input: Msg, output: Msg) -> Vec<u8> {
 pub fn matmul(m: usize, n: usize, k: usize, b: &[f32]) -> Vec<u8> {
     assert_eq!(b.len(), k * n);
     model(
-        node("MatMul", &["A", "B"], "Y", &[]),
+        &[node("MatMul", &["A", "B"], "Y", &[])],
         &[tensor("B", &[k, n], b)],
         value_info("A", &[m, k]),
         value_info("Y", &[m, n]),
@@ -125,7 +128,7 @@ pub fn matmul(m: usize, n: usize, k: usize, b: &[f32]) -> Vec<u8> {
 }
 
 /// A 2-D convolution on an NCHW input `[batch, cin, h, w]` with a constant OIHW filter and
-/// bias: `pads` = [top, left, bottom, right].
+/// bias, `pads` = [top, left, bottom, right], followed by a ReLU when `relu`.
 #[allow(clippy::too_many_arguments)]
 pub fn conv(
     input: [usize; 4],
@@ -137,6 +140,7 @@ pub fn conv(
     dilations: [usize; 2],
     pads: [usize; 4],
     groups: usize,
+    relu: bool,
 ) -> Vec<u8> {
     let attrs = [
         attr_ints("kernel_shape", &filter_dims[2..]),
@@ -145,8 +149,13 @@ pub fn conv(
         attr_ints("pads", &pads),
         attr_int("group", groups),
     ];
+    let conv_out = if relu { "C" } else { "Y" };
+    let mut nodes = vec![node("Conv", &["X", "W", "Bias"], conv_out, &attrs)];
+    if relu {
+        nodes.push(node("Relu", &["C"], "Y", &[]));
+    }
     model(
-        node("Conv", &["X", "W", "Bias"], "Y", &attrs),
+        &nodes,
         &[tensor("W", &filter_dims, filter), tensor("Bias", &[bias.len()], bias)],
         value_info("X", &input),
         value_info("Y", &output),

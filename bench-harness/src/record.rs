@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 /// One (case, impl, threads) as measured by a worker process.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
+    /// `gemm` or `conv`.
+    #[serde(default = "gemm_suite")]
+    pub suite: String,
     pub case: String,
     pub m: usize,
     pub n: usize,
@@ -35,6 +38,10 @@ pub struct Measurement {
     /// to gemm.jsonl; used for the paired ratios).
     #[serde(default)]
     pub round_s: Vec<f64>,
+}
+
+fn gemm_suite() -> String {
+    "gemm".into()
 }
 
 /// One line of `gemm.jsonl`.
@@ -111,7 +118,7 @@ pub fn build_records(ms: &[Measurement], peaks: &[Peak]) -> Vec<Record> {
             let best = PEERS.iter().filter_map(|&p| peer(p).map(|g| (p, g))).max_by(|a, b| a.1.total_cmp(&b.1));
             let peak_gflops = me.peak.and_then(|k| peak::lookup(peaks, k, me.threads));
             Record {
-                suite: "gemm".into(),
+                suite: me.suite.clone(),
                 case: me.case.clone(),
                 m: me.m,
                 n: me.n,
@@ -149,6 +156,7 @@ pub(crate) mod tests {
     pub(crate) fn fake(case: &str, imp: &str, isa: &str, threads: usize, gflops: f64) -> Measurement {
         let dims: Vec<usize> = case.split('x').map(|d| d.parse().unwrap()).collect();
         Measurement {
+            suite: "gemm".into(),
             case: case.into(),
             m: dims[0],
             n: dims[1],

@@ -129,6 +129,7 @@ fn run_case(shape: Shape, threads: usize, impls: &[Impl], budget: Budget) -> Res
         .map(|(i, imp)| {
             let s = stats(&times[i]);
             Measurement {
+                suite: "gemm".into(),
                 case: shape.name(),
                 m: shape.m,
                 n: shape.n,

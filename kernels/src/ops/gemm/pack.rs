@@ -51,21 +51,49 @@ pub(crate) unsafe fn pack_a_indirect(
     let mut r0 = 0;
     for panel in dst[..mc * kc].chunks_mut(mr * kc) {
         let rows = mr.min(mc - r0);
-        for i in 0..rows {
-            let ptrs = &ind.rows[(i0 + r0 + i) * ind.taps..][..ind.taps];
-            let mut p = pc;
-            while p < pc + kc {
-                let (tap, c) = (p / ind.cin, p % ind.cin);
-                let run = (ind.cin - c).min(pc + kc - p);
-                let src = ptrs[tap].0.wrapping_add(ind.offset + c);
-                for q in 0..run {
-                    // SAFETY: channel offset + c + q < offset + cin of a readable row.
-                    panel[(p - pc + q) * rows + i] = unsafe { *src.add(q) };
+        let ptrs = &ind.rows[(i0 + r0) * ind.taps..(i0 + r0 + rows) * ind.taps];
+        // One tap at a time: its channels are a contiguous run in each row, so the panel is
+        // filled k step by k step, `rows` values each (reads `rows` streams, writes in order).
+        let mut p = pc;
+        while p < pc + kc {
+            let (tap, c) = (p / ind.cin, p % ind.cin);
+            let run = (ind.cin - c).min(pc + kc - p);
+            let out = &mut panel[(p - pc) * rows..(p - pc + run) * rows];
+            let at = |i: usize| ptrs[i * ind.taps + tap].0.wrapping_add(ind.offset + c);
+            // SAFETY: every arm reads channels offset + c .. offset + c + run of readable rows
+            // (the caller's contract) and writes inside `out` (run * rows values).
+            unsafe {
+                match rows {
+                    4 => gather_rows::<4>(out, std::array::from_fn(at), run),
+                    6 => gather_rows::<6>(out, std::array::from_fn(at), run),
+                    10 => gather_rows::<10>(out, std::array::from_fn(at), run),
+                    _ => {
+                        for i in 0..rows {
+                            let src = at(i);
+                            for q in 0..run {
+                                out[q * rows + i] = *src.add(q);
+                            }
+                        }
+                    }
                 }
-                p += run;
             }
+            p += run;
         }
         r0 += rows;
+    }
+}
+
+/// `out[q * R + i] = rows[i][q]` for `q < run`: R sequential reads, contiguous writes.
+///
+/// # Safety
+/// Each of the `R` pointers is readable for `run` values; `out` holds `run * R`.
+#[inline(always)]
+unsafe fn gather_rows<const R: usize>(out: &mut [f32], rows: [*const f32; R], run: usize) {
+    for (q, step) in out[..run * R].chunks_exact_mut(R).enumerate() {
+        for (o, row) in step.iter_mut().zip(&rows) {
+            // SAFETY: q < run values of a readable row.
+            *o = unsafe { *row.add(q) };
+        }
     }
 }
 
