@@ -143,3 +143,18 @@ fn threads_split_blocked_and_gemv_work() {
         }
     });
 }
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_picks_the_tall_kernel_for_narrow_products() {
+    use lanes_kernels::Isa;
+    if !Isa::Avx512.is_available() {
+        println!("skipped: no AVX-512 on this CPU");
+        return;
+    }
+    let g = Gemm::with_isa(Isa::Avx512).unwrap();
+    assert_eq!(g.kernel_for(3136, 32, 27).unwrap().name, "sgemm_10x32_avx512");
+    assert_eq!(g.kernel_for(3136, 33, 27).unwrap().name, "sgemm_4x64_avx512");
+    assert_eq!(g.kernel_for(64, 64, 64).unwrap().name, "sgemm_4x64_avx512");
+    check_case(&g, (37, 32, 27), 1.0, 0.5, ROW, &Epilogue::NONE, 60);
+}

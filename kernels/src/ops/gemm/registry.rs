@@ -49,10 +49,20 @@ pub fn available() -> impl Iterator<Item = AvailableKernel> {
 }
 
 /// The kernel of `isa` for an `m x n x k` product. Kernels of one ISA are listed in order of
-/// preference; with one kernel per ISA today, the first is the answer for every shape (a
-/// second kernel's shape rule goes here).
+/// preference; a shape rule may pick another:
+/// - AVX-512 with `n <= 32`: `sgemm_10x32_avx512`, whose full tiles keep 20 accumulators where
+///   the 4x64 tile would run masked 4x16/4x32 tiles with 4-8 (Sapphire Rapids, GEMM through
+///   the driver: 784x32x9 1.41x, 12544x32x27 1.27x, 256x32x256 1.18x, 1000x16x100 1.16x,
+///   3136x32x576 1.10x; docs/gemm-tuning.md).
 pub fn select(isa: Isa, m: usize, n: usize, k: usize) -> Result<AvailableKernel, KernelError> {
-    let _ = (m, n, k);
+    let _ = (m, k);
+    let preferred = match isa {
+        Isa::Avx512 if n <= 32 => Some("sgemm_10x32_avx512"),
+        _ => None,
+    };
+    if let Some(kernel) = preferred.and_then(|name| available().find(|k| k.name == name)) {
+        return Ok(kernel);
+    }
     available().find(|kern| kern.isa == isa).ok_or(KernelError::IsaUnavailable { isa: isa.name() })
 }
 
