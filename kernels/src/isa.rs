@@ -87,6 +87,19 @@ impl Isa {
     }
 }
 
+/// Whether this x86-64 CPU is Intel's (`GenuineIntel` in CPUID leaf 0): kernel choice differs
+/// where vendors build the same ISA differently (Intel's AVX-512 cores have two full 512-bit
+/// FMA units, AMD Zen 4 splits a zmm FMA into two 256-bit halves). Computed once.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn is_intel() -> bool {
+    static INTEL: OnceLock<bool> = OnceLock::new();
+    *INTEL.get_or_init(|| {
+        let r = core::arch::x86_64::__cpuid(0);
+        let vendor: Vec<u8> = [r.ebx, r.edx, r.ecx].iter().flat_map(|w| w.to_le_bytes()).collect();
+        vendor == b"GenuineIntel"
+    })
+}
+
 impl FromStr for Isa {
     type Err = KernelError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -751,6 +751,6 @@ fn every_kernel_of_the_registry_through_the_driver() {
     }
     #[cfg(target_arch = "x86_64")]
     if Isa::Avx512.is_available() {
-        assert_eq!(kernel(Isa::Avx512).name, "sgemm_4x64_avx512", "select keeps the first AVX-512 kernel");
+        assert!(kernel(Isa::Avx512).name.ends_with("_avx512"), "select stays within the ISA");
     }
 }

@@ -49,17 +49,21 @@ pub fn available() -> impl Iterator<Item = AvailableKernel> {
 }
 
 /// The kernel of `isa` for an `m x n x k` product. Kernels of one ISA are listed in order of
-/// preference; a shape rule may pick another:
-/// - AVX-512 with `n <= 32`: `sgemm_10x32_avx512`, whose full tiles keep 20 accumulators where
-///   the 4x64 tile would run masked 4x16/4x32 tiles with 4-8 (Sapphire Rapids, GEMM through
-///   the driver: 784x32x9 1.41x, 12544x32x27 1.27x, 256x32x256 1.18x, 1000x16x100 1.16x,
-///   3136x32x576 1.10x; docs/gemm-tuning.md).
+/// preference; rules by CPU and shape pick another:
+/// - AVX-512 on Intel (two full 512-bit FMA units), and AVX-512 with `n <= 32` anywhere:
+///   `sgemm_10x32_avx512` (20 accumulators; for `n <= 32` the 4x64 tile would run masked
+///   4x16/4x32 tiles with 4-8). On Sapphire Rapids, through the driver, against 4x64: 1.00-1.25x
+///   on every shape of gemm.txt, 1.2-1.7x with n <= 32 (docs/gemm-tuning.md). AMD Zen 4 keeps
+///   4x64 for wider products (measured best there).
 pub fn select(isa: Isa, m: usize, n: usize, k: usize) -> Result<AvailableKernel, KernelError> {
     let _ = (m, k);
+    #[cfg(target_arch = "x86_64")]
     let preferred = match isa {
-        Isa::Avx512 if n <= 32 => Some("sgemm_10x32_avx512"),
+        Isa::Avx512 if n <= 32 || crate::isa::is_intel() => Some("sgemm_10x32_avx512"),
         _ => None,
     };
+    #[cfg(not(target_arch = "x86_64"))]
+    let preferred: Option<&str> = None;
     if let Some(kernel) = preferred.and_then(|name| available().find(|k| k.name == name)) {
         return Ok(kernel);
     }

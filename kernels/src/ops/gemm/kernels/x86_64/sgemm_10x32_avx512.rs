@@ -1,11 +1,9 @@
 //! AVX-512F: a 10x32 register tile (20 zmm accumulators + 2 B vectors + 1 broadcast), bias and
-//! activation fused, with a B panel that stays in L1 (KC 256: 32 KiB of B beside 10 KiB of A):
-//! a candidate for CPUs with two full 512-bit FMA units (Intel Sapphire Rapids class), where the
-//! 4x64 tile reaches about 75% of the zmm peak. `registry::select` picks it for N <= 32 (where
-//! 4x64 would run masked tiles with few accumulators); for wider products it measured +16-26%
-//! at 256^3, 512^3 and 128x3072x768 but -6..-12% at 512x512x4608 and 3136x64x576 on Sapphire
-//! Rapids, so 4x64 stays the default there (docs/gemm-tuning.md). 11 or 12 rows collapse to a
-//! third of the speed.
+//! activation fused: the AVX-512 kernel for CPUs with two full 512-bit FMA units (Intel,
+//! Sapphire Rapids class), where the 4x64 tile reaches only 50-70% of the zmm peak, and for
+//! products with N <= 32 everywhere. KC 768 (a 96 KiB B panel from L2): KC 256 lost 25% at
+//! 512x512x4608 (C re-read every depth block). 11 or 12 rows collapse to a third of the speed.
+//! Measurements: docs/gemm-tuning.md.
 
 use super::avx512_tile::sgemm_avx512;
 use crate::isa::Isa;
@@ -20,7 +18,7 @@ pub(crate) static SGEMM_10X32_AVX512: MicroKernel = MicroKernel {
     isa: Isa::Avx512,
     mr: MR,
     nr: NR,
-    kc: 256,
+    kc: 768,
     mc: 320,
     nc: 1024,
     gemv: &[
