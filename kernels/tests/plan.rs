@@ -39,9 +39,13 @@ fn small_row_major_products_sweep_in_place() {
         let shape = (kern.mr, 2 * kern.nr, 16);
         assert_eq!(plan_of(&g, shape, false), Strategy::SweepInPlace, "{isa}");
         check_case(&g, shape, 1.0, 0.5, ROW, &Epilogue::NONE, 1);
-        let taller = (kern.mr + 1, 2 * kern.nr, 16);
-        assert_eq!(plan_of(&g, taller, false) == Strategy::SweepInPlace, kern.b_in_place, "{isa}");
-        check_case(&g, taller, 1.0, 0.5, ROW, &Epilogue::NONE, 1);
+        // More rows: in place on kernels with `b_in_place`, or when B's block fits in L1.
+        for k in [16, kern.kc.min(300)] {
+            let taller = (kern.mr + 1, 2 * kern.nr, k);
+            let in_l1 = k * 2 * kern.nr * 4 <= 16 << 10;
+            assert_eq!(plan_of(&g, taller, false) == Strategy::SweepInPlace, kern.b_in_place || in_l1, "{isa} k={k}");
+            check_case(&g, taller, 1.0, 0.5, ROW, &Epilogue::NONE, 1);
+        }
     }
 }
 

@@ -99,6 +99,9 @@ pub enum BPlan {
 /// cores tuned on (Zen 4 1 MiB, Sapphire Rapids 2 MiB).
 const DIRECT_B_MAX_BYTES: usize = 1 << 20;
 
+/// A depth block of B (`kc x n`) this small stays in L1 (half of the smallest L1d tuned on).
+const B_IN_L1_BYTES: usize = 16 << 10;
+
 /// Most rows of A for which row-major B is always read in place.
 const DIRECT_B_MAX_M: usize = 64;
 
@@ -137,7 +140,9 @@ pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy 
             // read it in place only when a single row of tiles reads it.
             let fits_l2 = kc.saturating_mul(p.n).saturating_mul(4) <= DIRECT_B_MAX_BYTES * threads.max(1);
             let shape_ok = p.m <= DIRECT_B_MAX_M || (b.rs % SET_CONFLICT_STRIDE != 0 && fits_l2);
-            b.cs == 1 && (p.m <= kern.mr || (kern.b_in_place && shape_ok))
+            // A block small enough to stay in L1 is read in place by every kernel.
+            let fits_l1 = kc.saturating_mul(p.n).saturating_mul(4) <= B_IN_L1_BYTES;
+            b.cs == 1 && (p.m <= kern.mr || fits_l1 || (kern.b_in_place && shape_ok))
         }
         BSource::Packed(_) => false,
     };
