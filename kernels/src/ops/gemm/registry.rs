@@ -56,7 +56,7 @@ pub fn available() -> impl Iterator<Item = AvailableKernel> {
 ///   on every shape of gemm.txt, 1.2-1.7x with n <= 32 (docs/gemm-tuning.md). AMD Zen 4 keeps
 ///   4x64 for wider products (measured best there).
 pub fn select(isa: Isa, m: usize, n: usize, k: usize) -> Result<AvailableKernel, KernelError> {
-    let _ = (m, k);
+    let _ = (m, n, k); // (n is read by the x86 rules only)
     #[cfg(target_arch = "x86_64")]
     let preferred = match isa {
         Isa::Avx512 if n <= 32 || crate::isa::is_intel() => Some("sgemm_10x32_avx512"),
