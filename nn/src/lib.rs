@@ -17,6 +17,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod conv;
 pub mod data;
 mod error;
 pub mod io;

