@@ -1,6 +1,6 @@
 //! # lanes-web
 //!
-//! wasm-bindgen bindings of the lanes f32 GEMM, built four ways by `scripts/build-wasm.sh`:
+//! wasm-bindgen bindings of lanes (GEMM, convolution, element-wise ops), built four ways by `scripts/build-wasm.sh`:
 //! `scalar` (no SIMD), `simd128`, `relaxed` (simd128 + relaxed-simd) and `threads` (relaxed +
 //! atomics, rayon on a Web Worker pool through wasm-bindgen-rayon). `www/js/lanes.js` picks the
 //! best build the browser can run. Every entry point validates its arguments in [`api`] and
@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod ops;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -140,4 +141,93 @@ impl GemmPlan {
     pub fn result(&self) -> Vec<f32> {
         self.0.c().to_vec()
     }
+}
+
+/// A convolution with its filter packed once: `new Conv2dLayer(spec, filter, bias?,
+/// activation?, isa?)`, then `run(input, batch, height, width)` on NHWC Float32Arrays.
+/// `spec`: `{inChannels, outChannels, kernel: [kh, kw], stride?, dilation?, padding?
+/// ("same" | "valid" | n | [top, bottom, left, right]), groups?, layout? ("oihw" | "hwio")}`.
+#[wasm_bindgen(js_name = Conv2dLayer)]
+pub struct Conv2dLayer(ops::ConvLayer);
+
+#[wasm_bindgen(js_class = Conv2dLayer)]
+impl Conv2dLayer {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        spec: JsValue,
+        filter: &[f32],
+        bias: Option<Vec<f32>>,
+        activation: Option<String>,
+        isa: Option<String>,
+    ) -> Result<Conv2dLayer, JsError> {
+        let spec: ops::ConvSpec =
+            serde_wasm_bindgen::from_value(spec).map_err(|e| JsError::new(&format!("lanes: conv spec: {e}")))?;
+        ops::ConvLayer::new(&spec, filter, bias.as_deref(), activation.as_deref(), isa.as_deref())
+            .map(Conv2dLayer)
+            .map_err(js)
+    }
+
+    /// `[batch, outHeight, outWidth, outChannels]`.
+    #[wasm_bindgen(js_name = outputShape)]
+    pub fn output_shape(&self, batch: f64, height: f64, width: f64) -> Result<Vec<u32>, JsError> {
+        let s = self.0.output_shape(batch, height, width).map_err(js)?;
+        Ok(s.iter().map(|&d| d as u32).collect())
+    }
+
+    /// The NHWC output for `batch` NHWC images.
+    pub fn run(&self, input: &[f32], batch: f64, height: f64, width: f64) -> Result<Vec<f32>, JsError> {
+        self.0.run(input, batch, height, width).map_err(js)
+    }
+}
+
+/// `op(x)` element by element: `relu`, `gelu`, `gelu_erf`, `silu`, `sigmoid`, `tanh`, `exp`.
+#[wasm_bindgen]
+pub fn unary(op: &str, x: &[f32], isa: Option<String>) -> Result<Vec<f32>, JsError> {
+    ops::unary(op, x, isa.as_deref()).map_err(js)
+}
+
+/// Row-wise softmax of a `rows x cols` row-major array (numerically stable).
+#[wasm_bindgen]
+pub fn softmax(x: &[f32], rows: f64, cols: f64, isa: Option<String>) -> Result<Vec<f32>, JsError> {
+    ops::softmax(x, rows, cols, false, isa.as_deref()).map_err(js)
+}
+
+/// Row-wise log-softmax of a `rows x cols` row-major array.
+#[wasm_bindgen(js_name = logSoftmax)]
+pub fn log_softmax(x: &[f32], rows: f64, cols: f64, isa: Option<String>) -> Result<Vec<f32>, JsError> {
+    ops::softmax(x, rows, cols, true, isa.as_deref()).map_err(js)
+}
+
+/// Layer norm of each row: `(x - mean) / sqrt(var + eps) * gamma + beta`.
+#[wasm_bindgen(js_name = layerNorm)]
+pub fn layer_norm(
+    x: &[f32],
+    rows: f64,
+    cols: f64,
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f32,
+    isa: Option<String>,
+) -> Result<Vec<f32>, JsError> {
+    ops::norm(x, rows, cols, gamma, Some(beta), eps, isa.as_deref()).map_err(js)
+}
+
+/// RMS norm of each row: `x / sqrt(mean(x^2) + eps) * gamma`.
+#[wasm_bindgen(js_name = rmsNorm)]
+pub fn rms_norm(
+    x: &[f32],
+    rows: f64,
+    cols: f64,
+    gamma: &[f32],
+    eps: f32,
+    isa: Option<String>,
+) -> Result<Vec<f32>, JsError> {
+    ops::norm(x, rows, cols, gamma, None, eps, isa.as_deref()).map_err(js)
+}
+
+/// `x + y` or `x * y` (`op`: `"add"`, `"mul"`) on `rows x cols`; `y` is `rows x cols` or one
+/// row of `cols` values broadcast to every row.
+#[wasm_bindgen]
+pub fn binary(op: &str, x: &[f32], y: &[f32], rows: f64, cols: f64, isa: Option<String>) -> Result<Vec<f32>, JsError> {
+    ops::binary(op, x, y, rows, cols, isa.as_deref()).map_err(js)
 }

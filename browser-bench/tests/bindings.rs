@@ -139,3 +139,37 @@ fn exported_functions_throw_js_errors() {
     let isas: Vec<String> = js_sys::Array::from(&field("isas")).iter().filter_map(|v| v.as_string()).collect();
     assert_eq!(isas, want.isas);
 }
+
+#[wasm_bindgen_test]
+fn conv_and_element_wise_bindings_compute_and_throw() {
+    use lanes_kernels::ops::conv::{Conv2dParams, Padding};
+    use lanes_kernels::Activation;
+    let spec = js_sys::JSON::parse(
+        r#"{"inChannels": 3, "outChannels": 5, "kernel": [3, 3], "stride": [2, 1], "padding": "same"}"#,
+    )
+    .unwrap();
+    let mut r = Rng::new(3);
+    let filter = r.vec(5 * 3 * 9);
+    let bias = r.vec(5);
+    let input = r.vec(2 * 7 * 6 * 3);
+    let layer = lanes_web::Conv2dLayer::new(spec, &filter, Some(bias.clone()), Some("relu".into()), None).unwrap();
+    assert_eq!(layer.output_shape(2.0, 7.0, 6.0).unwrap(), vec![2, 4, 6, 5]);
+    let out = layer.run(&input, 2.0, 7.0, 6.0).unwrap();
+    let g = Conv2dParams::new(3, 5, (3, 3)).stride(2, 1).padding(Padding::Same).geometry(2, 7, 6).unwrap();
+    let (want, mag) = lanes_testkit::conv2d_reference(&g, &input, &filter, Some(&bias), None, Activation::Relu);
+    for (i, ((&o, &w), &m)) in out.iter().zip(&want).zip(&mag).enumerate() {
+        assert!((o - w).abs() <= 1e-5 * (m + 1.0), "conv output {i}: got {o}, want {w}");
+    }
+    let bad = js_sys::JSON::parse(r#"{"inChannels": 3, "outChannels": 5, "kernel": [0, 3]}"#).unwrap();
+    let msg = js_message(lanes_web::Conv2dLayer::new(bad, &filter, None, None, None).err().unwrap());
+    assert!(msg.contains("kernel height"), "{msg}");
+    let msg = js_message(layer.run(&input[1..], 2.0, 7.0, 6.0).err().unwrap());
+    assert!(msg.contains("input"), "{msg}");
+    // Element-wise ops: values and thrown errors.
+    let s = lanes_web::softmax(&[0.0, 0.0, 1.0, 1.0], 2.0, 2.0, None).unwrap();
+    assert_eq!(s, vec![0.5; 4]);
+    assert_eq!(lanes_web::unary("relu", &[-2.0, 3.0], None).unwrap(), vec![0.0, 3.0]);
+    assert!(js_message(lanes_web::unary("swish", &[1.0], None).err().unwrap()).contains("unary op"));
+    assert!(js_message(lanes_web::layer_norm(&[1.0; 3], 1.0, 2.0, &[1.0; 2], &[0.0; 2], 1e-5, None).err().unwrap())
+        .contains("rows x cols"));
+}
