@@ -754,3 +754,59 @@ fn every_kernel_of_the_registry_through_the_driver() {
         assert!(kernel(Isa::Avx512).name.ends_with("_avx512"), "select stays within the ISA");
     }
 }
+
+/// Determinism: the same input, ISA and thread count give the same bits, whether the calls run
+/// one after another, from many threads at once on shared prepacked weights, or from inside
+/// rayon jobs.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn concurrent_calls_on_shared_weights_are_bit_identical() {
+    use std::sync::Arc;
+    for isa in isas() {
+        let (m, n, k) = (67, 130, 300);
+        let mut r = Rng::new(77);
+        let (a, b) = (r.vec(m * k), r.vec(k * n));
+        let bias = r.vec(n);
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
+        let packed = Arc::new(g.pack_b(MatRef::row_major(&b, k, n).unwrap()).unwrap());
+        let run = |g: &Gemm, packed: &lanes_kernels::PackedB| {
+            let mut c = vec![0.0f32; m * n];
+            let epi = Epilogue::new(Some(&bias), Activation::Gelu);
+            g.run_packed(
+                1.0,
+                MatRef::row_major(&a, m, k).unwrap(),
+                packed,
+                0.0,
+                MatMut::row_major(&mut c, m, n).unwrap(),
+                &epi,
+            )
+            .unwrap();
+            c
+        };
+        let want = run(&g, &packed);
+        // Eight OS threads at once on the same packed weights.
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8).map(|_| s.spawn(|| run(&g, &packed))).collect();
+            for h in handles {
+                assert!(
+                    h.join().unwrap().iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{isa}: concurrent call differs"
+                );
+            }
+        });
+        // From inside rayon jobs, each call with 2 threads of its own (same thread count twice).
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let g2 = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
+        let want2 = pool.install(|| run(&g2, &packed));
+        let got: Vec<Vec<f32>> = pool.install(|| {
+            use rayon::prelude::*;
+            (0..6).into_par_iter().map(|_| run(&g2, &packed)).collect()
+        });
+        for c in got {
+            assert!(
+                c.iter().zip(&want2).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{isa}: call from a rayon job differs"
+            );
+        }
+    }
+}
