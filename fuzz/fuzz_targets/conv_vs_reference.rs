@@ -1,0 +1,76 @@
+//! Convolution on fuzzer-chosen geometry (kernel, stride, dilation, explicit or same padding,
+//! groups, tiny and 1x1 images, batches) on every available ISA against the direct f64
+//! convolution of the test kit; impossible geometry must be a typed error, never a panic.
+#![no_main]
+
+use lanes_kernels::ops::conv::{Conv2d, Conv2dParams, FilterLayout, Padding};
+use lanes_kernels::{Activation, Gemm, Isa, Parallelism};
+use lanes_testkit::{close, conv2d_reference};
+use libfuzzer_sys::fuzz_target;
+
+struct Bytes<'a>(&'a [u8]);
+impl Bytes<'_> {
+    fn u8(&mut self) -> u8 {
+        let (b, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
+        self.0 = rest;
+        b
+    }
+    fn f32(&mut self) -> f32 {
+        f32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    let groups = 1 + b.u8() as usize % 3;
+    let cin = groups * (1 + b.u8() as usize % 4);
+    let cout = groups * (1 + b.u8() as usize % 4);
+    let kernel = (b.u8() as usize % 6, 1 + b.u8() as usize % 5); // kernel height 0 is invalid
+    let stride = (b.u8() as usize % 4, 1 + b.u8() as usize % 3); // stride 0 is invalid
+    let dilation = (1 + b.u8() as usize % 3, 1 + b.u8() as usize % 2);
+    let padding = if b.u8() % 3 == 0 {
+        Padding::Same
+    } else {
+        Padding::Explicit { top: b.u8() as usize % 5, bottom: b.u8() as usize % 5, left: b.u8() as usize % 5, right: b.u8() as usize % 5 }
+    };
+    let (batch, h, w) = (1 + b.u8() as usize % 2, b.u8() as usize % 12, 1 + b.u8() as usize % 12);
+    let act = [Activation::Identity, Activation::Relu, Activation::Gelu][b.u8() as usize % 3];
+    let special = b.u8() % 4 == 0;
+    let value = |b: &mut Bytes| if special { b.f32() } else { (b.u8() as f32 - 128.0) / 64.0 };
+    let p = Conv2dParams::new(cin, cout, kernel).stride(stride.0, stride.1).dilation(dilation.0, dilation.1).padding(padding).groups(groups);
+    let Ok(len) = p.filter_len() else { return };
+    let filter: Vec<f32> = (0..len).map(|_| value(&mut b)).collect();
+    let bias: Vec<f32> = (0..cout).map(|_| value(&mut b)).collect();
+    let geometry = p.geometry(batch, h, w);
+    for isa in Isa::available() {
+        let gemm = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
+        let conv = match Conv2d::with_gemm(gemm, p, &filter, FilterLayout::Oihw, Some(&bias), act) {
+            Ok(conv) => conv,
+            Err(_) => {
+                assert!(p.validate().is_err(), "{isa}: valid parameters refused: {p:?}");
+                return;
+            }
+        };
+        let Ok(g) = geometry else {
+            let input = vec![0.0; batch * h * w * cin];
+            assert!(conv.run(&input, batch, h, w, &mut []).is_err(), "{isa}: impossible geometry accepted: {p:?} {h}x{w}");
+            continue;
+        };
+        let input: Vec<f32> = {
+            let mut b2 = Bytes(data);
+            (0..g.input_len().unwrap()).map(|_| if special { b2.f32() } else { (b2.u8() as f32 - 128.0) / 64.0 }).collect()
+        };
+        let mut out = vec![f32::NAN; g.output_len().unwrap()];
+        conv.run(&input, batch, h, w, &mut out).unwrap();
+        let (want, mag) = conv2d_reference(&g, &input, &filter, Some(&bias), None, act);
+        let k = (p.kernel.0 * p.kernel.1 * p.in_per_group()) as f32;
+        for (i, ((&o, &wv), &m)) in out.iter().zip(&want).zip(&mag).enumerate() {
+            let tol = 16.0 * f32::EPSILON * (k + 3.0) * m + 2e-6 * (wv.abs() + 1.0);
+            // Terms beyond 1e30 (or overflowing): the summation order decides Inf vs NaN.
+            if !(m <= 1e30) {
+                continue;
+            }
+            assert!(close(o, wv, tol), "{isa} {p:?} {batch}x{h}x{w}: output {i} got {o}, want {wv}");
+        }
+    }
+});
