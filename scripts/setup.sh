@@ -51,9 +51,55 @@ node_data() {
   fi
 }
 
+# Small tabular data sets that scikit-learn's wheel ships (the package is BSD-3-Clause), for the
+# lanes-nn examples linear_regression (diabetes) and logistic_regression (breast cancer): the
+# pinned wheel is downloaded once, without dependencies, into .venv/cache/, and the three files
+# are extracted (the diabetes ones un-gzipped) into data/sklearn/ (gitignored), each checked
+# against its SHA-256. Nothing is downloaded when data/sklearn/VERSION already names the version.
+SKLEARN_VERSION=1.9.1
+sklearn_data() {
+  local dir=data/sklearn cache=".venv/cache/scikit-learn-$SKLEARN_VERSION"
+  if [ "$(cat "$dir/VERSION" 2>/dev/null)" = "$SKLEARN_VERSION" ] &&
+    [ -f "$dir/diabetes_data_raw.csv" ] && [ -f "$dir/diabetes_target.csv" ] && [ -f "$dir/breast_cancer.csv" ]; then
+    return
+  fi
+  if ! compgen -G "$cache/scikit_learn-$SKLEARN_VERSION-*.whl" >/dev/null; then
+    log "pip download scikit-learn==$SKLEARN_VERSION --no-deps (for its data files) into $cache"
+    mkdir -p "$cache"
+    # One fixed wheel whatever the host: the data files are the same in every wheel of a version.
+    .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+      --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi cp311 \
+      -d "$cache" "scikit-learn==$SKLEARN_VERSION"
+  fi
+  log "extracting the diabetes and breast-cancer data from the scikit-learn wheel into $dir"
+  .venv/bin/python - "$cache" "$dir" "$SKLEARN_VERSION" <<'EOF'
+import gzip, hashlib, pathlib, sys, zipfile
+cache, out, version = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
+# SHA-256 of each file as written (after un-gzipping).
+want = {
+    "diabetes_data_raw.csv.gz": "86badf50b4f9436ddd1e497dc0ae1b93166f8120221ee7dca4634fe849f3be7c",
+    "diabetes_target.csv.gz": "244713a551f62a291a354212d8a048adec6cb1244b2bc44e66a0698f5006d26d",
+    "breast_cancer.csv": "fed3eb72d0575ef6192293f5093c6e801b1476b577d0386bf4455504522172ed",
+}
+wheel = sorted(cache.glob(f"scikit_learn-{version}-*.whl"))[0]
+out.mkdir(parents=True, exist_ok=True)
+with zipfile.ZipFile(wheel) as z:
+    for name, sha in want.items():
+        data = z.read("sklearn/datasets/data/" + name)
+        if name.endswith(".gz"):
+            data, name = gzip.decompress(data), name[:-3]
+        got = hashlib.sha256(data).hexdigest()
+        if got != sha:
+            sys.exit(f"{wheel.name}: {name} has SHA-256 {got}, expected {sha}")
+        (out / name).write_bytes(data)
+(out / "VERSION").write_text(version + "\n")
+EOF
+}
+
 native() {
   apt_install libopenblas-dev pkg-config
   python_env
+  sklearn_data
   node_data
 }
 

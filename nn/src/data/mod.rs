@@ -1,4 +1,11 @@
-//! Data sets and mini-batches.
+//! Data sets and mini-batches: MNIST (images, class labels) here, tabular data sets in
+//! [`tabular`] (re-exported).
+
+mod tabular;
+pub use tabular::{
+    breast_cancer, diabetes, parse_table, read_table, sklearn_dir, Standardizer, Table, Tabular, TabularSplit,
+    DIABETES_FEATURES,
+};
 
 use crate::error::{NnError, Result};
 use crate::tensor::Tensor;
