@@ -74,7 +74,7 @@ pub struct Options {
     #[arg(long, value_name = "FILE")]
     pub conv_layers: Option<PathBuf>,
 
-    /// Skip the convolution suite (conv.jsonl and the report's convolution section)
+    /// Skip the convolution and row-op suites (conv.jsonl, eltwise.jsonl and their report sections)
     #[arg(long)]
     pub no_conv: bool,
 

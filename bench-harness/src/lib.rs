@@ -15,6 +15,7 @@
 pub mod chart;
 pub mod cli;
 pub mod conv_suite;
+pub mod eltwise_suite;
 pub mod machine;
 pub mod measure;
 pub mod onnx;

@@ -77,6 +77,7 @@ fn worker_main(opts: &Options) -> Res<()> {
     if !opts.no_conv {
         let layers = load_conv_layers(opts)?;
         pool.install(|| lanes_bench::conv_suite::run(&layers, threads, budget, emit))?;
+        pool.install(|| lanes_bench::eltwise_suite::run(threads, budget, emit))?;
     }
     Ok(())
 }
@@ -164,6 +165,12 @@ fn driver_main(opts: &Options) -> Res<()> {
     peak::log(&peaks);
     write_peaks(opts, &machine, &peaks)?;
     let load_after = machine::load_average();
+    let (eltwise_ms, measurements): (Vec<Measurement>, Vec<Measurement>) =
+        measurements.into_iter().partition(|m| m.suite == "eltwise");
+    if !eltwise_ms.is_empty() {
+        let jsonl: String = build_records(&eltwise_ms, &peaks).iter().map(|r| r.to_json_line() + "\n").collect();
+        std::fs::write(opts.out.join("eltwise.jsonl"), jsonl)?;
+    }
     let (conv_ms, measurements): (Vec<Measurement>, Vec<Measurement>) =
         measurements.into_iter().partition(|m| m.suite == "conv");
     let records = build_records(&measurements, &peaks);
@@ -209,6 +216,8 @@ fn driver_main(opts: &Options) -> Res<()> {
         run_notes: &run_notes,
     });
     let md = if conv_ms.is_empty() { md } else { md + &lanes_bench::conv_suite::render(&conv_ms, &opts.threads) };
+    let md =
+        if eltwise_ms.is_empty() { md } else { md + &lanes_bench::eltwise_suite::render(&eltwise_ms, &opts.threads) };
     std::fs::write(opts.out.join("report.md"), md)?;
     eprintln!(
         "lanes-bench: done in {:.0} s; report: {}",

@@ -39,6 +39,7 @@ impl Msg {
 }
 
 const FLOAT: i64 = 1; // TensorProto.DataType.FLOAT
+const ATTR_FLOAT: i64 = 1; // AttributeProto.AttributeType.FLOAT
 const ATTR_INTS: i64 = 7; // AttributeProto.AttributeType.INTS
 const ATTR_INT: i64 = 2;
 
@@ -82,8 +83,21 @@ fn attr_ints(name: &str, v: &[usize]) -> Msg {
 }
 
 fn attr_int(name: &str, v: usize) -> Msg {
+    attr_i64(name, v as i64)
+}
+
+fn attr_i64(name: &str, v: i64) -> Msg {
     let mut a = Msg::default();
-    a.str(1, name).int(3, v as i64).int(20, ATTR_INT);
+    a.str(1, name).int(3, v).int(20, ATTR_INT);
+    a
+}
+
+fn attr_f32(name: &str, v: f32) -> Msg {
+    let mut a = Msg::default();
+    a.str(1, name);
+    a.key(2, 5);
+    a.0.extend_from_slice(&v.to_le_bytes());
+    a.int(20, ATTR_FLOAT);
     a
 }
 
@@ -159,6 +173,28 @@ pub fn conv(
         &[tensor("W", &filter_dims, filter), tensor("Bias", &[bias.len()], bias)],
         value_info("X", &input),
         value_info("Y", &output),
+    )
+}
+
+/// Row-wise softmax of a `rows x cols` input (`Softmax`, axis -1).
+pub fn softmax(rows: usize, cols: usize) -> Vec<u8> {
+    model(
+        &[node("Softmax", &["X"], "Y", &[attr_i64("axis", -1)])],
+        &[],
+        value_info("X", &[rows, cols]),
+        value_info("Y", &[rows, cols]),
+    )
+}
+
+/// Layer norm of each row of a `rows x cols` input with constant `gamma` and `beta`
+/// (`LayerNormalization`, axis -1).
+pub fn layer_norm(rows: usize, cols: usize, gamma: &[f32], beta: &[f32], eps: f32) -> Vec<u8> {
+    let attrs = [attr_i64("axis", -1), attr_f32("epsilon", eps)];
+    model(
+        &[node("LayerNormalization", &["X", "Scale", "B"], "Y", &attrs)],
+        &[tensor("Scale", &[cols], gamma), tensor("B", &[cols], beta)],
+        value_info("X", &[rows, cols]),
+        value_info("Y", &[rows, cols]),
     )
 }
 
