@@ -4,9 +4,12 @@
 # here, pinned). Not part of scripts/test.sh: fuzzing is open-ended; crashes land in
 # fuzz/artifacts/<target>/ and can be replayed with `cargo +nightly fuzz run <target> <file>`.
 # Usage: scripts/fuzz.sh [seconds per target] [target ...]
+#        scripts/fuzz.sh replay [target ...]   every committed input of fuzz/seeds/<target> once
+#        (deterministic, no fuzzing: what scripts/test.sh runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs="${1:-60}"; shift || true
+mode=fuzz
+if [ "${1:-}" = replay ]; then mode=replay; shift; secs=0; else secs="${1:-60}"; shift || true; fi
 CARGO_FUZZ_VERSION=0.13.1
 if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
   cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION"
@@ -16,7 +19,15 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(gemm_vs_reference api_bad_input conv_vs_reference eltwise_vs_reference)
 cd fuzz
 for t in "${targets[@]}"; do
-  printf '\n[fuzz] %s for %ss\n' "$t" "$secs"
-  cargo "+$NIGHTLY" fuzz run "$t" -- -max_total_time="$secs" -max_len=4096
+  if [ "$mode" = replay ]; then
+    printf '\n[fuzz] %s: replaying %s committed inputs\n' "$t" "$(ls "seeds/$t" | wc -l)"
+    # The seeds as the (read-only) corpus, no new runs: each input runs exactly once.
+    cargo "+$NIGHTLY" fuzz run "$t" "seeds/$t" -- -runs=0 -max_len=4096
+  else
+    printf '\n[fuzz] %s for %ss\n' "$t" "$secs"
+    # Start from the committed seeds; new finds go to corpus/<target> (not committed).
+    mkdir -p "corpus/$t"
+    cargo "+$NIGHTLY" fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -max_len=4096
+  fi
 done
 printf '\n[fuzz] no crashes\n'

@@ -26,6 +26,11 @@ for isa in $(cargo run -q -p lanes-kernels --example list_isas); do
   LANES_ISA="$isa" cargo test -p lanes-kernels --tests
 done
 
+# Every committed fuzz input (fuzz/seeds/<target>) once, deterministically: no time-based
+# fuzzing here (scripts/fuzz.sh SECONDS does that), but every past find stays covered.
+step "fuzz corpus replay (nightly, AddressSanitizer)"
+scripts/fuzz.sh replay
+
 if [ -x browser-bench/scripts/test-wasm.sh ]; then
   step "wasm tests (Node and headless Chromium)"
   browser-bench/scripts/test-wasm.sh
