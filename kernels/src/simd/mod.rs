@@ -4,6 +4,7 @@
 
 /// Coefficients of e^r on |r| <= ln2/2, degree 6, highest first (Chebyshev fit, rounded to
 /// f32: relative error 2e-8 before the rounding of the evaluation).
+#[cfg_attr(not(any(target_arch = "x86_64", target_feature = "simd128")), allow(dead_code))] // (libm elsewhere)
 pub(crate) const EXP_POLY: [f32; 7] = [0.001_394_110_8, 0.008_375_126, 0.041_666_35, 0.166_664_15, 0.5, 1.0, 1.0];
 
 /// `erfcx(u) = e^{u^2} erfc(u)` on `u in [0, 15/sqrt(2)]` as a polynomial in
@@ -34,7 +35,7 @@ pub(crate) const TANH_SMALL: f32 = 0.4;
 
 /// The math every ISA derives from its primitives (`V`, `splat`, `add`, `sub`, `mul`, `div`,
 /// `fma`, `min`, `max`, `abs`, `lt`, `gt`, `is_nan`, `select`, `exp`), written once: sigmoid,
-/// tanh, the two GELUs, SiLU and a NaN-propagating clamp. Expanded inside each
+/// tanh, the two GELUs, SiLU, a NaN-propagating clamp and the GEMM epilogue's `activate`. Expanded inside each
 /// `simd/<arch>` module with that module's `#[target_feature]` attribute, so the code is
 /// compiled (and inlined) for the ISA like hand-written intrinsics. `min` / `max` may return
 /// either operand for NaN: nothing here depends on it.
@@ -115,6 +116,24 @@ macro_rules! derived_math {
         #[inline]
         pub(crate) fn clamp(x: V, lo: V, hi: V) -> V {
             select(is_nan(x), x, min(max(x, lo), hi))
+        }
+
+        /// Applies a GEMM epilogue activation lane-wise; NaN propagates. (The scalar and
+        /// portable tiers apply `Activation::apply` instead.)
+        $(#[$attr])*
+        #[inline]
+        #[allow(dead_code)]
+        pub(crate) fn activate(x: V, act: $crate::activation::Activation) -> V {
+            use $crate::activation::Activation;
+            match act {
+                Activation::Identity => x,
+                Activation::Relu | Activation::Clamp { .. } => {
+                    let (lo, hi) = act.bounds();
+                    clamp(x, splat(lo), splat(hi))
+                }
+                Activation::Gelu => gelu_tanh(x),
+                Activation::Silu => silu(x),
+            }
         }
     };
 }

@@ -3,7 +3,6 @@
 //! wasm has no run-time feature detection inside a module: this exists when the build enables
 //! `+simd128` (and the relaxed multiply-add with `+relaxed-simd`).
 
-use crate::activation::Activation;
 use crate::simd::EXP_POLY;
 use core::arch::wasm32::*;
 
@@ -52,20 +51,6 @@ impl MulAdd for RelaxedMadd {
     #[inline(always)]
     fn madd(a: v128, b: v128, acc: v128) -> v128 {
         f32x4_relaxed_madd(a, b, acc)
-    }
-}
-
-/// Applies the activation in vector registers; NaN propagates.
-#[inline(always)]
-pub(crate) fn activate(x: v128, act: Activation) -> v128 {
-    match act {
-        Activation::Identity => x,
-        Activation::Relu | Activation::Clamp { .. } => {
-            let (lo, hi) = act.bounds();
-            clamp(x, splat(lo), splat(hi))
-        }
-        Activation::Gelu => gelu_tanh(x),
-        Activation::Silu => silu(x),
     }
 }
 

@@ -2,28 +2,12 @@
 //! `exp`, and the derived math of `simd::derived_math!` (sigmoid, tanh, GELUs, SiLU, clamp);
 //! `activate` applies a GEMM epilogue activation.
 
-use crate::activation::Activation;
 use crate::simd::EXP_POLY;
 use core::arch::x86_64::*;
 
 pub(crate) type V = __m256;
 /// Lanes per vector.
 pub(crate) const L: usize = 8;
-
-/// Applies `act` lane-wise; NaN propagates.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-pub(crate) fn activate(x: __m256, act: Activation) -> __m256 {
-    match act {
-        Activation::Identity => x,
-        Activation::Relu | Activation::Clamp { .. } => {
-            let (lo, hi) = act.bounds();
-            clamp(x, splat(lo), splat(hi))
-        }
-        Activation::Gelu => gelu_tanh(x),
-        Activation::Silu => silu(x),
-    }
-}
 
 /// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (`EXP_POLY`), times
 /// 2^n built in the exponent bits as 2^(n/2) * 2^(n - n/2), so n may span [-150, 128]:

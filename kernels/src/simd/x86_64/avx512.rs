@@ -2,28 +2,12 @@
 //! derived math of `simd::derived_math!` (sigmoid, tanh, GELUs, SiLU, clamp); `activate`
 //! applies a GEMM epilogue activation.
 
-use crate::activation::Activation;
 use crate::simd::EXP_POLY;
 use core::arch::x86_64::*;
 
 pub(crate) type V = __m512;
 /// Lanes per vector.
 pub(crate) const L: usize = 16;
-
-/// Applies `act` lane-wise; NaN propagates.
-#[target_feature(enable = "avx512f")]
-#[inline]
-pub(crate) fn activate(x: __m512, act: Activation) -> __m512 {
-    match act {
-        Activation::Identity => x,
-        Activation::Relu | Activation::Clamp { .. } => {
-            let (lo, hi) = act.bounds();
-            clamp(x, splat(lo), splat(hi))
-        }
-        Activation::Gelu => gelu_tanh(x),
-        Activation::Silu => silu(x),
-    }
-}
 
 /// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (`EXP_POLY`), scaled by
 /// 2^n with `vscalefps` (overflows to +inf, subnormal results and underflow to 0 like libm).
