@@ -4,11 +4,12 @@
 //! other, timed interleaved round by round like the GEMM cases. Bias + ReLU fused in lanes;
 //! ORT's model is Conv + Relu.
 
-use crate::measure::{self, stats, Budget, Plan};
+use crate::measure::{self, Budget};
 use crate::record::Measurement;
 use lanes_kernels::ops::conv::{Conv2d, Conv2dGeometry, Conv2dParams, FilterLayout, Padding};
 use lanes_kernels::{Activation, Gemm, Parallelism};
 use lanes_testkit::{normwise_error, Rng};
+use std::time::Duration;
 
 /// The bundled layer list.
 pub const DEFAULT_LAYERS: &str = include_str!("../shapes/conv.txt");
@@ -200,53 +201,28 @@ pub fn run(
             }
             errors.push(err);
         }
-        // Warm up, plan, then interleaved samples with a rotating start.
-        let mut plans = Vec::new();
-        for imp in &impls {
-            let call = measure::warm_up(|| run_impl(imp, &mut out).expect("verified above"), 2, budget.per_impl / 8);
-            plans.push(budget.plan(call));
-        }
-        let mut times: Vec<Vec<f64>> = vec![Vec::new(); impls.len()];
-        let rounds = plans.iter().map(|pl| pl.rounds).max().unwrap_or(0);
-        for round in 0..rounds {
-            for j in 0..impls.len() {
-                let i = (round + j) % impls.len();
-                let Plan { iters, rounds: mine } = plans[i];
-                if round < mine {
-                    times[i]
-                        .push(measure::time_batch(|| run_impl(&impls[i], &mut out).expect("verified above"), iters));
-                    if impls[i].name == "onnxruntime" && threads > 1 {
-                        std::thread::sleep(std::time::Duration::from_millis(120));
-                        // ORT's workers spin
-                    }
-                }
-            }
-        }
+        let (plans, times) = measure::interleaved(
+            impls.len(),
+            budget,
+            |i| run_impl(&impls[i], &mut out).expect("verified above"),
+            // ORT's idle workers spin after a call.
+            |i| if impls[i].name == "onnxruntime" && threads > 1 { Duration::from_millis(120) } else { Duration::ZERO },
+        );
         let flop = 2.0 * layer.macs() as f64;
         let ms: Vec<Measurement> = impls
             .iter()
             .enumerate()
-            .map(|(i, imp)| {
-                let s = stats(&times[i]);
-                Measurement {
-                    suite: "conv".into(),
-                    case: layer.name.clone(),
-                    m: g.out_h * g.out_w,
-                    n: g.out_c,
-                    k,
-                    impl_name: imp.name.clone(),
-                    isa: imp.isa.clone(),
-                    threads,
-                    gflops: flop / s.median / 1e9,
-                    gflops_min: flop / s.max / 1e9,
-                    gflops_max: flop / s.min / 1e9,
-                    median_s: s.median,
-                    samples: s.samples,
-                    iters: plans[i].iters,
-                    rel_err: errors[i],
-                    peak: None,
-                    round_s: times[i].clone(),
-                }
+            .map(|(i, imp)| Measurement {
+                suite: "conv".into(),
+                case: layer.name.clone(),
+                m: g.out_h * g.out_w,
+                n: g.out_c,
+                k,
+                impl_name: imp.name.clone(),
+                isa: imp.isa.clone(),
+                threads,
+                rel_err: errors[i],
+                ..Measurement::timed(flop, &times[i], plans[i].iters)
             })
             .collect();
         let summary: Vec<String> = ms.iter().map(|m| format!("{} {:.1}", m.impl_name, m.gflops)).collect();
@@ -264,42 +240,10 @@ pub fn run(
 /// The conv section of report.md: per thread count, each layer's GFLOP/s and lanes' ratio to
 /// ONNX Runtime (ratio of medians and paired).
 pub fn render(ms: &[Measurement], threads: &[usize]) -> String {
-    use std::fmt::Write;
-    let mut s = String::from("\n## Convolution (shapes/conv.txt, batch 1, NHWC, bias + ReLU fused)\n\n");
-    let _ = writeln!(s, "GFLOP/s = 2 x multiply-adds / median time. ONNX Runtime runs an NCHW `Conv` + `Relu` model with the filter as a constant; `naive` is a direct loop (layers up to 200M multiply-adds).\n");
-    for &t in threads {
-        let _ = writeln!(s, "### {t} thread{}\n", if t == 1 { "" } else { "s" });
-        let _ = writeln!(
-            s,
-            "| layer | lanes | onnxruntime | naive | lanes / onnxruntime (paired) |\n|---|---:|---:|---:|---:|"
-        );
-        let mut cases: Vec<&str> = Vec::new();
-        for m in ms.iter().filter(|m| m.threads == t) {
-            if !cases.contains(&m.case.as_str()) {
-                cases.push(&m.case);
-            }
-        }
-        for case in cases {
-            let get = |name: &str| ms.iter().find(|m| m.threads == t && m.case == case && m.impl_name == name);
-            let fmt = |m: Option<&Measurement>| m.map_or("—".to_string(), |m| format!("{:.1}", m.gflops));
-            let ratio = match (get("lanes"), get("onnxruntime")) {
-                (Some(l), Some(o)) => {
-                    let paired = crate::record::paired_ratio(l, o).map_or(String::new(), |p| format!(" ({p:.2}x)"));
-                    format!("{:.2}x{paired}", l.gflops / o.gflops)
-                }
-                _ => "—".into(),
-            };
-            let _ = writeln!(
-                s,
-                "| {case} | {} | {} | {} | {ratio} |",
-                fmt(get("lanes")),
-                fmt(get("onnxruntime")),
-                fmt(get("naive"))
-            );
-        }
-        s.push('\n');
-    }
-    s
+    "\n## Convolution (shapes/conv.txt, batch 1, NHWC, bias + ReLU fused)\n\n\
+     GFLOP/s = 2 x multiply-adds / median time. ONNX Runtime runs an NCHW `Conv` + `Relu` model with the filter as a constant; `naive` is a direct loop (layers up to 200M multiply-adds).\n"
+        .to_string()
+        + &crate::report::suite_tables(ms, threads, "layer", &["lanes", "onnxruntime", "naive"], &["onnxruntime"])
 }
 
 #[cfg(test)]

@@ -4,11 +4,12 @@
 //! the GEMM cases. Throughput in GB/s: 8 bytes per element (one read, one write). In the
 //! measurements the `gflops` field holds that GB/s.
 
-use crate::measure::{self, stats, Budget, Plan};
+use crate::measure::{self, Budget};
 use crate::record::Measurement;
 use lanes_kernels::ops::eltwise::Eltwise;
 use lanes_kernels::{MatMut, MatRef, Parallelism};
 use lanes_testkit::{normwise_error, Rng};
+use std::time::Duration;
 
 /// The cases: (op, rows, cols).
 pub const CASES: [(&str, usize, usize); 6] = [
@@ -102,57 +103,29 @@ pub fn run(threads: usize, budget: Budget, mut emit: impl FnMut(&[Measurement]))
             }
             errors.push(err);
         }
-        let plans: Vec<Plan> = names
-            .iter()
-            .map(|n| {
-                budget.plan(measure::warm_up(|| run_impl(n, &mut out).expect("verified above"), 2, budget.per_impl / 8))
-            })
-            .collect();
-        let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
-        let rounds = plans.iter().map(|p| p.rounds).max().unwrap_or(0);
-        for round in 0..rounds {
-            for j in 0..names.len() {
-                let i = (round + j) % names.len();
-                if round < plans[i].rounds {
-                    times[i].push(measure::time_batch(
-                        || run_impl(&names[i], &mut out).expect("verified above"),
-                        plans[i].iters,
-                    ));
-                    if names[i] == "onnxruntime" && threads > 1 {
-                        std::thread::sleep(std::time::Duration::from_millis(120));
-                    }
-                }
-            }
-        }
+        let (plans, times) = measure::interleaved(
+            names.len(),
+            budget,
+            |i| run_impl(&names[i], &mut out).expect("verified above"),
+            // ORT's idle workers spin after a call.
+            |i| if names[i] == "onnxruntime" && threads > 1 { Duration::from_millis(120) } else { Duration::ZERO },
+        );
         let bytes = 8.0 * (rows * cols) as f64;
+        let isa = e.isa().map(|i| i.name().to_string()).unwrap_or_default();
         let ms: Vec<Measurement> = names
             .iter()
             .enumerate()
-            .map(|(i, name)| {
-                let s = stats(&times[i]);
-                Measurement {
-                    suite: "eltwise".into(),
-                    case: format!("{op} {rows}x{cols}"),
-                    m: rows,
-                    n: cols,
-                    k: 1,
-                    impl_name: name.clone(),
-                    isa: if name == "lanes" {
-                        e.isa().map(|i| i.name().to_string()).unwrap_or_default()
-                    } else {
-                        "native".into()
-                    },
-                    threads,
-                    gflops: bytes / s.median / 1e9,
-                    gflops_min: bytes / s.max / 1e9,
-                    gflops_max: bytes / s.min / 1e9,
-                    median_s: s.median,
-                    samples: s.samples,
-                    iters: plans[i].iters,
-                    rel_err: errors[i],
-                    peak: None,
-                    round_s: times[i].clone(),
-                }
+            .map(|(i, name)| Measurement {
+                suite: "eltwise".into(),
+                case: format!("{op} {rows}x{cols}"),
+                m: rows,
+                n: cols,
+                k: 1,
+                impl_name: name.clone(),
+                isa: if name == "lanes" { isa.clone() } else { "native".into() },
+                threads,
+                rel_err: errors[i],
+                ..Measurement::timed(bytes, &times[i], plans[i].iters)
             })
             .collect();
         let summary: Vec<String> = ms.iter().map(|m| format!("{} {:.1}", m.impl_name, m.gflops)).collect();
@@ -168,37 +141,13 @@ pub fn run(threads: usize, budget: Budget, mut emit: impl FnMut(&[Measurement]))
 
 /// The report section: GB/s per case and lanes' ratio to ONNX Runtime and to the scalar loop.
 pub fn render(ms: &[Measurement], threads: &[usize]) -> String {
-    use std::fmt::Write;
-    let mut s = String::from("\n## Row ops (softmax, layer norm): GB/s\n\n8 bytes per element (read + write) / median time. ONNX Runtime runs a `Softmax` / `LayerNormalization` model; the scalar loop is what one would write first.\n");
-    for &t in threads {
-        let _ = writeln!(s, "\n### {t} thread{}\n", if t == 1 { "" } else { "s" });
-        let _ = writeln!(s, "| case | lanes | onnxruntime | scalar loop | lanes / onnxruntime (paired) | lanes / scalar |\n|---|---:|---:|---:|---:|---:|");
-        let mut cases: Vec<&str> = Vec::new();
-        for m in ms.iter().filter(|m| m.threads == t) {
-            if !cases.contains(&m.case.as_str()) {
-                cases.push(&m.case);
-            }
-        }
-        for case in cases {
-            let get = |name: &str| ms.iter().find(|m| m.threads == t && m.case == case && m.impl_name == name);
-            let fmt = |m: Option<&Measurement>| m.map_or("—".to_string(), |m| format!("{:.1}", m.gflops));
-            let vs = |peer: &str| match (get("lanes"), get(peer)) {
-                (Some(l), Some(o)) => {
-                    let paired = crate::record::paired_ratio(l, o).map_or(String::new(), |p| format!(" ({p:.2}x)"));
-                    format!("{:.2}x{paired}", l.gflops / o.gflops)
-                }
-                _ => "—".into(),
-            };
-            let _ = writeln!(
-                s,
-                "| {case} | {} | {} | {} | {} | {} |",
-                fmt(get("lanes")),
-                fmt(get("onnxruntime")),
-                fmt(get("scalar loop")),
-                vs("onnxruntime"),
-                vs("scalar loop")
-            );
-        }
-    }
-    s
+    "\n## Row ops (softmax, layer norm): GB/s\n\n8 bytes per element (read + write) / median time. ONNX Runtime runs a `Softmax` / `LayerNormalization` model; the scalar loop is what one would write first.\n"
+        .to_string()
+        + &crate::report::suite_tables(
+            ms,
+            threads,
+            "case",
+            &["lanes", "onnxruntime", "scalar loop"],
+            &["onnxruntime", "scalar loop"],
+        )
 }

@@ -78,6 +78,38 @@ pub fn time_batch(mut f: impl FnMut(), iters: usize) -> f64 {
     t.elapsed().as_secs_f64() / iters as f64
 }
 
+/// The measuring loop every suite shares: warms up each of `n` implementations and plans its
+/// samples from one call's time, then takes the samples round by round with a rotating start,
+/// so the machine's slow moments hit every implementation alike. `run(i)` makes one call of
+/// implementation `i`; `pause(i)` is how long to wait after one of its samples (idle workers
+/// that spin). Returns the plans and, per implementation, the seconds per call of each sample
+/// in round order.
+pub fn interleaved(
+    n: usize,
+    budget: Budget,
+    mut run: impl FnMut(usize),
+    pause: impl Fn(usize) -> Duration,
+) -> (Vec<Plan>, Vec<Vec<f64>>) {
+    let plans: Vec<Plan> = (0..n).map(|i| budget.plan(warm_up(|| run(i), 2, budget.per_impl / 8))).collect();
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let rounds = plans.iter().map(|p| p.rounds).max().unwrap_or(0);
+    for r in 0..rounds {
+        for j in 0..n {
+            let i = (r + j) % n;
+            let Plan { iters, rounds: mine } = plans[i];
+            if r >= mine {
+                continue;
+            }
+            times[i].push(time_batch(|| run(i), iters));
+            let wait = pause(i);
+            if !wait.is_zero() {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+    (plans, times)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +131,16 @@ mod tests {
         assert_eq!(b.plan(Duration::from_millis(100)), Plan { iters: 1, rounds: 4 });
         // 2 s per call: still the minimum of 3 samples.
         assert_eq!(b.plan(Duration::from_secs(2)), Plan { iters: 1, rounds: 3 });
+    }
+
+    #[test]
+    fn interleaved_samples_every_implementation_its_planned_rounds() {
+        let b = Budget { per_impl: Duration::from_millis(4), rounds: 5, min_rounds: 3 };
+        let mut calls = [0usize; 3];
+        let (plans, times) = interleaved(3, b, |i| calls[i] += 1, |_| Duration::ZERO);
+        for i in 0..3 {
+            assert_eq!(times[i].len(), plans[i].rounds);
+            assert!(calls[i] >= plans[i].rounds * plans[i].iters);
+        }
     }
 }

@@ -40,6 +40,34 @@ pub struct Measurement {
     pub round_s: Vec<f64>,
 }
 
+impl Measurement {
+    /// The timing fields for `work` units (FLOP, or bytes) per call, from `times` (seconds per
+    /// call of each sample, in round order) of `iters` calls each; the other fields empty, to be
+    /// filled with struct update syntax.
+    pub fn timed(work: f64, times: &[f64], iters: usize) -> Measurement {
+        let s = crate::measure::stats(times);
+        Measurement {
+            suite: String::new(),
+            case: String::new(),
+            m: 0,
+            n: 0,
+            k: 0,
+            impl_name: String::new(),
+            isa: String::new(),
+            threads: 0,
+            gflops: work / s.median / 1e9,
+            gflops_min: work / s.max / 1e9,
+            gflops_max: work / s.min / 1e9,
+            median_s: s.median,
+            samples: s.samples,
+            iters,
+            rel_err: 0.0,
+            peak: None,
+            round_s: times.to_vec(),
+        }
+    }
+}
+
 fn gemm_suite() -> String {
     "gemm".into()
 }

@@ -3,7 +3,7 @@
 use crate::machine::MachineInfo;
 use crate::peak::{Peak, PeakKind};
 use crate::peers::LANES;
-use crate::record::Record;
+use crate::record::{Measurement, Record};
 use std::fmt::Write;
 
 /// Everything the report is made of.
@@ -250,6 +250,58 @@ pub fn render(inp: &ReportInput<'_>) -> String {
          - min–max: GFLOP/s of the slowest and the fastest sample; a wide range means the shared machine was busy.\n\
          - Every result was checked against lanes' (and lanes' against f64) before timing; raw numbers are in `gemm.jsonl` and `peak.json`."
     );
+    s
+}
+
+/// A per-thread-count table of one suite's measurements: a row per case (in the order
+/// measured), the throughput of each of `impls`, and lanes' ratio to each of `ratios_to`
+/// (ratio of medians, paired in parentheses). Used by the convolution and row-op sections.
+pub fn suite_tables(
+    ms: &[Measurement],
+    threads: &[usize],
+    case_label: &str,
+    impls: &[&str],
+    ratios_to: &[&str],
+) -> String {
+    let mut s = String::new();
+    for &t in threads {
+        let _ = writeln!(s, "\n### {t} thread{}\n", if t == 1 { "" } else { "s" });
+        let mut head = format!("| {case_label} |");
+        let mut rule = String::from("|---|");
+        for name in impls {
+            let _ = write!(head, " {name} |");
+            rule.push_str("---:|");
+        }
+        for peer in ratios_to {
+            let _ = write!(head, " lanes / {peer} (paired) |");
+            rule.push_str("---:|");
+        }
+        let _ = writeln!(s, "{head}\n{rule}");
+        let mut cases: Vec<&str> = Vec::new();
+        for m in ms.iter().filter(|m| m.threads == t) {
+            if !cases.contains(&m.case.as_str()) {
+                cases.push(&m.case);
+            }
+        }
+        for case in cases {
+            let get = |name: &str| ms.iter().find(|m| m.threads == t && m.case == case && m.impl_name == name);
+            let mut row = format!("| {case} |");
+            for name in impls {
+                let _ = write!(row, " {} |", get(name).map_or("—".to_string(), |m| format!("{:.1}", m.gflops)));
+            }
+            for peer in ratios_to {
+                let cell = match (get("lanes"), get(peer)) {
+                    (Some(l), Some(o)) => {
+                        let paired = crate::record::paired_ratio(l, o).map_or(String::new(), |p| format!(" ({p:.2}x)"));
+                        format!("{:.2}x{paired}", l.gflops / o.gflops)
+                    }
+                    _ => "—".into(),
+                };
+                let _ = write!(row, " {cell} |");
+            }
+            let _ = writeln!(s, "{row}");
+        }
+    }
     s
 }
 

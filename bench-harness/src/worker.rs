@@ -2,7 +2,7 @@
 //! lanes, warm each up, then take samples round-robin (the order rotates each round) so that
 //! the machine's slow moments hit every implementation alike.
 
-use crate::measure::{self, stats, Budget, Plan};
+use crate::measure::{self, Budget};
 use crate::peers::{self, Impl, Problem, RosterOptions};
 use crate::record::Measurement;
 use crate::shapes::Shape;
@@ -86,8 +86,7 @@ fn run_case(shape: Shape, threads: usize, impls: &[Impl], budget: Budget) -> Res
     let reference = c.clone();
     let ref_err = check_reference(&p, &reference)?;
 
-    // Verify, warm up and plan each implementation.
-    let mut plans = Vec::with_capacity(active.len());
+    // Verify each implementation, then measure them all interleaved.
     let mut errors = Vec::with_capacity(active.len());
     for imp in &active {
         c.fill(f32::NAN); // beta = 0: C must be overwritten, never read
@@ -101,52 +100,38 @@ fn run_case(shape: Shape, threads: usize, impls: &[Impl], budget: Budget) -> Res
             )));
         }
         errors.push(err);
-        let call = measure::warm_up(|| imp.run(&p, &mut c), 2, budget.per_impl / 8);
-        plans.push(budget.plan(call));
     }
-
-    // Samples, round-robin with a rotating start.
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); active.len()];
-    let rounds = plans.iter().map(|pl| pl.rounds).max().unwrap_or(0);
-    for r in 0..rounds {
-        for j in 0..active.len() {
-            let i = (r + j) % active.len();
-            let Plan { iters, rounds: mine } = plans[i];
-            if r >= mine {
-                continue;
-            }
-            times[i].push(measure::time_batch(|| active[i].run(&p, &mut c), iters));
-            // OpenBLAS' and ONNX Runtime's idle workers spin after a call.
+    let (plans, times) = measure::interleaved(
+        active.len(),
+        budget,
+        |i| active[i].run(&p, &mut c),
+        // OpenBLAS' and ONNX Runtime's idle workers spin after a call.
+        |i| {
             let spins = (active[i].name == peers::OPENBLAS || active[i].name == peers::ONNXRUNTIME) && threads > 1;
-            std::thread::sleep(if spins { COOL_DOWN_SPINNING } else { COOL_DOWN });
-        }
-    }
+            if spins {
+                COOL_DOWN_SPINNING
+            } else {
+                COOL_DOWN
+            }
+        },
+    );
 
     let flop = shape.flop();
     Ok(active
         .iter()
         .enumerate()
-        .map(|(i, imp)| {
-            let s = stats(&times[i]);
-            Measurement {
-                suite: "gemm".into(),
-                case: shape.name(),
-                m: shape.m,
-                n: shape.n,
-                k: shape.k,
-                impl_name: imp.name.clone(),
-                isa: imp.isa.clone(),
-                threads,
-                gflops: flop / s.median / 1e9,
-                gflops_min: flop / s.max / 1e9,
-                gflops_max: flop / s.min / 1e9,
-                median_s: s.median,
-                samples: s.samples,
-                iters: plans[i].iters,
-                rel_err: errors[i],
-                peak: imp.peak,
-                round_s: times[i].clone(),
-            }
+        .map(|(i, imp)| Measurement {
+            suite: "gemm".into(),
+            case: shape.name(),
+            m: shape.m,
+            n: shape.n,
+            k: shape.k,
+            impl_name: imp.name.clone(),
+            isa: imp.isa.clone(),
+            threads,
+            rel_err: errors[i],
+            peak: imp.peak,
+            ..Measurement::timed(flop, &times[i], plans[i].iters)
         })
         .collect())
 }
