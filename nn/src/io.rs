@@ -38,27 +38,26 @@ pub fn from_safetensors(model: &mut Sequential, bytes: &[u8]) -> Result<()> {
         .map_err(|e| NnError::ModelFile(format!("not a valid safetensors file: {e}")))?;
     let mut expected = Vec::new();
     for p in model.params() {
-        let view = file.tensor(&p.name).map_err(|_| NnError::ModelFile(format!("tensor {} is missing", p.name)))?;
-        if view.dtype() != Dtype::F32 {
-            return Err(NnError::ModelFile(format!("tensor {} is {:?}, expected F32", p.name, view.dtype())));
-        }
-        if view.shape() != p.param.shape.as_slice() {
-            return Err(NnError::ModelFile(format!(
-                "tensor {} has shape {:?}, expected {:?}",
-                p.name,
-                view.shape(),
-                p.param.shape
-            )));
-        }
-        for (w, chunk) in p.param.value.iter_mut().zip(view.data().chunks_exact(4)) {
-            *w = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        }
+        let values = read_f32(&file, &p.name, &p.param.shape)?;
+        p.param.value.iter_mut().zip(values).for_each(|(w, v)| *w = v);
         expected.push(p.name);
     }
     if let Some(extra) = file.names().into_iter().find(|n| !expected.iter().any(|e| e == *n)) {
         return Err(NnError::ModelFile(format!("tensor {extra} is not part of this architecture")));
     }
     Ok(())
+}
+
+/// The values of tensor `name` of `file`, which must be F32 of exactly `shape`.
+pub(crate) fn read_f32(file: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+    let view = file.tensor(name).map_err(|_| NnError::ModelFile(format!("tensor {name} is missing")))?;
+    if view.dtype() != Dtype::F32 {
+        return Err(NnError::ModelFile(format!("tensor {name} is {:?}, expected F32", view.dtype())));
+    }
+    if view.shape() != shape {
+        return Err(NnError::ModelFile(format!("tensor {name} has shape {:?}, expected {shape:?}", view.shape())));
+    }
+    Ok(view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
 /// Loads parameters from the safetensors file at `path` into `model`.

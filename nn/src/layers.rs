@@ -98,6 +98,39 @@ impl Linear {
         (self.inputs, self.outputs)
     }
 
+    /// Inference with the prepacked weights and a fused store: `act(x W^T + b)`, plus
+    /// `residual` (same shape as the output, consumed: the product is accumulated onto it by the
+    /// GEMM, `beta = 1`) when given, added before `act`.
+    pub fn infer(&mut self, x: &Tensor, act: Activation, residual: Option<Tensor>) -> Result<Tensor> {
+        let (batch, inputs) = x.dims2("Linear input")?;
+        if inputs != self.inputs {
+            return Err(NnError::Shape {
+                what: "Linear input".into(),
+                expected: vec![batch, self.inputs],
+                found: x.shape().to_vec(),
+            });
+        }
+        let (mut y, beta) = match residual {
+            Some(r) if r.shape() == [batch, self.outputs] => (r, 1.0),
+            Some(r) => {
+                return Err(NnError::Shape {
+                    what: "Linear residual".into(),
+                    expected: vec![batch, self.outputs],
+                    found: r.shape().to_vec(),
+                })
+            }
+            None => (Tensor::zeros(&[batch, self.outputs])?, 0.0),
+        };
+        if self.packed.is_none() {
+            self.packed = Some(gemm().pack_b(self.weight_t()?)?);
+        }
+        let packed = self.packed.as_ref().expect("packed above");
+        let a = MatRef::row_major(x.data(), batch, inputs)?;
+        let c = MatMut::row_major(y.data_mut(), batch, self.outputs)?;
+        gemm().run_packed(1.0, a, packed, beta, c, &Epilogue::new(Some(&self.bias), act))?;
+        Ok(y)
+    }
+
     /// W^T as a strided `in x out` view of the `[out, in]` weights.
     fn weight_t(&self) -> Result<MatRef<'_>> {
         Ok(MatRef::row_major(&self.weight, self.outputs, self.inputs)?.t())
@@ -110,6 +143,9 @@ impl Layer for Linear {
     }
 
     fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if !train {
+            return self.infer(x, Activation::Identity, None);
+        }
         let (batch, inputs) = x.dims2("Linear input")?;
         if inputs != self.inputs {
             return Err(NnError::Shape {
@@ -122,17 +158,9 @@ impl Layer for Linear {
         let a = MatRef::row_major(x.data(), batch, inputs)?;
         let c = MatMut::row_major(y.data_mut(), batch, self.outputs)?;
         let epi = Epilogue::new(Some(&self.bias), Activation::Identity);
-        if train {
-            self.packed = None;
-            gemm().run_fused(1.0, a, self.weight_t()?, 0.0, c, &epi)?;
-            self.input = Some(x.clone());
-        } else {
-            if self.packed.is_none() {
-                self.packed = Some(gemm().pack_b(self.weight_t()?)?);
-            }
-            let packed = self.packed.as_ref().expect("packed above");
-            gemm().run_packed(1.0, a, packed, 0.0, c, &epi)?;
-        }
+        self.packed = None;
+        gemm().run_fused(1.0, a, self.weight_t()?, 0.0, c, &epi)?;
+        self.input = Some(x.clone());
         Ok(y)
     }
 

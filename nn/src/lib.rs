@@ -17,6 +17,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod bert;
 pub mod conv;
 pub mod data;
 mod error;
@@ -28,8 +29,11 @@ pub mod metrics;
 mod model;
 pub mod optim;
 pub mod progress;
+pub mod sentence;
 mod tensor;
+pub mod tokenizer;
 pub mod train;
+pub mod transformer;
 
 pub use error::{NnError, Result};
 pub use model::{NamedParam, Sequential};

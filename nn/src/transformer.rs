@@ -1,0 +1,324 @@
+//! The pieces of a transformer encoder: [`Embedding`], [`LayerNorm`], [`MultiHeadSelfAttention`]
+//! and the post-norm [`EncoderBlock`] of BERT.
+//!
+//! A batch of token sequences is one `[tokens, hidden]` tensor, the sequences one after the
+//! other, with their lengths beside it: the dense layers run once over every token of the batch,
+//! attention within each sequence, and no padding is ever computed.
+
+use crate::error::{NnError, Result};
+use crate::layers::{Layer, Linear, Param};
+use crate::tensor::Tensor;
+use lanes_kernels::ops::eltwise::Unary;
+use lanes_kernels::{Activation, Eltwise, Gemm, MatMut, MatRef, Parallelism};
+
+/// A lookup table from token ids to rows of `[vocab, dim]` weights.
+pub struct Embedding {
+    vocab: usize,
+    dim: usize,
+    weight: Vec<f32>,
+    grad: Vec<f32>,
+    ids: Option<Vec<u32>>,
+}
+
+impl Embedding {
+    /// A table of `vocab` rows of `dim` values.
+    pub fn from_weights(vocab: usize, dim: usize, weight: Vec<f32>) -> Result<Self> {
+        if Some(weight.len()) != vocab.checked_mul(dim) {
+            return Err(NnError::Shape {
+                what: "Embedding weight".into(),
+                expected: vec![vocab, dim],
+                found: vec![weight.len()],
+            });
+        }
+        Ok(Embedding { vocab, dim, grad: vec![0.0; weight.len()], weight, ids: None })
+    }
+
+    /// Rows and width of the table.
+    pub fn dims(&self) -> (usize, usize) {
+        (self.vocab, self.dim)
+    }
+
+    /// Row `id`; an id outside the table is an error.
+    pub fn row(&self, id: u32) -> Result<&[f32]> {
+        let i = id as usize;
+        if i >= self.vocab {
+            return Err(NnError::InvalidArgument(format!("token id {id} is outside the vocabulary of {}", self.vocab)));
+        }
+        Ok(&self.weight[i * self.dim..(i + 1) * self.dim])
+    }
+
+    /// The `[ids.len(), dim]` rows of `ids`; with `train`, remembers them for [`Self::backward`].
+    pub fn forward(&mut self, ids: &[u32], train: bool) -> Result<Tensor> {
+        let mut out = Vec::with_capacity(ids.len() * self.dim);
+        for &id in ids {
+            out.extend_from_slice(self.row(id)?);
+        }
+        if train {
+            self.ids = Some(ids.to_vec());
+        }
+        Tensor::new(&[ids.len(), self.dim], out)
+    }
+
+    /// Accumulates `grad_out` (`[ids, dim]`) into the rows of the last training forward pass
+    /// (the gradient of the other rows is zero).
+    pub fn backward(&mut self, grad_out: &Tensor) -> Result<()> {
+        let ids = self
+            .ids
+            .as_ref()
+            .ok_or_else(|| NnError::InvalidArgument("Embedding backward before a training forward".into()))?;
+        if grad_out.shape() != [ids.len(), self.dim] {
+            return Err(NnError::Shape {
+                what: "Embedding gradient".into(),
+                expected: vec![ids.len(), self.dim],
+                found: grad_out.shape().to_vec(),
+            });
+        }
+        self.grad.fill(0.0);
+        for (&id, g) in ids.iter().zip(grad_out.data().chunks_exact(self.dim)) {
+            let row = &mut self.grad[id as usize * self.dim..][..self.dim];
+            row.iter_mut().zip(g).for_each(|(r, g)| *r += g);
+        }
+        Ok(())
+    }
+
+    /// The table and its gradient.
+    pub fn params(&mut self) -> Vec<Param<'_>> {
+        vec![Param { name: "weight", shape: vec![self.vocab, self.dim], value: &mut self.weight, grad: &self.grad }]
+    }
+}
+
+/// Layer normalisation over the last axis: `(x - mean) / sqrt(var + eps) * gamma + beta`.
+pub struct LayerNorm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+    eps: f32,
+    grad_gamma: Vec<f32>,
+    grad_beta: Vec<f32>,
+    /// The normalised input and `1 / sqrt(var + eps)` per row, of the last training forward.
+    saved: Option<(Tensor, Vec<f32>)>,
+}
+
+impl LayerNorm {
+    /// Unit scale, zero shift over `dim` features.
+    pub fn new(dim: usize, eps: f32) -> Result<Self> {
+        Self::from_weights(vec![1.0; dim], vec![0.0; dim], eps)
+    }
+
+    /// The given scale and shift (same length); `eps` must be finite and >= 0.
+    pub fn from_weights(gamma: Vec<f32>, beta: Vec<f32>, eps: f32) -> Result<Self> {
+        if gamma.len() != beta.len() {
+            return Err(NnError::Shape {
+                what: "LayerNorm shift".into(),
+                expected: vec![gamma.len()],
+                found: vec![beta.len()],
+            });
+        }
+        if !(eps >= 0.0 && eps.is_finite()) {
+            return Err(NnError::InvalidArgument(format!("LayerNorm eps {eps} is not a finite value >= 0")));
+        }
+        let dim = gamma.len();
+        Ok(LayerNorm { gamma, beta, eps, grad_gamma: vec![0.0; dim], grad_beta: vec![0.0; dim], saved: None })
+    }
+
+    /// Normalises each row of the 2-D `x` in place (inference, through the row kernel).
+    pub fn apply_inplace(&self, x: &mut Tensor) -> Result<()> {
+        let (rows, cols) = x.dims2("LayerNorm input")?;
+        self.check_cols(x, cols)?;
+        let view = MatMut::row_major(x.data_mut(), rows, cols)?;
+        Eltwise::new().layer_norm_inplace(view, &self.gamma, &self.beta, self.eps)?;
+        Ok(())
+    }
+
+    fn check_cols(&self, x: &Tensor, cols: usize) -> Result<()> {
+        if cols != self.gamma.len() {
+            return Err(NnError::Shape {
+                what: "LayerNorm input".into(),
+                expected: vec![x.shape()[0], self.gamma.len()],
+                found: x.shape().to_vec(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Layer for LayerNorm {
+    fn kind(&self) -> &'static str {
+        "LayerNorm"
+    }
+
+    fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let mut y = x.clone();
+        if !train {
+            self.apply_inplace(&mut y)?;
+            return Ok(y);
+        }
+        let (_, cols) = x.dims2("LayerNorm input")?;
+        self.check_cols(x, cols)?;
+        let mut xhat = x.clone();
+        let mut inv_std = Vec::new();
+        for (row, out) in xhat.data_mut().chunks_exact_mut(cols).zip(y.data_mut().chunks_exact_mut(cols)) {
+            let mean = row.iter().sum::<f32>() / cols as f32;
+            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / cols as f32;
+            let r = 1.0 / (var + self.eps).sqrt();
+            for (j, (h, o)) in row.iter_mut().zip(out.iter_mut()).enumerate() {
+                *h = (*h - mean) * r;
+                *o = *h * self.gamma[j] + self.beta[j];
+            }
+            inv_std.push(r);
+        }
+        self.saved = Some((xhat, inv_std));
+        Ok(y)
+    }
+
+    fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor> {
+        let (xhat, inv_std) = self
+            .saved
+            .as_ref()
+            .ok_or_else(|| NnError::InvalidArgument("LayerNorm backward before a training forward".into()))?;
+        if grad_out.shape() != xhat.shape() {
+            return Err(NnError::Shape {
+                what: "LayerNorm gradient".into(),
+                expected: xhat.shape().to_vec(),
+                found: grad_out.shape().to_vec(),
+            });
+        }
+        let cols = self.gamma.len();
+        let mut dx = Tensor::zeros(xhat.shape())?;
+        self.grad_gamma.fill(0.0);
+        self.grad_beta.fill(0.0);
+        let rows = xhat.data().chunks_exact(cols).zip(grad_out.data().chunks_exact(cols));
+        for (((h, dy), dxr), &r) in rows.zip(dx.data_mut().chunks_exact_mut(cols)).zip(inv_std) {
+            // dxhat = dy * gamma; dx = r * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
+            let (mut m1, mut m2) = (0.0f32, 0.0f32);
+            for j in 0..cols {
+                let d = dy[j] * self.gamma[j];
+                m1 += d;
+                m2 += d * h[j];
+                self.grad_gamma[j] += dy[j] * h[j];
+                self.grad_beta[j] += dy[j];
+            }
+            let (m1, m2) = (m1 / cols as f32, m2 / cols as f32);
+            for j in 0..cols {
+                dxr[j] = r * (dy[j] * self.gamma[j] - m1 - h[j] * m2);
+            }
+        }
+        Ok(dx)
+    }
+
+    fn params(&mut self) -> Vec<Param<'_>> {
+        let dim = self.gamma.len();
+        vec![
+            Param { name: "weight", shape: vec![dim], value: &mut self.gamma, grad: &self.grad_gamma },
+            Param { name: "bias", shape: vec![dim], value: &mut self.beta, grad: &self.grad_beta },
+        ]
+    }
+}
+
+/// Multi-head self-attention (inference): one fused Q/K/V projection, `softmax(Q K^T / sqrt(d))
+/// V` per head within each sequence, the output projection.
+pub struct MultiHeadSelfAttention {
+    hidden: usize,
+    heads: usize,
+    /// `[3 * hidden, hidden]`: the query, key and value weights stacked.
+    qkv: Linear,
+    out: Linear,
+}
+
+impl MultiHeadSelfAttention {
+    /// From the projections: `qkv` maps `hidden` to `3 * hidden` (query, key, value in that
+    /// order), `out` maps `hidden` to `hidden`; `heads` must divide `hidden`.
+    pub fn new(heads: usize, qkv: Linear, out: Linear) -> Result<Self> {
+        let (hidden, three) = qkv.dims();
+        if three != 3 * hidden || out.dims() != (hidden, hidden) {
+            return Err(NnError::Shape {
+                what: "attention projections (qkv [3h, h], out [h, h])".into(),
+                expected: vec![3 * hidden, hidden, hidden, hidden],
+                found: vec![three, hidden, out.dims().1, out.dims().0],
+            });
+        }
+        if heads == 0 || !hidden.is_multiple_of(heads) {
+            return Err(NnError::InvalidArgument(format!("{heads} heads do not divide the width {hidden}")));
+        }
+        Ok(MultiHeadSelfAttention { hidden, heads, qkv, out })
+    }
+
+    /// The output projection of the attention over `x` (`[tokens, hidden]`, sequences of
+    /// `lens` one after the other), plus `residual` when given (fused into the projection).
+    pub fn forward(&mut self, x: &Tensor, lens: &[usize], residual: Option<Tensor>) -> Result<Tensor> {
+        let (tokens, width) = x.dims2("attention input")?;
+        check_lens(tokens, lens)?;
+        if width != self.hidden {
+            return Err(NnError::Shape {
+                what: "attention input".into(),
+                expected: vec![tokens, self.hidden],
+                found: x.shape().to_vec(),
+            });
+        }
+        let qkv = self.qkv.infer(x, Activation::Identity, None)?;
+        let mut ctx = Tensor::zeros(&[tokens, self.hidden])?;
+        let (h, d) = (self.hidden, self.hidden / self.heads);
+        let longest = lens.iter().copied().max().unwrap_or(0);
+        let mut scores = vec![0.0f32; longest * longest];
+        let gemm = Gemm::new().parallelism(Parallelism::Sequential);
+        let scale = 1.0 / (d as f32).sqrt();
+        let (q, ctx_data) = (qkv.data(), ctx.data_mut());
+        let mut start = 0;
+        for &len in lens {
+            let s = &mut scores[..len * len];
+            for head in 0..self.heads {
+                let at = |part: usize| start * 3 * h + part * h + head * d;
+                // scores = Q K^T / sqrt(d): K^T is K's rows read as columns.
+                let qv = MatRef::with_offset(q, at(0), len, d, 3 * h as isize, 1)?;
+                let kt = MatRef::with_offset(q, at(1), d, len, 1, 3 * h as isize)?;
+                gemm.run(scale, qv, kt, 0.0, MatMut::row_major(s, len, len)?)?;
+                Eltwise::new().softmax_inplace(MatMut::row_major(s, len, len)?)?;
+                let vv = MatRef::with_offset(q, at(2), len, d, 3 * h as isize, 1)?;
+                let out = MatMut::with_offset(ctx_data, start * h + head * d, len, d, h as isize, 1)?;
+                gemm.run(1.0, MatRef::row_major(s, len, len)?, vv, 0.0, out)?;
+            }
+            start += len;
+        }
+        self.out.infer(&ctx, Activation::Identity, residual)
+    }
+}
+
+/// `tokens` must be the sum of `lens`.
+pub(crate) fn check_lens(tokens: usize, lens: &[usize]) -> Result<()> {
+    let sum = lens.iter().try_fold(0usize, |a, &l| a.checked_add(l));
+    if sum != Some(tokens) {
+        return Err(NnError::Shape {
+            what: "sequence lengths (their sum is the token count)".into(),
+            expected: vec![tokens],
+            found: lens.to_vec(),
+        });
+    }
+    Ok(())
+}
+
+/// A post-norm transformer encoder block (BERT): `h = LN(x + attention(x))`,
+/// `y = LN(h + W2 GELU(W1 h + b1) + b2)`, GELU in its exact (erf) form.
+pub struct EncoderBlock {
+    /// Self-attention.
+    pub attention: MultiHeadSelfAttention,
+    /// Norm after attention.
+    pub attention_norm: LayerNorm,
+    /// Feed-forward expansion (`hidden -> intermediate`).
+    pub ffn_in: Linear,
+    /// Feed-forward projection (`intermediate -> hidden`).
+    pub ffn_out: Linear,
+    /// Norm after the feed-forward network.
+    pub output_norm: LayerNorm,
+}
+
+impl EncoderBlock {
+    /// The block's output for `x` (`[tokens, hidden]`, sequences of `lens`).
+    pub fn forward(&mut self, x: Tensor, lens: &[usize]) -> Result<Tensor> {
+        let mut h = self.attention.forward(&x, lens, Some(x.clone()))?;
+        self.attention_norm.apply_inplace(&mut h)?;
+        let mut inner = self.ffn_in.infer(&h, Activation::Identity, None)?;
+        Eltwise::new().unary_inplace(Unary::GeluErf, inner.data_mut())?;
+        let mut y = self.ffn_out.infer(&inner, Activation::Identity, Some(h))?;
+        self.output_norm.apply_inplace(&mut y)?;
+        Ok(y)
+    }
+}
