@@ -5,6 +5,7 @@ use lanes_kernels::Activation;
 use lanes_nn::data::{Dataset, Mnist};
 use lanes_nn::layers::{Act, Dropout, Layer, Linear};
 use lanes_nn::train::{accuracy, fit_classifier, TrainConfig};
+use lanes_nn::transformer::{Embedding, LayerNorm};
 use lanes_nn::{io, loss, NnError, Sequential, Tensor};
 
 fn mlp(act: Activation) -> Sequential {
@@ -82,6 +83,28 @@ fn gradients_match_finite_differences() {
     check_gradients("SiLU + BCE", &mut mlp(Activation::Silu), &x, &|y| {
         loss::binary_cross_entropy_with_logits(y, &bits).unwrap()
     });
+}
+
+#[test]
+fn layer_norm_and_embedding_gradients() {
+    let gamma = (0..7).map(|i| 0.5 + 0.1 * i as f32).collect();
+    let beta = (0..7).map(|i| 0.05 * i as f32 - 0.2).collect();
+    let mut m = Sequential::new()
+        .push(Linear::new(5, 7, 1).unwrap())
+        .push(LayerNorm::from_weights(gamma, beta, 1e-5).unwrap())
+        .push(Linear::new(7, 3, 2).unwrap());
+    let x = input(4, 5, 7);
+    let labels = [1, 0, 2, 2];
+    check_gradients("Linear + LayerNorm", &mut m, &x, &|y| loss::softmax_cross_entropy(y, &labels).unwrap());
+
+    // Embedding: the gradient of a row is the sum over the positions that looked it up.
+    let mut e = Embedding::from_weights(4, 2, (0..8).map(|v| v as f32).collect()).unwrap();
+    let y = e.forward(&[3, 1, 3], true).unwrap();
+    assert_eq!(y.data(), [6., 7., 2., 3., 6., 7.]);
+    e.backward(&Tensor::new(&[3, 2], vec![1., 2., 3., 4., 5., 6.]).unwrap()).unwrap();
+    assert_eq!(e.params()[0].grad, [0., 0., 3., 4., 0., 0., 6., 8.]);
+    assert!(matches!(e.forward(&[4], false), Err(NnError::InvalidArgument(_))));
+    assert!(matches!(LayerNorm::new(3, f32::NAN), Err(NnError::InvalidArgument(_))));
 }
 
 fn toy_data(n: usize, seed: u32) -> Dataset {
