@@ -5,7 +5,8 @@
 //     message (never a WebAssembly.RuntimeError trap, never garbage), in every build;
 //  3. a short benchmark run over small shapes: every implementation's result verifies;
 //  4. without COOP/COEP the page says "threads off: page is not cross-origin isolated";
-//  5. ?build=simd128 forces the simd128 build.
+//  5. ?build=simd128 forces the simd128 build;
+//  6. the training demo (train.html) trains the MNIST MLP in wasm and predicts.
 // node:test + node:assert. Usage: node scripts/test-page.mjs [--screenshot path.png]
 // (exit status 1 when a test fails; `node --test-name-pattern=simd128 scripts/test-page.mjs`
 // runs only the matching tests).
@@ -154,3 +155,27 @@ test('?build=simd128 forces the simd128 build', { timeout: TIMEOUT }, () =>
     assert.match(L.reason, /forced/);
   }));
 
+
+test('training demo: the MLP learns from 2,000 MNIST digits in wasm; drawn-digit predictions are probabilities', { timeout: TIMEOUT }, async () => {
+  const ctx = await openPage({});
+  try {
+    await ctx.page.goto(`${ctx.url}/train.html?autorun=1&arch=mlp&epochs=3&limit=2000`);
+    await ctx.page.waitForFunction(() => window.__lanesTrain && ['done', 'failed'].includes(window.__lanesTrain.state), null, { timeout: TIMEOUT - 60_000, polling: 250 });
+    const S = await ctx.page.evaluate(() => ({ state: window.__lanesTrain.state, error: window.__lanesTrain.error, variant: window.__lanesTrain.variant, epochs: window.__lanesTrain.epochs }));
+    assert.equal(S.state, 'done', S.error);
+    assert.equal(S.variant, 'relaxed');
+    assert.equal(S.epochs.length, 3);
+    for (const e of S.epochs) assert.ok(e.images === 2000 && e.imagesPerS > 0 && Number.isFinite(e.loss), JSON.stringify(e));
+    assert.ok(S.epochs[2].accuracy >= 0.8, `accuracy after 3 epochs: ${S.epochs[2].accuracy}`);
+    console.log(`# wasm training (relaxed, MLP, 2,000 images): ${S.epochs.map((e) => `${e.imagesPerS.toFixed(0)} images/s, ${(100 * e.accuracy).toFixed(1)}%`).join('; ')}`);
+    const probs = await ctx.page.evaluate(() => window.__lanesTrain.predict(new Array(784).fill(0.1)));
+    assert.equal(probs.length, 10);
+    assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+    const bad = await ctx.page.evaluate(() => window.__lanesTrain.predict([1, 2, 3]).then(() => 'no error', (e) => String(e.message)));
+    assert.match(bad, /784/);
+    assert.match(await ctx.page.textContent('#status'), /done: .*held-out digits/);
+    assert.deepEqual(ctx.errors, []);
+  } finally {
+    await ctx.close();
+  }
+});
