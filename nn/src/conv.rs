@@ -248,23 +248,24 @@ impl Layer for MaxPool2d {
         let xd = x.data();
         let mut y = vec![0.0f32; n * oh * ow * c];
         let mut arg = vec![0usize; y.len()];
+        // Channels innermost: every window position is a contiguous run of `c` values.
         for b in 0..n {
             for oy in 0..oh {
                 for ox in 0..ow {
-                    for ch in 0..c {
-                        let mut best = usize::MAX;
-                        for dy in 0..self.k {
-                            for dx in 0..self.k {
-                                let i = ((b * h + oy * self.k + dy) * w + ox * self.k + dx) * c + ch;
-                                // NaN wins, so it propagates.
-                                if best == usize::MAX || xd[i] > xd[best] || xd[i].is_nan() {
-                                    best = i;
+                    let o = ((b * oh + oy) * ow + ox) * c;
+                    let (yo, ao) = (&mut y[o..o + c], &mut arg[o..o + c]);
+                    for dy in 0..self.k {
+                        for dx in 0..self.k {
+                            let i = ((b * h + oy * self.k + dy) * w + ox * self.k + dx) * c;
+                            let first = dy == 0 && dx == 0;
+                            for (ch, ((yv, av), &v)) in yo.iter_mut().zip(ao.iter_mut()).zip(&xd[i..i + c]).enumerate() {
+                                // The first value, a larger one, or NaN (which then propagates) wins.
+                                if first || v > *yv || (v.is_nan() && !yv.is_nan()) {
+                                    *yv = v;
+                                    *av = i + ch;
                                 }
                             }
                         }
-                        let o = ((b * oh + oy) * ow + ox) * c + ch;
-                        y[o] = xd[best];
-                        arg[o] = best;
                     }
                 }
             }

@@ -3,7 +3,8 @@
 
 use crate::error::{NnError, Result};
 use crate::tensor::Tensor;
-use lanes_kernels::{Activation, Epilogue, Gemm, MatMut, MatRef, PackedB, Parallelism};
+use lanes_kernels::ops::eltwise::Unary;
+use lanes_kernels::{Activation, Eltwise, Epilogue, Gemm, MatMut, MatRef, PackedB, Parallelism};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -232,11 +233,12 @@ impl Layer for Act {
     }
 
     fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let data = x.data().iter().map(|&v| self.act.apply(v)).collect();
+        let mut y = Tensor::zeros(x.shape())?;
+        Eltwise::new().unary(Unary::from(self.act), x.data(), y.data_mut())?;
         if train {
             self.input = Some(x.clone());
         }
-        Tensor::new(x.shape(), data)
+        Ok(y)
     }
 
     fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor> {
