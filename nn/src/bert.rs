@@ -4,8 +4,9 @@
 use crate::error::{NnError, Result};
 use crate::io::read_f32;
 use crate::layers::Linear;
+use crate::norm::LayerNorm;
 use crate::tensor::Tensor;
-use crate::transformer::{check_lens, Embedding, EncoderBlock, LayerNorm, MultiHeadSelfAttention};
+use crate::transformer::{check_lens, Embedding, EncoderBlock, MultiHeadSelfAttention};
 use safetensors::SafeTensors;
 
 /// The architecture: what `config.json` of a Hugging Face BERT says.

@@ -70,6 +70,13 @@ impl Conv2d {
         Ok((self.params.geometry(n, h, w)?, n, h, w))
     }
 
+    /// The weights (`[C_out][C_in][KH][KW]`) and bias, for editing in place (e.g.
+    /// [`crate::norm::BatchNorm2d::fold_into`]); the packed filter is rebuilt on the next forward.
+    pub fn weights_mut(&mut self) -> (&mut [f32], &mut [f32]) {
+        self.packed = None;
+        (&mut self.weight, &mut self.bias)
+    }
+
     /// The im2col matrix of `x`: row `(n, oy, ox)`, column `(ky, kx, ci)`, zeros in the padding.
     fn im2col(&self, g: &Conv2dGeometry, x: &[f32]) -> Vec<f32> {
         let (kh, kw) = g.kernel;
@@ -258,7 +265,8 @@ impl Layer for MaxPool2d {
                         for dx in 0..self.k {
                             let i = ((b * h + oy * self.k + dy) * w + ox * self.k + dx) * c;
                             let first = dy == 0 && dx == 0;
-                            for (ch, ((yv, av), &v)) in yo.iter_mut().zip(ao.iter_mut()).zip(&xd[i..i + c]).enumerate() {
+                            for (ch, ((yv, av), &v)) in yo.iter_mut().zip(ao.iter_mut()).zip(&xd[i..i + c]).enumerate()
+                            {
                                 // The first value, a larger one, or NaN (which then propagates) wins.
                                 if first || v > *yv || (v.is_nan() && !yv.is_nan()) {
                                     *yv = v;
@@ -329,5 +337,64 @@ impl Layer for Reshape {
             .as_ref()
             .ok_or_else(|| NnError::InvalidArgument("Reshape backward before a forward".into()))?;
         grad_out.clone().reshape(shape)
+    }
+}
+
+/// Global average pooling: `[N, H, W, C] -> [N, C]`, the mean of each channel over the pixels
+/// (through the kernels' vectorised pooling).
+#[derive(Default)]
+pub struct GlobalAvgPool {
+    input_shape: Option<Vec<usize>>,
+}
+
+impl GlobalAvgPool {
+    /// The layer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Layer for GlobalAvgPool {
+    fn kind(&self) -> &'static str {
+        "GlobalAvgPool"
+    }
+
+    fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let &[n, h, w, c] = x.shape() else {
+            return Err(NnError::Shape {
+                what: "GlobalAvgPool input (N, H, W, C)".into(),
+                expected: vec![0; 4],
+                found: x.shape().to_vec(),
+            });
+        };
+        let mut y = Tensor::zeros(&[n, c])?;
+        lanes_kernels::ops::pool::global_avg_pool(x.data(), n, h * w, c, y.data_mut())?;
+        if train {
+            self.input_shape = Some(x.shape().to_vec());
+        }
+        Ok(y)
+    }
+
+    fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor> {
+        let shape = self
+            .input_shape
+            .clone()
+            .ok_or_else(|| NnError::InvalidArgument("GlobalAvgPool backward before a training forward".into()))?;
+        let (n, pixels, c) = (shape[0], shape[1] * shape[2], shape[3]);
+        if grad_out.shape() != [n, c] {
+            return Err(NnError::Shape {
+                what: "GlobalAvgPool gradient".into(),
+                expected: vec![n, c],
+                found: grad_out.shape().to_vec(),
+            });
+        }
+        let mut dx = Tensor::zeros(&shape)?;
+        let inv = 1.0 / pixels as f32;
+        for (img, g) in dx.data_mut().chunks_exact_mut(pixels * c).zip(grad_out.data().chunks_exact(c)) {
+            for px in img.chunks_exact_mut(c) {
+                px.iter_mut().zip(g).for_each(|(d, g)| *d = g * inv);
+            }
+        }
+        Ok(dx)
     }
 }

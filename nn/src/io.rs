@@ -9,7 +9,7 @@ use safetensors::SafeTensors;
 
 /// The model's parameters as safetensors bytes (names `<layer>.<param>`, f32, little-endian).
 pub fn to_safetensors(model: &mut Sequential) -> Result<Vec<u8>> {
-    let params = model.params();
+    let params = model.tensors();
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = params
         .iter()
         .map(|p| (p.name.clone(), p.param.shape.clone(), p.param.value.iter().flat_map(|v| v.to_le_bytes()).collect()))
@@ -37,7 +37,7 @@ pub fn from_safetensors(model: &mut Sequential, bytes: &[u8]) -> Result<()> {
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| NnError::ModelFile(format!("not a valid safetensors file: {e}")))?;
     let mut expected = Vec::new();
-    for p in model.params() {
+    for p in model.tensors() {
         let values = read_f32(&file, &p.name, &p.param.shape)?;
         p.param.value.iter_mut().zip(values).for_each(|(w, v)| *w = v);
         expected.push(p.name);

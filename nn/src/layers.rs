@@ -34,6 +34,11 @@ pub trait Layer {
     fn params(&mut self) -> Vec<Param<'_>> {
         Vec::new()
     }
+    /// What a model file holds for this layer: the parameters, and state that is saved but not
+    /// trained (BatchNorm's running statistics, with an empty `grad`).
+    fn tensors(&mut self) -> Vec<Param<'_>> {
+        self.params()
+    }
 }
 
 /// The GEMM every layer runs on: the detected ISA, automatic threads.

@@ -20,6 +20,7 @@
 pub mod bert;
 pub mod conv;
 pub mod data;
+pub mod depthwise;
 mod error;
 pub mod io;
 pub mod layers;
@@ -27,6 +28,7 @@ pub mod linalg;
 pub mod loss;
 pub mod metrics;
 mod model;
+pub mod norm;
 pub mod optim;
 pub mod progress;
 pub mod sentence;

@@ -68,4 +68,16 @@ impl Sequential {
             })
             .collect()
     }
+
+    /// Everything a model file holds (the parameters and the saved state of each layer: see
+    /// [`Layer::tensors`]), named `<layer index>.<name>`.
+    pub fn tensors(&mut self) -> Vec<NamedParam<'_>> {
+        self.layers
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(i, layer)| {
+                layer.tensors().into_iter().map(move |param| NamedParam { name: format!("{i}.{}", param.name), param })
+            })
+            .collect()
+    }
 }

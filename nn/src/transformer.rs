@@ -1,12 +1,13 @@
-//! The pieces of a transformer encoder: [`Embedding`], [`LayerNorm`], [`MultiHeadSelfAttention`]
-//! and the post-norm [`EncoderBlock`] of BERT.
+//! The pieces of a transformer encoder: [`Embedding`], [`MultiHeadSelfAttention`]
+//! and the post-norm [`EncoderBlock`] of BERT (with [`LayerNorm`] from [`crate::norm`]).
 //!
 //! A batch of token sequences is one `[tokens, hidden]` tensor, the sequences one after the
 //! other, with their lengths beside it: the dense layers run once over every token of the batch,
 //! attention within each sequence, and no padding is ever computed.
 
 use crate::error::{NnError, Result};
-use crate::layers::{Layer, Linear, Param};
+use crate::layers::{Linear, Param};
+use crate::norm::LayerNorm;
 use crate::tensor::Tensor;
 use lanes_kernels::ops::eltwise::Unary;
 use lanes_kernels::{Activation, Eltwise, Gemm, MatMut, MatRef, Parallelism};
@@ -84,133 +85,6 @@ impl Embedding {
     /// The table and its gradient.
     pub fn params(&mut self) -> Vec<Param<'_>> {
         vec![Param { name: "weight", shape: vec![self.vocab, self.dim], value: &mut self.weight, grad: &self.grad }]
-    }
-}
-
-/// Layer normalisation over the last axis: `(x - mean) / sqrt(var + eps) * gamma + beta`.
-pub struct LayerNorm {
-    gamma: Vec<f32>,
-    beta: Vec<f32>,
-    eps: f32,
-    grad_gamma: Vec<f32>,
-    grad_beta: Vec<f32>,
-    /// The normalised input and `1 / sqrt(var + eps)` per row, of the last training forward.
-    saved: Option<(Tensor, Vec<f32>)>,
-}
-
-impl LayerNorm {
-    /// Unit scale, zero shift over `dim` features.
-    pub fn new(dim: usize, eps: f32) -> Result<Self> {
-        Self::from_weights(vec![1.0; dim], vec![0.0; dim], eps)
-    }
-
-    /// The given scale and shift (same length); `eps` must be finite and >= 0.
-    pub fn from_weights(gamma: Vec<f32>, beta: Vec<f32>, eps: f32) -> Result<Self> {
-        if gamma.len() != beta.len() {
-            return Err(NnError::Shape {
-                what: "LayerNorm shift".into(),
-                expected: vec![gamma.len()],
-                found: vec![beta.len()],
-            });
-        }
-        if !(eps >= 0.0 && eps.is_finite()) {
-            return Err(NnError::InvalidArgument(format!("LayerNorm eps {eps} is not a finite value >= 0")));
-        }
-        let dim = gamma.len();
-        Ok(LayerNorm { gamma, beta, eps, grad_gamma: vec![0.0; dim], grad_beta: vec![0.0; dim], saved: None })
-    }
-
-    /// Normalises each row of the 2-D `x` in place (inference, through the row kernel).
-    pub fn apply_inplace(&self, x: &mut Tensor) -> Result<()> {
-        let (rows, cols) = x.dims2("LayerNorm input")?;
-        self.check_cols(x, cols)?;
-        let view = MatMut::row_major(x.data_mut(), rows, cols)?;
-        Eltwise::new().layer_norm_inplace(view, &self.gamma, &self.beta, self.eps)?;
-        Ok(())
-    }
-
-    fn check_cols(&self, x: &Tensor, cols: usize) -> Result<()> {
-        if cols != self.gamma.len() {
-            return Err(NnError::Shape {
-                what: "LayerNorm input".into(),
-                expected: vec![x.shape()[0], self.gamma.len()],
-                found: x.shape().to_vec(),
-            });
-        }
-        Ok(())
-    }
-}
-
-impl Layer for LayerNorm {
-    fn kind(&self) -> &'static str {
-        "LayerNorm"
-    }
-
-    fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let mut y = x.clone();
-        if !train {
-            self.apply_inplace(&mut y)?;
-            return Ok(y);
-        }
-        let (_, cols) = x.dims2("LayerNorm input")?;
-        self.check_cols(x, cols)?;
-        let mut xhat = x.clone();
-        let mut inv_std = Vec::new();
-        for (row, out) in xhat.data_mut().chunks_exact_mut(cols).zip(y.data_mut().chunks_exact_mut(cols)) {
-            let mean = row.iter().sum::<f32>() / cols as f32;
-            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / cols as f32;
-            let r = 1.0 / (var + self.eps).sqrt();
-            for (j, (h, o)) in row.iter_mut().zip(out.iter_mut()).enumerate() {
-                *h = (*h - mean) * r;
-                *o = *h * self.gamma[j] + self.beta[j];
-            }
-            inv_std.push(r);
-        }
-        self.saved = Some((xhat, inv_std));
-        Ok(y)
-    }
-
-    fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor> {
-        let (xhat, inv_std) = self
-            .saved
-            .as_ref()
-            .ok_or_else(|| NnError::InvalidArgument("LayerNorm backward before a training forward".into()))?;
-        if grad_out.shape() != xhat.shape() {
-            return Err(NnError::Shape {
-                what: "LayerNorm gradient".into(),
-                expected: xhat.shape().to_vec(),
-                found: grad_out.shape().to_vec(),
-            });
-        }
-        let cols = self.gamma.len();
-        let mut dx = Tensor::zeros(xhat.shape())?;
-        self.grad_gamma.fill(0.0);
-        self.grad_beta.fill(0.0);
-        let rows = xhat.data().chunks_exact(cols).zip(grad_out.data().chunks_exact(cols));
-        for (((h, dy), dxr), &r) in rows.zip(dx.data_mut().chunks_exact_mut(cols)).zip(inv_std) {
-            // dxhat = dy * gamma; dx = r * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
-            let (mut m1, mut m2) = (0.0f32, 0.0f32);
-            for j in 0..cols {
-                let d = dy[j] * self.gamma[j];
-                m1 += d;
-                m2 += d * h[j];
-                self.grad_gamma[j] += dy[j] * h[j];
-                self.grad_beta[j] += dy[j];
-            }
-            let (m1, m2) = (m1 / cols as f32, m2 / cols as f32);
-            for j in 0..cols {
-                dxr[j] = r * (dy[j] * self.gamma[j] - m1 - h[j] * m2);
-            }
-        }
-        Ok(dx)
-    }
-
-    fn params(&mut self) -> Vec<Param<'_>> {
-        let dim = self.gamma.len();
-        vec![
-            Param { name: "weight", shape: vec![dim], value: &mut self.gamma, grad: &self.grad_gamma },
-            Param { name: "bias", shape: vec![dim], value: &mut self.beta, grad: &self.grad_beta },
-        ]
     }
 }
 

@@ -4,8 +4,9 @@
 use lanes_kernels::Activation;
 use lanes_nn::data::{Dataset, Mnist};
 use lanes_nn::layers::{Act, Dropout, Layer, Linear};
+use lanes_nn::norm::LayerNorm;
 use lanes_nn::train::{accuracy, fit_classifier, TrainConfig};
-use lanes_nn::transformer::{Embedding, LayerNorm};
+use lanes_nn::transformer::Embedding;
 use lanes_nn::{io, loss, NnError, Sequential, Tensor};
 
 fn mlp(act: Activation) -> Sequential {
@@ -28,6 +29,18 @@ fn input(batch: usize, features: usize, seed: u32) -> Tensor {
 /// Every parameter's gradient and the input gradient against central differences (in f32, so
 /// tolerances are loose but a wrong formula is off by far more).
 fn check_gradients(what: &str, model: &mut Sequential, x: &Tensor, loss_of: &dyn Fn(&Tensor) -> (f32, Tensor)) {
+    check_gradients_in(what, model, x, loss_of, false)
+}
+
+/// [`check_gradients`] with the finite differences taken in training mode when `train_fd`
+/// (batch norm: the training forward normalises with the batch's statistics).
+fn check_gradients_in(
+    what: &str,
+    model: &mut Sequential,
+    x: &Tensor,
+    loss_of: &dyn Fn(&Tensor) -> (f32, Tensor),
+    train_fd: bool,
+) {
     let (_, g) = loss_of(&model.forward(x, true).unwrap());
     let dx = model.backward(&g).unwrap();
     let h = 1e-3f32;
@@ -40,7 +53,7 @@ fn check_gradients(what: &str, model: &mut Sequential, x: &Tensor, loss_of: &dyn
                         p.param.value[i] += delta;
                     }
                 }
-                loss_of(&model.forward(x, false).unwrap()).0
+                loss_of(&model.forward(x, train_fd).unwrap()).0
             };
             let up = eval(h);
             let down = eval(-2.0 * h);
@@ -56,9 +69,9 @@ fn check_gradients(what: &str, model: &mut Sequential, x: &Tensor, loss_of: &dyn
     for i in 0..x.data().len() {
         let mut xp = x.clone();
         xp.data_mut()[i] += h;
-        let up = loss_of(&model.forward(&xp, false).unwrap()).0;
+        let up = loss_of(&model.forward(&xp, train_fd).unwrap()).0;
         xp.data_mut()[i] -= 2.0 * h;
-        let down = loss_of(&model.forward(&xp, false).unwrap()).0;
+        let down = loss_of(&model.forward(&xp, train_fd).unwrap()).0;
         let fd = (up - down) / (2.0 * h);
         assert!(
             (fd - dx.data()[i]).abs() <= 2e-3 + 2e-2 * fd.abs(),
@@ -244,6 +257,62 @@ fn conv_and_pool_gradients_match_finite_differences() {
         "grouped conv layers are not trainable yet"
     );
     assert!(MaxPool2d::new(0).is_err());
+}
+
+#[test]
+fn depthwise_batch_norm_and_global_pool_gradients() {
+    use lanes_kernels::ops::conv::{Conv2dParams, Padding};
+    use lanes_nn::conv::{Conv2d, GlobalAvgPool, Reshape};
+    use lanes_nn::depthwise::DepthwiseConv2d;
+    use lanes_nn::norm::BatchNorm2d;
+    let x = input(2, 6 * 5 * 3, 11).reshape(&[2, 6, 5, 3]).unwrap();
+    let labels = [1, 0];
+    for (stride, padding) in [(1, Padding::Same), (2, Padding::uniform(1)), (1, Padding::VALID)] {
+        let dw = DepthwiseConv2d::new(3, (3, 3), stride, padding, 5).unwrap();
+        let mut m = Sequential::new()
+            .push(dw)
+            .push(Act::new(Activation::Silu))
+            .push(GlobalAvgPool::new())
+            .push(Linear::new(3, 2, 6).unwrap());
+        check_gradients(&format!("DepthwiseConv2d stride {stride} {padding:?} + GlobalAvgPool"), &mut m, &x, &|y| {
+            loss::softmax_cross_entropy(y, &labels).unwrap()
+        });
+    }
+    // Batch norm, gradients with the batch statistics (finite differences in training mode).
+    let mut m = Sequential::new()
+        .push(Conv2d::new(Conv2dParams::new(3, 4, (3, 3)).padding(Padding::Same), 1).unwrap())
+        .push(BatchNorm2d::new(4))
+        .push(Act::new(Activation::Gelu))
+        .push(Reshape::new(&[6 * 5 * 4]))
+        .push(Linear::new(120, 2, 2).unwrap());
+    check_gradients_in("Conv2d + BatchNorm2d", &mut m, &x, &|y| loss::softmax_cross_entropy(y, &labels).unwrap(), true);
+
+    // Running statistics move towards the batch's; saved and loaded with the model; folding
+    // into the conv gives the same inference output as conv + batch norm.
+    let mut conv = Conv2d::new(Conv2dParams::new(3, 4, (3, 3)).padding(Padding::Same), 3).unwrap();
+    let mut bn = BatchNorm2d::new(4);
+    for _ in 0..30 {
+        let h = conv.forward(&x, false).unwrap();
+        bn.forward(&h, true).unwrap();
+    }
+    let h = conv.forward(&x, false).unwrap();
+    let want = bn.forward(&h, false).unwrap();
+    let mean0 = bn.running_stats().0[0];
+    let batch_mean0 = h.data().chunks_exact(4).map(|r| r[0]).sum::<f32>() / (h.data().len() / 4) as f32;
+    assert!((mean0 - batch_mean0).abs() < 0.05 * batch_mean0.abs().max(0.1), "running mean {mean0} vs {batch_mean0}");
+    bn.fold_into(&mut conv).unwrap();
+    let got = conv.forward(&x, false).unwrap();
+    for (g, w) in got.data().iter().zip(want.data()) {
+        assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "folded {g} vs {w}");
+    }
+    let mut with_bn = Sequential::new().push(BatchNorm2d::new(4));
+    with_bn.forward(&h, true).unwrap();
+    let bytes = io::to_safetensors(&mut with_bn).unwrap();
+    let mut loaded = Sequential::new().push(BatchNorm2d::new(4));
+    io::from_safetensors(&mut loaded, &bytes).unwrap();
+    assert_eq!(loaded.forward(&h, false).unwrap(), with_bn.forward(&h, false).unwrap(), "running stats saved");
+    assert!(matches!(BatchNorm2d::new(5).forward(&h, false), Err(NnError::Shape { .. })));
+    assert!(DepthwiseConv2d::new(0, (3, 3), 1, Padding::Same, 1).is_err());
 }
 
 /// A short version of examples/mnist_cnn: one epoch of a smaller network of the same layers.
