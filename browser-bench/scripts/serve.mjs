@@ -5,6 +5,7 @@
 // Routes: /            -> browser-bench/www/
 //         /node_modules -> browser-bench/node_modules/ (peers: tfjs, onnxruntime-web, ...)
 //         /shapes/      -> bench-harness/shapes/ (shared shape lists)
+//         /models/minilm/ -> data/minilm/ (all-MiniLM-L6-v2, extracted by scripts/setup.sh)
 // As a module: `startServer({port, isolation})` resolves to {server, url, close()}.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -17,13 +18,14 @@ const bb = path.resolve(here, '..');
 const ROOTS = [
   ['/node_modules/', path.join(bb, 'node_modules')],
   ['/shapes/', path.resolve(bb, '..', 'bench-harness', 'shapes')],
+  ['/models/minilm/', path.resolve(bb, '..', 'data', 'minilm')],
   ['/', path.join(bb, 'www')],
 ];
 const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.json': 'application/json', '.wasm': 'application/wasm', '.txt': 'text/plain; charset=utf-8',
-  '.png': 'image/png', '.svg': 'image/svg+xml', '.map': 'application/json', '.md': 'text/markdown',
+  '.png': 'image/png', '.safetensors': 'application/octet-stream', '.svg': 'image/svg+xml', '.map': 'application/json', '.md': 'text/markdown',
 };
 
 function resolve(urlPath) {

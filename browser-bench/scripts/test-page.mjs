@@ -6,7 +6,8 @@
 //  3. a short benchmark run over small shapes: every implementation's result verifies;
 //  4. without COOP/COEP the page says "threads off: page is not cross-origin isolated";
 //  5. ?build=simd128 forces the simd128 build;
-//  6. the training demo (train.html) trains the MNIST MLP in wasm and predicts.
+//  6. the training demo (train.html) trains the MNIST MLP in wasm and predicts;
+//  7. the sentence-embedding demo (minilm.html) agrees with the NumPy reference.
 // node:test + node:assert. Usage: node scripts/test-page.mjs [--screenshot path.png]
 // (exit status 1 when a test fails; `node --test-name-pattern=simd128 scripts/test-page.mjs`
 // runs only the matching tests).
@@ -174,6 +175,40 @@ test('training demo: the MLP learns from 2,000 MNIST digits in wasm; drawn-digit
     const bad = await ctx.page.evaluate(() => window.__lanesTrain.predict([1, 2, 3]).then(() => 'no error', (e) => String(e.message)));
     assert.match(bad, /784/);
     assert.match(await ctx.page.textContent('#status'), /done: .*held-out digits/);
+    assert.deepEqual(ctx.errors, []);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('sentence embeddings: all-MiniLM-L6-v2 in wasm agrees with the NumPy reference (cosine >= 0.9999)', { timeout: TIMEOUT }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const path = await import('node:path');
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+  const texts = ['A man is playing a guitar.', 'Someone is strumming a guitar on stage.', 'The stock market fell sharply on Monday.',
+    'Héllo, Wörld! Crème brûlée at the café.', '東京は日本の首都です。', '', 'The quick brown fox jumps over the lazy dog near the riverbank today.'];
+  const ref = JSON.parse(execFileSync(path.join(root, '.venv/bin/python'), [path.join(root, 'nn/tools/minilm_reference.py'), path.join(root, 'data/minilm')],
+    { input: JSON.stringify({ texts }), maxBuffer: 1 << 26 }).toString());
+  const ctx = await openPage({});
+  try {
+    await ctx.page.goto(`${ctx.url}/minilm.html`);
+    await ctx.page.waitForFunction(() => window.__lanesMiniLM && ['ready', 'failed'].includes(window.__lanesMiniLM.state), null, { timeout: TIMEOUT - 60_000, polling: 250 });
+    const S = await ctx.page.evaluate(() => ({ state: window.__lanesMiniLM.state, error: window.__lanesMiniLM.error, variant: window.__lanesMiniLM.variant, dim: window.__lanesMiniLM.dim }));
+    assert.equal(S.state, 'ready', S.error);
+    assert.equal(S.variant, 'relaxed');
+    assert.equal(S.dim, 384);
+    const got = await ctx.page.evaluate((t) => window.__lanesMiniLM.embed(t), texts);
+    const dot = (a, b) => a.reduce((s, v, i) => s + v * b[i], 0);
+    texts.forEach((t, i) => {
+      const cos = dot(got.embeddings[i], ref.embeddings[i]) / Math.sqrt(dot(got.embeddings[i], got.embeddings[i]) * dot(ref.embeddings[i], ref.embeddings[i]));
+      assert.ok(cos >= 0.9999, `cosine ${cos} for ${JSON.stringify(t)}`);
+      assert.equal(got.tokens[i], ref.ids[i].length, `token count of ${JSON.stringify(t)}`);
+    });
+    const one = await ctx.page.evaluate((t) => window.__lanesMiniLM.embed([t], 10), texts[6]);
+    console.log(`# wasm MiniLM (relaxed, one thread): ${one.tokens[0]}-token sentence in ${one.ms.toFixed(1)} ms (best of 10)`);
+    // The page's own run filled the similarity table; paraphrases score above unrelated pairs.
+    assert.match(await ctx.page.textContent('#status'), /4 sentences/);
+    assert.ok(dot(got.embeddings[0], got.embeddings[1]) > dot(got.embeddings[0], got.embeddings[2]) + 0.1);
     assert.deepEqual(ctx.errors, []);
   } finally {
     await ctx.close();

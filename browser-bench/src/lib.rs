@@ -280,3 +280,38 @@ impl MnistTrainer {
         self.0.predict(pixels).map_err(js)
     }
 }
+
+/// all-MiniLM-L6-v2 sentence embeddings: `new SentenceModel(configJson, vocabTxt, weights)`
+/// from the text of `config.json`, the text of `vocab.txt` and the bytes of
+/// `model.safetensors` (a Uint8Array); `embed(texts)` gives `texts.length x dim` unit vectors
+/// as one Float32Array.
+#[wasm_bindgen(js_name = SentenceModel)]
+pub struct SentenceModel(lanes_nn::sentence::SentenceEmbedder);
+
+#[wasm_bindgen(js_class = SentenceModel)]
+impl SentenceModel {
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: &str, vocab: &str, weights: &[u8]) -> Result<SentenceModel, JsError> {
+        lanes_nn::sentence::SentenceEmbedder::from_bytes(config, vocab, weights)
+            .map(SentenceModel)
+            .map_err(|e| JsError::new(&format!("lanes: {e}")))
+    }
+
+    /// Width of the embeddings (384).
+    #[wasm_bindgen(getter)]
+    pub fn dim(&self) -> usize {
+        self.0.dim()
+    }
+
+    /// Token count of `text` with `[CLS]` and `[SEP]` (texts are cut at 256).
+    #[wasm_bindgen(js_name = tokenCount)]
+    pub fn token_count(&self, text: &str) -> usize {
+        self.0.tokenizer().encode(text).ids.len()
+    }
+
+    /// The embeddings of `texts`, row after row.
+    pub fn embed(&mut self, texts: Vec<String>) -> Result<Vec<f32>, JsError> {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        self.0.embed(&refs).map(|t| t.into_data()).map_err(|e| JsError::new(&format!("lanes: {e}")))
+    }
+}
