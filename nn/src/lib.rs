@@ -29,6 +29,7 @@ pub mod metrics;
 mod model;
 pub mod optim;
 pub mod progress;
+pub mod recsys;
 pub mod sentence;
 mod tensor;
 pub mod tokenizer;
