@@ -196,12 +196,52 @@ with zipfile.ZipFile(wheel) as z:
 EOF
 }
 
+# Spoken keywords for the lanes-nn example keyword_spotting, synthesised with Debian's espeak-ng
+# (GPL-3; the audio it makes is ours to use): 10 words x 8 English accents x 5 voice variants
+# x 2 speeds x 2 pitches = 1,600 WAV files (22,050 Hz, 16-bit mono) in
+# data/kws/<accent>+<variant>/<word>_s<speed>_p<pitch>.wav (gitignored). espeak-ng is
+# deterministic for a given version; data/kws/VERSION records the version and the settings, and
+# a second run with the same ones does nothing. Noise is added later, seeded, by the example.
+KWS_WORDS=(yes no up down left right on off stop go)
+KWS_ACCENTS=(en-gb en-us en-gb-x-rp en-gb-x-gbclan en-gb-x-gbcwmd en-gb-scotland en-us-nyc en-029)
+KWS_VARIANTS=(m1 m3 f2 f4 klatt)
+KWS_SPEEDS=(130 170)
+KWS_PITCHES=(35 65)
+kws_data() {
+  apt_install espeak-ng
+  local dir=data/kws version stamp
+  version="$(espeak-ng --version | sed -n 's/.*text-to-speech: \([^ ]*\).*/\1/p')"
+  stamp="espeak-ng $version; words ${KWS_WORDS[*]}; accents ${KWS_ACCENTS[*]}; variants ${KWS_VARIANTS[*]}; speeds ${KWS_SPEEDS[*]}; pitches ${KWS_PITCHES[*]}"
+  if [ "$(cat "$dir/VERSION" 2>/dev/null)" = "$stamp" ]; then
+    return
+  fi
+  log "espeak-ng $version: synthesising ${#KWS_WORDS[@]} keywords x ${#KWS_ACCENTS[@]} accents x ${#KWS_VARIANTS[@]} variants x ${#KWS_SPEEDS[@]} speeds x ${#KWS_PITCHES[@]} pitches into $dir"
+  rm -rf "$dir.tmp"
+  local a v s p w
+  for a in "${KWS_ACCENTS[@]}"; do
+    for v in "${KWS_VARIANTS[@]}"; do
+      mkdir -p "$dir.tmp/$a+$v"
+      for s in "${KWS_SPEEDS[@]}"; do
+        for p in "${KWS_PITCHES[@]}"; do
+          for w in "${KWS_WORDS[@]}"; do
+            espeak-ng -v "$a+$v" -s "$s" -p "$p" -w "$dir.tmp/$a+$v/${w}_s${s}_p${p}.wav" "$w"
+          done
+        done
+      done
+    done
+  done
+  echo "$stamp" >"$dir.tmp/VERSION"
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  log "$(find "$dir" -name '*.wav' | wc -l) WAV files; SHA-256 of all of them in order: $(cd "$dir" && find . -name '*.wav' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)..."
+}
+
 native() {
   apt_install libopenblas-dev pkg-config
   python_env
   sklearn_data
   minilm_data
   movielens_data
+  kws_data
   node_data
 }
 
@@ -238,7 +278,7 @@ wasm() {
 case "$what" in
   native) native ;;
   wasm) wasm ;;
-  data) python_env; sklearn_data; minilm_data; movielens_data; node_data ;;
+  data) python_env; sklearn_data; minilm_data; movielens_data; kws_data; node_data ;;
   all) native; wasm ;;
   *) echo "usage: $0 [native|wasm|data|all]" >&2; exit 2 ;;
 esac

@@ -17,6 +17,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod audio;
 pub mod bert;
 pub mod conv;
 pub mod data;
