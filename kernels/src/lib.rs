@@ -26,12 +26,15 @@
 //! Set `LANES_ISA=scalar|portable|avx2|avx512` (or `simd128|relaxed` on wasm) to force a path;
 //! an ISA the CPU lacks makes every call return [`KernelError::IsaUnavailable`].
 
+#![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod activation;
 mod buffer;
 mod error;
 mod isa;
+#[cfg(feature = "ndarray")]
+pub mod ndarray;
 pub mod ops;
 mod simd;
 mod view;

@@ -15,6 +15,7 @@
 //! assert_eq!(model.forward(&x, false)?.argmax_rows()?, labels);
 //! # Ok::<(), lanes_nn::NnError>(())
 //! ```
+#![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod bert;
