@@ -46,7 +46,11 @@ pub use ops::eltwise::Eltwise;
 pub use ops::gemm::{gemm, gemm_raw, microkernels, Epilogue, Gemm, PackedB, Parallelism};
 pub use view::{MatMut, MatRef};
 
-// The README's Rust example runs as a doctest, so it cannot drift from the API.
+// The READMEs' Rust examples (the repository's and the crate's) run as doctests, so they
+// cannot drift from the API. (cfg(doctest) only: a packaged crate never reads ../../README.md.)
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

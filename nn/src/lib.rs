@@ -42,3 +42,8 @@ pub mod zoo;
 pub use error::{NnError, Result};
 pub use model::{NamedParam, Sequential};
 pub use tensor::Tensor;
+
+// The crate README's example runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;
