@@ -54,3 +54,6 @@ struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct CrateReadmeDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/using-lanes.md")]
+struct UsingLanesDoctests;

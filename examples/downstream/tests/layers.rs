@@ -124,3 +124,19 @@ fn conv_errors_are_typed() {
     let e = Conv2dNhwc::new(f.view(), None, 0, 0, Activation::Identity).err().unwrap();
     assert!(matches!(e, Error::Kernel(KernelError::InvalidGeometry { .. })), "{e}");
 }
+
+/// What a downstream crate relies on when it shares lanes' objects between threads (a change
+/// here would be a breaking change: docs/using-lanes.md, semver policy).
+#[test]
+fn shared_objects_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<lanes_kernels::PackedB>();
+    send_sync::<lanes_kernels::Gemm>();
+    send_sync::<lanes_kernels::Eltwise>();
+    send_sync::<lanes_kernels::MatRef<'static>>();
+    send_sync::<lanes_kernels::MatMut<'static>>();
+    send_sync::<lanes_kernels::KernelError>();
+    send_sync::<lanes_kernels::ops::conv::Conv2d>();
+    send_sync::<Linear>();
+    send_sync::<Conv2dNhwc>();
+}
