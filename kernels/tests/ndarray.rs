@@ -153,7 +153,7 @@ fn configured_gemm_and_prepacked_weights() {
     let x = filled(9, 16, 14);
     let w = filled(16, 12, 15); // in x out
     let bias: Vec<f32> = (0..12).map(|j| j as f32 / 10.0 - 0.5).collect();
-    let want = reference(x.view(), w.view()).to_owned() + &ndarray::ArrayView1::from(&bias[..]);
+    let want = reference(x.view(), w.view()) + ndarray::ArrayView1::from(&bias[..]);
     let want = want.mapv(|v| v.max(0.0));
     for isa in Isa::available() {
         let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
