@@ -17,6 +17,32 @@ step "cargo clippy -D warnings (wasm32, simd128 + relaxed-simd)"
 RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo clippy -p lanes-kernels -p lanes-web -p lanes-nn \
   --no-default-features --target wasm32-unknown-unknown --lib --tests -- -D warnings
 
+# The minimum supported Rust version: rust-toolchain.toml pins the toolchain this repository
+# builds with; it must be exactly the workspace's rust-version, and the library crates must build
+# with it (also without default features: no rayon).
+step "MSRV (rust-version in Cargo.toml)"
+msrv="$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)"
+pinned="$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)"
+have="$(rustc --version | awk '{print $2}')"
+if [ "${pinned%.*}" != "$msrv" ] || [ "${have%.*}" != "$msrv" ]; then
+  echo "rust-version $msrv, rust-toolchain.toml $pinned, rustc $have: they must agree" >&2
+  exit 1
+fi
+echo "rust-version $msrv = rust-toolchain.toml $pinned = rustc $have"
+cargo +"$pinned" check -p lanes-kernels -p lanes-nn --lib --all-features
+cargo +"$pinned" check -p lanes-kernels --lib --no-default-features
+
+step "API docs (cargo doc -D warnings: every public item documented, no broken links)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lanes-kernels -p lanes-nn --all-features
+
+# Both crates packaged as crates.io would get them and built from the packages (lanes-nn against
+# the just-packaged lanes-kernels, through cargo's temporary local registry). Offline: only the
+# dependencies already in cargo's cache. --allow-dirty: a local run may have uncommitted work.
+step "cargo package (lanes-kernels, lanes-nn)"
+cargo package -p lanes-kernels -p lanes-nn --offline --allow-dirty 2>&1 | grep -v '^warning: ignoring test'
+
+# --workspace includes examples/downstream, which enables lanes-kernels' `ndarray` feature, so
+# kernels/tests/ndarray.rs runs here too.
 step "native tests (default ISA)"
 cargo test --workspace
 

@@ -4,6 +4,11 @@
 //! - GEMM through the public API forced to that kernel, on the shapes of shapes/gemm.txt up
 //!   to 256^3 multiply-adds, group `<kernel>`.
 //!
+//! - group `ndarray`: 64^3 and 1024^3 on the default kernel, one thread, called directly on
+//!   `Vec`s (`direct`), through `MatRef::try_from` of ndarray views (`views`, what
+//!   `lanes_kernels::ndarray::gemm_into` does) and through the allocating `matmul_with`
+//!   (`matmul_alloc`): the cost of the ndarray path.
+//!
 //! Throughput is in FLOP (2*M*N*K per call). `cargo bench -p lanes-bench` (filter with e.g.
 //! `-- avx512`).
 
@@ -88,7 +93,60 @@ fn bench_gemm(c: &mut Criterion, kern: AvailableKernel) {
     group.finish();
 }
 
+fn bench_ndarray(c: &mut Criterion) {
+    use ndarray::Array2;
+    let gemm = Gemm::new().parallelism(Parallelism::Sequential);
+    let mut group = c.benchmark_group("ndarray");
+    group.sample_size(20).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
+    let mut r = Rng::new(5);
+    for s in [64, 1024] {
+        let (m, n, k) = (s, s, s);
+        let (a, b) = (r.vec(m * k), r.vec(k * n));
+        let mut out = vec![0.0f32; m * n];
+        let (aa, ba) =
+            (Array2::from_shape_vec((m, k), a.clone()).unwrap(), Array2::from_shape_vec((k, n), b.clone()).unwrap());
+        let mut ca = Array2::<f32>::zeros((m, n));
+        group.throughput(Throughput::Elements(2 * (m * n * k) as u64));
+        let name = format!("{s}x{s}x{s}");
+        group.bench_function(BenchmarkId::new("direct", &name), |bench| {
+            bench.iter(|| {
+                gemm.run(
+                    1.0,
+                    MatRef::row_major(black_box(&a), m, k).unwrap(),
+                    MatRef::row_major(black_box(&b), k, n).unwrap(),
+                    0.0,
+                    MatMut::row_major(&mut out, m, n).unwrap(),
+                )
+                .unwrap();
+                black_box(&mut out);
+            })
+        });
+        group.bench_function(BenchmarkId::new("views", &name), |bench| {
+            bench.iter(|| {
+                gemm.run(
+                    1.0,
+                    MatRef::try_from(black_box(aa.view())).unwrap(),
+                    MatRef::try_from(black_box(ba.view())).unwrap(),
+                    0.0,
+                    MatMut::try_from(ca.view_mut()).unwrap(),
+                )
+                .unwrap();
+                black_box(&mut ca);
+            })
+        });
+        group.bench_function(BenchmarkId::new("matmul_alloc", &name), |bench| {
+            bench.iter(|| {
+                black_box(
+                    lanes_kernels::ndarray::matmul_with(&gemm, black_box(aa.view()), black_box(ba.view())).unwrap(),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
 fn kernels(c: &mut Criterion) {
+    bench_ndarray(c);
     for kern in registry::available() {
         bench_tile(c, kern);
         bench_gemm(c, kern);

@@ -7,31 +7,96 @@ use std::fmt;
 #[non_exhaustive]
 pub enum KernelError {
     /// Operand shapes do not fit together, e.g. `A` is `m x k` but `B` is `k' x n` with `k != k'`.
-    ShapeMismatch { what: &'static str, expected: (usize, usize), found: (usize, usize) },
-    /// A view's strides times its dimensions overflow `isize`.
-    StrideOverflow { rows: usize, cols: usize, row_stride: isize, col_stride: isize },
+    ShapeMismatch {
+        /// Which operand, and the rule it breaks.
+        what: &'static str,
+        /// The shape (rows, columns) the other operands require.
+        expected: (usize, usize),
+        /// The shape (rows, columns) it has.
+        found: (usize, usize),
+    },
+    /// A view's strides times its dimensions overflow `isize` (in elements or in bytes).
+    StrideOverflow {
+        /// Rows of the view.
+        rows: usize,
+        /// Columns of the view.
+        cols: usize,
+        /// Its row stride, in elements.
+        row_stride: isize,
+        /// Its column stride, in elements.
+        col_stride: isize,
+    },
     /// The slice is too short for the view (or a negative stride points before its start).
-    SliceTooShort { needed: usize, len: usize },
+    SliceTooShort {
+        /// Elements the view needs (`len + distance before the start` for a negative reach).
+        needed: usize,
+        /// Elements the slice has.
+        len: usize,
+    },
     /// The output view maps two elements to the same memory (e.g. a zero stride).
-    OverlappingOutput { rows: usize, cols: usize, row_stride: isize, col_stride: isize },
-    /// The output aliases an input.
-    Aliasing { input: &'static str },
+    OverlappingOutput {
+        /// Rows of the view.
+        rows: usize,
+        /// Columns of the view.
+        cols: usize,
+        /// Its row stride, in elements.
+        row_stride: isize,
+        /// Its column stride, in elements.
+        col_stride: isize,
+    },
+    /// The output aliases an input (only [`gemm_raw`](crate::gemm_raw) can be given such
+    /// pointers; safe views cannot alias).
+    Aliasing {
+        /// The input it overlaps (`"A"` or `"B"`).
+        input: &'static str,
+    },
     /// A length that must match does not, e.g. the bias of a fused epilogue.
-    LengthMismatch { what: &'static str, expected: usize, found: usize },
+    LengthMismatch {
+        /// Which buffer.
+        what: &'static str,
+        /// The length the call needs.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
     /// The requested instruction set is not supported by this CPU/build.
-    IsaUnavailable { isa: &'static str },
+    IsaUnavailable {
+        /// The ISA's name, as [`Isa::name`](crate::Isa::name) spells it.
+        isa: &'static str,
+    },
     /// A buffer the call needs (e.g. a packed B) would not fit in memory.
-    TooLarge { what: &'static str, rows: usize, cols: usize },
+    TooLarge {
+        /// Which buffer.
+        what: &'static str,
+        /// Its rows.
+        rows: usize,
+        /// Its columns.
+        cols: usize,
+    },
     /// An argument outside its domain (e.g. clamp bounds out of order).
-    InvalidArgument { what: &'static str },
+    InvalidArgument {
+        /// What is wrong, in words.
+        what: &'static str,
+    },
     /// `LANES_ISA` (or a string passed to `Isa::from_str`) names no known ISA.
-    UnknownIsa { name: String },
+    UnknownIsa {
+        /// The name given (trimmed, lower-cased).
+        name: String,
+    },
     /// No compiled microkernel has this name.
-    UnknownKernel { name: String },
+    UnknownKernel {
+        /// The name given.
+        name: String,
+    },
     /// An impossible convolution or pooling geometry: the parameter and its value (zero
     /// stride or dilation, a kernel larger than the padded input, channels not divisible by
     /// groups, a size that overflows, a filter packed for another geometry).
-    InvalidGeometry { param: &'static str, value: usize },
+    InvalidGeometry {
+        /// Which parameter.
+        param: &'static str,
+        /// Its value.
+        value: usize,
+    },
 }
 
 impl fmt::Display for KernelError {

@@ -24,6 +24,7 @@ pub enum Isa {
 }
 
 impl Isa {
+    /// Every ISA this crate knows, slowest first (whether or not this build has it).
     pub const ALL: [Isa; 6] = [Isa::Scalar, Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::WasmSimd128, Isa::WasmRelaxed];
 
     /// Short lower-case name, as accepted by `LANES_ISA`.

@@ -26,12 +26,15 @@
 //! Set `LANES_ISA=scalar|portable|avx2|avx512` (or `simd128|relaxed` on wasm) to force a path;
 //! an ISA the CPU lacks makes every call return [`KernelError::IsaUnavailable`].
 
+#![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod activation;
 mod buffer;
 mod error;
 mod isa;
+#[cfg(feature = "ndarray")]
+pub mod ndarray;
 pub mod ops;
 mod simd;
 mod view;
@@ -43,7 +46,14 @@ pub use ops::eltwise::Eltwise;
 pub use ops::gemm::{gemm, gemm_raw, microkernels, Epilogue, Gemm, PackedB, Parallelism};
 pub use view::{MatMut, MatRef};
 
-// The README's Rust example runs as a doctest, so it cannot drift from the API.
+// The READMEs' Rust examples (the repository's and the crate's) run as doctests, so they
+// cannot drift from the API. (cfg(doctest) only: a packaged crate never reads ../../README.md.)
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/using-lanes.md")]
+struct UsingLanesDoctests;

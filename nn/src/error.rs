@@ -10,9 +10,21 @@ pub enum NnError {
     /// A kernel refused the call (shapes, strides, ISA...).
     Kernel(KernelError),
     /// A tensor's shape is not what the layer expects.
-    Shape { what: String, expected: Vec<usize>, found: Vec<usize> },
+    Shape {
+        /// Which tensor, for which layer.
+        what: String,
+        /// The shape the layer expects.
+        expected: Vec<usize>,
+        /// The shape it got.
+        found: Vec<usize>,
+    },
     /// NaN or Inf in training data or in the loss, with the batch it appeared in.
-    NonFinite { what: &'static str, batch: usize },
+    NonFinite {
+        /// Where (inputs, targets, loss).
+        what: &'static str,
+        /// The batch index.
+        batch: usize,
+    },
     /// A model file could not be read or does not fit the architecture.
     ModelFile(String),
     /// A data set could not be found or parsed.

@@ -48,6 +48,17 @@ fn gemm() -> Gemm {
 
 /// A fully connected layer `y = x W^T + b`, `W` stored `[out, in]` (PyTorch's layout, so
 /// trained weights load as they are).
+///
+/// ```
+/// use lanes_nn::{layers::{Layer, Linear}, Tensor};
+/// use lanes_kernels::Activation;
+/// // W = [[1, 2], [3, 4]] ([out, in]), b = [0.5, -0.5].
+/// let mut fc = Linear::from_weights(2, 2, vec![1.0, 2.0, 3.0, 4.0], vec![0.5, -0.5])?;
+/// let x = Tensor::new(&[1, 2], vec![1.0, 1.0])?;
+/// assert_eq!(fc.forward(&x, false)?.data(), [3.5, 6.5]); // training-capable path
+/// assert_eq!(fc.infer(&x, Activation::Relu, None)?.data(), [3.5, 6.5]); // prepacked, fused
+/// # Ok::<(), lanes_nn::NnError>(())
+/// ```
 pub struct Linear {
     inputs: usize,
     outputs: usize,

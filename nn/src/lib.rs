@@ -15,6 +15,7 @@
 //! assert_eq!(model.forward(&x, false)?.argmax_rows()?, labels);
 //! # Ok::<(), lanes_nn::NnError>(())
 //! ```
+#![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod audio;
@@ -43,3 +44,8 @@ pub mod zoo;
 pub use error::{NnError, Result};
 pub use model::{NamedParam, Sequential};
 pub use tensor::Tensor;
+
+// The crate README's example runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

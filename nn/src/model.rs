@@ -5,6 +5,17 @@ use crate::layers::{Layer, Param};
 use crate::tensor::Tensor;
 
 /// Layers applied one after another.
+///
+/// ```
+/// use lanes_nn::{layers::{Act, Linear}, Sequential, Tensor};
+/// let mut model = Sequential::new()
+///     .push(Linear::from_weights(2, 2, vec![1.0, 0.0, 0.0, -1.0], vec![0.0, 0.0])?)
+///     .push(Act::relu());
+/// let y = model.forward(&Tensor::new(&[1, 2], vec![3.0, 4.0])?, false)?;
+/// assert_eq!(y.data(), [3.0, 0.0]);
+/// assert_eq!(model.len(), 2);
+/// # Ok::<(), lanes_nn::NnError>(())
+/// ```
 #[derive(Default)]
 pub struct Sequential {
     layers: Vec<Box<dyn Layer>>,

@@ -2,6 +2,8 @@
 //! the kernels can index without further checks.
 
 use crate::error::KernelError;
+use std::fmt;
+use std::marker::PhantomData;
 
 /// Offset range `[min, max]` (in elements, relative to the origin) touched by a strided view.
 pub(crate) fn extent_of(rows: usize, cols: usize, rs: isize, cs: isize) -> Result<(isize, isize), KernelError> {
@@ -57,30 +59,91 @@ fn dense_strides(rows: usize, cols: usize, row_major: bool) -> Result<(isize, is
     Ok(if row_major { (lead, 1) } else { (1, lead) })
 }
 
-/// An immutable strided `rows x cols` view of `f32` values.
-#[derive(Clone, Copy, Debug)]
+/// An immutable strided `rows x cols` view of `f32` values: element `(i, j)` is at
+/// `origin + i*row_stride + j*col_stride` (strides in elements, negative and zero allowed).
+///
+/// Built from a slice ([`MatRef::row_major`], [`MatRef::new`], ...), from raw parts, or (with
+/// the `ndarray` feature) from an `ndarray::ArrayView2`. Behaves like a `&'a [f32]`: `Copy`,
+/// `Send` and `Sync`.
+///
+/// ```
+/// use lanes_kernels::MatRef;
+/// let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+/// let a = MatRef::row_major(&data, 2, 3)?; // [[1 2 3], [4 5 6]]
+/// assert_eq!(a.get(1, 0), 4.0);
+/// assert_eq!(a.t().get(0, 1), 4.0); // transposed view, no copy
+/// # Ok::<(), lanes_kernels::KernelError>(())
+/// ```
+#[derive(Clone, Copy)]
 pub struct MatRef<'a> {
-    data: &'a [f32],
-    offset: usize,
+    // Element (0, 0). The view does not hold a slice: an ndarray view with steps does not own
+    // the elements between its own, so no reference may cover them. Every in-range element is
+    // valid for reads for 'a (checked by the constructors, promised by `from_raw_parts`).
+    ptr: *const f32,
     rows: usize,
     cols: usize,
     rs: isize,
     cs: isize,
+    _borrow: PhantomData<&'a [f32]>,
 }
 
-/// A mutable strided `rows x cols` view of `f32` values. No two elements share memory.
-#[derive(Debug)]
+/// A mutable strided `rows x cols` view of `f32` values. No two elements share memory (the
+/// constructors refuse zero strides and other self-overlapping layouts with
+/// [`KernelError::OverlappingOutput`]). Behaves like a `&'a mut [f32]`: `Send` and `Sync`.
 pub struct MatMut<'a> {
-    data: &'a mut [f32],
-    offset: usize,
+    // Element (0, 0); every in-range element is valid for reads and writes for 'a and is
+    // reached by no other live reference or view.
+    ptr: *mut f32,
     rows: usize,
     cols: usize,
     rs: isize,
     cs: isize,
+    _borrow: PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: a MatRef is a shared borrow of f32 values (like `&[f32]`, which is Send and Sync);
+// it only ever reads through its pointer.
+unsafe impl Send for MatRef<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for MatRef<'_> {}
+// SAFETY: a MatMut is a unique borrow of f32 values (like `&mut [f32]`): moving it to another
+// thread moves the unique access.
+unsafe impl Send for MatMut<'_> {}
+// SAFETY: through `&MatMut` only reads are possible (`get`, `as_ref`), like `&&mut [f32]`.
+unsafe impl Sync for MatMut<'_> {}
+
+impl fmt::Debug for MatRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MatRef")
+            .field("rows", &self.rows)
+            .field("cols", &self.cols)
+            .field("row_stride", &self.rs)
+            .field("col_stride", &self.cs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for MatMut<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MatMut")
+            .field("rows", &self.rows)
+            .field("cols", &self.cols)
+            .field("row_stride", &self.rs)
+            .field("col_stride", &self.cs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Element offset of `(i, j)`, for an in-range index of a validated view (fits in isize).
+#[inline]
+fn offset_of(i: usize, j: usize, rs: isize, cs: isize) -> isize {
+    i as isize * rs + j as isize * cs
 }
 
 impl<'a> MatRef<'a> {
     /// A view whose element `(i, j)` is `data[offset + i*row_stride + j*col_stride]`.
+    /// [`KernelError::SliceTooShort`] when an element falls outside `data`,
+    /// [`KernelError::StrideOverflow`] when an offset overflows `isize`.
     #[inline]
     pub fn with_offset(
         data: &'a [f32],
@@ -91,7 +154,8 @@ impl<'a> MatRef<'a> {
         col_stride: isize,
     ) -> Result<Self, KernelError> {
         check(data.len(), offset, rows, cols, row_stride, col_stride)?;
-        Ok(Self { data, offset, rows, cols, rs: row_stride, cs: col_stride })
+        let ptr = data.as_ptr().wrapping_add(offset);
+        Ok(Self { ptr, rows, cols, rs: row_stride, cs: col_stride, _borrow: PhantomData })
     }
     /// A view whose element `(i, j)` is `data[i*row_stride + j*col_stride]`.
     #[inline]
@@ -116,40 +180,63 @@ impl<'a> MatRef<'a> {
         let (rs, cs) = dense_strides(rows, cols, false)?;
         Self::new(data, rows, cols, rs, cs)
     }
+    /// A view of memory the caller vouches for: element `(i, j)` is
+    /// `ptr.offset(i*row_stride + j*col_stride)`. Checks that no offset overflows `isize`
+    /// ([`KernelError::StrideOverflow`]); zero and negative strides are allowed.
+    ///
+    /// # Safety
+    /// When `rows` and `cols` are non-zero, every element `(i, j)` with `i < rows`,
+    /// `j < cols` must be valid for reads of an aligned `f32` for `'a`, and no one may write
+    /// it during `'a`. Memory between the elements is never touched.
+    #[inline]
+    pub unsafe fn from_raw_parts(
+        ptr: *const f32,
+        rows: usize,
+        cols: usize,
+        row_stride: isize,
+        col_stride: isize,
+    ) -> Result<Self, KernelError> {
+        extent_of(rows, cols, row_stride, col_stride)?;
+        Ok(Self { ptr, rows, cols, rs: row_stride, cs: col_stride, _borrow: PhantomData })
+    }
     /// The transposed view (no copy).
     pub fn t(self) -> Self {
         Self { rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, ..self }
     }
+    /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows
     }
+    /// Number of columns.
     pub fn cols(&self) -> usize {
         self.cols
     }
+    /// Distance in elements from `(i, j)` to `(i + 1, j)`.
     pub fn row_stride(&self) -> isize {
         self.rs
     }
+    /// Distance in elements from `(i, j)` to `(i, j + 1)`.
     pub fn col_stride(&self) -> isize {
         self.cs
     }
     /// Element `(i, j)`; panics when out of range (for tests and the reference, not hot loops).
     pub fn get(&self, i: usize, j: usize) -> f32 {
-        self.data[self.index(i, j)]
-    }
-    /// Slice index of element `(i, j)`; panics when out of range.
-    fn index(&self, i: usize, j: usize) -> usize {
         assert!(i < self.rows && j < self.cols, "index ({i}, {j}) out of a {}x{} view", self.rows, self.cols);
-        (self.offset as isize + i as isize * self.rs + j as isize * self.cs) as usize
+        // SAFETY: (i, j) is in range, and every in-range element is valid for reads for 'a
+        // (checked by the constructors or promised to `from_raw_parts`).
+        unsafe { *self.ptr.offset(offset_of(i, j, self.rs, self.cs)) }
     }
-    /// Pointer to element (0, 0). Valid for every in-range `(i, j)` offset by construction.
+    /// Pointer to element (0, 0). Valid for every in-range `(i, j)` offset by construction
+    /// (dangling for an empty view).
     pub fn as_ptr(&self) -> *const f32 {
-        self.data.as_ptr().wrapping_add(self.offset)
+        self.ptr
     }
 }
 
 impl<'a> MatMut<'a> {
     /// A mutable view whose element `(i, j)` is `data[offset + i*row_stride + j*col_stride]`.
-    /// Refuses strides that would make two elements share memory.
+    /// Refuses strides that would make two elements share memory
+    /// ([`KernelError::OverlappingOutput`]), besides the errors of [`MatRef::with_offset`].
     #[inline]
     pub fn with_offset(
         data: &'a mut [f32],
@@ -163,8 +250,10 @@ impl<'a> MatMut<'a> {
         if !distinct(rows, cols, row_stride, col_stride) {
             return Err(KernelError::OverlappingOutput { rows, cols, row_stride, col_stride });
         }
-        Ok(Self { data, offset, rows, cols, rs: row_stride, cs: col_stride })
+        let ptr = data.as_mut_ptr().wrapping_add(offset);
+        Ok(Self { ptr, rows, cols, rs: row_stride, cs: col_stride, _borrow: PhantomData })
     }
+    /// A mutable view whose element `(i, j)` is `data[i*row_stride + j*col_stride]`.
     #[inline]
     pub fn new(
         data: &'a mut [f32],
@@ -175,44 +264,79 @@ impl<'a> MatMut<'a> {
     ) -> Result<Self, KernelError> {
         Self::with_offset(data, 0, rows, cols, row_stride, col_stride)
     }
+    /// A dense row-major mutable view (`row_stride = cols`).
     #[inline]
     pub fn row_major(data: &'a mut [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
         let (rs, cs) = dense_strides(rows, cols, true)?;
         Self::new(data, rows, cols, rs, cs)
     }
+    /// A dense column-major mutable view (`col_stride = rows`).
     #[inline]
     pub fn col_major(data: &'a mut [f32], rows: usize, cols: usize) -> Result<Self, KernelError> {
         let (rs, cs) = dense_strides(rows, cols, false)?;
         Self::new(data, rows, cols, rs, cs)
     }
+    /// A mutable view of memory the caller vouches for: element `(i, j)` is
+    /// `ptr.offset(i*row_stride + j*col_stride)`. Checks that no offset overflows `isize`
+    /// ([`KernelError::StrideOverflow`]) and that no two elements share memory
+    /// ([`KernelError::OverlappingOutput`]: zero strides, interleaved axes).
+    ///
+    /// # Safety
+    /// When `rows` and `cols` are non-zero, every element `(i, j)` with `i < rows`,
+    /// `j < cols` must be valid for reads and writes of an aligned `f32` for `'a`, and no one
+    /// else may read or write it during `'a`. Memory between the elements is never touched.
+    #[inline]
+    pub unsafe fn from_raw_parts(
+        ptr: *mut f32,
+        rows: usize,
+        cols: usize,
+        row_stride: isize,
+        col_stride: isize,
+    ) -> Result<Self, KernelError> {
+        extent_of(rows, cols, row_stride, col_stride)?;
+        if !distinct(rows, cols, row_stride, col_stride) {
+            return Err(KernelError::OverlappingOutput { rows, cols, row_stride, col_stride });
+        }
+        Ok(Self { ptr, rows, cols, rs: row_stride, cs: col_stride, _borrow: PhantomData })
+    }
+    /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows
     }
+    /// Number of columns.
     pub fn cols(&self) -> usize {
         self.cols
     }
+    /// Distance in elements from `(i, j)` to `(i + 1, j)`.
     pub fn row_stride(&self) -> isize {
         self.rs
     }
+    /// Distance in elements from `(i, j)` to `(i, j + 1)`.
     pub fn col_stride(&self) -> isize {
         self.cs
     }
+    /// Element `(i, j)`; panics when out of range.
     pub fn get(&self, i: usize, j: usize) -> f32 {
         self.as_ref().get(i, j)
     }
+    /// Writes element `(i, j)`; panics when out of range.
     pub fn set(&mut self, i: usize, j: usize, v: f32) {
-        let idx = self.as_ref().index(i, j);
-        self.data[idx] = v;
+        assert!(i < self.rows && j < self.cols, "index ({i}, {j}) out of a {}x{} view", self.rows, self.cols);
+        // SAFETY: (i, j) is in range, and every in-range element is valid for writes for 'a
+        // and unique to this view (constructors / `from_raw_parts` contract); `&mut self`.
+        unsafe { *self.ptr.offset(offset_of(i, j, self.rs, self.cs)) = v }
     }
+    /// Pointer to element (0, 0) (dangling for an empty view).
     pub fn as_mut_ptr(&mut self) -> *mut f32 {
-        self.data.as_mut_ptr().wrapping_add(self.offset)
+        self.ptr
     }
+    /// A read-only view of the same elements, borrowed from this one.
     pub fn as_ref(&self) -> MatRef<'_> {
-        MatRef { data: self.data, offset: self.offset, rows: self.rows, cols: self.cols, rs: self.rs, cs: self.cs }
+        MatRef { ptr: self.ptr, rows: self.rows, cols: self.cols, rs: self.rs, cs: self.cs, _borrow: PhantomData }
     }
     /// A shorter-lived mutable view of the same elements.
     pub fn rb_mut(&mut self) -> MatMut<'_> {
-        MatMut { data: self.data, offset: self.offset, rows: self.rows, cols: self.cols, rs: self.rs, cs: self.cs }
+        MatMut { ptr: self.ptr, rows: self.rows, cols: self.cols, rs: self.rs, cs: self.cs, _borrow: PhantomData }
     }
 }
 

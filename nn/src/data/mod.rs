@@ -1,5 +1,5 @@
 //! Data sets and mini-batches: MNIST (images, class labels) here, tabular data sets in
-//! [`tabular`] (re-exported).
+//! the private `tabular` module, re-exported here ([`Table`], [`read_table`], [`diabetes`], [`breast_cancer`]).
 
 mod kws;
 mod movielens;

@@ -196,6 +196,20 @@ pub enum Rhs<'a> {
 }
 
 /// A configured element-wise call: which ISA and how many threads. Cheap to create and copy.
+///
+/// ```
+/// use lanes_kernels::ops::eltwise::{Binary, Rhs, Unary};
+/// use lanes_kernels::{Eltwise, Isa, MatMut, MatRef, Parallelism};
+/// let e = Eltwise::with_isa(Isa::Scalar)?.parallelism(Parallelism::Sequential);
+/// let mut x = [1.0f32, -2.0, 3.0, -4.0];
+/// e.unary_inplace(Unary::Relu, &mut x)?;
+/// assert_eq!(x, [1.0, 0.0, 3.0, 0.0]);
+/// // Add a row to every row of a 2x2 matrix.
+/// let mut y = [0.0f32; 4];
+/// e.binary(Binary::Add, MatRef::row_major(&x, 2, 2)?, Rhs::Row(&[10.0, 20.0]), MatMut::row_major(&mut y, 2, 2)?)?;
+/// assert_eq!(y, [11.0, 20.0, 13.0, 20.0]);
+/// # Ok::<(), lanes_kernels::KernelError>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Eltwise {
     isa: Option<Isa>,

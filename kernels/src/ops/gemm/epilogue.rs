@@ -8,12 +8,16 @@ use crate::error::KernelError;
 pub struct Epilogue<'a> {
     /// One value per output column (length `n`), added before the activation.
     pub bias: Option<&'a [f32]>,
+    /// Applied to every element last (after bias and `beta*C`), in registers.
     pub activation: Activation,
 }
 
 impl<'a> Epilogue<'a> {
+    /// No bias, identity activation: a plain `alpha*A*B + beta*C`.
     pub const NONE: Epilogue<'static> = Epilogue { bias: None, activation: Activation::Identity };
 
+    /// Bias (one value per output column) and activation; checked against the output when
+    /// the GEMM runs ([`KernelError::LengthMismatch`] for a bias of the wrong length).
     pub fn new(bias: Option<&'a [f32]>, activation: Activation) -> Self {
         Self { bias, activation }
     }

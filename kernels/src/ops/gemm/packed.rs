@@ -7,7 +7,30 @@ use crate::error::KernelError;
 use crate::view::MatRef;
 
 /// B (`k x n`) packed for one microkernel: for each KC block of rows, `ceil(n / NR)` panels of
-/// `kc x NR` values, zero-padded. Build it with [`crate::Gemm::pack_b`].
+/// `kc x NR` values, zero-padded. Build it with [`crate::Gemm::pack_b`], run it with
+/// [`crate::Gemm::run_packed`] (it runs on the microkernel it was packed for, whatever ISA the
+/// running `Gemm` names). `Send + Sync`: share one across threads.
+///
+/// ```
+/// use lanes_kernels::{Activation, Epilogue, Gemm, MatMut, MatRef};
+/// // A dense layer: x (batch x in) times W (in x out), plus bias, then ReLU.
+/// let w = [1.0f32, -1.0, 2.0, 0.5, 0.0, 1.0]; // 3 x 2, row-major
+/// let g = Gemm::new();
+/// let packed = g.pack_b(MatRef::row_major(&w, 3, 2)?)?; // once
+/// let bias = [0.0f32, 1.0];
+/// let x = [1.0f32, 1.0, 1.0];
+/// let mut y = [0.0f32; 2];
+/// g.run_packed(
+///     1.0,
+///     MatRef::row_major(&x, 1, 3)?,
+///     &packed,
+///     0.0,
+///     MatMut::row_major(&mut y, 1, 2)?,
+///     &Epilogue::new(Some(&bias), Activation::Relu),
+/// )?;
+/// assert_eq!(y, [3.0, 1.5]);
+/// # Ok::<(), lanes_kernels::KernelError>(())
+/// ```
 pub struct PackedB {
     pub(crate) kernel: AvailableKernel,
     k: usize,

@@ -1,6 +1,6 @@
 //! The one list of GEMM microkernels, and [`AvailableKernel`]: a kernel whose ISA this CPU
 //! runs, the only way to reach a kernel's functions. The planner, the tests and the benches
-//! all start here; adding a kernel is one line in [`KERNELS`].
+//! all start here; adding a kernel is one line in `KERNELS` (listed by [`microkernels`]).
 
 use super::kernels;
 use super::ukernel::{MicroKernel, Tile, Variant, VariantFn, VariantKind};
