@@ -78,6 +78,11 @@ pub struct Options {
     #[arg(long)]
     pub no_conv: bool,
 
+    /// Skip the models suite (all-MiniLM-L6-v2 and the MNIST networks end to end: models.jsonl
+    /// and its report section)
+    #[arg(long)]
+    pub no_models: bool,
+
     /// Internal: run one thread count and print measurements as JSON lines.
     #[arg(long, hide = true)]
     pub worker: bool,
@@ -122,6 +127,9 @@ impl Options {
         if self.no_conv {
             a.push("--no-conv".into());
         }
+        if self.no_models {
+            a.push("--no-models".into());
+        }
         a
     }
 
@@ -160,6 +168,7 @@ mod tests {
         assert!(d.impls.is_empty());
         assert_eq!(d.isa_rows, IsaRows::OneThread);
         assert_eq!(d.budget_ms, None);
+        assert!(!d.no_models && !d.no_conv);
 
         let o =
             p(&["--out", "x", "--quick", "--threads=2, 1", "--impls", "lanes-*, gemm", "--isa-rows", "all"]).unwrap();
@@ -204,7 +213,17 @@ mod tests {
         let e = p(&["--help"]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::DisplayHelp);
         let help = e.to_string();
-        for opt in ["--out", "--quick", "--shapes", "--threads", "--impls", "--isa-rows", "--budget-ms", "--peak-only"]
+        for opt in [
+            "--out",
+            "--quick",
+            "--shapes",
+            "--threads",
+            "--impls",
+            "--isa-rows",
+            "--budget-ms",
+            "--peak-only",
+            "--no-models",
+        ]
         {
             assert!(help.contains(opt), "{opt} missing from\n{help}");
         }
@@ -214,10 +233,10 @@ mod tests {
 
     #[test]
     fn worker_args_round_trip() {
-        let o = p(&["--quick", "--impls", "gemm,", "--budget-ms", "50", "--isa-rows", "none"]).unwrap();
+        let o = p(&["--quick", "--impls", "gemm,", "--budget-ms", "50", "--isa-rows", "none", "--no-models"]).unwrap();
         assert_eq!(o.only(), ["gemm"]);
         let w = Options::try_parse_from(std::iter::once("lanes-bench".to_string()).chain(o.worker_args(2))).unwrap();
-        assert!(w.worker && w.quick);
+        assert!(w.worker && w.quick && w.no_models && !w.no_conv);
         assert_eq!(w.threads, [2]);
         assert_eq!(w.impls, ["gemm"]);
         assert_eq!(w.budget_ms, Some(50));

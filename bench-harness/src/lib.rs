@@ -18,6 +18,7 @@ pub mod conv_suite;
 pub mod eltwise_suite;
 pub mod machine;
 pub mod measure;
+pub mod models_suite;
 pub mod onnx;
 #[cfg(feature = "onnxruntime")]
 pub mod onnxruntime;

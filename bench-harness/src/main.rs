@@ -79,6 +79,9 @@ fn worker_main(opts: &Options) -> Res<()> {
         pool.install(|| lanes_bench::conv_suite::run(&layers, threads, budget, emit))?;
         pool.install(|| lanes_bench::eltwise_suite::run(threads, budget, emit))?;
     }
+    if !opts.no_models {
+        pool.install(|| lanes_bench::models_suite::run(threads, budget, emit))?;
+    }
     Ok(())
 }
 
@@ -165,6 +168,12 @@ fn driver_main(opts: &Options) -> Res<()> {
     peak::log(&peaks);
     write_peaks(opts, &machine, &peaks)?;
     let load_after = machine::load_average();
+    let (models_ms, measurements): (Vec<Measurement>, Vec<Measurement>) =
+        measurements.into_iter().partition(|m| m.suite == "models");
+    if !models_ms.is_empty() {
+        let jsonl: String = build_records(&models_ms, &peaks).iter().map(|r| r.to_json_line() + "\n").collect();
+        std::fs::write(opts.out.join("models.jsonl"), jsonl)?;
+    }
     let (eltwise_ms, measurements): (Vec<Measurement>, Vec<Measurement>) =
         measurements.into_iter().partition(|m| m.suite == "eltwise");
     if !eltwise_ms.is_empty() {
@@ -218,6 +227,8 @@ fn driver_main(opts: &Options) -> Res<()> {
     let md = if conv_ms.is_empty() { md } else { md + &lanes_bench::conv_suite::render(&conv_ms, &opts.threads) };
     let md =
         if eltwise_ms.is_empty() { md } else { md + &lanes_bench::eltwise_suite::render(&eltwise_ms, &opts.threads) };
+    let md =
+        if models_ms.is_empty() { md } else { md + &lanes_bench::models_suite::render(&models_ms, &opts.threads) };
     std::fs::write(opts.out.join("report.md"), md)?;
     eprintln!(
         "lanes-bench: done in {:.0} s; report: {}",

@@ -5,7 +5,7 @@
 //! ValueInfoProto, TypeProto, TensorShapeProto, AttributeProto, OperatorSetIdProto).
 
 /// A protobuf message being written.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Msg(Vec<u8>);
 
 impl Msg {
@@ -39,6 +39,8 @@ impl Msg {
 }
 
 const FLOAT: i64 = 1; // TensorProto.DataType.FLOAT
+/// TensorProto.DataType.INT64 (also the `to` of a `Cast` to int64).
+pub const INT64: i64 = 7;
 const ATTR_FLOAT: i64 = 1; // AttributeProto.AttributeType.FLOAT
 const ATTR_INTS: i64 = 7; // AttributeProto.AttributeType.INTS
 const ATTR_INT: i64 = 2;
@@ -50,6 +52,18 @@ fn tensor(name: &str, dims: &[usize], data: &[f32]) -> Msg {
         t.int(1, d as i64);
     }
     t.int(2, FLOAT).str(8, name);
+    let raw: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+    t.bytes(9, &raw);
+    t
+}
+
+/// An int64 tensor initializer (shapes for `Reshape`, indices).
+fn tensor_i64(name: &str, dims: &[usize], data: &[i64]) -> Msg {
+    let mut t = Msg::default();
+    for &d in dims {
+        t.int(1, d as i64);
+    }
+    t.int(2, INT64).str(8, name);
     let raw: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
     t.bytes(9, &raw);
     t
@@ -102,15 +116,104 @@ fn attr_f32(name: &str, v: f32) -> Msg {
 }
 
 fn node(op: &str, inputs: &[&str], output: &str, attrs: &[Msg]) -> Msg {
+    node_n(op, inputs, &[output], output, attrs)
+}
+
+/// A node with several outputs (`Split`) and its own name.
+fn node_n(op: &str, inputs: &[&str], outputs: &[&str], name: &str, attrs: &[Msg]) -> Msg {
     let mut n = Msg::default();
     for i in inputs {
         n.str(1, i);
     }
-    n.str(2, output).str(3, op).str(4, op);
+    for o in outputs {
+        n.str(2, o);
+    }
+    n.str(3, name).str(4, op);
     for a in attrs {
         n.msg(5, a);
     }
     n
+}
+
+/// An attribute of a [`Graph`] node.
+pub struct Attr(Msg);
+
+impl Attr {
+    /// An INT attribute (`axis`, Cast's `to`, `keepdims`).
+    pub fn int(name: &str, v: i64) -> Attr {
+        Attr(attr_i64(name, v))
+    }
+    /// An INTS attribute (`perm`, `axes`, `kernel_shape`, `pads`, `strides`).
+    pub fn ints(name: &str, v: &[i64]) -> Attr {
+        let mut a = Msg::default();
+        a.str(1, name);
+        for &x in v {
+            a.int(8, x);
+        }
+        a.int(20, ATTR_INTS);
+        Attr(a)
+    }
+    /// A FLOAT attribute (`epsilon`).
+    pub fn float(name: &str, v: f32) -> Attr {
+        Attr(attr_f32(name, v))
+    }
+}
+
+/// A graph under construction for the bigger models (BERT, the MNIST networks): nodes in
+/// topological order, constant initializers, fresh tensor names; one float input `X` and one
+/// float output. Opset 17, as every model here.
+#[derive(Default)]
+pub struct Graph {
+    nodes: Vec<Msg>,
+    inits: Vec<Msg>,
+    next: usize,
+}
+
+impl Graph {
+    /// An empty graph; its input is called `X`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn fresh(&mut self, what: &str) -> String {
+        self.next += 1;
+        format!("{what}_{}", self.next)
+    }
+
+    /// A float constant (`dims` empty: a scalar); returns its name.
+    pub fn constant(&mut self, dims: &[usize], data: &[f32]) -> String {
+        assert_eq!(dims.iter().product::<usize>(), data.len(), "constant of the wrong size");
+        let name = self.fresh("c");
+        self.inits.push(tensor(&name, dims, data));
+        name
+    }
+
+    /// An int64 constant of shape `[data.len()]` (a `Reshape` shape); returns its name.
+    pub fn constant_i64(&mut self, data: &[i64]) -> String {
+        let name = self.fresh("i");
+        self.inits.push(tensor_i64(&name, &[data.len()], data));
+        name
+    }
+
+    /// Appends a node with one output; returns the output's name.
+    pub fn op(&mut self, op: &str, inputs: &[&str], attrs: &[Attr]) -> String {
+        self.op_n(op, inputs, 1, attrs).remove(0)
+    }
+
+    /// Appends a node with `outputs` outputs; returns their names.
+    pub fn op_n(&mut self, op: &str, inputs: &[&str], outputs: usize, attrs: &[Attr]) -> Vec<String> {
+        let names: Vec<String> = (0..outputs).map(|_| self.fresh(op)).collect();
+        let outs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let attrs: Vec<Msg> = attrs.iter().map(|a| a.0.clone()).collect();
+        self.nodes.push(node_n(op, inputs, &outs, &names[0], &attrs));
+        names
+    }
+
+    /// The model bytes: input `X` of `input_dims`, output `output` (a tensor name returned by
+    /// [`Graph::op`]) of `output_dims`.
+    pub fn finish(self, input_dims: &[usize], output: &str, output_dims: &[usize]) -> Vec<u8> {
+        model(&self.nodes, &self.inits, value_info("X", input_dims), value_info(output, output_dims))
+    }
 }
 
 fn model(nodes: &[Msg], inits: &[Msg], input: Msg, output: Msg) -> Vec<u8> {
