@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Main job: the comparison benchmark of lanes' GEMM against matrixmultiply, the gemm crate,
-# OpenBLAS, ONNX Runtime and a naive loop, plus the machine's FMA peak. Installs what it needs first.
+# OpenBLAS, ONNX Runtime and a naive loop, plus the machine's FMA peak, then convolutions, row ops
+# and whole models (all-MiniLM-L6-v2, MNIST MLP/CNN) against ONNX Runtime (and NumPy for MiniLM).
+# Installs what it needs first.
 #
 # Usage: scripts/bench.sh [lanes-bench options]    e.g. --quick, --out DIR, --threads 1,2
 #   (see `cargo run --release -p lanes-bench -- --help` and docs/benchmarking.md)
-# Writes DIR/report.md (default bench-results/), gemm.jsonl, peak.json and gemm.svg.
+# Writes DIR/report.md (default bench-results/), gemm.jsonl, conv.jsonl, eltwise.jsonl, models.jsonl,
+# peak.json and gemm.svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,5 +34,5 @@ if [ -x browser-bench/scripts/bench-wasm.sh ]; then
   browser-bench/scripts/bench-wasm.sh "$out"
 fi
 
-printf '\n[bench] done in %ss. Report: %s/report.md (chart: %s/gemm.svg, raw: %s/gemm.jsonl, %s/peak.json)\n' \
+printf '\n[bench] done in %ss. Report: %s/report.md (chart: %s/gemm.svg, raw: %s/*.jsonl, %s/peak.json)\n' \
   "$(($(date +%s) - start))" "$out" "$out" "$out" "$out"

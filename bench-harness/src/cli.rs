@@ -223,8 +223,7 @@ mod tests {
             "--budget-ms",
             "--peak-only",
             "--no-models",
-        ]
-        {
+        ] {
             assert!(help.contains(opt), "{opt} missing from\n{help}");
         }
         assert!(!help.contains("--worker"), "{help}");

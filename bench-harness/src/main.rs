@@ -227,8 +227,7 @@ fn driver_main(opts: &Options) -> Res<()> {
     let md = if conv_ms.is_empty() { md } else { md + &lanes_bench::conv_suite::render(&conv_ms, &opts.threads) };
     let md =
         if eltwise_ms.is_empty() { md } else { md + &lanes_bench::eltwise_suite::render(&eltwise_ms, &opts.threads) };
-    let md =
-        if models_ms.is_empty() { md } else { md + &lanes_bench::models_suite::render(&models_ms, &opts.threads) };
+    let md = if models_ms.is_empty() { md } else { md + &lanes_bench::models_suite::render(&models_ms, &opts.threads) };
     std::fs::write(opts.out.join("report.md"), md)?;
     eprintln!(
         "lanes-bench: done in {:.0} s; report: {}",

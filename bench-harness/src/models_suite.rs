@@ -18,7 +18,7 @@ use lanes_kernels::Gemm;
 use lanes_nn::bert::BertConfig;
 use lanes_nn::conv::{Conv2d, MaxPool2d, Reshape};
 use lanes_nn::layers::{Act, Dropout, Linear};
-use lanes_nn::sentence::{cosine, minilm_dir, SentenceEmbedder};
+use lanes_nn::sentence::{minilm_dir, SentenceEmbedder};
 use lanes_nn::tokenizer::WordPiece;
 use lanes_nn::{Sequential, Tensor};
 use lanes_testkit::{normwise_error, Rng};
@@ -40,6 +40,9 @@ pub const COSINE_SLACK: f64 = 1e-4;
 
 /// The MNIST networks agree with lanes within this normwise error (max |x - lanes| / max |lanes|).
 pub const MNIST_TOLERANCE: f64 = 1e-4;
+
+/// NumPy times at least this many batches (one batch of 32 takes over a second on one core).
+pub const NUMPY_MIN_BATCHES: usize = 3;
 
 /// The sentences the MiniLM token sequences are cut from (32: one per row of a batch).
 pub const SENTENCES: [&str; 32] = [
@@ -171,7 +174,8 @@ pub fn bert_onnx(config: &BertConfig, weights: &[u8], batch: usize, seq: usize) 
     let heads_shape = g.constant_i64(&[batch as i64, seq as i64, heads as i64, d as i64]);
     let hidden_shape = g.constant_i64(&[batch as i64, seq as i64, h as i64]);
     let scale = g.constant(&[], &[1.0 / (d as f32).sqrt()]);
-    let (sqrt2, one, half) = (g.constant(&[], &[std::f32::consts::SQRT_2]), g.constant(&[], &[1.0]), g.constant(&[], &[0.5]));
+    let (sqrt2, one, half) =
+        (g.constant(&[], &[std::f32::consts::SQRT_2]), g.constant(&[], &[1.0]), g.constant(&[], &[0.5]));
     for i in 0..c.num_hidden_layers {
         let p = format!("encoder.layer.{i}");
         // Query, key and value: one [h, 3h] MatMul, then Split.
@@ -376,8 +380,11 @@ fn verify_and_time(
         out.fill(f32::NAN);
         run(i, &mut out)?;
         let err = error(&out, &reference);
-        if !(err <= tolerance) {
-            return Err(format!("{name} disagrees with lanes on {}: error {err:.2e} (limit {tolerance:.0e})", case.name));
+        if err.is_nan() || err > tolerance {
+            return Err(format!(
+                "{name} disagrees with lanes on {}: error {err:.2e} (limit {tolerance:.0e})",
+                case.name
+            ));
         }
         errors.push(err);
     }
@@ -408,17 +415,33 @@ fn verify_and_time(
     Ok((ms, reference))
 }
 
-/// 1 - the smallest cosine similarity of corresponding rows of width `dim`.
+/// 1 - the smallest cosine similarity (in f64) of corresponding rows of width `dim`; infinite
+/// when a value is not finite.
 fn cosine_gap(got: &[f32], want: &[f32], dim: usize) -> f64 {
     got.chunks_exact(dim)
         .zip(want.chunks_exact(dim))
-        .map(|(a, b)| if a.iter().any(|v| !v.is_finite()) { f64::INFINITY } else { 1.0 - cosine(a, b) as f64 })
+        .map(|(a, b)| {
+            if a.iter().chain(b).any(|v| !v.is_finite()) {
+                return f64::INFINITY;
+            }
+            let dot: f64 = a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum();
+            let norm = |v: &[f32]| v.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+            let (na, nb) = (norm(a), norm(b));
+            if na == 0.0 || nb == 0.0 {
+                return if na == nb { 0.0 } else { 1.0 };
+            }
+            (1.0 - dot / (na * nb)).max(0.0)
+        })
         .fold(0.0, f64::max)
 }
 
 fn log(threads: usize, case: &str, started: std::time::Instant, ms: &[Measurement]) {
     let summary: Vec<String> = ms.iter().map(|m| format!("{} {:.1}", m.impl_name, m.gflops)).collect();
-    eprintln!("[{threads}t] models {case:<18} {:>5.1}s  items/s: {}", started.elapsed().as_secs_f64(), summary.join(", "));
+    eprintln!(
+        "[{threads}t] models {case:<18} {:>5.1}s  items/s: {}",
+        started.elapsed().as_secs_f64(),
+        summary.join(", ")
+    );
 }
 
 /// One MNIST network at one batch size: lanes (and ORT when available), verified and timed.
@@ -428,6 +451,7 @@ pub fn mnist_case(kind: Mnist, batch: usize, threads: usize, budget: Budget) -> 
     let net = RefCell::new(net);
     let x = Rng::new(23).vec(batch * 784).iter().map(|v| 0.5 + 0.5 * v).collect::<Vec<f32>>();
     let input = Tensor::new(&[batch, 784], x.clone()).map_err(|e| e.to_string())?;
+    #[cfg_attr(not(feature = "onnxruntime"), allow(unused_mut))] // ORT is pushed on
     let mut names = vec!["lanes".to_string()];
     #[cfg(feature = "onnxruntime")]
     let ort = match crate::onnxruntime::init() {
@@ -489,7 +513,8 @@ fn numpy_bench(ids: &[Vec<u32>], threads: usize, seconds: f64) -> Result<(Vec<f3
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
-    let request = serde_json::json!({ "ids": ids, "bench": { "batch": ids.len(), "seconds": seconds } });
+    let bench = serde_json::json!({ "batch": ids.len(), "seconds": seconds, "min_batches": NUMPY_MIN_BATCHES });
+    let request = serde_json::json!({ "ids": ids, "bench": bench });
     child
         .stdin
         .take()
@@ -499,7 +524,11 @@ fn numpy_bench(ids: &[Vec<u32>], threads: usize, seconds: f64) -> Result<(Vec<f3
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!("the NumPy reference failed ({}): {}", out.status, err.trim().lines().last().unwrap_or("")));
+        return Err(format!(
+            "the NumPy reference failed ({}): {}",
+            out.status,
+            err.trim().lines().last().unwrap_or("")
+        ));
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("NumPy reference: {e}"))?;
     let emb: Vec<Vec<f64>> = serde_json::from_value(v["embeddings"].clone()).map_err(|e| e.to_string())?;
@@ -508,9 +537,14 @@ fn numpy_bench(ids: &[Vec<u32>], threads: usize, seconds: f64) -> Result<(Vec<f3
     Ok((emb.into_iter().flatten().map(|x| x as f32).collect(), times))
 }
 
-/// all-MiniLM-L6-v2 at every batch size: lanes and ORT interleaved, then NumPy. Skipped with a
-/// message when the model is not in data/minilm.
-pub fn minilm(threads: usize, budget: Budget, emit: &mut impl FnMut(&[Measurement])) -> Result<(), String> {
+/// all-MiniLM-L6-v2 at each of `batches` (at most 32): lanes and ORT interleaved, then NumPy.
+/// Skipped with a message when the model is not in data/minilm.
+pub fn minilm(
+    threads: usize,
+    budget: Budget,
+    batches: &[usize],
+    emit: &mut impl FnMut(&[Measurement]),
+) -> Result<(), String> {
     let dir = minilm_dir();
     let mut embedder = match SentenceEmbedder::load(&dir) {
         Ok(e) => e,
@@ -523,8 +557,10 @@ pub fn minilm(threads: usize, budget: Budget, emit: &mut impl FnMut(&[Measuremen
     #[cfg(feature = "onnxruntime")]
     let ort_inputs = match crate::onnxruntime::init() {
         Ok(()) => {
-            let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()));
-            let config = BertConfig::from_json(&String::from_utf8_lossy(&read("config.json")?)).map_err(|e| e.to_string())?;
+            let read =
+                |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()));
+            let config =
+                BertConfig::from_json(&String::from_utf8_lossy(&read("config.json")?)).map_err(|e| e.to_string())?;
             Some((config, read("model.safetensors")?))
         }
         Err(why) => {
@@ -536,11 +572,12 @@ pub fn minilm(threads: usize, budget: Budget, emit: &mut impl FnMut(&[Measuremen
     if let Err(why) = &numpy {
         eprintln!("[{threads}t] models minilm: numpy skipped: {why}");
     }
-    let all = minilm_sequences(embedder.tokenizer(), *BATCHES.iter().max().unwrap_or(&1), SEQ)?;
-    for batch in BATCHES {
+    let all = minilm_sequences(embedder.tokenizer(), batches.iter().copied().max().unwrap_or(1), SEQ)?;
+    for &batch in batches {
         let started = std::time::Instant::now();
         let seqs = &all[..batch];
         let case = Case { name: format!("minilm b{batch} {SEQ}tok"), batch, inputs: SEQ, outputs: dim };
+        #[cfg_attr(not(feature = "onnxruntime"), allow(unused_mut))] // ORT is pushed on
         let mut names = vec!["lanes".to_string()];
         #[cfg(feature = "onnxruntime")]
         let ort = match &ort_inputs {
@@ -576,7 +613,7 @@ pub fn minilm(threads: usize, budget: Budget, emit: &mut impl FnMut(&[Measuremen
             match numpy_bench(seqs, threads, budget.per_impl.as_secs_f64()) {
                 Ok((emb, times)) => {
                     let err = cosine_gap(&emb, &reference, dim);
-                    if !(err <= COSINE_SLACK) {
+                    if err.is_nan() || err > COSINE_SLACK {
                         return Err(format!("numpy disagrees with lanes on {}: error {err:.2e}", case.name));
                     }
                     let lanes = &ms[0];
@@ -606,7 +643,7 @@ pub fn minilm(threads: usize, budget: Budget, emit: &mut impl FnMut(&[Measuremen
 
 /// Every model at every batch size at `threads` threads (inside a rayon pool of that size).
 pub fn run(threads: usize, budget: Budget, mut emit: impl FnMut(&[Measurement])) -> Result<(), String> {
-    minilm(threads, budget, &mut emit)?;
+    minilm(threads, budget, &BATCHES, &mut emit)?;
     for kind in [Mnist::Mlp, Mnist::Cnn] {
         for batch in BATCHES {
             emit(&mnist_case(kind, batch, threads, budget)?);
@@ -650,6 +687,23 @@ mod tests {
             if crate::onnxruntime::init().is_ok() {
                 assert!(ms.iter().any(|m| m.impl_name == "onnxruntime"));
             }
+        }
+    }
+
+    /// The real model when scripts/setup.sh has put it in data/minilm: lanes, ORT's graph and
+    /// the NumPy reference agree on two sequences (the suite's own verification).
+    #[test]
+    fn minilm_agrees_with_onnxruntime_and_numpy() {
+        if !minilm_dir().join("model.safetensors").exists() {
+            eprintln!("skipped: no all-MiniLM-L6-v2 in {}", minilm_dir().display());
+            return;
+        }
+        let mut got = Vec::new();
+        minilm(1, tiny_budget(), &[2], &mut |ms: &[Measurement]| got.extend_from_slice(ms)).unwrap();
+        assert_eq!(got[0].case, "minilm b2 16tok");
+        assert!(got.iter().all(|m| m.rel_err <= COSINE_SLACK && m.gflops > 0.0), "{got:?}");
+        if numpy_reference().is_ok() {
+            assert!(got.iter().any(|m| m.impl_name == "numpy"), "{got:?}");
         }
     }
 
@@ -732,8 +786,21 @@ mod tests {
         let mut lanes = SentenceEmbedder::from_bytes(&config_json, &vocab_txt, &weights).unwrap();
         let config = BertConfig::from_json(&config_json).unwrap();
         let (batch, seq) = (3, 7);
-        let ids: Vec<Vec<u32>> =
-            (0..batch).map(|b| (0..seq).map(|t| if t == 0 { 2 } else if t == seq - 1 { 3 } else { 4 + ((b * 5 + t * 3) % 8) as u32 }).collect()).collect();
+        let ids: Vec<Vec<u32>> = (0..batch)
+            .map(|b| {
+                (0..seq)
+                    .map(|t| {
+                        if t == 0 {
+                            2
+                        } else if t == seq - 1 {
+                            3
+                        } else {
+                            4 + ((b * 5 + t * 3) % 8) as u32
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
         let want = lanes.embed_ids(&ids).unwrap();
         let model = bert_onnx(&config, &weights, batch, seq).unwrap();
         let mut ort = crate::onnxruntime::OrtModel::new(&model, 1).unwrap();
