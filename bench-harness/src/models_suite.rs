@@ -7,17 +7,14 @@
 //!
 //! - `minilm`: all-MiniLM-L6-v2 on token sequences of exactly [`SEQ`] tokens (`[CLS]`, word
 //!   pieces of real sentences, `[SEP]`; no padding, so no attention mask on any side).
-//! - `mnist_mlp`, `mnist_cnn`: the networks of nn/examples/mnist_mlp.rs and mnist_cnn.rs with
+//! - `mnist_mlp`, `mnist_cnn`: the networks of nn/examples/mnist_mlp.rs and mnist_cnn.rs (`lanes_nn::zoo`) with
 //!   seeded random weights and biases (the speed does not depend on their values).
 
 use crate::measure::{self, Budget};
 use crate::onnx::{Attr, Graph, INT64};
 use crate::record::Measurement;
-use lanes_kernels::ops::conv::{Conv2dParams, Padding};
 use lanes_kernels::Gemm;
 use lanes_nn::bert::BertConfig;
-use lanes_nn::conv::{Conv2d, MaxPool2d, Reshape};
-use lanes_nn::layers::{Act, Dropout, Linear};
 use lanes_nn::sentence::{minilm_dir, SentenceEmbedder};
 use lanes_nn::tokenizer::WordPiece;
 use lanes_nn::{Sequential, Tensor};
@@ -220,7 +217,7 @@ pub fn bert_onnx(config: &BertConfig, weights: &[u8], batch: usize, seq: usize) 
     Ok(g.finish(&[batch, seq], &y, &[batch, h]))
 }
 
-/// The two MNIST networks of nn/examples.
+/// The two MNIST networks of nn/examples (`lanes_nn::zoo`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mnist {
     /// 784-512-256-10, ReLU, dropout (nn/examples/mnist_mlp.rs).
@@ -242,34 +239,15 @@ impl Mnist {
         }
     }
 
-    /// The network with the examples' seeded weights and seeded biases in [-0.1, 0.1) (the
-    /// examples start from zero biases; non-zero ones make the comparison with ORT check them),
-    /// and its parameters.
+    /// The network (`lanes_nn::zoo`, as the examples build it) with its seeded weights and
+    /// seeded biases in [-0.1, 0.1) (the zoo starts from zero biases; non-zero ones make the
+    /// comparison with ORT check them), and its parameters.
     pub fn network(self) -> Result<(Sequential, Params), String> {
-        let e = |e: lanes_nn::NnError| e.to_string();
         let mut net = match self {
-            Mnist::Mlp => Sequential::new()
-                .push(Linear::new(784, 512, 1).map_err(e)?)
-                .push(Act::relu())
-                .push(Dropout::new(0.2, 11).map_err(e)?)
-                .push(Linear::new(512, 256, 2).map_err(e)?)
-                .push(Act::relu())
-                .push(Dropout::new(0.2, 12).map_err(e)?)
-                .push(Linear::new(256, 10, 3).map_err(e)?),
-            Mnist::Cnn => Sequential::new()
-                .push(Reshape::new(&[28, 28, 1]))
-                .push(Conv2d::new(Conv2dParams::new(1, 16, (3, 3)).padding(Padding::Same), 1).map_err(e)?)
-                .push(Act::relu())
-                .push(MaxPool2d::new(2).map_err(e)?)
-                .push(Conv2d::new(Conv2dParams::new(16, 32, (3, 3)).padding(Padding::Same), 2).map_err(e)?)
-                .push(Act::relu())
-                .push(MaxPool2d::new(2).map_err(e)?)
-                .push(Reshape::new(&[7 * 7 * 32]))
-                .push(Linear::new(7 * 7 * 32, 128, 3).map_err(e)?)
-                .push(Act::relu())
-                .push(Dropout::new(0.3, 4).map_err(e)?)
-                .push(Linear::new(128, 10, 5).map_err(e)?),
-        };
+            Mnist::Mlp => lanes_nn::zoo::mnist_mlp(),
+            Mnist::Cnn => lanes_nn::zoo::mnist_cnn(),
+        }
+        .map_err(|e| e.to_string())?;
         let mut rng = Rng::new(17);
         let mut params = Params::new();
         for p in net.params() {
