@@ -22,8 +22,9 @@ pub struct Conv2d {
     grad_weight: Vec<f32>,
     grad_bias: Vec<f32>,
     input: Option<Tensor>,
-    /// The filter packed for the kernels, rebuilt after the weights change.
-    packed: Option<ConvKernel>,
+    /// The filter packed for the kernels with the activation fused into its store, rebuilt
+    /// after the weights change.
+    packed: Option<(Activation, ConvKernel)>,
 }
 
 impl Conv2d {
@@ -77,6 +78,19 @@ impl Conv2d {
         (&mut self.weight, &mut self.bias)
     }
 
+    /// `act(conv(x) + bias)` through the packed filter (packed again when `act` changes).
+    fn run(&mut self, x: &Tensor, act: Activation) -> Result<Tensor> {
+        let (g, n, h, w) = self.geometry(x)?;
+        if self.packed.as_ref().is_none_or(|(a, _)| *a != act) {
+            let (weight, bias) = (&self.weight, Some(&self.bias[..]));
+            let kernel = ConvKernel::with_gemm(gemm(), self.params, weight, FilterLayout::Oihw, bias, act)?;
+            self.packed = Some((act, kernel));
+        }
+        let mut y = Tensor::zeros(&[n, g.out_h, g.out_w, g.out_c])?;
+        self.packed.as_ref().expect("packed above").1.run(x.data(), n, h, w, y.data_mut())?;
+        Ok(y)
+    }
+
     /// The im2col matrix of `x`: row `(n, oy, ox)`, column `(ky, kx, ci)`, zeros in the padding.
     fn im2col(&self, g: &Conv2dGeometry, x: &[f32]) -> Vec<f32> {
         let (kh, kw) = g.kernel;
@@ -107,23 +121,15 @@ impl Layer for Conv2d {
     }
 
     fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let (g, n, h, w) = self.geometry(x)?;
-        if self.packed.is_none() {
-            self.packed = Some(ConvKernel::with_gemm(
-                gemm(),
-                self.params,
-                &self.weight,
-                FilterLayout::Oihw,
-                Some(&self.bias),
-                Activation::Identity,
-            )?);
-        }
-        let mut y = Tensor::zeros(&[n, g.out_h, g.out_w, g.out_c])?;
-        self.packed.as_ref().expect("packed above").run(x.data(), n, h, w, y.data_mut())?;
+        let y = self.run(x, Activation::Identity)?;
         if train {
             self.input = Some(x.clone());
         }
         Ok(y)
+    }
+
+    fn infer_fused(&mut self, x: &Tensor, act: Activation) -> Option<Result<Tensor>> {
+        Some(self.run(x, act))
     }
 
     fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor> {
@@ -262,6 +268,22 @@ impl Layer for MaxPool2d {
         }
         let xd = x.data();
         let mut y = vec![0.0f32; n * oh * ow * c];
+        if !train {
+            // No winners to remember: a compare-and-select per value, which LLVM vectorises.
+            for (o, yo) in y.chunks_exact_mut(c).enumerate() {
+                let (b, oy, ox) = (o / (oh * ow), o / ow % oh, o % ow);
+                for dy in 0..kh {
+                    for dx in 0..kw {
+                        let i = ((b * h + oy * kh + dy) * w + ox * kw + dx) * c;
+                        let first = dy == 0 && dx == 0;
+                        for (yv, &v) in yo.iter_mut().zip(&xd[i..i + c]) {
+                            *yv = if first || v > *yv || v.is_nan() { v } else { *yv };
+                        }
+                    }
+                }
+            }
+            return Tensor::new(&[n, oh, ow, c], y);
+        }
         let mut arg = vec![0usize; y.len()];
         // Channels innermost: every window position is a contiguous run of `c` values.
         for b in 0..n {

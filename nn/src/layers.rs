@@ -30,6 +30,17 @@ pub trait Layer {
     /// Given dLoss/dOutput of the last training forward pass, stores the parameter gradients
     /// and returns dLoss/dInput.
     fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor>;
+    /// Inference with `act` applied to the output in the same pass (fused into the store), for
+    /// layers that can (`Linear`, `Conv2d`); `None` for the others. [`crate::Sequential`] uses it
+    /// for a layer followed by an activation.
+    fn infer_fused(&mut self, x: &Tensor, act: Activation) -> Option<Result<Tensor>> {
+        let _ = (x, act);
+        None
+    }
+    /// The activation this layer applies, for element-wise activation layers (`Act`).
+    fn activation(&self) -> Option<Activation> {
+        None
+    }
     /// The trainable parameters with their gradients (empty for parameter-free layers).
     fn params(&mut self) -> Vec<Param<'_>> {
         Vec::new()
@@ -181,6 +192,10 @@ impl Layer for Linear {
         Ok(y)
     }
 
+    fn infer_fused(&mut self, x: &Tensor, act: Activation) -> Option<Result<Tensor>> {
+        Some(self.infer(x, act, None))
+    }
+
     fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor> {
         let x = self
             .input
@@ -246,6 +261,10 @@ impl Act {
 impl Layer for Act {
     fn kind(&self) -> &'static str {
         "Activation"
+    }
+
+    fn activation(&self) -> Option<Activation> {
+        Some(self.act)
     }
 
     fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {

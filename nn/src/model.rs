@@ -52,10 +52,22 @@ impl Sequential {
     }
 
     /// The output for `x`; with `train`, every layer keeps what its backward pass needs.
+    /// In inference, a `Linear` or `Conv2d` followed by an activation runs as one fused pass.
     pub fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut h = x.clone();
-        for layer in &mut self.layers {
-            h = layer.forward(&h, train)?;
+        let mut i = 0;
+        while i < self.layers.len() {
+            if !train {
+                if let Some(act) = self.layers.get(i + 1).and_then(|l| l.activation()) {
+                    if let Some(y) = self.layers[i].infer_fused(&h, act) {
+                        h = y?;
+                        i += 2;
+                        continue;
+                    }
+                }
+            }
+            h = self.layers[i].forward(&h, train)?;
+            i += 1;
         }
         Ok(h)
     }

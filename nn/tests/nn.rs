@@ -315,6 +315,38 @@ fn depthwise_batch_norm_and_global_pool_gradients() {
     assert!(DepthwiseConv2d::new(0, (3, 3), 1, Padding::Same, 1).is_err());
 }
 
+/// Inference fuses a Conv2d or Linear with the activation after it; training does not: both
+/// give the same output.
+#[test]
+fn fused_inference_matches_the_layer_by_layer_forward() {
+    use lanes_kernels::ops::conv::{Conv2dParams, Padding};
+    use lanes_nn::conv::{Conv2d, MaxPool2d, Reshape};
+    let x = input(3, 8 * 8 * 2, 13).reshape(&[3, 8, 8, 2]).unwrap();
+    for act in [Activation::Relu, Activation::Gelu, Activation::Silu, Activation::RELU6] {
+        let mut m = Sequential::new()
+            .push(Conv2d::new(Conv2dParams::new(2, 4, (3, 3)).padding(Padding::Same), 1).unwrap())
+            .push(Act::new(act))
+            .push(MaxPool2d::new(2).unwrap())
+            .push(Reshape::new(&[4 * 4 * 4]))
+            .push(Linear::new(64, 5, 2).unwrap())
+            .push(Act::new(act))
+            .push(Linear::new(5, 3, 3).unwrap());
+        let layered = m.forward(&x, true).unwrap();
+        let fused = m.forward(&x, false).unwrap();
+        for (f, l) in fused.data().iter().zip(layered.data()) {
+            assert!((f - l).abs() <= 1e-5 * (1.0 + l.abs()), "{act:?}: fused {f} vs layer by layer {l}");
+        }
+    }
+    // NaN propagates through the inference max pool as through the training one.
+    let mut pool = MaxPool2d::new(2).unwrap();
+    let mut xn = input(1, 4 * 4 * 3, 2).reshape(&[1, 4, 4, 3]).unwrap();
+    xn.data_mut()[3 * 5 + 1] = f32::NAN; // pixel (1, 1), channel 1
+    for train in [false, true] {
+        let y = pool.forward(&xn, train).unwrap();
+        assert!(y.data()[1].is_nan() && !y.data()[0].is_nan(), "train {train}: {:?}", y.data());
+    }
+}
+
 /// A short version of examples/mnist_cnn: one epoch of a smaller network of the same layers.
 #[test]
 fn mnist_cnn_short_run() {
