@@ -272,12 +272,13 @@ impl Layer for MaxPool2d {
             // No winners to remember: a compare-and-select per value, which LLVM vectorises.
             for (o, yo) in y.chunks_exact_mut(c).enumerate() {
                 let (b, oy, ox) = (o / (oh * ow), o / ow % oh, o % ow);
+                let at = |dy: usize, dx: usize| ((b * h + oy * kh + dy) * w + ox * kw + dx) * c;
+                yo.copy_from_slice(&xd[at(0, 0)..at(0, 0) + c]);
                 for dy in 0..kh {
-                    for dx in 0..kw {
-                        let i = ((b * h + oy * kh + dy) * w + ox * kw + dx) * c;
-                        let first = dy == 0 && dx == 0;
+                    for dx in (0..kw).filter(|&dx| dy > 0 || dx > 0) {
+                        let i = at(dy, dx);
                         for (yv, &v) in yo.iter_mut().zip(&xd[i..i + c]) {
-                            *yv = if first || v > *yv || v.is_nan() { v } else { *yv };
+                            *yv = if v > *yv || v.is_nan() { v } else { *yv };
                         }
                     }
                 }
