@@ -4,7 +4,7 @@
 use crate::error::{NnError, Result};
 use crate::layers::{Layer, Param};
 use crate::tensor::Tensor;
-use lanes_kernels::ops::conv::{Conv2d as ConvKernel, Conv2dGeometry, Conv2dParams, FilterLayout};
+use lanes_kernels::ops::conv::{Conv2d as ConvKernel, Conv2dGeometry, Conv2dParams, FilterLayout, Padding};
 use lanes_kernels::{Activation, Gemm, MatMut, MatRef, Parallelism};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -427,5 +427,86 @@ impl Layer for GlobalAvgPool {
             }
         }
         Ok(dx)
+    }
+}
+
+/// A 1-D convolution over `[N, T, C_in]` sequences (time steps, channels last), weights
+/// `[C_out][C_in][K]` as PyTorch's `Conv1d`: the one-row case of [`Conv2d`] (a `1 x K` kernel on
+/// `[N, 1, T, C_in]`), so it runs on the same kernels and backward pass.
+pub struct Conv1d {
+    inner: Conv2d,
+}
+
+impl Conv1d {
+    /// `kernel` taps, `stride`, `dilation` and `padding` along time ([`Padding::Same`] or
+    /// `Padding::Explicit` with its `left`/`right`; `top`/`bottom` must be 0); weights seeded
+    /// as [`Conv2d::new`].
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: usize,
+        stride: usize,
+        dilation: usize,
+        padding: Padding,
+        seed: u64,
+    ) -> Result<Self> {
+        if let Padding::Explicit { top, bottom, .. } = padding {
+            if top != 0 || bottom != 0 {
+                return Err(NnError::InvalidArgument("Conv1d pads along time only (top and bottom must be 0)".into()));
+            }
+        }
+        let params = Conv2dParams::new(in_channels, out_channels, (1, kernel))
+            .stride(1, stride)
+            .dilation(1, dilation)
+            .padding(padding);
+        Ok(Conv1d { inner: Conv2d::new(params, seed)? })
+    }
+
+    fn as_2d(x: &Tensor, what: &str) -> Result<Tensor> {
+        match *x.shape() {
+            [n, t, c] => x.clone().reshape(&[n, 1, t, c]),
+            _ => Err(NnError::Shape {
+                what: format!("{what} (N, T, C)"),
+                expected: vec![0; 3],
+                found: x.shape().to_vec(),
+            }),
+        }
+    }
+
+    fn as_1d(y: Tensor) -> Result<Tensor> {
+        match *y.shape() {
+            [n, 1, t, c] => y.reshape(&[n, t, c]),
+            _ => Err(NnError::Shape {
+                what: "Conv1d (one-row) result".into(),
+                expected: vec![0, 1, 0, 0],
+                found: y.shape().to_vec(),
+            }),
+        }
+    }
+}
+
+impl Layer for Conv1d {
+    fn kind(&self) -> &'static str {
+        "Conv1d"
+    }
+
+    fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Self::as_1d(self.inner.forward(&Self::as_2d(x, "Conv1d input")?, train)?)
+    }
+
+    fn infer_fused(&mut self, x: &Tensor, act: Activation) -> Option<Result<Tensor>> {
+        Some(Self::as_2d(x, "Conv1d input").and_then(|x| Self::as_1d(self.inner.run(&x, act)?)))
+    }
+
+    fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor> {
+        Self::as_1d(self.inner.backward(&Self::as_2d(grad_out, "Conv1d output gradient")?)?)
+    }
+
+    fn params(&mut self) -> Vec<Param<'_>> {
+        let mut params = self.inner.params();
+        if let Some(w) = params.first_mut() {
+            w.shape.remove(2); // [C_out, C_in, 1, K] -> [C_out, C_in, K]
+        }
+        params
     }
 }

@@ -347,6 +347,31 @@ fn fused_inference_matches_the_layer_by_layer_forward() {
     }
 }
 
+#[test]
+fn conv1d_gradients_and_shapes() {
+    use lanes_kernels::ops::conv::Padding;
+    use lanes_nn::conv::{Conv1d, Reshape};
+    let x = input(2, 9 * 3, 17).reshape(&[2, 9, 3]).unwrap();
+    let labels = [0, 1];
+    for (stride, dilation, padding) in [(1, 1, Padding::Same), (2, 1, Padding::uniform(0)), (1, 2, Padding::Same)] {
+        let mut conv = Conv1d::new(3, 4, 3, stride, dilation, padding, 1).unwrap();
+        let t = conv.forward(&x, false).unwrap().shape()[1];
+        let mut m = Sequential::new()
+            .push(Conv1d::new(3, 4, 3, stride, dilation, padding, 1).unwrap())
+            .push(Act::new(Activation::Gelu))
+            .push(Reshape::new(&[t * 4]))
+            .push(Linear::new(t * 4, 2, 2).unwrap());
+        check_gradients(&format!("Conv1d stride {stride} dilation {dilation}"), &mut m, &x, &|y| {
+            loss::softmax_cross_entropy(y, &labels).unwrap()
+        });
+        assert_eq!(m.params()[0].param.shape, [4, 3, 3], "PyTorch's Conv1d weight shape");
+    }
+    let mut conv = Conv1d::new(3, 4, 3, 1, 1, Padding::Same, 1).unwrap();
+    assert_eq!(conv.forward(&x, false).unwrap().shape(), [2, 9, 4]);
+    assert!(matches!(conv.forward(&input(2, 27, 1), false), Err(NnError::Shape { .. })));
+    assert!(Conv1d::new(3, 4, 3, 1, 1, Padding::Explicit { top: 1, bottom: 0, left: 1, right: 1 }, 1).is_err());
+}
+
 /// A short version of examples/mnist_cnn: one epoch of a smaller network of the same layers.
 #[test]
 fn mnist_cnn_short_run() {
