@@ -650,6 +650,93 @@ fn gemv_streams_b_without_packing() {
 }
 
 #[test]
+fn few_columns_and_few_rows_every_layout() {
+    // N = 1, 2, 3 (the dot GEMV with row-major A, the tiles otherwise or when too shallow) and
+    // M = 1, 2, 3 with column-major B (the transposed dot GEMV): every layout of A, B and C
+    // (B's row stride unit, padded, negative), depths around the vector widths and the unroll.
+    let mut layouts = LAYOUTS.to_vec();
+    layouts.push(Layout::Padded { pad: 5, cs: 1 });
+    for isa in isas() {
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
+        for few in 1..=3 {
+            for many in [1, 2, 3, 4, 5, 7, 9, 17, 64] {
+                for k in [0, 1, 2, 15, 16, 17, 33, 64, 300] {
+                    let seed = (few * 10000 + many * 100 + k) as u64;
+                    for (s, shape) in [(many, few, k), (few, many, k)].into_iter().enumerate() {
+                        // Every layout of each operand, the others row-major (then all at once
+                        // for a few depths).
+                        for &l in &layouts {
+                            for ls in [
+                                (l, Layout::RowMajor, Layout::RowMajor),
+                                (Layout::RowMajor, l, Layout::RowMajor),
+                                (Layout::RowMajor, Layout::RowMajor, l),
+                            ] {
+                                check_case(&g, shape, 1.0, 0.0, ls, &Epilogue::NONE, seed + s as u64);
+                            }
+                        }
+                        if [2, 17, 300].contains(&k) {
+                            for &la in &layouts {
+                                for &lb in &layouts {
+                                    check_case(
+                                        &g,
+                                        shape,
+                                        -0.5,
+                                        1.5,
+                                        (la, lb, Layout::Padded { pad: 2, cs: 1 }),
+                                        &Epilogue::NONE,
+                                        seed,
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // alpha/beta, bias per column of C and every activation, on both orientations.
+        for &(shape, lb) in
+            &[((70, 1, 257), Layout::RowMajor), ((33, 3, 100), Layout::Reversed), ((2, 50, 130), Layout::ColMajor)]
+        {
+            let bias: Vec<f32> = (0..shape.1).map(|j| j as f32 * 0.3 - 0.4).collect();
+            for (alpha, beta) in [(1.0, 0.0), (-0.5, 2.0), (0.0, 1.0)] {
+                for act in
+                    [Activation::Identity, Activation::Relu, Activation::Gelu, Activation::Silu, Activation::RELU6]
+                {
+                    let epi = Epilogue::new(Some(&bias), act);
+                    check_case(&g, shape, alpha, beta, (Layout::RowMajor, lb, Layout::RowMajor), &epi, 70);
+                }
+            }
+        }
+        // Long rows: several KiB streamed per row, the last vector partial.
+        for shape in [(9, 1, 4099), (6, 2, 2053), (1, 7, 3001)] {
+            check_case(
+                &g,
+                shape,
+                1.0,
+                0.5,
+                (Layout::RowMajor, Layout::ColMajor, Layout::RowMajor),
+                &Epilogue::NONE,
+                71,
+            );
+            check_case(&g, shape, 1.0, 0.5, ROW, &Epilogue::NONE, 72);
+        }
+    }
+    // Row tasks over two threads (the split is by rows: results as on one thread, up to order).
+    #[cfg(not(target_arch = "wasm32"))]
+    rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| {
+        for isa in isas() {
+            let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
+            let bias = [0.25f32; 3];
+            for (m, n, k) in [(1001, 1, 600), (517, 3, 1000), (2, 999, 700)] {
+                let lb = if m <= 3 { Layout::ColMajor } else { Layout::Padded { pad: 1, cs: 1 } };
+                let epi = Epilogue::new(Some(&bias[..n.min(3)]).filter(|_| n <= 3), Activation::Silu);
+                check_case(&g, (m, n, k), 1.0, 0.5, (Layout::RowMajor, lb, Layout::RowMajor), &epi, 73);
+            }
+        }
+    });
+}
+
+#[test]
 fn four_kib_row_strides_and_large_b_blocks_take_the_packing_path() {
     // Row-major operands are read in place unless their row stride is a multiple of 1024
     // floats (L1 set conflicts) or, for B shared by more than 64 rows, a depth block

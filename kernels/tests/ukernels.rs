@@ -270,7 +270,7 @@ fn check_dot(
     let x = r.vec(w * ldx + 1);
     // C(i, j) at i*rsc + j*csc: rows 2w + 1 apart, columns 2 apart (guards in between).
     let (rsc, csc) = (2 * w + 1, 2);
-    let inside = |idx: usize| idx % rsc < 2 * w && idx % rsc % 2 == 0 && idx / rsc < m;
+    let inside = |idx: usize| idx % rsc < 2 * w && (idx % rsc).is_multiple_of(2) && idx / rsc < m;
     let c0: Vec<f32> = (0..m * rsc + 1).map(|i| if inside(i) { r.next_f32() } else { GUARD }).collect();
     let mut c = c0.clone();
     if beta == 0.0 {

@@ -131,8 +131,9 @@ pub(crate) const GEMV_DEPTH_BLOCK: usize = 192;
 const SET_CONFLICT_STRIDE: isize = 1024;
 
 /// Smallest depth at which N = 2, 3 take the dot kernel (N = 1 always does): below it the
-/// tiles' masked or edge columns are as fast (docs/gemm-tuning.md).
-const DOT_MIN_K_MULTI: usize = 64;
+/// tiles' masked or edge columns are as fast (3136 x 2 x 8: 3.5 against 4.7 GFLOP/s; from
+/// k = 16 the dot kernel wins, 1.3-3x at k = 16-64 on Sapphire Rapids, docs/gemm-tuning.md).
+const DOT_MIN_K_MULTI: usize = 16;
 
 /// Least multiply-adds per task of a threaded dot GEMV.
 const DOT_TASK_MIN_WORK: usize = 1 << 16;
