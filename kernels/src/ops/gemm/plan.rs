@@ -54,7 +54,8 @@ pub struct DotPlan {
     /// The vectors (B's columns, or A's rows when transposed) are copied to a contiguous
     /// buffer first (their elements are not adjacent).
     pub gather: bool,
-    /// Rows streamed per task (a multiple of 4, the rows a kernel call shares loads across).
+    /// Rows streamed per task: all of them on one thread; with threads a multiple of 4 (the
+    /// rows a kernel call shares loads across).
     pub rows_per_task: usize,
     /// Threads the tasks run on.
     pub threads: usize,
