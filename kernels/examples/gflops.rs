@@ -1,5 +1,5 @@
 //! Quick GFLOP/s probe for tuning: `cargo run --release -p lanes-kernels --example gflops -- [threads] [MxNxK ...]`
-//! (environment: GFLOPS_OFFSET, GFLOPS_PACKED, see below).
+//! (environment: GFLOPS_OFFSET, GFLOPS_PACKED, GFLOPS_B_COL, see below).
 //! The real comparison benchmark lives in bench-harness/.
 use lanes_kernels::{Epilogue, Gemm, MatMut, MatRef, Parallelism};
 use std::time::Instant;
@@ -55,13 +55,23 @@ fn main() {
                     let (a, c) = (MatRef::row_major(a, m, k).unwrap(), MatMut::row_major(c, m, n).unwrap());
                     match &packed {
                         Some(pb) => g.run_packed(1.0, a, pb, 0.0, c, &Epilogue::NONE).unwrap(),
-                        None => g.run(1.0, a, MatRef::row_major(b, k, n).unwrap(), 0.0, c).unwrap(),
+                        None => g.run(1.0, a, b_view(b, k, n), 0.0, c).unwrap(),
                     }
                 }
                 best = best.min(t.elapsed().as_secs_f64() / reps as f64);
             }
         });
         println!("{:?} {m}x{n}x{k} t={threads}: {:.1} GFLOP/s", g.isa().unwrap(), flop / best / 1e9);
+    }
+}
+
+/// B as a `k x n` view: row-major, or column-major with GFLOPS_B_COL=1 (e.g. `1xNxK` then
+/// runs the transposed dot GEMV).
+fn b_view(b: &[f32], k: usize, n: usize) -> MatRef<'_> {
+    if std::env::var_os("GFLOPS_B_COL").is_some() {
+        MatRef::col_major(b, k, n).unwrap()
+    } else {
+        MatRef::row_major(b, k, n).unwrap()
     }
 }
 

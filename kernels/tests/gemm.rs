@@ -294,8 +294,19 @@ fn packed_b_matches_unpacked() {
                 &epi,
                 0.0,
             );
-            // Same kernel, same blocking: bit-identical to the unpacked path.
-            assert!(c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()), "{isa} {m}x{n}x{k}");
+            // Same kernel, same blocking: bit-identical to the unpacked path, unless that one is
+            // the dot-product GEMV (M <= 3 with column-major B: another summation order).
+            let unpacked = g
+                .plan(
+                    1.5,
+                    MatRef::row_major(&a, m, k).unwrap(),
+                    MatRef::col_major(&b, k, n).unwrap(),
+                    &mut MatMut::row_major(&mut c2, m, n).unwrap(),
+                )
+                .unwrap();
+            if !matches!(unpacked, Strategy::GemvDot(_)) {
+                assert!(c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()), "{isa} {m}x{n}x{k}");
+            }
         }
     }
 }
@@ -634,6 +645,93 @@ fn gemv_streams_b_without_packing() {
             // Strips in depth blocks, one group of them per thread, columns left over.
             let bias: Vec<f32> = (0..1000).map(|j| j as f32 * 0.01 - 1.0).collect();
             check_case(&g, (1, 1000, 500), 1.5, 0.5, ROW, &Epilogue::new(Some(&bias), Activation::Gelu), 27);
+        }
+    });
+}
+
+#[test]
+fn few_columns_and_few_rows_every_layout() {
+    // N = 1, 2, 3 (the dot GEMV with row-major A, the tiles otherwise or when too shallow) and
+    // M = 1, 2, 3 with column-major B (the transposed dot GEMV): every layout of A, B and C
+    // (B's row stride unit, padded, negative), depths around the vector widths and the unroll.
+    let mut layouts = LAYOUTS.to_vec();
+    layouts.push(Layout::Padded { pad: 5, cs: 1 });
+    for isa in isas() {
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
+        for few in 1..=3 {
+            for many in [1, 2, 3, 4, 5, 7, 9, 17, 64] {
+                for k in [0, 1, 2, 15, 16, 17, 33, 64, 300] {
+                    let seed = (few * 10000 + many * 100 + k) as u64;
+                    for (s, shape) in [(many, few, k), (few, many, k)].into_iter().enumerate() {
+                        // Every layout of each operand, the others row-major (then all at once
+                        // for a few depths).
+                        for &l in &layouts {
+                            for ls in [
+                                (l, Layout::RowMajor, Layout::RowMajor),
+                                (Layout::RowMajor, l, Layout::RowMajor),
+                                (Layout::RowMajor, Layout::RowMajor, l),
+                            ] {
+                                check_case(&g, shape, 1.0, 0.0, ls, &Epilogue::NONE, seed + s as u64);
+                            }
+                        }
+                        if [2, 17, 300].contains(&k) {
+                            for &la in &layouts {
+                                for &lb in &layouts {
+                                    check_case(
+                                        &g,
+                                        shape,
+                                        -0.5,
+                                        1.5,
+                                        (la, lb, Layout::Padded { pad: 2, cs: 1 }),
+                                        &Epilogue::NONE,
+                                        seed,
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // alpha/beta, bias per column of C and every activation, on both orientations.
+        for &(shape, lb) in
+            &[((70, 1, 257), Layout::RowMajor), ((33, 3, 100), Layout::Reversed), ((2, 50, 130), Layout::ColMajor)]
+        {
+            let bias: Vec<f32> = (0..shape.1).map(|j| j as f32 * 0.3 - 0.4).collect();
+            for (alpha, beta) in [(1.0, 0.0), (-0.5, 2.0), (0.0, 1.0)] {
+                for act in
+                    [Activation::Identity, Activation::Relu, Activation::Gelu, Activation::Silu, Activation::RELU6]
+                {
+                    let epi = Epilogue::new(Some(&bias), act);
+                    check_case(&g, shape, alpha, beta, (Layout::RowMajor, lb, Layout::RowMajor), &epi, 70);
+                }
+            }
+        }
+        // Long rows: several KiB streamed per row, the last vector partial.
+        for shape in [(9, 1, 4099), (6, 2, 2053), (1, 7, 3001)] {
+            check_case(
+                &g,
+                shape,
+                1.0,
+                0.5,
+                (Layout::RowMajor, Layout::ColMajor, Layout::RowMajor),
+                &Epilogue::NONE,
+                71,
+            );
+            check_case(&g, shape, 1.0, 0.5, ROW, &Epilogue::NONE, 72);
+        }
+    }
+    // Row tasks over two threads (the split is by rows: results as on one thread, up to order).
+    #[cfg(not(target_arch = "wasm32"))]
+    rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| {
+        for isa in isas() {
+            let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
+            let bias = [0.25f32; 3];
+            for (m, n, k) in [(1001, 1, 600), (517, 3, 1000), (2, 999, 700)] {
+                let lb = if m <= 3 { Layout::ColMajor } else { Layout::Padded { pad: 1, cs: 1 } };
+                let epi = Epilogue::new(Some(&bias[..n.min(3)]).filter(|_| n <= 3), Activation::Silu);
+                check_case(&g, (m, n, k), 1.0, 0.5, (Layout::RowMajor, lb, Layout::RowMajor), &epi, 73);
+            }
         }
     });
 }

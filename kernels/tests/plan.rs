@@ -139,6 +139,13 @@ fn threads_split_blocked_and_gemv_work() {
             if let Strategy::GemvStrips(s) = plan_of(&g, (1, 3072, 77), false) {
                 assert_eq!(s.groups.len(), 2, "{isa}: one group of strips per thread");
             }
+            // The dot GEMV splits its rows into tasks (several per thread, multiples of 4 rows).
+            let Strategy::GemvDot(d) = plan_of(&g, (4096, 1, 4096), false) else { panic!("{isa}: not dot") };
+            assert_eq!(d.threads, 2, "{isa}");
+            assert!(d.rows_per_task.is_multiple_of(4) && d.rows_per_task < 4096 / 2, "{isa}: {d:?}");
+            // Too little work to split.
+            let Strategy::GemvDot(d) = plan_of(&g, (64, 1, 64), false) else { panic!("{isa}: not dot") };
+            assert_eq!(d.threads, 1, "{isa}");
             let auto = Gemm::with_isa(isa).unwrap();
             let Strategy::Blocked(p) = plan_of(&auto, (32, 32, 32), false) else {
                 continue; // small products may sweep in place: one thread either way
@@ -163,4 +170,38 @@ fn avx512_picks_its_kernel_by_cpu_and_shape() {
     assert_eq!(g.kernel_for(3136, 33, 27).unwrap().name, wide);
     assert_eq!(g.kernel_for(64, 64, 64).unwrap().name, wide);
     check_case(&g, (37, 32, 27), 1.0, 0.5, ROW, &Epilogue::NONE, 60);
+}
+
+#[test]
+fn few_columns_plan_the_dot_gemv() {
+    use lanes_kernels::ops::gemm::DotPlan;
+    let dot = |s: Strategy| match s {
+        Strategy::GemvDot(d) => d,
+        other => panic!("expected the dot GEMV, planned {other:?}"),
+    };
+    for isa in isas() {
+        let g = sequential(isa);
+        // N = 1, row-major A: B's one column is contiguous (row stride 1), read in place.
+        let d = dot(plan_of(&g, (1000, 1, 4096), false));
+        assert_eq!(d, DotPlan { transposed: false, gather: false, rows_per_task: 1000, threads: 1 }, "{isa}");
+        // N = 1 at any depth (the tiles would use one of their NR columns).
+        dot(plan_of(&g, (3136, 1, 16), false));
+        // N = 2, 3: row-major B's columns are strided (gathered), column-major ones are not.
+        assert!(dot(plan_of(&g, (2048, 2, 300), false)).gather, "{isa}");
+        assert!(!dot(plan_of(&g, (2048, 3, 300), true)).gather, "{isa}");
+        // Too shallow for N = 2, 3: the tiles.
+        assert!(!matches!(plan_of(&g, (3136, 3, 8), false), Strategy::GemvDot(_)), "{isa}");
+        // M = 1 with column-major B: B's columns are the rows streamed (transposed).
+        let d = dot(plan_of(&g, (1, 3072, 768), true));
+        assert!(d.transposed && !d.gather, "{isa}: {d:?}");
+        assert!(dot(plan_of(&g, (3, 500, 64), true)).transposed, "{isa}");
+        // N = 4 is a GEMM again.
+        assert!(!matches!(plan_of(&g, (64, 4, 300), false), Strategy::GemvDot(_)), "{isa}");
+        for (shape, col_b) in [((1000, 1, 300), false), ((37, 3, 64), false), ((2, 77, 100), true)] {
+            let lb = if col_b { Layout::ColMajor } else { Layout::RowMajor };
+            let bias: Vec<f32> = (0..shape.1).map(|j| j as f32 * 0.5 - 1.0).collect();
+            let epi = Epilogue::new(Some(&bias), lanes_kernels::Activation::Relu);
+            check_case(&g, shape, 1.5, 0.5, (Layout::RowMajor, lb, Layout::RowMajor), &epi, 4);
+        }
+    }
 }

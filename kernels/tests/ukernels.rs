@@ -6,12 +6,15 @@
 //! the others always compute their full width, narrower panels going through the driver's
 //! edge tiles); k in {0, 1, 2, 17, KC-1, KC, KC+1}; A packed (`MR`-row panels) and in place
 //! (row-major, padded rows); alpha/beta combinations; every activation with and without bias.
-//! C is NaN-poisoned when beta = 0, and guard values around the tile must survive.
+//! C is NaN-poisoned when beta = 0, and guard values around the tile must survive. The
+//! dot-product GEMV variants (`dot_rows_x<n>`, through `AvailableKernel::run_gemv_dot`): every
+//! row count up to three row groups, k in {0, 1, 2, 17, every residue of the vector width and
+//! unroll, large}, alpha/beta, bias per column or per row, every activation, NaN-poisoned C.
 //!
 //! Also built for wasm32 (browser-bench/scripts/test-wasm.sh), where `#[test]` is
 //! wasm-bindgen-test's.
 
-use lanes_kernels::ops::gemm::{registry, AvailableKernel, TileArgs, Variant, VariantKind};
+use lanes_kernels::ops::gemm::{registry, AvailableKernel, DotArgs, TileArgs, Variant, VariantKind};
 use lanes_kernels::Activation;
 use lanes_testkit::{activation_slack, close, Rng};
 #[cfg(target_arch = "wasm32")]
@@ -124,7 +127,7 @@ fn col_counts(v: &Variant) -> Vec<usize> {
 fn tile_variants() -> Vec<(AvailableKernel, Variant)> {
     registry::available()
         .flat_map(|kern| kern.variants().into_iter().map(move |v| (kern, v)))
-        .filter(|(_, v)| v.kind != VariantKind::GemvRows)
+        .filter(|(_, v)| !matches!(v.kind, VariantKind::GemvRows | VariantKind::GemvDot))
         .collect()
 }
 
@@ -237,4 +240,166 @@ fn every_compiled_kernel_is_tested_or_reported_unavailable() {
         }
     }
     assert!(tested.contains(&"sgemm_4x4_scalar"), "the scalar kernel runs everywhere");
+}
+
+fn dot_variants() -> Vec<(AvailableKernel, Variant)> {
+    registry::available()
+        .flat_map(|kern| kern.variants().into_iter().map(move |v| (kern, v)))
+        .filter(|(_, v)| v.kind == VariantKind::GemvDot)
+        .collect()
+}
+
+/// One direct call of the dot variant `v` (width `w`) on `m` rows of random operands, checked
+/// against the f64 reference. A has padded rows, x padded columns; C is `m x w` with padding
+/// (guards) between rows and columns; `bias_per_row` indexes the bias by row, else by column.
+#[allow(clippy::too_many_arguments)]
+fn check_dot(
+    kern: &AvailableKernel,
+    v: &Variant,
+    m: usize,
+    k: usize,
+    (alpha, beta): (f32, f32),
+    bias: Option<bool>,
+    act: Activation,
+    seed: u64,
+) {
+    let w = v.width;
+    let mut r = Rng::new(seed);
+    let (lda, ldx) = (k + 3, k + 5);
+    let a = r.vec(m * lda + 1);
+    let x = r.vec(w * ldx + 1);
+    // C(i, j) at i*rsc + j*csc: rows 2w + 1 apart, columns 2 apart (guards in between).
+    let (rsc, csc) = (2 * w + 1, 2);
+    let inside = |idx: usize| idx % rsc < 2 * w && (idx % rsc).is_multiple_of(2) && idx / rsc < m;
+    let c0: Vec<f32> = (0..m * rsc + 1).map(|i| if inside(i) { r.next_f32() } else { GUARD }).collect();
+    let mut c = c0.clone();
+    if beta == 0.0 {
+        c.iter_mut().enumerate().filter(|(i, _)| inside(*i)).for_each(|(_, x)| *x = f32::NAN);
+    }
+    let (bias_rs, bias_cs) = if bias == Some(true) { (1, 0) } else { (0, 1) };
+    let bias_vals = bias.map(|_| r.vec(m.max(w)));
+    let args = DotArgs {
+        m,
+        k,
+        a: &a,
+        lda,
+        x: &x,
+        ldx,
+        c: &mut c,
+        rsc,
+        csc,
+        alpha,
+        beta,
+        bias: bias_vals.as_deref(),
+        bias_rs,
+        bias_cs,
+        act,
+    };
+    kern.run_gemv_dot(v, args).unwrap();
+    let what = format!("{} m={m} k={k} alpha={alpha} beta={beta} bias={bias:?} {act:?}", v.name());
+    for (idx, &got) in c.iter().enumerate() {
+        if !inside(idx) {
+            assert_eq!(got.to_bits(), GUARD.to_bits(), "{what}: wrote index {idx} outside C");
+            continue;
+        }
+        let (i, j) = (idx / rsc, idx % rsc / csc);
+        let (mut acc, mut mag) = (0.0f64, 0.0f64);
+        for p in 0..k {
+            let t = a[i * lda + p] as f64 * x[j * ldx + p] as f64;
+            acc += t;
+            mag += t.abs();
+        }
+        let mut want = if alpha == 0.0 { 0.0 } else { alpha as f64 * acc };
+        let mut total = alpha.abs() as f64 * mag;
+        if beta != 0.0 {
+            want += beta as f64 * c0[idx] as f64;
+            total += (beta as f64 * c0[idx] as f64).abs();
+        }
+        if let Some(b) = &bias_vals {
+            let bv = b[i * bias_rs + j * bias_cs] as f64;
+            want += bv;
+            total += bv.abs();
+        }
+        let want = act.apply(want as f32);
+        let rel = activation_slack(act);
+        let tol = 16.0 * f32::EPSILON * (k as f32 + 2.0) * total as f32 + rel * (want.abs() + 1.0) + 1e-30;
+        assert!(close(got, want, tol), "{what}: ({i},{j}) got {got}, want {want}, tol {tol}");
+    }
+}
+
+#[test]
+fn dot_variants_every_row_count_and_depth() {
+    let dots = dot_variants();
+    for (kern, v) in &dots {
+        // Every residue of the widest vector (16 lanes) times the widest unroll (2), and a depth
+        // that streams rows of several KiB.
+        let depths: Vec<usize> = [0, 1, 2, 17].into_iter().chain(29..=64).chain([1000, 4099]).collect();
+        for m in 1..=13 {
+            for &k in &depths {
+                if m > 5 && k > 64 && k != 4099 {
+                    continue;
+                }
+                check_dot(kern, v, m, k, (1.0, 0.0), None, Activation::Identity, (m * 7919 + k) as u64);
+            }
+        }
+    }
+    assert!(dots.iter().any(|(k, _)| k.name == "sgemm_4x4_scalar"), "the scalar kernel has dot variants");
+    // Every kernel with a dot path has one per column count 1..=3.
+    for kern in registry::available().filter(|k| dots.iter().any(|(d, _)| d.name == k.name)) {
+        let widths: Vec<usize> = dots.iter().filter(|(d, _)| d.name == kern.name).map(|(_, v)| v.width).collect();
+        assert_eq!(widths, [1, 2, 3], "{}", kern.name);
+    }
+}
+
+#[test]
+fn dot_variants_alpha_beta_bias_and_activation() {
+    for (kern, v) in dot_variants() {
+        for (alpha, beta) in [(1.0, 0.0), (-0.5, 2.0), (0.0, 1.0), (2.0, -1.0)] {
+            for act in ACTIVATIONS {
+                for bias in [None, Some(false), Some(true)] {
+                    for (m, k) in [(5, 9), (4, 37), (1, 0)] {
+                        check_dot(&kern, &v, m, k, (alpha, beta), bias, act, 11);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Plain operands of a direct dot call: `m x k` A, `w` columns of x, `m x w` C, all dense.
+fn dense_dot_args<'a>((m, k, w): (usize, usize, usize), a: &'a [f32], x: &'a [f32], c: &'a mut [f32]) -> DotArgs<'a> {
+    DotArgs {
+        m,
+        k,
+        a,
+        lda: k,
+        x,
+        ldx: k,
+        c,
+        rsc: w,
+        csc: 1,
+        alpha: 1.0,
+        beta: 0.0,
+        bias: None,
+        bias_rs: 0,
+        bias_cs: 1,
+        act: Activation::Identity,
+    }
+}
+
+#[test]
+fn dot_calls_refuse_operands_too_short() {
+    for (kern, v) in dot_variants() {
+        let shape = (5, 8, v.width);
+        let (a, x) = (vec![0.0; 5 * 8], vec![0.0; v.width * 8]);
+        let mut c = vec![0.0; 5 * v.width];
+        assert!(kern.run_gemv_dot(&v, dense_dot_args(shape, &a, &x, &mut c)).is_ok(), "{v:?}");
+        assert!(kern.run_gemv_dot(&v, dense_dot_args(shape, &a[1..], &x, &mut c)).is_err(), "{v:?}: A");
+        assert!(kern.run_gemv_dot(&v, dense_dot_args(shape, &a, &x[1..], &mut c)).is_err(), "{v:?}: x");
+        let short = c.len() - 1;
+        assert!(kern.run_gemv_dot(&v, dense_dot_args(shape, &a, &x, &mut c[..short])).is_err(), "{v:?}: C");
+        // A tile variant is not a dot variant, and the other way round.
+        let tile = kern.variants().into_iter().find(|t| t.kind == VariantKind::Tile).unwrap();
+        assert!(kern.run_gemv_dot(&tile, dense_dot_args(shape, &a, &x, &mut c)).is_err());
+    }
 }

@@ -32,6 +32,8 @@ pub(crate) trait F32Vector: Copy {
     unsafe fn mul(a: Self, b: Self) -> Self;
     /// Lane-wise maximum (which operand a NaN yields is up to the ISA).
     unsafe fn max(a: Self, b: Self) -> Self;
+    /// The sum of the lanes (in the ISA's reduction order).
+    unsafe fn hsum(v: Self) -> f32;
     unsafe fn activate(v: Self, act: Activation) -> Self;
 }
 
@@ -77,6 +79,10 @@ impl F32Vector for f32 {
         } else {
             a
         }
+    }
+    #[inline(always)]
+    unsafe fn hsum(v: Self) -> f32 {
+        v
     }
     #[inline(always)]
     unsafe fn activate(v: Self, act: Activation) -> Self {
@@ -138,6 +144,10 @@ impl F32Vector for Portable {
     #[inline(always)]
     unsafe fn max(a: Self, b: Self) -> Self {
         Portable(a.0.fast_max(b.0))
+    }
+    #[inline(always)]
+    unsafe fn hsum(v: Self) -> f32 {
+        crate::simd::portable::hsum(v.0)
     }
     #[inline(always)]
     unsafe fn activate(v: Self, act: Activation) -> Self {
@@ -220,6 +230,11 @@ mod x86 {
         }
         #[target_feature(enable = "avx512f")]
         #[inline]
+        unsafe fn hsum(v: Self) -> f32 {
+            avx512::hsum(v.0)
+        }
+        #[target_feature(enable = "avx512f")]
+        #[inline]
         unsafe fn activate(v: Self, act: Activation) -> Self {
             Avx512(avx512::activate(v.0, act))
         }
@@ -286,6 +301,11 @@ mod x86 {
         #[inline]
         unsafe fn max(a: Self, b: Self) -> Self {
             Avx2(_mm256_max_ps(a.0, b.0))
+        }
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn hsum(v: Self) -> f32 {
+            avx2_fma::hsum(v.0)
         }
         #[target_feature(enable = "avx2,fma")]
         #[inline]
@@ -367,6 +387,10 @@ mod wasm {
         #[inline(always)]
         unsafe fn max(a: Self, b: Self) -> Self {
             w(f32x4_pmax(a.0, b.0))
+        }
+        #[inline(always)]
+        unsafe fn hsum(v: Self) -> f32 {
+            wasm32::hsum(v.0)
         }
         #[inline(always)]
         unsafe fn activate(v: Self, act: Activation) -> Self {

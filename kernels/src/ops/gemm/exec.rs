@@ -55,6 +55,8 @@ pub(crate) unsafe fn execute(kern: AvailableKernel, p: &Problem, strategy: &Stra
             }
         }
         // SAFETY: as above.
+        Strategy::GemvDot(d) => unsafe { gemv::dot(kern, p, d) },
+        // SAFETY: as above.
         Strategy::SweepInPlace => unsafe { sweep_in_place(kern, p) },
         // SAFETY: as above.
         Strategy::Blocked(b) => unsafe { blocked(kern, p, b) },

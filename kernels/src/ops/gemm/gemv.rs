@@ -1,13 +1,14 @@
 //! The M = 1 executors: [`Strategy::GemvStrips`](super::plan::Strategy::GemvStrips) streams
 //! row-major B once in `1 x w` strips (no packing); [`Strategy::GemvRows`](super::plan::Strategy::GemvRows)
-//! streams whole rows of B into a row of partial sums.
+//! streams whole rows of B into a row of partial sums. [`Strategy::GemvDot`](super::plan::Strategy::GemvDot)
+//! (N <= 3) streams A's rows once against the few columns of B.
 
 use super::operand::{ReadPtr, Strided};
 use super::pack::pack_a;
-use super::plan::{GemvPlan, Strip};
+use super::plan::{DotPlan, GemvPlan, Strip};
 use super::problem::{BSource, Problem};
 use super::registry::AvailableKernel;
-use super::ukernel::{Tile, TileFn};
+use super::ukernel::{Dot, Tile, TileFn};
 use crate::activation::Activation;
 use crate::buffer::{with_scratch, AlignedVec, Scratch};
 use std::cell::RefCell;
@@ -15,6 +16,79 @@ use std::cell::RefCell;
 thread_local! {
     static GEMV_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
     static A_ROW_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
+    static DOT_X_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
+}
+
+/// [`Strategy::GemvDot`](super::plan::Strategy::GemvDot): `C = act(alpha*A*B + beta*C +
+/// bias)` as dot products of the streamed rows (A's, or B's columns when transposed) with
+/// the `w <= 3` vectors (B's columns, or A's rows), gathered to a buffer first when strided;
+/// row chunks of `d.rows_per_task` run as parallel tasks.
+///
+/// # Safety
+/// As for `exec::execute`, with the planner's conditions (see `plan::plan_dot`).
+pub(super) unsafe fn dot(kern: AvailableKernel, p: &Problem, d: &DotPlan) {
+    let BSource::Strided(b) = p.b else { unreachable!("planned for strided B only") };
+    let k = p.depth();
+    // The streamed matrix (unit column stride), the vectors (`(element, vector)` strides), and
+    // C's and the bias's strides along the streamed rows and along the vectors.
+    let (rows, w, a, lda, x, x_strides, c_strides, bias_strides) = if d.transposed {
+        (p.n, p.m, b.ptr, b.cs, p.a.ptr, (p.a.cs, p.a.rs), (p.c.cs, p.c.rs), (1, 0))
+    } else {
+        (p.m, p.n, p.a.ptr, p.a.rs, b.ptr, (b.rs, b.cs), (p.c.rs, p.c.cs), (0, 1))
+    };
+    let f = kern.gemv_dot[w - 1];
+    with_scratch(&DOT_X_SCRATCH, if d.gather { w * k } else { 0 }, |buf| {
+        let (x, ldx) = if d.gather {
+            for j in 0..w {
+                for q in 0..k {
+                    let at =
+                        (q as isize).wrapping_mul(x_strides.0).wrapping_add((j as isize).wrapping_mul(x_strides.1));
+                    // SAFETY: element q < k of vector j < w: an element of A or B (forwarded
+                    // contract).
+                    buf[j * k + q] = unsafe { *x.wrapping_offset(at) };
+                }
+            }
+            (buf.as_ptr(), k as isize)
+        } else {
+            (x, x_strides.1)
+        };
+        // By reference: a closure would capture a field `.0` (a raw pointer) alone.
+        let (a, x) = (&ReadPtr(a), &ReadPtr(x));
+        let task = |t: usize| {
+            let i0 = t * d.rows_per_task;
+            let dot = Dot {
+                m: d.rows_per_task.min(rows - i0),
+                k,
+                a: a.0.wrapping_offset((i0 as isize).wrapping_mul(lda)),
+                lda,
+                x: x.0,
+                ldx,
+                c: p.c.ptr.wrapping_offset((i0 as isize).wrapping_mul(c_strides.0)),
+                rsc: c_strides.0,
+                csc: c_strides.1,
+                alpha: p.alpha,
+                beta: p.beta,
+                bias: p.bias.map_or(std::ptr::null(), |bias| bias.as_ptr().wrapping_add(i0 * bias_strides.0)),
+                bias_rs: bias_strides.0 as isize,
+                bias_cs: bias_strides.1 as isize,
+                act: p.act,
+            };
+            // SAFETY: rows i0..i0+m of the streamed matrix hold k values each (unit column
+            // stride: the planner's condition, or k <= 1), the w vectors k values ldx apart
+            // (in place with unit element stride, or gathered), C's elements (i0.., j < w) are
+            // its own; tasks cover disjoint rows; the bias holds one value per row or column
+            // of C (validated); the ISA is available (AvailableKernel).
+            unsafe { f(&dot) };
+        };
+        let tasks = rows.div_ceil(d.rows_per_task);
+        #[cfg(feature = "rayon")]
+        if d.threads > 1 && tasks > 1 {
+            use rayon::prelude::*;
+            (0..tasks).into_par_iter().for_each(task);
+            return;
+        }
+        (0..tasks).for_each(task);
+    });
 }
 
 /// Whole rows of B into a row of partial sums `acc`, then `epilogue(p')` with `p'` the product

@@ -30,9 +30,9 @@ pub use epilogue::Epilogue;
 pub(crate) use operand::{Indirection, ReadPtr};
 use operand::{Strided, StridedMut};
 pub use packed::PackedB;
-pub use plan::{APlan, BPlan, BlockedPlan, GemvPlan, Strategy, Strip};
+pub use plan::{APlan, BPlan, BlockedPlan, DotPlan, GemvPlan, Strategy, Strip};
 use problem::{BSource, Problem};
-pub use registry::{microkernels, AvailableKernel, TileArgs};
+pub use registry::{microkernels, AvailableKernel, DotArgs, TileArgs};
 pub use ukernel::{MicroKernel, Variant, VariantKind};
 
 /// How many threads a call may use.

@@ -4,7 +4,7 @@
 //! docs/gemm-tuning.md; one line of why stays at each decision.
 
 use super::problem::{BSource, Problem};
-use super::ukernel::MicroKernel;
+use super::ukernel::{MicroKernel, DOT_ROWS};
 
 /// How a GEMM call runs (see [`crate::Gemm::plan`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +18,9 @@ pub enum Strategy {
     GemvRows,
     /// M = 1 with row-major B: `1 x w` strips read B in place, no packing.
     GemvStrips(GemvPlan),
+    /// N <= 3 with row-major A (or, transposed, M <= 3 with column-major B): dot products of
+    /// A's rows (B's columns) with the few columns of B (rows of A), each row streamed once.
+    GemvDot(DotPlan),
     /// A small product (one depth block, one row block, one thread) whose tiles all read A and
     /// B and write C in place: one tile per panel moved down the rows, nothing else.
     SweepInPlace,
@@ -39,6 +42,22 @@ pub struct GemvPlan {
     /// block of B's rows before the next; C holds the partial sums in between).
     pub depth_block: usize,
     /// Threads for the head and tail columns.
+    pub threads: usize,
+}
+
+/// The dot-product GEMV of [`Strategy::GemvDot`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DotPlan {
+    /// Computes `C^T = B^T A^T`: the rows streamed are B's columns (column-major B), the
+    /// vectors they meet are A's `m <= 3` rows.
+    pub transposed: bool,
+    /// The vectors (B's columns, or A's rows when transposed) are copied to a contiguous
+    /// buffer first (their elements are not adjacent).
+    pub gather: bool,
+    /// Rows streamed per task: all of them on one thread; with threads a multiple of 4 (the
+    /// rows a kernel call shares loads across).
+    pub rows_per_task: usize,
+    /// Threads the tasks run on.
     pub threads: usize,
 }
 
@@ -112,6 +131,14 @@ pub(crate) const GEMV_DEPTH_BLOCK: usize = 192;
 /// same L1 set: such operands are packed.
 const SET_CONFLICT_STRIDE: isize = 1024;
 
+/// Smallest depth at which N = 2, 3 take the dot kernel (N = 1 always does): below it the
+/// tiles' masked or edge columns are as fast (3136 x 2 x 8: 3.5 against 4.7 GFLOP/s; from
+/// k = 16 the dot kernel wins, 1.3-3x at k = 16-64 on Sapphire Rapids, docs/gemm-tuning.md).
+const DOT_MIN_K_MULTI: usize = 16;
+
+/// Least multiply-adds per task of a threaded dot GEMV.
+const DOT_TASK_MIN_WORK: usize = 1 << 16;
+
 /// Decides how `kern` computes `p` on `threads` threads.
 pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy {
     if p.m == 0 || p.n == 0 {
@@ -120,6 +147,9 @@ pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy 
     let k = p.depth();
     if p.a_indirect.is_some() {
         return plan_indirect(kern, p, k, threads);
+    }
+    if let Some(d) = plan_dot(kern, p, k, threads) {
+        return Strategy::GemvDot(d);
     }
     if let BSource::Strided(b) = p.b {
         if p.m == 1 && b.cs == 1 && p.c.cs == 1 && !kern.gemv.is_empty() && p.n >= kern.gemv_width() {
@@ -167,6 +197,32 @@ pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy 
             }
         }
     }
+}
+
+/// The dot-product GEMV, when `p` is one: N <= 3 (the kernel's dot widths) with row-major A,
+/// or M <= 3 with column-major B (transposed), N = 1 at any depth, N = 2, 3 from
+/// [`DOT_MIN_K_MULTI`].
+fn plan_dot(kern: &MicroKernel, p: &Problem, k: usize, threads: usize) -> Option<DotPlan> {
+    let BSource::Strided(b) = p.b else { return None };
+    let widths = kern.gemv_dot.len();
+    let deep_enough = |cols: usize| cols == 1 || k >= DOT_MIN_K_MULTI;
+    // (transposed, rows streamed, vectors' element stride)
+    let (transposed, rows, x_stride) = if p.n <= widths && (p.a.cs == 1 || k <= 1) && deep_enough(p.n) {
+        (false, p.m, b.rs)
+    } else if p.m <= widths && (b.rs == 1 || k <= 1) && deep_enough(p.m) {
+        (true, p.n, p.a.cs)
+    } else {
+        return None;
+    };
+    let threads = if threads > 1 && rows.saturating_mul(k) >= 2 * DOT_TASK_MIN_WORK { threads } else { 1 };
+    let rows_per_task = if threads > 1 {
+        // About TASKS_PER_THREAD tasks per thread, none under DOT_TASK_MIN_WORK.
+        let min_rows = DOT_TASK_MIN_WORK.div_ceil(k.max(1));
+        rows.div_ceil(TASKS_PER_THREAD * threads).max(min_rows).next_multiple_of(DOT_ROWS)
+    } else {
+        rows.max(1)
+    };
+    Some(DotPlan { transposed, gather: x_stride != 1 && k > 1, rows_per_task, threads })
 }
 
 /// An implicit GEMM (A through an indirection buffer): always blocked, A gathered per task.

@@ -3,7 +3,7 @@
 //! all start here; adding a kernel is one line in `KERNELS` (listed by [`microkernels`]).
 
 use super::kernels;
-use super::ukernel::{MicroKernel, Tile, Variant, VariantFn, VariantKind};
+use super::ukernel::{Dot, MicroKernel, Tile, Variant, VariantFn, VariantKind};
 use crate::activation::Activation;
 use crate::error::KernelError;
 use crate::isa::Isa;
@@ -102,7 +102,9 @@ impl AvailableKernel {
     /// inside the slices, else a typed error.
     pub fn run_tile(&self, v: &Variant, args: TileArgs<'_>) -> Result<(), KernelError> {
         let VariantFn::Tile(f) = self.check_variant(v)? else {
-            return Err(KernelError::InvalidArgument { what: "gemv_rows variants run with run_gemv_rows" });
+            return Err(KernelError::InvalidArgument {
+                what: "gemv_rows and dot_rows variants run with run_gemv_rows and run_gemv_dot",
+            });
         };
         let (m, k) = (v.m, args.k);
         let masked = v.kind == VariantKind::Masked;
@@ -192,7 +194,7 @@ impl AvailableKernel {
         acc: &mut [f32],
     ) -> Result<(), KernelError> {
         let VariantFn::Rows(f) = self.check_variant(v)? else {
-            return Err(KernelError::InvalidArgument { what: "tile variants run with run_tile" });
+            return Err(KernelError::InvalidArgument { what: "only gemv_rows variants run with run_gemv_rows" });
         };
         let n = acc.len();
         let too_short = |what, len| KernelError::LengthMismatch { what, expected: usize::MAX, found: len };
@@ -212,6 +214,63 @@ impl AvailableKernel {
         // SAFETY: the ISA is available (self); k values of A and k rows of n values of B lie
         // inside the slices (checked above); acc holds n values.
         unsafe { f(k, n, a.as_ptr(), csa, b.as_ptr(), ldb, acc.as_mut_ptr()) };
+        Ok(())
+    }
+
+    /// Runs a `GemvDot` variant of width `w`:
+    /// `C[i, j] = act(alpha * sum_p a[i*lda + p] * x[j*ldx + p] + beta*C[i, j] + bias[i, j])`
+    /// for `i < m`, `j < w` (see [`DotArgs`]). Every element read or written must lie inside
+    /// the slices, else a typed error.
+    pub fn run_gemv_dot(&self, v: &Variant, args: DotArgs<'_>) -> Result<(), KernelError> {
+        let VariantFn::Dot(f) = self.check_variant(v)? else {
+            return Err(KernelError::InvalidArgument { what: "only dot_rows variants run with run_gemv_dot" });
+        };
+        let (m, k, w) = (args.m, args.k, v.width);
+        // Highest index + 1 of `count` (rows, cols) elements with these strides, 0 if none.
+        let span = |(rows, cols): (usize, usize), rs: usize, cs: usize| -> Option<usize> {
+            if rows == 0 || cols == 0 {
+                return Some(0);
+            }
+            (rows - 1).checked_mul(rs)?.checked_add((cols - 1).checked_mul(cs)?)?.checked_add(1)
+        };
+        let need = |what: &'static str, needed: Option<usize>, len: usize| match needed {
+            Some(n) if n <= len => Ok(()),
+            n => Err(KernelError::LengthMismatch { what, expected: n.unwrap_or(usize::MAX), found: len }),
+        };
+        need("A", span((m, k), args.lda, 1), args.a.len())?;
+        need("x", span((w, k), args.ldx, 1), args.x.len())?;
+        need("C", span((m, w), args.rsc, args.csc), args.c.len())?;
+        if let Some(bias) = args.bias {
+            need("bias", span((m, w), args.bias_rs, args.bias_cs), bias.len())?;
+        }
+        if m > 1 && w > 1 && (args.rsc == 0 || args.csc == 0 || args.rsc == args.csc) {
+            return Err(KernelError::InvalidArgument { what: "C's elements must not overlap" });
+        }
+        args.act.validate()?;
+        let strides = [args.lda, args.ldx, args.rsc, args.csc, args.bias_rs, args.bias_cs].map(isize::try_from);
+        let [Ok(lda), Ok(ldx), Ok(rsc), Ok(csc), Ok(bias_rs), Ok(bias_cs)] = strides else {
+            return Err(KernelError::InvalidArgument { what: "strides must fit isize" });
+        };
+        let dot = Dot {
+            m,
+            k,
+            a: args.a.as_ptr(),
+            lda,
+            x: args.x.as_ptr(),
+            ldx,
+            c: args.c.as_mut_ptr(),
+            rsc,
+            csc,
+            alpha: args.alpha,
+            beta: args.beta,
+            bias: args.bias.map_or(std::ptr::null(), |b| b.as_ptr()),
+            bias_rs,
+            bias_cs,
+            act: args.act,
+        };
+        // SAFETY: the kernel's ISA is available (self), and every element the variant reads or
+        // writes was checked to lie inside the slices above (C is a unique borrow).
+        unsafe { f(&dot) };
         Ok(())
     }
 
@@ -267,6 +326,43 @@ pub struct TileArgs<'a> {
     pub prefetch_next_a: bool,
 }
 
+/// Operands of one direct dot-product GEMV call ([`AvailableKernel::run_gemv_dot`]), `w` the
+/// variant's width: A row `i` at `a[i*lda..]`, x column `j` at `x[j*ldx..]` (`k` values each),
+/// C element `(i, j)` at `c[i*rsc + j*csc]`, its bias at `bias[i*bias_rs + j*bias_cs]`.
+#[derive(Debug)]
+pub struct DotArgs<'a> {
+    /// Rows of A and C.
+    pub m: usize,
+    /// Length of the dot products (may be 0: only the epilogue runs).
+    pub k: usize,
+    /// A, `m` rows of `k` values.
+    pub a: &'a [f32],
+    /// A's row stride.
+    pub lda: usize,
+    /// x, `w` columns of `k` values.
+    pub x: &'a [f32],
+    /// Distance between x's columns.
+    pub ldx: usize,
+    /// C, `m x w`.
+    pub c: &'a mut [f32],
+    /// C's row stride.
+    pub rsc: usize,
+    /// C's column stride.
+    pub csc: usize,
+    /// Scale of the products.
+    pub alpha: f32,
+    /// Scale of C (0: C is not read).
+    pub beta: f32,
+    /// Bias values, added before the activation.
+    pub bias: Option<&'a [f32]>,
+    /// The bias's stride along rows (0: one value per column).
+    pub bias_rs: usize,
+    /// The bias's stride along columns (0: one value per row).
+    pub bias_cs: usize,
+    /// Applied last.
+    pub act: Activation,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +382,7 @@ mod tests {
             assert!(k.mr * k.nr <= MAX_TILE && k.nr <= MAX_NR, "{}: edge tiles must fit the stack buffer", k.name);
             assert!(k.kc > 0 && k.mc >= k.mr, "{}", k.name);
             assert!(k.gemv.windows(2).all(|w| w[0].1 > w[1].1), "{}: GEMV strips widest first", k.name);
+            assert!(k.gemv_dot.len() <= 3, "{}: dot kernels for 1..=3 columns", k.name);
         }
     }
 

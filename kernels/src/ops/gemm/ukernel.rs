@@ -77,6 +77,48 @@ pub(crate) type TileFn = unsafe fn(&Tile);
 /// values; the kernel's ISA is available (as for [`TileFn`]).
 pub(crate) type GemvRowsFn = unsafe fn(usize, usize, *const f32, isize, *const f32, isize, *mut f32);
 
+/// Rows of A that a dot-product GEMV kernel ([`GemvDotFn`]) streams at once (they share the
+/// loads of x); the last `m % DOT_ROWS` rows go one at a time. Tasks split rows in multiples
+/// of it.
+pub(crate) const DOT_ROWS: usize = 4;
+
+/// Arguments of a dot-product GEMV call: `C[i, j] = act(alpha * dot(A[i, ..], x[.., j]) +
+/// beta*C[i, j] + bias[i, j])` for `i < m`, `j < N` (the function's column count, 1..=3).
+pub(crate) struct Dot {
+    /// Rows of A (and of C).
+    pub m: usize,
+    /// Length of the dot products (may be 0: then only the epilogue runs).
+    pub k: usize,
+    /// A: row `i` at `a + i*lda`, `k` contiguous values.
+    pub a: *const f32,
+    pub lda: isize,
+    /// x: column `j` at `x + j*ldx`, `k` contiguous values.
+    pub x: *const f32,
+    pub ldx: isize,
+    /// C: element `(i, j)` at `c + i*rsc + j*csc`.
+    pub c: *mut f32,
+    pub rsc: isize,
+    pub csc: isize,
+    pub alpha: f32,
+    /// `beta == 0.0` means C is not read (BLAS semantics).
+    pub beta: f32,
+    /// Null, or the bias of `(i, j)` at `bias + i*bias_rs + j*bias_cs` (`(0, 1)`: one value
+    /// per column of C; `(1, 0)`: one per row, for the transposed product).
+    pub bias: *const f32,
+    pub bias_rs: isize,
+    pub bias_cs: isize,
+    pub act: Activation,
+}
+
+/// Dot-product GEMV over rows of A (unit column stride) against `N` contiguous columns:
+/// the N < 4 products, which the tiles would run with one to three of their NR columns
+/// (see [`Dot`]).
+///
+/// # Safety
+/// Every pointer in `Dot` valid for the reads/writes described on its field; the kernel's ISA
+/// is available (as for [`TileFn`]).
+pub(crate) type GemvDotFn = unsafe fn(&Dot);
+
 /// One microkernel family: an `MR x NR` register tile, its variants ([`Variant`]) and its
 /// blocking. A descriptor only: its functions run through an `AvailableKernel`.
 pub struct MicroKernel {
@@ -102,6 +144,10 @@ pub struct MicroKernel {
     /// `gemv` strips when set: for targets without prefetch instructions, where strips wait
     /// on memory at every row (wasm). The epilogue then runs as a k = 1 product.
     pub(crate) gemv_rows: Option<GemvRowsFn>,
+    /// `gemv_dot[n - 1]`: the dot-product GEMV against `n` columns ([`GemvDotFn`]), for
+    /// products with N <= `gemv_dot.len()` and row-major A (or, transposed, M that small and
+    /// column-major B). Empty: such products take the tiles.
+    pub(crate) gemv_dot: &'static [GemvDotFn],
     /// `rows[m - 1]` computes an `m x NR` tile, for `m` in `1..=mr`.
     pub(crate) rows: &'static [TileFn],
     /// The same tiles specialised for [`Tile::is_short_plain`] (empty: use `rows`): a
@@ -216,12 +262,16 @@ pub enum VariantKind {
     GemvStrip,
     /// GEMV by whole rows of B into a row of partial sums (no epilogue).
     GemvRows,
+    /// Dot products of any number of rows of A with `width` contiguous columns (1..=3),
+    /// epilogue included.
+    GemvDot,
 }
 
 #[derive(Clone, Copy)]
 pub(crate) enum VariantFn {
     Tile(TileFn),
     Rows(GemvRowsFn),
+    Dot(GemvDotFn),
 }
 
 /// One callable function of a microkernel, with a name of its own, e.g.
@@ -232,15 +282,17 @@ pub struct Variant {
     pub kernel: &'static MicroKernel,
     /// What it computes.
     pub kind: VariantKind,
-    /// Rows it computes (1 for the GEMV variants).
+    /// Rows it computes (1 for the GEMV variants; 0 for `GemvDot`, any m).
     pub m: usize,
-    /// Columns it covers (NR, a masked width, a strip width; 0 for `GemvRows`, any n).
+    /// Columns it covers (NR, a masked width, a strip width, the columns of x for `GemvDot`;
+    /// 0 for `GemvRows`, any n).
     pub width: usize,
     pub(crate) f: VariantFn,
 }
 
 impl Variant {
-    /// `<kernel>.<kind>_<m>x<width>`, e.g. `sgemm_6x16_avx2_fma.tile_5x16`.
+    /// `<kernel>.<kind>_<m>x<width>`, e.g. `sgemm_6x16_avx2_fma.tile_5x16`;
+    /// `<kernel>.gemv_rows` and `<kernel>.dot_rows_x<width>` (any m).
     pub fn name(&self) -> String {
         let kind = match self.kind {
             VariantKind::Tile => "tile",
@@ -249,6 +301,7 @@ impl Variant {
             VariantKind::Masked => "masked",
             VariantKind::GemvStrip => "gemv",
             VariantKind::GemvRows => return format!("{}.gemv_rows", self.kernel.name),
+            VariantKind::GemvDot => return format!("{}.dot_rows_x{}", self.kernel.name, self.width),
         };
         format!("{}.{kind}_{}x{}", self.kernel.name, self.m, self.width)
     }
@@ -285,6 +338,9 @@ impl MicroKernel {
         }
         if let Some(f) = self.gemv_rows {
             push(VariantKind::GemvRows, 1, 0, VariantFn::Rows(f));
+        }
+        for (i, &f) in self.gemv_dot.iter().enumerate() {
+            push(VariantKind::GemvDot, 0, i + 1, VariantFn::Dot(f));
         }
         out
     }

@@ -1,8 +1,10 @@
 //! Portable tier: a 4x16 tile written with `wide::f32x8` (compiled for the build's baseline
 //! target features, so it runs on every target; wide picks SSE2/NEON/simd128 or scalar).
 
+use super::dot::dot_rows;
 use crate::isa::Isa;
-use crate::ops::gemm::ukernel::{MicroKernel, Tile};
+use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
+use crate::simd::vector::Portable;
 use wide::f32x8;
 
 const MR: usize = 4;
@@ -65,6 +67,16 @@ unsafe fn sgemm_mx16_portable<const M: usize>(t: &Tile) {
     }
 }
 
+/// Dot-product GEMV against `N` columns (`ukernel::GemvDotFn`): 4 rows x N `f32x8`
+/// accumulators.
+///
+/// # Safety
+/// The `Dot` contract.
+unsafe fn dot_portable<const N: usize>(d: &Dot) {
+    // SAFETY: forwarded contract (the portable tier runs everywhere).
+    unsafe { dot_rows::<Portable, N, 1>(d) }
+}
+
 pub(crate) static SGEMM_4X16_PORTABLE: MicroKernel = MicroKernel {
     name: "sgemm_4x16_portable",
     isa: Isa::Portable,
@@ -75,6 +87,7 @@ pub(crate) static SGEMM_4X16_PORTABLE: MicroKernel = MicroKernel {
     nc: 1024,
     gemv: &[],
     gemv_rows: None,
+    gemv_dot: &[dot_portable::<1>, dot_portable::<2>, dot_portable::<3>],
     rows_short_plain: &[],
     b_in_place: true,
     masked: &[],

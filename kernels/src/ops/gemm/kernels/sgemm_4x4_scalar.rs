@@ -1,7 +1,8 @@
 //! Plain scalar tile kernel: the blocked driver without SIMD, and the floor on every target.
 
+use super::dot::dot_rows;
 use crate::isa::Isa;
-use crate::ops::gemm::ukernel::{MicroKernel, Tile};
+use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
 
 const NR: usize = 4;
 
@@ -42,6 +43,16 @@ unsafe fn sgemm_mx4_scalar<const M: usize>(t: &Tile) {
     }
 }
 
+/// Dot-product GEMV against `N` columns (`ukernel::GemvDotFn`): 4 rows x N scalar
+/// accumulators, two sets for N = 1.
+///
+/// # Safety
+/// The `Dot` contract.
+unsafe fn dot_scalar<const N: usize, const U: usize>(d: &Dot) {
+    // SAFETY: forwarded contract.
+    unsafe { dot_rows::<f32, N, U>(d) }
+}
+
 pub(crate) static SGEMM_4X4_SCALAR: MicroKernel = MicroKernel {
     name: "sgemm_4x4_scalar",
     isa: Isa::Scalar,
@@ -52,6 +63,7 @@ pub(crate) static SGEMM_4X4_SCALAR: MicroKernel = MicroKernel {
     nc: 1024,
     gemv: &[],
     gemv_rows: None,
+    gemv_dot: &[dot_scalar::<1, 2>, dot_scalar::<2, 1>, dot_scalar::<3, 1>],
     rows_short_plain: &[],
     b_in_place: true,
     masked: &[],

@@ -15,7 +15,11 @@
 //! Measured tile candidates are in docs/wasm.md.
 
 #[cfg(target_feature = "simd128")]
-use crate::ops::gemm::ukernel::Tile;
+use super::dot::dot_rows;
+#[cfg(target_feature = "simd128")]
+use crate::ops::gemm::ukernel::{Dot, Tile};
+#[cfg(target_feature = "simd128")]
+use crate::simd::vector::Wasm;
 #[cfg(target_feature = "simd128")]
 use crate::simd::wasm32::{activate, load, store, MulAdd};
 #[cfg(target_feature = "simd128")]
@@ -190,4 +194,18 @@ pub(crate) unsafe fn gemv_rows<F: MulAdd>(
         }
         p0 += rows;
     }
+}
+
+/// Dot-product GEMV against `N` columns (`ukernel::GemvDotFn`) with multiply-add `F`: 4 rows x
+/// N `v128` accumulators, `U` sets (2 for N = 1: 8 multiply-adds in flight; 1 for N = 2, 3,
+/// whose 8-12 accumulators already cover the latency and 12 + 3 + 1 live vectors fill the 15
+/// registers V8 leaves).
+///
+/// # Safety
+/// The `Dot` contract.
+#[cfg(target_feature = "simd128")]
+#[inline(always)]
+pub(crate) unsafe fn dot<F: MulAdd, const N: usize, const U: usize>(d: &Dot) {
+    // SAFETY: forwarded contract; simd128 is enabled for the whole build.
+    unsafe { dot_rows::<Wasm<F>, N, U>(d) }
 }

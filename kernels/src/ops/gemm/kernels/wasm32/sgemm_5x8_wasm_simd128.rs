@@ -5,9 +5,9 @@
 //! keep one A broadcast live at a time. Measured in Chromium 156, 1 thread, 512^3:
 //! 4x8 40.5, 5x8 42.4, 2x16 38.3, 6x8 25.8 GFLOP/s (docs/wasm.md).
 
-use super::{gemv_rows, tile};
+use super::{dot, gemv_rows, tile};
 use crate::isa::Isa;
-use crate::ops::gemm::ukernel::{MicroKernel, Tile};
+use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
 use crate::simd::wasm32::MulThenAdd;
 
 const MR: usize = 5;
@@ -34,6 +34,15 @@ unsafe fn sgemm_1xn_wasm_simd128(t: &Tile) {
     unsafe { tile::<MulThenAdd, 1, GEMV_NV, 1>(t) }
 }
 
+/// Dot-product GEMV against `N` columns.
+///
+/// # Safety
+/// The `Dot` contract.
+unsafe fn dot_wasm_simd128<const N: usize, const U: usize>(d: &Dot) {
+    // SAFETY: forwarded contract.
+    unsafe { dot::<MulThenAdd, N, U>(d) }
+}
+
 pub(crate) static SGEMM_5X8_WASM_SIMD128: MicroKernel = MicroKernel {
     name: "sgemm_5x8_wasm_simd128",
     isa: Isa::WasmSimd128,
@@ -46,6 +55,7 @@ pub(crate) static SGEMM_5X8_WASM_SIMD128: MicroKernel = MicroKernel {
     mc: 120,
     nc: 1024,
     gemv: &[(sgemm_1xn_wasm_simd128, 4 * GEMV_NV)],
+    gemv_dot: &[dot_wasm_simd128::<1, 2>, dot_wasm_simd128::<2, 1>, dot_wasm_simd128::<3, 1>],
     gemv_rows: Some(gemv_rows::<MulThenAdd>),
     rows_short_plain: &[],
     b_in_place: true,

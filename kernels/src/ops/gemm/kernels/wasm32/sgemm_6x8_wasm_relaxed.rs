@@ -9,9 +9,9 @@
 //! half speed). Measured in Chromium 156 on the 2-vCPU Xeon (GFLOP/s, 1 thread, 512^3):
 //! 4x8 49, 5x8 51, 6x8 53; 4x12 and 3x16 spill (~25). See docs/wasm.md.
 
-use super::{gemv_rows, tile};
+use super::{dot, gemv_rows, tile};
 use crate::isa::Isa;
-use crate::ops::gemm::ukernel::{MicroKernel, Tile};
+use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
 use crate::simd::wasm32::RelaxedMadd;
 
 const MR: usize = 6;
@@ -38,6 +38,15 @@ unsafe fn sgemm_1xn_wasm_relaxed(t: &Tile) {
     unsafe { tile::<RelaxedMadd, 1, GEMV_NV, 1>(t) }
 }
 
+/// Dot-product GEMV against `N` columns.
+///
+/// # Safety
+/// The `Dot` contract.
+unsafe fn dot_wasm_relaxed<const N: usize, const U: usize>(d: &Dot) {
+    // SAFETY: forwarded contract.
+    unsafe { dot::<RelaxedMadd, N, U>(d) }
+}
+
 pub(crate) static SGEMM_6X8_WASM_RELAXED: MicroKernel = MicroKernel {
     name: "sgemm_6x8_wasm_relaxed",
     isa: Isa::WasmRelaxed,
@@ -50,6 +59,7 @@ pub(crate) static SGEMM_6X8_WASM_RELAXED: MicroKernel = MicroKernel {
     mc: 120,
     nc: 1024,
     gemv: &[(sgemm_1xn_wasm_relaxed, 4 * GEMV_NV)],
+    gemv_dot: &[dot_wasm_relaxed::<1, 2>, dot_wasm_relaxed::<2, 1>, dot_wasm_relaxed::<3, 1>],
     gemv_rows: Some(gemv_rows::<RelaxedMadd>),
     rows_short_plain: &[],
     b_in_place: true,

@@ -1,10 +1,12 @@
 //! The AVX-512F tile body shared by the AVX-512 kernels: an `M x (16*NV)` register tile, generic
 //! over rows, vectors per row and variant, bias and activation fused; masked variants read and
-//! write only `Tile::cols` columns.
+//! write only `Tile::cols` columns. Also the kernels' dot-product GEMV ([`dot_avx512`]).
 
+use super::super::dot::dot_rows;
 use crate::ops::gemm::ukernel::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
-use crate::ops::gemm::ukernel::Tile;
+use crate::ops::gemm::ukernel::{Dot, Tile};
 use crate::simd::prefetch_row;
+use crate::simd::vector::Avx512;
 use crate::simd::x86_64::avx512::activate;
 use crate::simd::x86_64::prefetch_next_a_row;
 use core::arch::x86_64::*;
@@ -133,4 +135,15 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
             }
         }
     }
+}
+
+/// Dot-product GEMV against `N` columns (`ukernel::GemvDotFn`): 4 rows x N x 2 sets of zmm
+/// accumulators (8-24 of the 32 registers).
+///
+/// # Safety
+/// The `Dot` contract, and the CPU supports AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn dot_avx512<const N: usize>(d: &Dot) {
+    // SAFETY: forwarded contract; AVX-512F is enabled here.
+    unsafe { dot_rows::<Avx512, N, 2>(d) }
 }

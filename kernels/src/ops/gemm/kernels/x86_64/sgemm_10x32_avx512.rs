@@ -8,7 +8,7 @@
 //! collapse to a third of the speed.
 //! Measurements: docs/gemm-tuning.md.
 
-use super::avx512_tile::sgemm_avx512;
+use super::avx512_tile::{dot_avx512, sgemm_avx512};
 use crate::isa::Isa;
 use crate::ops::gemm::ukernel::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
 use crate::ops::gemm::ukernel::MicroKernel;
@@ -70,6 +70,7 @@ pub(crate) static SGEMM_10X32_AVX512: MicroKernel = MicroKernel {
     ],
     pack_b_tile: Some(sgemm_avx512::<MR, 2, PACK_B>),
     gemv_rows: None,
+    gemv_dot: &[dot_avx512::<1>, dot_avx512::<2>, dot_avx512::<3>],
     rows_short_plain: &[
         sgemm_avx512::<1, 2, SHORT_PLAIN>,
         sgemm_avx512::<2, 2, SHORT_PLAIN>,

@@ -5,7 +5,7 @@
 //! panel streams from L2 (docs/gemm-tuning.md). Panels narrower than 64 columns take masked
 //! 4x16, 4x32 or 4x48 tiles, so an odd N costs no more than with narrower tiles.
 
-use super::avx512_tile::sgemm_avx512;
+use super::avx512_tile::{dot_avx512, sgemm_avx512};
 use crate::isa::Isa;
 use crate::ops::gemm::ukernel::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
 use crate::ops::gemm::ukernel::MicroKernel;
@@ -61,6 +61,7 @@ pub(crate) static SGEMM_4X64_AVX512: MicroKernel = MicroKernel {
     ],
     pack_b_tile: Some(sgemm_avx512::<MR, 4, PACK_B>),
     gemv_rows: None,
+    gemv_dot: &[dot_avx512::<1>, dot_avx512::<2>, dot_avx512::<3>],
     rows_short_plain: &[
         sgemm_avx512::<1, 4, SHORT_PLAIN>,
         sgemm_avx512::<2, 4, SHORT_PLAIN>,

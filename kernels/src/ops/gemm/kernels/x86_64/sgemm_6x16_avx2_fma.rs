@@ -1,10 +1,12 @@
 //! AVX2+FMA: a 6x16 register tile (12 ymm accumulators of the 16 registers, enough to cover
 //! the 4-cycle FMA latency on both ports), A broadcast from the packed panel, epilogue fused.
 
+use super::super::dot::dot_rows;
 use crate::isa::Isa;
 use crate::ops::gemm::ukernel::variant::{GENERAL, PACK_B, SHORT_PLAIN};
-use crate::ops::gemm::ukernel::{MicroKernel, Tile};
+use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
 use crate::simd::prefetch_row;
+use crate::simd::vector::Avx2;
 use crate::simd::x86_64::avx2_fma::activate;
 use crate::simd::x86_64::prefetch_next_a_row;
 use core::arch::x86_64::*;
@@ -110,6 +112,17 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
     }
 }
 
+/// Dot-product GEMV against `N` columns (`ukernel::GemvDotFn`): 4 rows x N ymm accumulators,
+/// two sets for N = 1 (8), one for N = 2, 3 (8, 12 of the 16 registers).
+///
+/// # Safety
+/// The `Dot` contract, and the CPU supports AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_avx2_fma<const N: usize, const U: usize>(d: &Dot) {
+    // SAFETY: forwarded contract; AVX2 and FMA are enabled here.
+    unsafe { dot_rows::<Avx2, N, U>(d) }
+}
+
 pub(crate) static SGEMM_6X16_AVX2_FMA: MicroKernel = MicroKernel {
     name: "sgemm_6x16_avx2_fma",
     isa: Isa::Avx2,
@@ -135,6 +148,7 @@ pub(crate) static SGEMM_6X16_AVX2_FMA: MicroKernel = MicroKernel {
     masked: &[],
     pack_b_tile: Some(sgemm_avx2_fma::<MR, 2, PACK_B>),
     gemv_rows: None,
+    gemv_dot: &[dot_avx2_fma::<1, 2>, dot_avx2_fma::<2, 1>, dot_avx2_fma::<3, 1>],
     rows_short_plain: &[
         sgemm_avx2_fma::<1, 2, SHORT_PLAIN>,
         sgemm_avx2_fma::<2, 2, SHORT_PLAIN>,
