@@ -193,3 +193,17 @@ fn bad_input_is_a_typed_error() {
         Err(KernelError::LengthMismatch { what: "bias", expected: 4, found: 3 })
     ));
 }
+
+/// Found by the `api_no_panic` fuzz target: an empty batch with a huge width used to allocate a
+/// per-column table for it before noticing there was nothing to compute (capacity overflow).
+#[test]
+fn an_empty_batch_of_huge_images_is_fine() {
+    for gemm in gemms() {
+        let p = Conv2dParams::new(4, 4, (3, 3)).groups(4).padding(Padding::uniform(1));
+        let conv = Conv2d::with_gemm(gemm, p, &[0.5; 36], FilterLayout::Oihw, None, Activation::Relu).unwrap();
+        assert!(conv.is_depthwise());
+        let g = conv.run(&[], 0, 3, usize::MAX / 16, &mut []).unwrap();
+        assert_eq!((g.out_h, g.out_w), (3, usize::MAX / 16));
+        conv.run_with_residual(&[], 0, usize::MAX / 16, 5, &[], &mut []).unwrap();
+    }
+}
