@@ -34,7 +34,7 @@ fn arch(seed: u64) -> Sequential {
 
 /// Every parameter's bits, in order, with its name.
 fn snapshot(m: &mut Sequential) -> Vec<(String, Vec<u32>)> {
-    m.params().into_iter().map(|p| (p.name, p.param.value.iter().map(|v| v.to_bits()).collect())).collect()
+    m.tensors().into_iter().map(|p| (p.name, p.param.value.iter().map(|v| v.to_bits()).collect())).collect()
 }
 
 /// A valid file of the architecture (other weights than the target model's).

@@ -39,8 +39,7 @@ pub fn from_safetensors(model: &mut Sequential, bytes: &[u8]) -> Result<()> {
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| NnError::ModelFile(format!("not a valid safetensors file: {e}")))?;
     let mut tensors = model.tensors();
-    let values =
-        tensors.iter().map(|p| read_f32(&file, &p.name, &p.param.shape)).collect::<Result<Vec<Vec<f32>>>>()?;
+    let values = tensors.iter().map(|p| read_f32(&file, &p.name, &p.param.shape)).collect::<Result<Vec<Vec<f32>>>>()?;
     if let Some(extra) = file.names().into_iter().find(|n| !tensors.iter().any(|p| p.name == **n)) {
         return Err(NnError::ModelFile(format!("tensor {extra} is not part of this architecture")));
     }

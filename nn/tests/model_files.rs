@@ -23,7 +23,7 @@ const TENSORS: [(&str, &[usize]); 4] =
     [("0.weight", &[3, 2, 3, 3]), ("0.bias", &[3]), ("3.weight", &[2, 48]), ("3.bias", &[2])];
 
 fn bits(m: &mut Sequential) -> Vec<(String, Vec<u32>)> {
-    m.params().into_iter().map(|p| (p.name, p.param.value.iter().map(|v| v.to_bits()).collect())).collect()
+    m.tensors().into_iter().map(|p| (p.name, p.param.value.iter().map(|v| v.to_bits()).collect())).collect()
 }
 
 /// A valid header for `TENSORS` (data in that order, all values 0.25) and its data.
