@@ -277,8 +277,7 @@ wasm() {
 
 # Miri for scripts/miri.sh: the miri and rust-src components of the pinned nightly (or of the
 # machine's `nightly` when the pinned one is not installed; the wasm step installs it). A
-# machine that cannot download them gets a warning, not a failure: scripts/test.sh then skips
-# the Miri step.
+# machine that cannot download them gets a warning, not a failure.
 miri_tools() {
   local nightly=""
   if rustup toolchain list | grep -q "^$NIGHTLY"; then
@@ -304,6 +303,6 @@ case "$what" in
   data) python_env; sklearn_data; minilm_data; movielens_data; kws_data; node_data ;;
   miri) miri_tools ;;
   all) native; wasm; miri_tools ;;
-  *) echo \"usage: $0 [native|wasm|data|miri|all]\" >&2; exit 2 ;;
+  *) echo "usage: $0 [native|wasm|data|miri|all]" >&2; exit 2 ;;
 esac
 log "done"
