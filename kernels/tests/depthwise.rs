@@ -207,3 +207,26 @@ fn an_empty_batch_of_huge_images_is_fine() {
         conv.run_with_residual(&[], 0, usize::MAX / 16, 5, &[], &mut []).unwrap();
     }
 }
+
+/// Found by the `api_no_panic` fuzz target: a 1-tall or 1-wide depthwise kernel with a huge
+/// dilation on that axis (valid: the dilated extent is still 1) overflowed computing the
+/// interior loop's row step.
+#[test]
+fn a_huge_dilation_on_a_size_1_kernel_axis_is_fine() {
+    for gemm in gemms() {
+        for (kernel, dilation) in
+            [((1, 3), (usize::MAX / 2, 1)), ((3, 1), (1, usize::MAX / 3)), ((1, 1), (usize::MAX, usize::MAX))]
+        {
+            let p = Conv2dParams::new(8, 8, kernel).groups(8).dilation(dilation.0, dilation.1);
+            let filter: Vec<f32> = (0..p.filter_len().unwrap()).map(|i| i as f32 * 0.25).collect();
+            let conv = Conv2d::with_gemm(gemm, p, &filter, FilterLayout::Oihw, None, Activation::Identity).unwrap();
+            let (batch, h, w) = (2, 4, 5);
+            let g = conv.geometry(batch, h, w).unwrap();
+            let input: Vec<f32> = (0..g.input_len().unwrap()).map(|i| (i % 7) as f32 - 3.0).collect();
+            let mut out = vec![f32::NAN; g.output_len().unwrap()];
+            conv.run(&input, batch, h, w, &mut out).unwrap();
+            let (want, _) = conv2d_reference(&g, &input, &filter, None, None, Activation::Identity);
+            assert_eq!(out, want, "{kernel:?} dilation {dilation:?}");
+        }
+    }
+}
