@@ -88,6 +88,12 @@ done
 step "fuzz corpus replay (nightly, AddressSanitizer)"
 scripts/fuzz.sh replay
 
+# Undefined-behaviour checks of the unsafe code on a small subset, scalar and portable tiers
+# (2.5 minutes with its build on a shared 2-vCPU machine; skipped with a warning where setup
+# could not install Miri).
+step "Miri subset (scripts/miri.sh: LANES_ISA=scalar, portable)"
+MIRI_OPTIONAL=1 scripts/miri.sh
+
 if [ -x browser-bench/scripts/test-wasm.sh ]; then
   step "wasm tests (Node and headless Chromium)"
   browser-bench/scripts/test-wasm.sh
