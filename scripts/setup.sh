@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every tool the benchmarks and tests need, idempotently, with pinned versions.
-# Usage: scripts/setup.sh [native|wasm|data|all]   (default: all; data: only the nn examples' data sets)
+# Usage: scripts/setup.sh [native|wasm|data|miri|all]   (default: all; data: only the nn examples' data sets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -275,11 +275,34 @@ wasm() {
   fi
 }
 
+# Miri for scripts/miri.sh: the miri and rust-src components of the pinned nightly (or of the
+# machine's `nightly` when the pinned one is not installed; the wasm step installs it). A
+# machine that cannot download them gets a warning, not a failure.
+miri_tools() {
+  local nightly=""
+  if rustup toolchain list | grep -q "^$NIGHTLY"; then
+    nightly="$NIGHTLY"
+  elif rustup toolchain list | grep -q "^nightly-x86_64"; then
+    nightly=nightly
+  else
+    echo "[setup] WARNING: no nightly toolchain: Miri (scripts/miri.sh) will not be available" >&2
+    return
+  fi
+  local have
+  have="$(rustup component list --toolchain "$nightly" --installed)"
+  if ! grep -q '^miri' <<<"$have" || ! grep -q '^rust-src' <<<"$have"; then
+    log "rustup component add miri rust-src --toolchain $nightly (for scripts/miri.sh)"
+    rustup component add miri rust-src --toolchain "$nightly" ||
+      echo "[setup] WARNING: could not install miri: scripts/miri.sh will not run" >&2
+  fi
+}
+
 case "$what" in
   native) native ;;
   wasm) wasm ;;
   data) python_env; sklearn_data; minilm_data; movielens_data; kws_data; node_data ;;
-  all) native; wasm ;;
-  *) echo "usage: $0 [native|wasm|data|all]" >&2; exit 2 ;;
+  miri) miri_tools ;;
+  all) native; wasm; miri_tools ;;
+  *) echo "usage: $0 [native|wasm|data|miri|all]" >&2; exit 2 ;;
 esac
 log "done"

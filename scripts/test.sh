@@ -2,9 +2,40 @@
 # The whole test suite, on a fresh machine: installs what it needs, then runs every check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh all
 
-step() { printf '\n==== %s ====\n' "$*"; }
+# Each step's wall time, printed as a table at the end (also when a step fails), so that a slow
+# stage shows in CI logs.
+step_names=()
+step_secs=()
+step_t0=$SECONDS
+step_now=""
+end_step() {
+  if [ -n "$step_now" ]; then
+    step_names+=("$step_now")
+    step_secs+=($((SECONDS - step_t0)))
+  fi
+  step_now=""
+}
+step() {
+  end_step
+  step_now="$*"
+  step_t0=$SECONDS
+  printf '\n==== %s ====\n' "$*"
+}
+timings() {
+  local rc=$? failed="$step_now" i
+  end_step
+  printf '\n==== step timings (wall) ====\n'
+  for i in "${!step_names[@]}"; do
+    printf '%6ss  %s%s\n' "${step_secs[$i]}" "${step_names[$i]}" \
+      "$([ "$rc" -ne 0 ] && [ "${step_names[$i]}" = "$failed" ] && echo '  (FAILED)')"
+  done
+  printf '%6ss  total\n' "$SECONDS"
+}
+trap timings EXIT
+
+step "setup (scripts/setup.sh all)"
+scripts/setup.sh all
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -57,8 +88,15 @@ done
 step "fuzz corpus replay (nightly, AddressSanitizer)"
 scripts/fuzz.sh replay
 
+# Undefined-behaviour checks of the unsafe code on a small subset, scalar and portable tiers
+# (2.5 minutes with its build on a shared 2-vCPU machine; skipped with a warning where setup
+# could not install Miri).
+step "Miri subset (scripts/miri.sh: LANES_ISA=scalar, portable)"
+MIRI_OPTIONAL=1 scripts/miri.sh
+
 if [ -x browser-bench/scripts/test-wasm.sh ]; then
   step "wasm tests (Node and headless Chromium)"
   browser-bench/scripts/test-wasm.sh
 fi
-step "all tests passed"
+end_step
+printf '\n==== all tests passed ====\n'

@@ -193,3 +193,40 @@ fn bad_input_is_a_typed_error() {
         Err(KernelError::LengthMismatch { what: "bias", expected: 4, found: 3 })
     ));
 }
+
+/// Found by the `api_no_panic` fuzz target: an empty batch with a huge width used to allocate a
+/// per-column table for it before noticing there was nothing to compute (capacity overflow).
+#[test]
+fn an_empty_batch_of_huge_images_is_fine() {
+    for gemm in gemms() {
+        let p = Conv2dParams::new(4, 4, (3, 3)).groups(4).padding(Padding::uniform(1));
+        let conv = Conv2d::with_gemm(gemm, p, &[0.5; 36], FilterLayout::Oihw, None, Activation::Relu).unwrap();
+        assert!(conv.is_depthwise());
+        let g = conv.run(&[], 0, 3, usize::MAX / 16, &mut []).unwrap();
+        assert_eq!((g.out_h, g.out_w), (3, usize::MAX / 16));
+        conv.run_with_residual(&[], 0, usize::MAX / 16, 5, &[], &mut []).unwrap();
+    }
+}
+
+/// Found by the `api_no_panic` fuzz target: a 1-tall or 1-wide depthwise kernel with a huge
+/// dilation on that axis (valid: the dilated extent is still 1) overflowed computing the
+/// interior loop's row step.
+#[test]
+fn a_huge_dilation_on_a_size_1_kernel_axis_is_fine() {
+    for gemm in gemms() {
+        for (kernel, dilation) in
+            [((1, 3), (usize::MAX / 2, 1)), ((3, 1), (1, usize::MAX / 3)), ((1, 1), (usize::MAX, usize::MAX))]
+        {
+            let p = Conv2dParams::new(8, 8, kernel).groups(8).dilation(dilation.0, dilation.1);
+            let filter: Vec<f32> = (0..p.filter_len().unwrap()).map(|i| i as f32 * 0.25).collect();
+            let conv = Conv2d::with_gemm(gemm, p, &filter, FilterLayout::Oihw, None, Activation::Identity).unwrap();
+            let (batch, h, w) = (2, 4, 5);
+            let g = conv.geometry(batch, h, w).unwrap();
+            let input: Vec<f32> = (0..g.input_len().unwrap()).map(|i| (i % 7) as f32 - 3.0).collect();
+            let mut out = vec![f32::NAN; g.output_len().unwrap()];
+            conv.run(&input, batch, h, w, &mut out).unwrap();
+            let (want, _) = conv2d_reference(&g, &input, &filter, None, None, Activation::Identity);
+            assert_eq!(out, want, "{kernel:?} dilation {dilation:?}");
+        }
+    }
+}

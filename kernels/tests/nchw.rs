@@ -68,6 +68,16 @@ fn folded_batch_norm_matches_conv_then_batch_norm() {
     }
 }
 
+/// Found by the `api_no_panic` fuzz target: with no images, the size of one image may overflow
+/// (the tensor's length, 0, does not); that used to panic on the multiplication.
+#[test]
+fn an_empty_batch_of_huge_images_converts_to_nothing() {
+    let big = usize::MAX / 2;
+    nchw_to_nhwc(&[], 0, 3, big, 5, &mut []).unwrap();
+    nhwc_to_nchw(&[], 0, big, 4, big, &mut []).unwrap();
+    assert!(matches!(nchw_to_nhwc(&[], 1, 3, big, 5, &mut []), Err(KernelError::InvalidGeometry { .. })));
+}
+
 #[test]
 fn batch_norm_folding_rejects_bad_input() {
     let v = [1.0f32; 2];

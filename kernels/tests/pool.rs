@@ -124,3 +124,28 @@ fn bad_input_is_a_typed_error() {
     #[cfg(not(target_arch = "wasm32"))]
     assert!(matches!(Pool2d::with_isa(Isa::WasmRelaxed, p), Err(KernelError::IsaUnavailable { isa: "relaxed" })));
 }
+
+/// Found by the `api_no_panic` fuzz target: an empty batch with a huge width used to allocate
+/// per-column tables for it (a capacity-overflow panic), and an empty image (zero height or
+/// width) with padding used to read the empty input (every window was padding only).
+#[test]
+fn empty_batches_run_and_empty_images_are_errors() {
+    for isa in isas() {
+        let p = Pool2dParams::new(PoolKind::Max, 3, (2, 2)).stride(1, 1);
+        let pool = Pool2d::with_isa(isa, p).unwrap();
+        let g = pool.run(&[], 0, 4, usize::MAX / 8, &mut []).unwrap();
+        assert_eq!((g.batch, g.out_h, g.out_w), (0, 3, usize::MAX / 8 - 1));
+        for kind in KINDS {
+            for padding in [Padding::uniform(1), Padding::Same] {
+                let p = Pool2dParams::new(kind, 3, (2, 2)).padding(padding);
+                let pool = Pool2d::with_isa(isa, p).unwrap();
+                let mut out = [7.0f32; 3];
+                for (h, w, param) in [(0, 2, "input height"), (2, 0, "input width"), (0, 0, "input height")] {
+                    assert_eq!(p.geometry(1, h, w), Err(KernelError::InvalidGeometry { param, value: 0 }));
+                    assert_eq!(pool.run(&[], 1, h, w, &mut out), Err(KernelError::InvalidGeometry { param, value: 0 }));
+                    assert_eq!(out, [7.0; 3], "nothing written");
+                }
+            }
+        }
+    }
+}

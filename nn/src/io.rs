@@ -1,6 +1,7 @@
 //! Model files: safetensors (the `safetensors` crate), with every tensor's name, dtype and shape
 //! checked against the architecture. A truncated or malformed file, a wrong dtype, a missing
-//! or extra tensor: an [`NnError::ModelFile`] naming it, never a panic.
+//! or extra tensor: an [`NnError::ModelFile`] naming it, never a panic, and the model is left
+//! as it was (fuzzed by `fuzz/fuzz_targets/model_load.rs`).
 
 use crate::error::{NnError, Result};
 use crate::model::Sequential;
@@ -32,18 +33,19 @@ pub fn save(model: &mut Sequential, path: &std::path::Path) -> Result<()> {
 }
 
 /// Loads parameters from safetensors `bytes` into `model`: every parameter must be present
-/// with dtype F32 and its exact shape, and the file must hold nothing else.
+/// with dtype F32 and its exact shape, and the file must hold nothing else. The whole file is
+/// checked before anything is written: on an error, the model keeps its parameters.
 pub fn from_safetensors(model: &mut Sequential, bytes: &[u8]) -> Result<()> {
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| NnError::ModelFile(format!("not a valid safetensors file: {e}")))?;
-    let mut expected = Vec::new();
-    for p in model.tensors() {
-        let values = read_f32(&file, &p.name, &p.param.shape)?;
-        p.param.value.iter_mut().zip(values).for_each(|(w, v)| *w = v);
-        expected.push(p.name);
-    }
-    if let Some(extra) = file.names().into_iter().find(|n| !expected.iter().any(|e| e == *n)) {
+    let mut tensors = model.tensors();
+    let values = tensors.iter().map(|p| read_f32(&file, &p.name, &p.param.shape)).collect::<Result<Vec<Vec<f32>>>>()?;
+    if let Some(extra) = file.names().into_iter().find(|n| !tensors.iter().any(|p| p.name == **n)) {
         return Err(NnError::ModelFile(format!("tensor {extra} is not part of this architecture")));
+    }
+    // Every tensor checked: now write.
+    for (p, values) in tensors.iter_mut().zip(values) {
+        p.param.value.iter_mut().zip(values).for_each(|(w, v)| *w = v);
     }
     Ok(())
 }

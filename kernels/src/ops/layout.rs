@@ -15,6 +15,12 @@ fn tensor_len(batch: usize, c: usize, h: usize, w: usize) -> Result<usize, Kerne
         .ok_or(KernelError::InvalidGeometry { param: "tensor size", value: usize::MAX })
 }
 
+/// Values of one image, `None` when there is nothing to convert (zero or overflowing: the latter
+/// only with `batch == 0`, as the whole tensor's length was checked).
+fn image_len(c: usize, h: usize, w: usize) -> Option<usize> {
+    c.checked_mul(h)?.checked_mul(w).filter(|&n| n > 0)
+}
+
 fn check(what: &'static str, expected: usize, found: usize) -> Result<(), KernelError> {
     if expected == found {
         Ok(())
@@ -48,10 +54,10 @@ pub fn nchw_to_nhwc(
     let len = tensor_len(batch, channels, height, width)?;
     check("input (batch x C x H x W)", len, input.len())?;
     check("output (batch x H x W x C)", len, output.len())?;
-    let image = channels * height * width;
-    if image == 0 {
+    // With no images the per-image size may overflow (it is never used then).
+    let Some(image) = image_len(channels, height, width) else {
         return Ok(());
-    }
+    };
     for (src, dst) in input.chunks_exact(image).zip(output.chunks_exact_mut(image)) {
         transpose(src, dst, channels, height * width);
     }
@@ -70,10 +76,10 @@ pub fn nhwc_to_nchw(
     let len = tensor_len(batch, channels, height, width)?;
     check("input (batch x H x W x C)", len, input.len())?;
     check("output (batch x C x H x W)", len, output.len())?;
-    let image = channels * height * width;
-    if image == 0 {
+    // With no images the per-image size may overflow (it is never used then).
+    let Some(image) = image_len(channels, height, width) else {
         return Ok(());
-    }
+    };
     for (src, dst) in input.chunks_exact(image).zip(output.chunks_exact_mut(image)) {
         transpose(src, dst, height * width, channels);
     }

@@ -72,6 +72,17 @@ impl DepthwiseFilter {
         output: &mut [f32],
         threads: usize,
     ) {
+        // A kernel axis of size 1 never steps by its dilation: make it 1, so that the interior
+        // loop's `dilation * row size` step (formed even when only tap 0 is used) cannot
+        // overflow for a huge dilation. (Found by the api_no_panic fuzz target.)
+        let mut g = *g;
+        if g.kernel.0 == 1 {
+            g.dilation.0 = 1;
+        }
+        if g.kernel.1 == 1 {
+            g.dilation.1 = 1;
+        }
+        let g = &g;
         let (_, kw) = g.kernel;
         let xr: Vec<(usize, usize)> =
             (0..g.out_w).map(|ox| tap_range(ox * g.stride.1, g.dilation.1, g.pad_left, g.in_w, kw)).collect();

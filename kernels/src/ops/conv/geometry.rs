@@ -150,9 +150,11 @@ impl Conv2dParams {
         let (top, bottom, left, right) = match self.padding {
             Padding::Explicit { top, bottom, left, right } => (top, bottom, left, right),
             Padding::Same => {
+                // (out - 1) * stride + ext - size, written so that it cannot overflow:
+                // (out - 1) * stride < size (or both are 0).
                 let total = |size: usize, stride: usize, ext: usize| {
                     let out = size.div_ceil(stride);
-                    ((out.max(1) - 1) * stride + ext).saturating_sub(size)
+                    ext.saturating_sub(size - (out.max(1) - 1) * stride)
                 };
                 let (ph, pw) = (total(height, sh, ext_h), total(width, sw, ext_w));
                 (ph / 2, ph - ph / 2, pw / 2, pw - pw / 2)
@@ -304,6 +306,12 @@ mod tests {
         assert_eq!(err(Conv2dParams::new(6, 4, (1, 1)).groups(4), 4, 4), ("in_channels (not divisible by groups)", 6));
         assert_eq!(err(Conv2dParams::new(1, 1, (1, 1)), usize::MAX, usize::MAX).0, "input size");
         assert_eq!(err(Conv2dParams::new(1, 1, (usize::MAX, 1)).dilation(2, 1), 4, 4).0, "dilated kernel height");
+        // "Same" padding of a huge input (found by the api_no_panic fuzz target: the padding
+        // computation overflowed before the padded size was checked).
+        let same = Conv2dParams::new(1, 1, (3, 3)).padding(Padding::Same);
+        assert_eq!(err(same, usize::MAX, 4).0, "padded height");
+        assert_eq!(err(same.stride(2, 2), 4, usize::MAX - 1).0, "input size"); // padding fits, the size not
+        assert_eq!(err(same, usize::MAX - 1, 1).0, "padded height");
     }
 
     #[test]

@@ -213,6 +213,11 @@ impl Conv2d {
                 return Err(KernelError::LengthMismatch { what: "residual", expected: out_len, found: r.len() });
             }
         }
+        if out_len == 0 {
+            // No images, or no output pixels: nothing to compute (and the per-row sizes of an
+            // empty batch need not fit in memory).
+            return Ok(g);
+        }
         if let Some(dw) = &self.depthwise {
             let (kh, kw) = g.kernel;
             let threads = self.gemm.threads_for(out_len.saturating_mul(kh * kw));
@@ -226,9 +231,6 @@ impl Conv2d {
             }
             None => 0.0,
         };
-        if out_len == 0 {
-            return Ok(g);
-        }
         let (cin, cout) = (self.params.in_per_group(), self.params.out_per_group());
         let pixels = g.out_h * g.out_w;
         if g.is_pointwise() {

@@ -60,8 +60,9 @@ impl Pool2dParams {
     }
 
     /// The geometry for `batch` images of `height x width` (a depthwise convolution's, with
-    /// `in_c == out_c == channels`), or a typed error: zero sizes or stride, a window larger
-    /// than the padded input, a padding not smaller than the window.
+    /// `in_c == out_c == channels`), or a typed error: zero sizes or stride, an empty image
+    /// (zero height or width), a window larger than the padded input, a padding not smaller
+    /// than the window.
     pub fn geometry(&self, batch: usize, height: usize, width: usize) -> Result<Conv2dGeometry, KernelError> {
         let (kh, kw) = self.kernel;
         if let Padding::Explicit { top, bottom, left, right } = self.padding {
@@ -75,6 +76,11 @@ impl Pool2dParams {
                     return Err(KernelError::InvalidGeometry { param, value: pad });
                 }
             }
+        }
+        // An empty image: every window would be padding only (a max of nothing).
+        if height == 0 || width == 0 {
+            let (param, value) = if height == 0 { ("input height", height) } else { ("input width", width) };
+            return Err(KernelError::InvalidGeometry { param, value });
         }
         Conv2dParams::new(self.channels, self.channels, self.kernel)
             .groups(self.channels.max(1))
@@ -136,7 +142,12 @@ impl Pool2d {
         check_len("input (batch x height x width x channels)", g.input_len()?, input.len())?;
         check_len("output (batch x out_h x out_w x channels)", g.output_len()?, output.len())?;
         let f = select(self.isa)?;
-        // SAFETY: `select` checked the ISA; the lengths match the geometry.
+        if output.is_empty() {
+            // No images (the row sizes may not even fit in memory): nothing to do.
+            return Ok(g);
+        }
+        // SAFETY: `select` checked the ISA; the lengths match the geometry, whose image is not
+        // empty (`geometry`), so every window covers at least one input pixel.
         unsafe { f(&g, self.params.kind, input, output) };
         Ok(g)
     }
