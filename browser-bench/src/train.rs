@@ -58,9 +58,10 @@ impl Trainer {
             data.train.inputs = x.into_data();
             data.train.labels = y;
         }
-        let lr = if arch == "cnn" { 2e-3 } else { 1e-3 };
-        let cfg = TrainConfig { epochs: 1, batch: 64, lr, seed: 7, progress: false, image_side: 28, shift: 2 };
-        Ok(Trainer { model, adam: Adam::new(lr), data, cfg, epochs_done: 0 })
+        // The examples' settings; epochs run one at a time, at a constant learning rate.
+        let training = if arch == "cnn" { zoo::mnist_cnn_training(1) } else { zoo::mnist_mlp_training(1) };
+        let cfg = TrainConfig { progress: false, ..training };
+        Ok(Trainer { model, adam: Adam::new(cfg.lr), data, cfg, epochs_done: 0 })
     }
 
     /// Training and test images.

@@ -7,8 +7,8 @@
 
 use lanes_nn::data::Mnist;
 use lanes_nn::io;
-use lanes_nn::train::{fit_classifier, TrainConfig};
-use lanes_nn::zoo::mnist_cnn;
+use lanes_nn::train::fit_classifier;
+use lanes_nn::zoo::{mnist_cnn, mnist_cnn_training};
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -17,7 +17,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let data = Mnist::load()?;
     println!("MNIST: {} training, {} test images", data.train.len(), data.test.len());
     let mut model = mnist_cnn()?;
-    let cfg = TrainConfig { epochs, batch: 64, lr: 2e-3, seed: 7, progress: true, image_side: 28, shift: 2 };
+    let cfg = mnist_cnn_training(epochs);
     let reports = fit_classifier(&mut model, &data.train, &data.test, cfg)?;
     for (e, r) in reports.iter().enumerate() {
         println!(

@@ -6,8 +6,8 @@
 
 use lanes_nn::data::Mnist;
 use lanes_nn::io;
-use lanes_nn::train::{fit_classifier, TrainConfig};
-use lanes_nn::zoo::mnist_mlp;
+use lanes_nn::train::fit_classifier;
+use lanes_nn::zoo::{mnist_mlp, mnist_mlp_training};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -16,8 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = Mnist::load()?;
     println!("MNIST: {} training, {} test images", data.train.len(), data.test.len());
     let mut model = mnist_mlp()?;
-    // Random shifts of up to 2 pixels: 8,000 images are few for a 784-input network.
-    let cfg = TrainConfig { epochs, batch: 64, lr: 1e-3, seed: 7, progress: true, image_side: 28, shift: 2 };
+    let cfg = mnist_mlp_training(epochs);
     let reports = fit_classifier(&mut model, &data.train, &data.test, cfg)?;
     for (e, r) in reports.iter().enumerate() {
         println!(

@@ -130,14 +130,7 @@ impl Linear {
     /// `residual` (same shape as the output, consumed: the product is accumulated onto it by the
     /// GEMM, `beta = 1`) when given, added before `act`.
     pub fn infer(&mut self, x: &Tensor, act: Activation, residual: Option<Tensor>) -> Result<Tensor> {
-        let (batch, inputs) = x.dims2("Linear input")?;
-        if inputs != self.inputs {
-            return Err(NnError::Shape {
-                what: "Linear input".into(),
-                expected: vec![batch, self.inputs],
-                found: x.shape().to_vec(),
-            });
-        }
+        let batch = self.check_input(x)?;
         let (mut y, beta) = match residual {
             Some(r) if r.shape() == [batch, self.outputs] => (r, 1.0),
             Some(r) => {
@@ -153,10 +146,23 @@ impl Linear {
             self.packed = Some(gemm().pack_b(self.weight_t()?)?);
         }
         let packed = self.packed.as_ref().expect("packed above");
-        let a = MatRef::row_major(x.data(), batch, inputs)?;
+        let a = MatRef::row_major(x.data(), batch, self.inputs)?;
         let c = MatMut::row_major(y.data_mut(), batch, self.outputs)?;
         gemm().run_packed(1.0, a, packed, beta, c, &Epilogue::new(Some(&self.bias), act))?;
         Ok(y)
+    }
+
+    /// The batch size of `x`, which must be `[batch, inputs]`.
+    fn check_input(&self, x: &Tensor) -> Result<usize> {
+        let (batch, inputs) = x.dims2("Linear input")?;
+        if inputs != self.inputs {
+            return Err(NnError::Shape {
+                what: "Linear input".into(),
+                expected: vec![batch, self.inputs],
+                found: x.shape().to_vec(),
+            });
+        }
+        Ok(batch)
     }
 
     /// W^T as a strided `in x out` view of the `[out, in]` weights.
@@ -174,16 +180,9 @@ impl Layer for Linear {
         if !train {
             return self.infer(x, Activation::Identity, None);
         }
-        let (batch, inputs) = x.dims2("Linear input")?;
-        if inputs != self.inputs {
-            return Err(NnError::Shape {
-                what: "Linear input".into(),
-                expected: vec![batch, self.inputs],
-                found: x.shape().to_vec(),
-            });
-        }
+        let batch = self.check_input(x)?;
         let mut y = Tensor::zeros(&[batch, self.outputs])?;
-        let a = MatRef::row_major(x.data(), batch, inputs)?;
+        let a = MatRef::row_major(x.data(), batch, self.inputs)?;
         let c = MatMut::row_major(y.data_mut(), batch, self.outputs)?;
         let epi = Epilogue::new(Some(&self.bias), Activation::Identity);
         self.packed = None;

@@ -169,11 +169,10 @@ impl Layer for BatchNorm2d {
     }
 
     fn params(&mut self) -> Vec<Param<'_>> {
-        let c = self.gamma.len();
-        vec![
-            Param { name: "weight", shape: vec![c], value: &mut self.gamma, grad: &self.grad_gamma },
-            Param { name: "bias", shape: vec![c], value: &mut self.beta, grad: &self.grad_beta },
-        ]
+        // The trained ones: the first two of `tensors`.
+        let mut tensors = self.tensors();
+        tensors.truncate(2);
+        tensors
     }
 
     fn tensors(&mut self) -> Vec<Param<'_>> {
