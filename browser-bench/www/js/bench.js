@@ -5,6 +5,7 @@
 import { loadBest, loadVariant } from './lanes.js';
 import { Verifier, seededMatrix } from './verify.js';
 import { drawChart, seriesColor } from './chart.js';
+import { RpcWorker } from './rpc.js';
 
 export const DEFAULT_SHAPES = `# M N K (used when bench-harness/shapes/gemm.txt is absent)
 64 64 64
@@ -55,36 +56,12 @@ async function loadShapes() {
   return { shapes: parseShapes(DEFAULT_SHAPES), source: 'built-in default list (bench-harness/shapes/gemm.txt not found)' };
 }
 
-class ImplWorker {
+class ImplWorker extends RpcWorker {
   constructor(cfg) {
+    const lanes = cfg.impl.worker === 'lanes';
+    super(lanes ? './js/worker-lanes.js' : './js/worker-peers.js', { type: lanes ? 'module' : 'classic', name: cfg.key });
     this.cfg = cfg;
-    const url = cfg.impl.worker === 'lanes' ? './js/worker-lanes.js' : './js/worker-peers.js';
-    this.w = new Worker(url, { type: cfg.impl.worker === 'lanes' ? 'module' : 'classic', name: cfg.key });
-    this.pending = new Map();
-    this.next = 1;
-    this.w.onmessage = (e) => {
-      const { id, ok, error, ...out } = e.data;
-      const p = this.pending.get(id);
-      if (!p) return;
-      this.pending.delete(id);
-      ok ? p.resolve(out) : p.reject(new Error(error));
-    };
-    this.w.onerror = (e) => {
-      const err = new Error(`worker error: ${e.message || 'failed to load'}`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-      e.preventDefault();
-    };
   }
-  call(type, args = {}, timeoutMs = 120000) {
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.pending.delete(id); reject(new Error(`${type} timed out after ${timeoutMs / 1000} s`)); }, timeoutMs);
-      this.pending.set(id, { resolve: (v) => { clearTimeout(timer); resolve(v); }, reject: (e) => { clearTimeout(timer); reject(e); } });
-      this.w.postMessage({ id, type, ...args });
-    });
-  }
-  terminate() { this.w.terminate(); }
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };

@@ -1,22 +1,12 @@
 // minilm.html. window.__lanesMiniLM = {state: 'loading'|'ready'|'failed', variant, dim, error,
 // embed(texts, reps) -> {embeddings: number[][], ms, tokens}}. ?build= forces a build.
 import { detect, choose } from './lanes.js';
+import { RpcWorker } from './rpc.js';
 
 const $ = (id) => document.getElementById(id);
 const S = (window.__lanesMiniLM = { state: 'loading', error: null });
-const worker = new Worker(new URL('./worker-minilm.js', import.meta.url), { type: 'module' });
-let nextId = 0;
-const pending = new Map();
-worker.onmessage = (e) => {
-  const p = pending.get(e.data.id);
-  pending.delete(e.data.id);
-  if (e.data.ok) p.resolve(e.data); else p.reject(new Error(e.data.error));
-};
-const call = (type, args = {}) => new Promise((resolve, reject) => {
-  const id = nextId++;
-  pending.set(id, { resolve, reject });
-  worker.postMessage({ id, type, ...args });
-});
+const worker = new RpcWorker(new URL('./worker-minilm.js', import.meta.url), { type: 'module' });
+const call = (type, args = {}) => worker.call(type, args, 600_000); // loading fetches 90 MB
 
 S.embed = async (texts, reps = 1) => {
   const r = await call('embed', { texts, reps });

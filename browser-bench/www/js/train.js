@@ -2,37 +2,23 @@
 // ?arch=mlp|cnn&epochs=N&limit=IMAGES&build=relaxed|simd128|scalar&autorun=1.
 // window.__lanesTrain = {state: 'loading'|'ready'|'training'|'done'|'failed', variant, epochs: [stats], error, predict(pixels)}
 import { detect, choose } from './lanes.js';
+import { RpcWorker } from './rpc.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const S = (window.__lanesTrain = { state: 'loading', epochs: [], error: null });
 
-let worker = null, nextId = 0;
-const pending = new Map();
-function call(type, args = {}) {
-  return new Promise((resolve, reject) => {
-    const id = nextId++;
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ id, type, ...args });
-  });
-}
+let worker = null;
+const call = (type, args = {}) => worker.call(type, args, 3_600_000); // an epoch may take minutes
 
 async function main() {
   const features = await detect();
   const choice = choose(features, params.get('build'));
   S.variant = choice.variant;
   $('loader').textContent = `Build: ${choice.variant} (${choice.reason}); one thread.`;
-  worker = new Worker(new URL('./worker-train.js', import.meta.url), { type: 'module' });
-  worker.onmessage = (e) => {
-    const m = e.data;
-    if (m.progress !== undefined) {
-      $('progress').value = m.progress;
-      return;
-    }
-    const p = pending.get(m.id);
-    pending.delete(m.id);
-    if (m.ok) p.resolve(m); else p.reject(new Error(m.error));
-  };
+  worker = new RpcWorker(new URL('./worker-train.js', import.meta.url), { type: 'module' }, (m) => {
+    if (m.progress !== undefined) $('progress').value = m.progress;
+  });
   for (const k of ['arch', 'epochs', 'limit']) if (params.has(k)) $(k).value = params.get(k);
   $('train').disabled = false;
   $('train').onclick = train;

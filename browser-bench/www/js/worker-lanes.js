@@ -10,6 +10,7 @@
 //                                                                   pool: lanes threads only)
 //   time     {minMs, minSamples, maxMs, batch}    {samples, batch} (timeLoop in timing.js)
 //   free     {}                                   {}
+import { serve } from './rpc.js';
 import './timing.js';
 const timeLoop = self.timeLoop;
 
@@ -50,12 +51,4 @@ const handlers = {
   },
 };
 
-self.onmessage = async (e) => {
-  const { id, type, ...args } = e.data;
-  try {
-    const { transfer = [], ...out } = await handlers[type](args);
-    self.postMessage({ id, ok: true, ...out }, transfer);
-  } catch (err) {
-    self.postMessage({ id, ok: false, error: String((err && err.message) || err) });
-  }
-};
+serve(handlers);

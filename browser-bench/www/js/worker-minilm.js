@@ -2,6 +2,7 @@
 // then embeds texts.   request {id, type, ...}  reply {id, ok, ...} | {id, ok: false, error}
 //   init  {variant}        {dim, seconds}      (fetch + parse + load)
 //   embed {texts, reps}    {embeddings, ms, tokens}   (ms: best of `reps` calls)
+import { serve } from './rpc.js';
 let mod = null, model = null;
 
 async function fetchOk(url, how) {
@@ -32,11 +33,4 @@ const handlers = {
   },
 };
 
-self.onmessage = async (e) => {
-  const { id, type, ...args } = e.data;
-  try {
-    self.postMessage({ id, ok: true, ...(await handlers[type](args)) });
-  } catch (err) {
-    self.postMessage({ id, ok: false, error: String((err && err.message) || err) });
-  }
-};
+serve(handlers);

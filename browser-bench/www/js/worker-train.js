@@ -5,6 +5,7 @@
 //   init     {variant, arch, limit}   {train, test}   (sizes)
 //   epoch    {}                       {stats}         ({epoch, loss, accuracy, imagesPerS, images})
 //   predict  {pixels}                 {probs}
+import { serve } from './rpc.js';
 let mod = null, trainer = null;
 
 const handlers = {
@@ -31,11 +32,4 @@ const handlers = {
   },
 };
 
-self.onmessage = async (e) => {
-  const { id, type, ...args } = e.data;
-  try {
-    self.postMessage({ id, ok: true, ...(await handlers[type](args)) });
-  } catch (err) {
-    self.postMessage({ id, ok: false, error: String((err && err.message) || err) });
-  }
-};
+serve(handlers);
