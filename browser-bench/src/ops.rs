@@ -83,15 +83,19 @@ impl ConvSpec {
     }
 }
 
-/// An activation by name: `identity`, `relu`, `relu6`, `gelu`, `silu` (undefined: identity).
+/// An activation by name: `identity`, `relu`, `relu6`, `gelu`, `gelu_erf`, `silu` (undefined:
+/// identity).
 pub fn parse_activation(name: Option<&str>) -> Result<Activation, ApiError> {
     Ok(match name {
         None | Some("identity") => Activation::Identity,
         Some("relu") => Activation::Relu,
         Some("relu6") => Activation::RELU6,
         Some("gelu") => Activation::Gelu,
+        Some("gelu_erf") => Activation::GeluErf,
         Some("silu") => Activation::Silu,
-        Some(other) => return Err(err(format!("activation {other:?}: expected identity, relu, relu6, gelu or silu"))),
+        Some(other) => {
+            return Err(err(format!("activation {other:?}: expected identity, relu, relu6, gelu, gelu_erf or silu")))
+        }
     })
 }
 

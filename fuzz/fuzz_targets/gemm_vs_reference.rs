@@ -35,8 +35,14 @@ fuzz_target!(|data: &[u8]| {
     let (la, lb, lc) = (b.u8(), b.u8(), b.u8());
     let alpha = [0.0, 1.0, -0.5, 2.0][b.u8() as usize % 4];
     let beta = [0.0, 1.0, -0.5, 2.0][b.u8() as usize % 4];
-    let act = [Activation::Identity, Activation::Relu, Activation::RELU6, Activation::Gelu, Activation::Silu]
-        [b.u8() as usize % 5];
+    let act = [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::RELU6,
+        Activation::Gelu,
+        Activation::Silu,
+        Activation::GeluErf,
+    ][b.u8() as usize % 6];
     let use_bias = b.u8() % 2 == 1;
     let special = b.u8() % 4 == 0; // sometimes raw bytes as floats (NaN, Inf, huge)
     let value = |b: &mut Bytes| if special { b.f32() } else { (b.u8() as f32 - 128.0) / 64.0 };

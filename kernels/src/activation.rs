@@ -1,13 +1,16 @@
 //! The one definition of each activation: its scalar form (the definition every vector
-//! implementation is tested against) and its derivative (for backward passes). The vector
-//! forms live in `simd/<arch>/` and are shared by every operation that fuses an activation.
+//! implementation is tested against: the shared vector math of `simd` on one lane) and its
+//! derivative (for backward passes). `vector_activate!` gives each `simd/<arch>` module the
+//! `activate` that every operation fusing an activation calls.
 
 use crate::error::KernelError;
+use crate::simd::scalar;
 
 /// An activation, fused into a GEMM store or applied element-wise.
 ///
-/// NaN in the input propagates to the output for every activation. GELU uses the tanh
-/// approximation (as in BERT/GPT-2): `0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))`.
+/// NaN in the input propagates to the output for every activation. `Gelu` is the tanh
+/// approximation (GPT-2): `0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))`; `GeluErf` the exact
+/// form (BERT, PyTorch's default): `x Phi(x)`.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub enum Activation {
     /// `x`.
@@ -24,6 +27,8 @@ pub enum Activation {
     },
     /// GELU, tanh approximation.
     Gelu,
+    /// GELU, exact: `x * Phi(x) = x/2 (1 + erf(x / sqrt 2))` (relative error below 1e-6).
+    GeluErf,
     /// SiLU / swish: `x * sigmoid(x)`.
     Silu,
 }
@@ -39,8 +44,9 @@ impl Activation {
             Activation::Identity => x,
             Activation::Relu => clamp(x, 0.0, f32::INFINITY),
             Activation::Clamp { min, max } => clamp(x, min, max),
-            Activation::Gelu => x * sigmoid(GELU_K * (x + GELU_C * x * x * x)),
-            Activation::Silu => x * sigmoid(x),
+            Activation::Gelu => scalar::gelu_tanh(x),
+            Activation::GeluErf => scalar::gelu_erf(x),
+            Activation::Silu => scalar::silu(x),
         }
     }
 
@@ -58,11 +64,17 @@ impl Activation {
             Activation::Gelu => {
                 // d/dx [x s(z)] = s(z) + x s(z)(1 - s(z)) z'(x), z = K(x + C x^3).
                 let z = GELU_K * (x + GELU_C * x * x * x);
-                let s = sigmoid(z);
+                let s = scalar::sigmoid(z);
                 s + x * s * (1.0 - s) * GELU_K * (1.0 + 3.0 * GELU_C * x * x)
             }
+            Activation::GeluErf => {
+                // Phi(x) + x phi(x); Phi = gelu_erf(x) / x away from 0.
+                let pdf = (-0.5 * x * x).exp() * 0.398_942_3;
+                let cdf = if x == 0.0 { 0.5 } else { scalar::gelu_erf(x) / x };
+                cdf + x * pdf
+            }
             Activation::Silu => {
-                let s = sigmoid(x);
+                let s = scalar::sigmoid(x);
                 s * (1.0 + x * (1.0 - s))
             }
         }
@@ -90,9 +102,33 @@ impl Activation {
     }
 }
 
-/// `2*sqrt(2/pi)`: GELU(x) = x * sigmoid(GELU_K * (x + GELU_C x^3)).
-pub(crate) const GELU_K: f32 = 1.595_769;
-pub(crate) const GELU_C: f32 = 0.044_715;
+use crate::simd::{GELU_C, GELU_K};
+
+/// `activate(x, act)` for a `simd/<arch>` module, over that module's vector math (`clamp`,
+/// `gelu_tanh`, `gelu_erf`, `silu`, `splat`, type `V`), with its `#[target_feature]`.
+macro_rules! vector_activate {
+    ($(#[$attr:meta])*) => {
+        /// Applies a GEMM epilogue activation lane-wise; NaN propagates. (The scalar and
+        /// portable tiers apply `Activation::apply` instead.)
+        $(#[$attr])*
+        #[inline]
+        #[allow(dead_code)]
+        pub(crate) fn activate(x: V, act: $crate::activation::Activation) -> V {
+            use $crate::activation::Activation;
+            match act {
+                Activation::Identity => x,
+                Activation::Relu | Activation::Clamp { .. } => {
+                    let (lo, hi) = act.bounds();
+                    clamp(x, splat(lo), splat(hi))
+                }
+                Activation::Gelu => gelu_tanh(x),
+                Activation::GeluErf => gelu_erf(x),
+                Activation::Silu => silu(x),
+            }
+        }
+    };
+}
+pub(crate) use vector_activate;
 
 #[inline]
 fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
@@ -110,17 +146,18 @@ fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
     }
 }
 
-#[inline]
-fn sigmoid(z: f32) -> f32 {
-    1.0 / (1.0 + (-z).exp())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ALL: [Activation; 5] =
-        [Activation::Identity, Activation::Relu, Activation::RELU6, Activation::Gelu, Activation::Silu];
+    const ALL: [Activation; 6] = [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::RELU6,
+        Activation::Gelu,
+        Activation::GeluErf,
+        Activation::Silu,
+    ];
 
     #[test]
     fn derivative_matches_central_differences() {

@@ -93,7 +93,14 @@ fn dense_sweep_of_geometries() {
 fn bias_activation_and_residual_are_fused() {
     for gemm in gemms() {
         let p = Conv2dParams::new(7, 10, (3, 3)).padding(Padding::uniform(1));
-        for act in [Activation::Identity, Activation::Relu, Activation::RELU6, Activation::Gelu, Activation::Silu] {
+        for act in [
+            Activation::Identity,
+            Activation::Relu,
+            Activation::RELU6,
+            Activation::Gelu,
+            Activation::GeluErf,
+            Activation::Silu,
+        ] {
             check(gemm, p, (1, 5, 6), true, act, true, FilterLayout::Oihw, 7);
         }
         check(gemm, Conv2dParams::new(16, 16, (1, 1)), (1, 4, 4), true, Activation::Relu, true, FilterLayout::Hwio, 8);

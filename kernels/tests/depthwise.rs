@@ -115,7 +115,14 @@ fn other_sizes_strides_dilations_and_paddings() {
 #[test]
 fn bias_activation_and_residual_are_fused() {
     for gemm in gemms() {
-        for act in [Activation::Identity, Activation::Relu, Activation::RELU6, Activation::Gelu, Activation::Silu] {
+        for act in [
+            Activation::Identity,
+            Activation::Relu,
+            Activation::RELU6,
+            Activation::Gelu,
+            Activation::GeluErf,
+            Activation::Silu,
+        ] {
             for (c, k) in [(21, 3), (35, 5), (6, 4)] {
                 let mut cs = case(c, (k, k), (2, 8, 7));
                 cs.p = cs.p.padding(Padding::Same);

@@ -195,6 +195,7 @@ fn fused_bias_and_every_activation() {
         Activation::RELU6,
         Activation::Clamp { min: -0.25, max: 0.5 },
         Activation::Gelu,
+        Activation::GeluErf,
         Activation::Silu,
     ];
     for isa in isas() {
@@ -223,7 +224,7 @@ fn activations_match_scalar_definition_on_extreme_values() {
     let n = xs.len();
     for isa in isas() {
         let g = Gemm::with_isa(isa).unwrap();
-        for act in [Activation::Relu, Activation::RELU6, Activation::Gelu, Activation::Silu] {
+        for act in [Activation::Relu, Activation::RELU6, Activation::Gelu, Activation::GeluErf, Activation::Silu] {
             let mut c = vec![0.0f32; n];
             let a = [0.0f32];
             let b = vec![0.0f32; n];
@@ -699,9 +700,14 @@ fn few_columns_and_few_rows_every_layout() {
         {
             let bias: Vec<f32> = (0..shape.1).map(|j| j as f32 * 0.3 - 0.4).collect();
             for (alpha, beta) in [(1.0, 0.0), (-0.5, 2.0), (0.0, 1.0)] {
-                for act in
-                    [Activation::Identity, Activation::Relu, Activation::Gelu, Activation::Silu, Activation::RELU6]
-                {
+                for act in [
+                    Activation::Identity,
+                    Activation::Relu,
+                    Activation::Gelu,
+                    Activation::GeluErf,
+                    Activation::Silu,
+                    Activation::RELU6,
+                ] {
                     let epi = Epilogue::new(Some(&bias), act);
                     check_case(&g, shape, alpha, beta, (Layout::RowMajor, lb, Layout::RowMajor), &epi, 70);
                 }

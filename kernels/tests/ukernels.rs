@@ -21,8 +21,14 @@ use lanes_testkit::{activation_slack, close, Rng};
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const GUARD: f32 = -7.25;
-const ACTIVATIONS: [Activation; 5] =
-    [Activation::Identity, Activation::Relu, Activation::RELU6, Activation::Gelu, Activation::Silu];
+const ACTIVATIONS: [Activation; 6] = [
+    Activation::Identity,
+    Activation::Relu,
+    Activation::RELU6,
+    Activation::Gelu,
+    Activation::GeluErf,
+    Activation::Silu,
+];
 
 /// One direct call of `v` on random operands, checked against the f64 reference.
 #[allow(clippy::too_many_arguments)]

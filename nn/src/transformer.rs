@@ -9,7 +9,6 @@ use crate::error::{NnError, Result};
 use crate::layers::{Linear, Param};
 use crate::norm::LayerNorm;
 use crate::tensor::Tensor;
-use lanes_kernels::ops::eltwise::Unary;
 use lanes_kernels::{Activation, Eltwise, Gemm, MatMut, MatRef, Parallelism};
 
 /// A lookup table from token ids to rows of `[vocab, dim]` weights.
@@ -119,6 +118,19 @@ impl MultiHeadSelfAttention {
     /// The output projection of the attention over `x` (`[tokens, hidden]`, sequences of
     /// `lens` one after the other), plus `residual` when given (fused into the projection).
     pub fn forward(&mut self, x: &Tensor, lens: &[usize], residual: Option<Tensor>) -> Result<Tensor> {
+        let ctx = self.context(x, lens)?;
+        self.out.infer(&ctx, Activation::Identity, residual)
+    }
+
+    /// `x + attention(x)`, the sum accumulated into `x`'s own storage (no copy of `x`).
+    pub fn forward_residual(&mut self, x: Tensor, lens: &[usize]) -> Result<Tensor> {
+        let ctx = self.context(&x, lens)?;
+        self.out.infer(&ctx, Activation::Identity, Some(x))
+    }
+
+    /// Every head's `softmax(Q K^T / sqrt(d)) V`, side by side: `[tokens, hidden]`, before the
+    /// output projection.
+    fn context(&mut self, x: &Tensor, lens: &[usize]) -> Result<Tensor> {
         let (tokens, width) = x.dims2("attention input")?;
         check_lens(tokens, lens)?;
         if width != self.hidden {
@@ -152,7 +164,7 @@ impl MultiHeadSelfAttention {
             }
             start += len;
         }
-        self.out.infer(&ctx, Activation::Identity, residual)
+        Ok(ctx)
     }
 }
 
@@ -187,10 +199,9 @@ pub struct EncoderBlock {
 impl EncoderBlock {
     /// The block's output for `x` (`[tokens, hidden]`, sequences of `lens`).
     pub fn forward(&mut self, x: Tensor, lens: &[usize]) -> Result<Tensor> {
-        let mut h = self.attention.forward(&x, lens, Some(x.clone()))?;
+        let mut h = self.attention.forward_residual(x, lens)?;
         self.attention_norm.apply_inplace(&mut h)?;
-        let mut inner = self.ffn_in.infer(&h, Activation::Identity, None)?;
-        Eltwise::new().unary_inplace(Unary::GeluErf, inner.data_mut())?;
+        let inner = self.ffn_in.infer(&h, Activation::GeluErf, None)?;
         let mut y = self.ffn_out.infer(&inner, Activation::Identity, Some(h))?;
         self.output_norm.apply_inplace(&mut y)?;
         Ok(y)

@@ -140,10 +140,10 @@ pub fn bound(
     4.0 * f32::EPSILON * (k as f32 + 2.0) * total + 1e-30
 }
 
-/// Relative slack for an activation approximated in vector code (GELU and SiLU go through a
+/// Relative slack for an activation approximated in vector code (the GELUs and SiLU go through a
 /// polynomial `exp`).
 pub fn activation_slack(act: Activation) -> f32 {
-    if matches!(act, Activation::Gelu | Activation::Silu) {
+    if matches!(act, Activation::Gelu | Activation::GeluErf | Activation::Silu) {
         2e-6
     } else {
         0.0

@@ -33,9 +33,13 @@ pub(crate) const TANH_POLY: [f32; 6] =
     [21844.0 / 6_081_075.0, -1382.0 / 155_925.0, 62.0 / 2835.0, -17.0 / 315.0, 2.0 / 15.0, -1.0 / 3.0];
 pub(crate) const TANH_SMALL: f32 = 0.4;
 
+/// `2*sqrt(2/pi)`: GELU(x) = x * sigmoid(GELU_K * (x + GELU_C x^3)).
+pub(crate) const GELU_K: f32 = 1.595_769;
+pub(crate) const GELU_C: f32 = 0.044_715;
+
 /// The math every ISA derives from its primitives (`V`, `splat`, `add`, `sub`, `mul`, `div`,
 /// `fma`, `min`, `max`, `abs`, `lt`, `gt`, `is_nan`, `select`, `exp`), written once: sigmoid,
-/// tanh, the two GELUs, SiLU, a NaN-propagating clamp and the GEMM epilogue's `activate`. Expanded inside each
+/// tanh, the two GELUs, SiLU and a NaN-propagating clamp. Expanded inside each
 /// `simd/<arch>` module with that module's `#[target_feature]` attribute, so the code is
 /// compiled (and inlined) for the ISA like hand-written intrinsics. `min` / `max` may return
 /// either operand for NaN: nothing here depends on it.
@@ -75,7 +79,7 @@ macro_rules! derived_math {
         $(#[$attr])*
         #[inline]
         pub(crate) fn gelu_tanh(x: V) -> V {
-            use $crate::activation::{GELU_C, GELU_K};
+            use $crate::simd::{GELU_C, GELU_K};
             let x3 = mul(mul(x, x), x);
             mul(x, sigmoid(mul(splat(GELU_K), fma(splat(GELU_C), x3, x))))
         }
@@ -116,24 +120,6 @@ macro_rules! derived_math {
         #[inline]
         pub(crate) fn clamp(x: V, lo: V, hi: V) -> V {
             select(is_nan(x), x, min(max(x, lo), hi))
-        }
-
-        /// Applies a GEMM epilogue activation lane-wise; NaN propagates. (The scalar and
-        /// portable tiers apply `Activation::apply` instead.)
-        $(#[$attr])*
-        #[inline]
-        #[allow(dead_code)]
-        pub(crate) fn activate(x: V, act: $crate::activation::Activation) -> V {
-            use $crate::activation::Activation;
-            match act {
-                Activation::Identity => x,
-                Activation::Relu | Activation::Clamp { .. } => {
-                    let (lo, hi) = act.bounds();
-                    clamp(x, splat(lo), splat(hi))
-                }
-                Activation::Gelu => gelu_tanh(x),
-                Activation::Silu => silu(x),
-            }
         }
     };
 }

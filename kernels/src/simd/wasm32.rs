@@ -82,6 +82,7 @@ pub(crate) fn exp(x0: v128) -> v128 {
 }
 
 crate::simd::derived_math!();
+crate::activation::vector_activate!();
 
 #[inline(always)]
 pub(crate) fn splat(x: f32) -> V {

@@ -36,9 +36,8 @@ pub const PARALLEL_THRESHOLD_ELEMS: usize = 1 << 17;
 
 /// A unary element-wise function.
 ///
-/// The GEMM epilogue's [`Activation`]s map onto it (`Unary::from`); `GeluErf`, `Sigmoid`,
-/// `Tanh` and `Exp` exist only here (docs/eltwise.md says why `GeluErf` is not an
-/// `Activation`). NaN propagates through every function.
+/// The GEMM epilogue's [`Activation`]s map onto it (`Unary::from`); `Sigmoid`, `Tanh` and
+/// `Exp` exist only here. NaN propagates through every function.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Unary {
     /// `x` (a copy).
@@ -73,6 +72,7 @@ impl From<Activation> for Unary {
             Activation::Relu => Unary::Relu,
             Activation::Clamp { min, max } => Unary::Clamp { min, max },
             Activation::Gelu => Unary::Gelu,
+            Activation::GeluErf => Unary::GeluErf,
             Activation::Silu => Unary::Silu,
         }
     }
@@ -114,8 +114,9 @@ impl Unary {
         use crate::simd::scalar;
         match self {
             Unary::Identity => x,
-            Unary::Relu | Unary::Clamp { .. } | Unary::Gelu | Unary::Silu => self.activation().apply(x),
-            Unary::GeluErf => scalar::gelu_erf(x),
+            Unary::Relu | Unary::Clamp { .. } | Unary::Gelu | Unary::GeluErf | Unary::Silu => {
+                self.activation().apply(x)
+            }
             Unary::Sigmoid => scalar::sigmoid(x),
             Unary::Tanh => scalar::tanh(x),
             Unary::Exp => x.exp(),
@@ -129,14 +130,8 @@ impl Unary {
             return x;
         }
         match self {
-            Unary::Identity | Unary::Relu | Unary::Clamp { .. } | Unary::Gelu | Unary::Silu => {
+            Unary::Identity | Unary::Relu | Unary::Clamp { .. } | Unary::Gelu | Unary::GeluErf | Unary::Silu => {
                 self.activation().derivative(x)
-            }
-            Unary::GeluErf => {
-                // Phi(x) + x phi(x); Phi = gelu_erf(x) / x away from 0.
-                let pdf = (-0.5 * x * x).exp() * 0.398_942_3;
-                let cdf = if x == 0.0 { 0.5 } else { scalar::gelu_erf(x) / x };
-                cdf + x * pdf
             }
             Unary::Sigmoid => {
                 let s = scalar::sigmoid(x);
@@ -156,6 +151,7 @@ impl Unary {
             Unary::Relu => Activation::Relu,
             Unary::Clamp { min, max } => Activation::Clamp { min, max },
             Unary::Gelu => Activation::Gelu,
+            Unary::GeluErf => Activation::GeluErf,
             Unary::Silu => Activation::Silu,
             _ => Activation::Identity,
         }

@@ -35,6 +35,7 @@ pub(crate) fn exp(x: __m256) -> __m256 {
 }
 
 crate::simd::derived_math!(#[target_feature(enable = "avx2,fma")]);
+crate::activation::vector_activate!(#[target_feature(enable = "avx2,fma")]);
 
 #[target_feature(enable = "avx2,fma")]
 #[inline]

@@ -30,6 +30,7 @@ pub(crate) fn exp(x: __m512) -> __m512 {
 }
 
 crate::simd::derived_math!(#[target_feature(enable = "avx512f")]);
+crate::activation::vector_activate!(#[target_feature(enable = "avx512f")]);
 
 #[target_feature(enable = "avx512f")]
 #[inline]
