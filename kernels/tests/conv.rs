@@ -80,6 +80,10 @@ fn dense_sweep_of_geometries() {
             (3, 1, 20),
         ), // conv1d
         (Conv2dParams::new(70, 9, (3, 3)), (1, 4, 4)), // depth across several taps per block
+        // Batches as one GEMM: tiles straddle images (pixels not a multiple of any MR).
+        (Conv2dParams::new(8, 12, (3, 3)).groups(2).padding(Padding::uniform(1)).stride(2, 1), (3, 5, 7)),
+        (Conv2dParams::new(3, 16, (3, 3)).padding(Padding::Same), (5, 7, 3)),
+        (Conv2dParams::new(1, 16, (3, 3)).padding(Padding::Same), (4, 28, 28)), // MNIST's first layer
     ];
     for gemm in gemms() {
         for (i, &(p, shape)) in cases.iter().enumerate() {

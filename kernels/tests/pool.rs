@@ -46,6 +46,36 @@ fn every_channel_count_and_kind() {
 }
 
 #[test]
+fn nan_in_a_max_window_gives_nan() {
+    // 2x2 windows over a 4x4 image, 35 channels (full vectors and a tail on every ISA): a NaN
+    // first, last, or alone among +-Inf in its window; the other windows stay finite.
+    let c = 35;
+    for isa in isas() {
+        for (pixel, ch) in [(0, 0), (5, 17), (15, 34), (10, 16)] {
+            let mut input: Vec<f32> = (0..16 * c).map(|i| (i % 7) as f32 - 3.0).collect();
+            input[2 * c + 3] = f32::INFINITY; // pixel (0, 2)
+            input[8 * c + 16] = f32::NEG_INFINITY; // pixel (2, 0)
+            input[pixel * c + ch] = f32::NAN;
+            let mut out = vec![0.0f32; 4 * c];
+            Pool2d::with_isa(isa, Pool2dParams::new(PoolKind::Max, c, (2, 2)))
+                .unwrap()
+                .run(&input, 1, 4, 4, &mut out)
+                .unwrap();
+            let (y, x) = (pixel / 4, pixel % 4);
+            let window = (y / 2) * 2 + x / 2;
+            for (i, v) in out.iter().enumerate() {
+                assert_eq!(
+                    v.is_nan(),
+                    i == window * c + ch,
+                    "{isa:?}: NaN at pixel {pixel} channel {ch}, output {i} = {v}"
+                );
+            }
+            assert_eq!(out[c + 3], f32::INFINITY, "{isa:?}");
+        }
+    }
+}
+
+#[test]
 fn windows_strides_and_paddings() {
     let shapes: Vec<(Pool2dParams, (usize, usize, usize))> = vec![
         (Pool2dParams::new(PoolKind::Max, 8, (3, 3)).stride(1, 1).padding(Padding::Same), (2, 5, 6)),

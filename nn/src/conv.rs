@@ -5,6 +5,7 @@ use crate::error::{NnError, Result};
 use crate::layers::{Layer, Param};
 use crate::tensor::Tensor;
 use lanes_kernels::ops::conv::{Conv2d as ConvKernel, Conv2dGeometry, Conv2dParams, FilterLayout, Padding};
+use lanes_kernels::ops::pool::{Pool2d, Pool2dParams, PoolKind};
 use lanes_kernels::{Activation, Gemm, MatMut, MatRef, Parallelism};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -266,25 +267,16 @@ impl Layer for MaxPool2d {
                 found: x.shape().to_vec(),
             });
         }
+        if !train {
+            // No winners to remember: the vectorised pooling kernel.
+            let mut y = Tensor::zeros(&[n, oh, ow, c])?;
+            if c > 0 {
+                Pool2d::new(Pool2dParams::new(PoolKind::Max, c, (kh, kw)))?.run(x.data(), n, h, w, y.data_mut())?;
+            }
+            return Ok(y);
+        }
         let xd = x.data();
         let mut y = vec![0.0f32; n * oh * ow * c];
-        if !train {
-            // No winners to remember: a compare-and-select per value, which LLVM vectorises.
-            for (o, yo) in y.chunks_exact_mut(c).enumerate() {
-                let (b, oy, ox) = (o / (oh * ow), o / ow % oh, o % ow);
-                let at = |dy: usize, dx: usize| ((b * h + oy * kh + dy) * w + ox * kw + dx) * c;
-                yo.copy_from_slice(&xd[at(0, 0)..at(0, 0) + c]);
-                for dy in 0..kh {
-                    for dx in (0..kw).filter(|&dx| dy > 0 || dx > 0) {
-                        let i = at(dy, dx);
-                        for (yv, &v) in yo.iter_mut().zip(&xd[i..i + c]) {
-                            *yv = if v > *yv || v.is_nan() { v } else { *yv };
-                        }
-                    }
-                }
-            }
-            return Tensor::new(&[n, oh, ow, c], y);
-        }
         let mut arg = vec![0usize; y.len()];
         // Channels innermost: every window position is a contiguous run of `c` values.
         for b in 0..n {

@@ -30,7 +30,7 @@ pub(crate) trait F32Vector: Copy {
     unsafe fn madd(a: Self, b: Self, acc: Self) -> Self;
     unsafe fn add(a: Self, b: Self) -> Self;
     unsafe fn mul(a: Self, b: Self) -> Self;
-    /// Lane-wise maximum (which operand a NaN yields is up to the ISA).
+    /// Lane-wise maximum; NaN if either operand is NaN (as PyTorch's max pool).
     unsafe fn max(a: Self, b: Self) -> Self;
     /// The sum of the lanes (in the ISA's reduction order).
     unsafe fn hsum(v: Self) -> f32;
@@ -74,7 +74,7 @@ impl F32Vector for f32 {
     }
     #[inline(always)]
     unsafe fn max(a: Self, b: Self) -> Self {
-        if b > a {
+        if b > a || b.is_nan() {
             b
         } else {
             a
@@ -143,7 +143,8 @@ impl F32Vector for Portable {
     }
     #[inline(always)]
     unsafe fn max(a: Self, b: Self) -> Self {
-        Portable(a.0.fast_max(b.0))
+        let nan = a.0.is_nan() | b.0.is_nan();
+        Portable(nan.blend(a.0 + b.0, a.0.fast_max(b.0)))
     }
     #[inline(always)]
     unsafe fn hsum(v: Self) -> f32 {
@@ -226,7 +227,9 @@ mod x86 {
         #[target_feature(enable = "avx512f")]
         #[inline]
         unsafe fn max(a: Self, b: Self) -> Self {
-            Avx512(_mm512_max_ps(a.0, b.0))
+            // maxps yields its second operand when either is NaN: a's NaN is put back.
+            let a_nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a.0, a.0);
+            Avx512(_mm512_mask_mov_ps(_mm512_max_ps(a.0, b.0), a_nan, a.0))
         }
         #[target_feature(enable = "avx512f")]
         #[inline]
@@ -300,7 +303,9 @@ mod x86 {
         #[target_feature(enable = "avx2,fma")]
         #[inline]
         unsafe fn max(a: Self, b: Self) -> Self {
-            Avx2(_mm256_max_ps(a.0, b.0))
+            // maxps yields its second operand when either is NaN: a's NaN is put back.
+            let a_nan = _mm256_cmp_ps::<_CMP_UNORD_Q>(a.0, a.0);
+            Avx2(_mm256_blendv_ps(_mm256_max_ps(a.0, b.0), a.0, a_nan))
         }
         #[target_feature(enable = "avx2,fma")]
         #[inline]
@@ -386,7 +391,7 @@ mod wasm {
         }
         #[inline(always)]
         unsafe fn max(a: Self, b: Self) -> Self {
-            w(f32x4_pmax(a.0, b.0))
+            w(f32x4_max(a.0, b.0)) // (NaN-propagating, unlike pmax)
         }
         #[inline(always)]
         unsafe fn hsum(v: Self) -> f32 {

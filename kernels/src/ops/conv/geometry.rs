@@ -249,9 +249,19 @@ impl Conv2dGeometry {
     /// padding.
     #[inline]
     pub fn input_at(&self, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
-        let iy = (oy * self.stride.0 + ky * self.dilation.0).checked_sub(self.pad_top)?;
-        let ix = (ox * self.stride.1 + kx * self.dilation.1).checked_sub(self.pad_left)?;
-        (iy < self.in_h && ix < self.in_w).then_some((iy, ix))
+        Some((self.input_row(oy, ky)?, self.input_col(ox, kx)?))
+    }
+
+    /// Input row read by output row `oy` at kernel row `ky`, or `None` in the padding.
+    #[inline]
+    pub fn input_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        (oy * self.stride.0 + ky * self.dilation.0).checked_sub(self.pad_top).filter(|&iy| iy < self.in_h)
+    }
+
+    /// Input column read by output column `ox` at kernel column `kx`, or `None` in the padding.
+    #[inline]
+    pub fn input_col(&self, ox: usize, kx: usize) -> Option<usize> {
+        (ox * self.stride.1 + kx * self.dilation.1).checked_sub(self.pad_left).filter(|&ix| ix < self.in_w)
     }
 
     /// Whether every channel group is one channel in and one out (depthwise, multiplier 1).

@@ -243,35 +243,23 @@ impl Conv2d {
             }
             return Ok(g);
         }
-        let (kh, kw) = g.kernel;
-        let taps = kh * kw;
-        let zero = vec![0.0f32; g.in_c];
-        let mut rows = vec![ReadPtr(zero.as_ptr()); pixels * taps];
-        let image_in = g.in_h * g.in_w * g.in_c;
-        for n in 0..batch {
-            let image = &input[n * image_in..(n + 1) * image_in];
-            for oy in 0..g.out_h {
-                for ox in 0..g.out_w {
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let row = &mut rows[(oy * g.out_w + ox) * taps + ky * kw + kx];
-                            *row = match g.input_at(oy, ox, ky, kx) {
-                                Some((iy, ix)) => ReadPtr(image[(iy * g.in_w + ix) * g.in_c..].as_ptr()),
-                                None => ReadPtr(zero.as_ptr()),
-                            };
-                        }
-                    }
-                }
-            }
-            let out_image = &mut output[n * pixels * g.out_c..(n + 1) * pixels * g.out_c];
-            for (grp, packed) in self.packed.iter().enumerate() {
-                let ind = Indirection { rows: &rows, taps, cin, offset: grp * cin };
-                let c = MatMut::with_offset(out_image, grp * cout, pixels, cout, g.out_c as isize, 1)?;
-                // SAFETY: every pointer addresses a pixel of `image` (in_c values, of which the
-                // group reads offset..offset + cin) or `zero` (in_c values); both outlive the
-                // call and neither overlaps `output`, a different (unique) borrow.
-                unsafe { self.gemm.run_indirect(ind, pixels, packed, beta, c, &self.epilogue(grp))? };
-            }
+        let offsets = indirection_offsets(&g);
+        let m = batch * pixels;
+        for (grp, packed) in self.packed.iter().enumerate() {
+            let ind = Indirection {
+                offsets: &offsets,
+                base: ReadPtr(input[grp * cin..].as_ptr()),
+                image_stride: g.in_h * g.in_w * g.in_c,
+                pixels,
+                taps: g.kernel.0 * g.kernel.1,
+                cin,
+            };
+            let c = MatMut::with_offset(output, grp * cout, m, cout, g.out_c as isize, 1)?;
+            // SAFETY: every offset (not PAD) is a pixel of an image, and from each image's start
+            // (inside `input`, whose length was checked: batch images of image_stride values)
+            // plus the group's channel offset, cin values are inside `input`, a shared borrow
+            // that `output` (a unique one) cannot overlap.
+            unsafe { self.gemm.run_indirect(ind, m, packed, beta, c, &self.epilogue(grp))? };
         }
         Ok(g)
     }
@@ -281,6 +269,33 @@ impl Conv2d {
         let cout = self.params.out_per_group();
         Epilogue::new(self.bias.as_deref().map(|b| &b[group * cout..(group + 1) * cout]), self.activation)
     }
+}
+
+/// For each output pixel of one image and each tap, the offset (in values) of the input pixel
+/// it reads from the image's start, or `Indirection::PAD` in the padding: one table for every
+/// image and group.
+fn indirection_offsets(g: &Conv2dGeometry) -> Vec<usize> {
+    let (kh, kw) = g.kernel;
+    // Input row per (output row, ky) and column per (output column, kx), PAD outside.
+    let rows: Vec<usize> = (0..g.out_h * kh).map(|i| g.input_row(i / kh, i % kh).unwrap_or(Indirection::PAD)).collect();
+    let cols: Vec<usize> = (0..g.out_w * kw).map(|i| g.input_col(i / kw, i % kw).unwrap_or(Indirection::PAD)).collect();
+    let mut out = Vec::with_capacity(g.out_h * g.out_w * kh * kw);
+    for oy in 0..g.out_h {
+        for ox in 0..g.out_w {
+            for ky in 0..kh {
+                let iy = rows[oy * kh + ky];
+                for kx in 0..kw {
+                    let ix = cols[ox * kw + kx];
+                    out.push(if iy == Indirection::PAD || ix == Indirection::PAD {
+                        Indirection::PAD
+                    } else {
+                        (iy * g.in_w + ix) * g.in_c
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 impl std::fmt::Debug for Conv2d {

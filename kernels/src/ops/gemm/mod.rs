@@ -242,11 +242,13 @@ impl Gemm {
 
 impl Gemm {
     /// `C = act(A*B + beta*C + bias)` with A (`m x k`, `k = taps * cin`) read through an
-    /// indirection buffer and B prepacked: the implicit GEMM of a convolution.
+    /// indirection buffer and B prepacked: the implicit GEMM of a convolution, `m / ind.pixels`
+    /// images at once.
     ///
     /// # Safety
-    /// Every pointer in `ind.rows` (`m * taps` of them) addresses `ind.offset + ind.cin`
-    /// readable values that C does not overlap.
+    /// For every image `b < m / ind.pixels`, every offset in `ind.offsets` other than `PAD`
+    /// addresses, from `ind.base + b * ind.image_stride`, `ind.cin` readable values that C does
+    /// not overlap.
     pub(crate) unsafe fn run_indirect(
         &self,
         ind: Indirection<'_>,
@@ -257,10 +259,14 @@ impl Gemm {
         epi: &Epilogue<'_>,
     ) -> Result<(), KernelError> {
         let (k, n) = (b.rows(), b.cols());
-        if ind.taps.checked_mul(ind.cin) != Some(k) || ind.rows.len() != m.saturating_mul(ind.taps) {
+        if ind.taps.checked_mul(ind.cin) != Some(k)
+            || ind.pixels == 0
+            || !m.is_multiple_of(ind.pixels)
+            || ind.offsets.len() != ind.pixels.saturating_mul(ind.taps)
+        {
             return Err(KernelError::InvalidGeometry {
-                param: "indirection buffer (rows x taps x channels)",
-                value: ind.rows.len(),
+                param: "indirection buffer (pixels x taps x channels)",
+                value: ind.offsets.len(),
             });
         }
         if c.rows() != m || c.cols() != n {

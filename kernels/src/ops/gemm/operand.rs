@@ -50,13 +50,22 @@ unsafe impl Send for ReadPtr {}
 // SAFETY: as above.
 unsafe impl Sync for ReadPtr {}
 
-/// A read through an indirection buffer (implicit GEMM for convolution): element `(i, p)`, with
-/// `p = tap * cin + c`, at `rows[i * taps + tap] + offset + c`. Rows in the padding point at a
-/// zero row.
+/// A read through an indirection buffer (implicit GEMM for convolution). Row `i` of A is output
+/// pixel `i % pixels` of image `i / pixels`; element `(i, p)`, with `p = tap * cin + c`, is at
+/// `base + (i / pixels) * image_stride + offsets[(i % pixels) * taps + tap] + c`, or `0` where
+/// that offset is [`Indirection::PAD`] (a tap in the padding). One offset table serves every
+/// image of a batch.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Indirection<'a> {
-    pub rows: &'a [ReadPtr],
+    pub offsets: &'a [usize],
+    pub base: ReadPtr,
+    pub image_stride: usize,
+    pub pixels: usize,
     pub taps: usize,
     pub cin: usize,
-    pub offset: usize,
+}
+
+impl Indirection<'_> {
+    /// The offset of a tap in the padding.
+    pub const PAD: usize = usize::MAX;
 }

@@ -33,12 +33,13 @@ pub(crate) unsafe fn pack_a(dst: &mut [f32], a: *const f32, rsa: isize, csa: isi
     }
 }
 
-/// Packs rows `i0..i0 + mc`, depth `pc..pc + kc` of an A read through `ind` into panels of
-/// `mr` rows, laid out as [`pack_a`] does. Each (row, tap) is a contiguous run of channels.
+/// Packs rows `i0..i0 + mc`, columns `pc..pc + kc` of the A read through `ind` into panels of
+/// `mr` rows (as [`pack_a`]); taps in the padding give zeros.
 ///
 /// # Safety
-/// Every pointer of `ind` for rows `i0..i0 + mc` addresses `ind.offset + ind.cin` readable
-/// values; `dst` holds `mc * kc` values; `pc + kc <= ind.taps * ind.cin`.
+/// For rows `i0..i0 + mc`, every offset of `ind` other than `PAD` plus `ind.cin` values after it
+/// is readable from the row's image base; `dst` holds `mc * kc` values;
+/// `pc + kc <= ind.taps * ind.cin`.
 pub(crate) unsafe fn pack_a_indirect(
     dst: &mut [f32],
     ind: &Indirection,
@@ -51,49 +52,85 @@ pub(crate) unsafe fn pack_a_indirect(
     let mut r0 = 0;
     for panel in dst[..mc * kc].chunks_mut(mr * kc) {
         let rows = mr.min(mc - r0);
-        let ptrs = &ind.rows[(i0 + r0) * ind.taps..(i0 + r0 + rows) * ind.taps];
-        // One tap at a time: its channels are a contiguous run in each row, so the panel is
-        // filled k step by k step, `rows` values each (reads `rows` streams, writes in order).
-        let mut p = pc;
-        while p < pc + kc {
-            let (tap, c) = (p / ind.cin, p % ind.cin);
-            let run = (ind.cin - c).min(pc + kc - p);
-            let out = &mut panel[(p - pc) * rows..(p - pc + run) * rows];
-            let at = |i: usize| ptrs[i * ind.taps + tap].0.wrapping_add(ind.offset + c);
-            // SAFETY: every arm reads channels offset + c .. offset + c + run of readable rows
-            // (the caller's contract) and writes inside `out` (run * rows values).
-            unsafe {
-                match rows {
-                    4 => gather_rows::<4>(out, std::array::from_fn(at), run),
-                    6 => gather_rows::<6>(out, std::array::from_fn(at), run),
-                    10 => gather_rows::<10>(out, std::array::from_fn(at), run),
-                    _ => {
-                        for i in 0..rows {
-                            let src = at(i);
-                            for q in 0..run {
-                                out[q * rows + i] = *src.add(q);
-                            }
-                        }
+        // SAFETY: the caller's contract, for rows i0 + r0 .. i0 + r0 + rows of this panel.
+        unsafe {
+            match rows {
+                4 => pack_indirect_panel::<4>(panel, ind, i0 + r0, pc, kc),
+                6 => pack_indirect_panel::<6>(panel, ind, i0 + r0, pc, kc),
+                8 => pack_indirect_panel::<8>(panel, ind, i0 + r0, pc, kc),
+                10 => pack_indirect_panel::<10>(panel, ind, i0 + r0, pc, kc),
+                _ => {
+                    for r in 0..rows {
+                        pack_indirect_row(panel, rows, r, ind, i0 + r0 + r, pc, kc);
                     }
                 }
             }
-            p += run;
         }
         r0 += rows;
     }
 }
 
-/// `out[q * R + i] = rows[i][q]` for `q < run`: R sequential reads, contiguous writes.
+/// A panel of exactly `R` rows (the stride of its writes a constant).
 ///
 /// # Safety
-/// Each of the `R` pointers is readable for `run` values; `out` holds `run * R`.
+/// As [`pack_a_indirect`] for rows `i..i + R`; `panel` holds `R * kc` values.
 #[inline(always)]
-unsafe fn gather_rows<const R: usize>(out: &mut [f32], rows: [*const f32; R], run: usize) {
-    for (q, step) in out[..run * R].chunks_exact_mut(R).enumerate() {
-        for (o, row) in step.iter_mut().zip(&rows) {
-            // SAFETY: q < run values of a readable row.
-            *o = unsafe { *row.add(q) };
+unsafe fn pack_indirect_panel<const R: usize>(panel: &mut [f32], ind: &Indirection, i: usize, pc: usize, kc: usize) {
+    for r in 0..R {
+        // SAFETY: passed on.
+        unsafe { pack_indirect_row(panel, R, r, ind, i + r, pc, kc) };
+    }
+}
+
+/// Row `r` of a panel of `rows` rows: A row `i`, columns `pc..pc + kc`. Each (row, tap) is a
+/// contiguous run of channels, written with a stride of `rows` (the panel stays in L1).
+///
+/// # Safety
+/// As [`pack_a_indirect`] for row `i`; `panel` holds `rows * kc` values, `r < rows`.
+#[inline(always)]
+unsafe fn pack_indirect_row(
+    panel: &mut [f32],
+    rows: usize,
+    r: usize,
+    ind: &Indirection,
+    i: usize,
+    pc: usize,
+    kc: usize,
+) {
+    let image = ind.base.0.wrapping_add(i / ind.pixels * ind.image_stride);
+    let offsets = &ind.offsets[i % ind.pixels * ind.taps..][..ind.taps];
+    let out = panel[r..].as_mut_ptr();
+    let (mut tap, mut c, mut p) = (pc / ind.cin, pc % ind.cin, 0);
+    if ind.cin == 1 {
+        // One value per tap (a first layer on grey images): no channel loop.
+        for (p, &off) in offsets[tap..tap + kc].iter().enumerate() {
+            // SAFETY: out + p * rows is inside the panel (p < kc); a non-PAD offset is a
+            // readable input value (the caller's contract).
+            unsafe { *out.add(p * rows) = if off == Indirection::PAD { 0.0 } else { *image.add(off) } };
         }
+        return;
+    }
+    while p < kc {
+        let run = (ind.cin - c).min(kc - p);
+        let off = offsets[tap];
+        // SAFETY: out + (p + q) * rows stays inside the panel (p + q < kc); a non-PAD offset
+        // plus channels c..c + run is readable from the row's image (the caller's contract).
+        unsafe {
+            let d = out.add(p * rows);
+            if off == Indirection::PAD {
+                for q in 0..run {
+                    *d.add(q * rows) = 0.0;
+                }
+            } else {
+                let src = image.add(off + c);
+                for q in 0..run {
+                    *d.add(q * rows) = *src.add(q);
+                }
+            }
+        }
+        p += run;
+        tap += 1;
+        c = 0;
     }
 }
 

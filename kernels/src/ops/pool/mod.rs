@@ -7,7 +7,7 @@
 //! [`PoolKind::Avg`]`{ count_include_pad: true }` (then by `KH * KW`, PyTorch's default;
 //! `false` is TensorFlow's and ONNX's default, and ours). Each explicit padding must be smaller
 //! than the kernel on its axis, so every window covers at least one input pixel.
-//! NaN inputs: which value a max returns is up to the ISA. Single-threaded.
+//! A NaN in a max window makes the output NaN (as in PyTorch). Single-threaded.
 
 use crate::error::KernelError;
 use crate::isa::Isa;
