@@ -26,7 +26,8 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// Every ISA this crate knows, slowest first (whether or not this build has it).
+    /// Every ISA this crate knows, slowest first within each architecture (whether or not this
+    /// build has it): [`Isa::best`] is the last available one.
     pub const ALL: [Isa; 7] =
         [Isa::Scalar, Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::WasmSimd128, Isa::WasmRelaxed];
 
