@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every tool the benchmarks and tests need, idempotently, with pinned versions.
-# Usage: scripts/setup.sh [native|wasm|data|miri|all]   (default: all; data: only the nn examples' data sets)
+# Usage: scripts/setup.sh [native|aarch64|wasm|data|miri|all]   (default: all; data: only the nn examples' data sets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -199,6 +199,19 @@ native() {
   node_data
 }
 
+# Cross-testing the NEON tier (scripts/test.sh): the AArch64 standard library for the pinned
+# toolchain, a cross linker with the AArch64 C library, and qemu-user to run the test binaries
+# (nothing to install but the target on an AArch64 host).
+aarch64() {
+  if [ "$(uname -m)" != aarch64 ]; then
+    apt_install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  fi
+  if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+    log "rustup target add aarch64-unknown-linux-gnu"
+    rustup target add aarch64-unknown-linux-gnu >/dev/null
+  fi
+}
+
 wasm() {
   apt_install chromium chromium-driver
   rustup target add wasm32-unknown-unknown >/dev/null
@@ -253,10 +266,11 @@ miri_tools() {
 
 case "$what" in
   native) native ;;
+  aarch64) aarch64 ;;
   wasm) wasm ;;
   data) python_env; sklearn_data; minilm_data; movielens_data; kws_data; node_data ;;
   miri) miri_tools ;;
-  all) native; wasm; miri_tools ;;
-  *) echo "usage: $0 [native|wasm|data|miri|all]" >&2; exit 2 ;;
+  all) native; aarch64; wasm; miri_tools ;;
+  *) echo "usage: $0 [native|aarch64|wasm|data|miri|all]" >&2; exit 2 ;;
 esac
 log "done"

@@ -48,6 +48,19 @@ step "cargo clippy -D warnings (wasm32, simd128 + relaxed-simd)"
 RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo clippy -p lanes-kernels -p lanes-web -p lanes-nn \
   --no-default-features --target wasm32-unknown-unknown --lib --tests -- -D warnings
 
+# AArch64 (the NEON tier): cross-linked with Debian's gcc-aarch64-linux-gnu and run under
+# qemu-user, both installed by scripts/setup.sh. The linker and runner are set here, in the
+# environment, rather than in .cargo/config.toml: a [target.aarch64-unknown-linux-gnu] section
+# there would also apply to native builds on an AArch64 host (it is that host's own triple),
+# which need neither. On an AArch64 host the tests below simply run natively.
+AARCH64=aarch64-unknown-linux-gnu
+if [ "$(uname -m)" != aarch64 ]; then
+  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER="${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER:-aarch64-linux-gnu-gcc}"
+  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER:-qemu-aarch64 -L /usr/aarch64-linux-gnu}"
+fi
+step "cargo clippy -D warnings (aarch64, NEON)"
+cargo clippy -p lanes-kernels --target "$AARCH64" --all-targets -- -D warnings
+
 # The minimum supported Rust version: rust-toolchain.toml pins the toolchain this repository
 # builds with; it must be exactly the workspace's rust-version, and the library crates must build
 # with it (also without default features: no rayon).
@@ -81,6 +94,15 @@ cargo test --workspace
 for isa in $(cargo run -q -p lanes-kernels --example list_isas); do
   step "kernel tests forced to LANES_ISA=$isa"
   LANES_ISA="$isa" cargo test -p lanes-kernels --tests
+done
+
+# The kernel suites and the per-kernel tester again on AArch64 (under qemu-user off AArch64),
+# once per ISA forced (the tester runs every kernel the CPU has, sgemm_8x12_neon included, each
+# time). The dev profile (opt-level 2, debug assertions on) keeps each run near a minute under
+# emulation; qemu's timings say nothing about speed on a real core (docs/neon.md).
+for isa in neon portable scalar; do
+  step "kernel tests on aarch64 under qemu-user, LANES_ISA=$isa"
+  LANES_ISA="$isa" cargo test -p lanes-kernels --tests --target "$AARCH64"
 done
 
 # Every committed fuzz input (fuzz/seeds/<target>) once, deterministically: no time-based

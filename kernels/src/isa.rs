@@ -17,6 +17,8 @@ pub enum Isa {
     Avx2,
     /// x86-64 AVX-512F.
     Avx512,
+    /// AArch64 NEON (Advanced SIMD: 128-bit vectors, fused multiply-add).
+    Neon,
     /// wasm32 simd128 (mul + add).
     WasmSimd128,
     /// wasm32 relaxed-simd (`f32x4_relaxed_madd`).
@@ -24,8 +26,10 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// Every ISA this crate knows, slowest first (whether or not this build has it).
-    pub const ALL: [Isa; 6] = [Isa::Scalar, Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::WasmSimd128, Isa::WasmRelaxed];
+    /// Every ISA this crate knows, slowest first within each architecture (whether or not this
+    /// build has it): [`Isa::best`] is the last available one.
+    pub const ALL: [Isa; 7] =
+        [Isa::Scalar, Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::WasmSimd128, Isa::WasmRelaxed];
 
     /// Short lower-case name, as accepted by `LANES_ISA`.
     pub fn name(self) -> &'static str {
@@ -34,6 +38,7 @@ impl Isa {
             Isa::Portable => "portable",
             Isa::Avx2 => "avx2",
             Isa::Avx512 => "avx512",
+            Isa::Neon => "neon",
             Isa::WasmSimd128 => "simd128",
             Isa::WasmRelaxed => "relaxed",
         }
@@ -47,6 +52,8 @@ impl Isa {
             Isa::Avx2 => std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => std::is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             Isa::WasmSimd128 => true,
             #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]

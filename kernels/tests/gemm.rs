@@ -535,6 +535,18 @@ fn the_wasm_build_has_the_kernels_its_target_features_promise() {
     }
 }
 
+/// On AArch64 the NEON tier is detected and chosen by default, and runs its own kernel (under
+/// qemu-user in scripts/test.sh): a failed detection would otherwise leave the NEON code
+/// untested while every suite still passed on the portable tier.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn the_aarch64_build_detects_and_selects_neon() {
+    assert!(Isa::available().contains(&Isa::Neon), "{:?}", Isa::available());
+    assert_eq!(Isa::best(), Isa::Neon);
+    assert_eq!(kernel(Isa::Neon).name, "sgemm_8x12_neon");
+    assert_eq!("neon".parse::<Isa>().unwrap(), Isa::Neon);
+}
+
 #[test]
 fn raw_api_checks_aliasing_and_strides() {
     let g = Gemm::new();

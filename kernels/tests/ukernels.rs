@@ -246,6 +246,11 @@ fn every_compiled_kernel_is_tested_or_reported_unavailable() {
         }
     }
     assert!(tested.contains(&"sgemm_4x4_scalar"), "the scalar kernel runs everywhere");
+    // The NEON kernel is only exercised where NEON is detected: on AArch64 (natively, or under
+    // qemu-user in scripts/test.sh) it must be, else this suite would pass without it.
+    #[cfg(target_arch = "aarch64")]
+    assert!(tested.contains(&"sgemm_8x12_neon"), "NEON not detected: tested only {tested:?}");
+    println!("tested: {}", tested.join(", "));
 }
 
 fn dot_variants() -> Vec<(AvailableKernel, Variant)> {

@@ -4,7 +4,7 @@
 
 /// Coefficients of e^r on |r| <= ln2/2, degree 6, highest first (Chebyshev fit, rounded to
 /// f32: relative error 2e-8 before the rounding of the evaluation).
-#[cfg_attr(not(any(target_arch = "x86_64", target_feature = "simd128")), allow(dead_code))] // (libm elsewhere)
+#[cfg_attr(not(any(target_arch = "x86_64", target_feature = "simd128", target_arch = "aarch64")), allow(dead_code))] // (libm elsewhere)
 pub(crate) const EXP_POLY: [f32; 7] = [0.001_394_110_8, 0.008_375_126, 0.041_666_35, 0.166_664_15, 0.5, 1.0, 1.0];
 
 /// `erfcx(u) = e^{u^2} erfc(u)` on `u in [0, 15/sqrt(2)]` as a polynomial in
@@ -125,6 +125,8 @@ macro_rules! derived_math {
 }
 pub(crate) use derived_math;
 
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod aarch64;
 pub(crate) mod portable;
 pub(crate) mod scalar;
 pub(crate) mod vector;

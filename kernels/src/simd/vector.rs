@@ -7,7 +7,7 @@
 //! The x86 methods carry `#[target_feature]`, which is why every method is `unsafe`: the
 //! caller must have checked the CPU (an `Isa` that passed `Isa::require`). Partial vectors
 //! (the channel tail) are masked loads/stores on AVX-512 and AVX2, a copy through a stack
-//! array elsewhere.
+//! array elsewhere (NEON, wasm, portable).
 
 use crate::activation::Activation;
 
@@ -316,6 +316,86 @@ mod x86 {
         #[inline]
         unsafe fn activate(v: Self, act: Activation) -> Self {
             Avx2(avx2_fma::activate(v.0, act))
+        }
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+pub(crate) use arm::Neon;
+
+#[cfg(target_arch = "aarch64")]
+mod arm {
+    use super::{part, F32Vector};
+    use crate::activation::Activation;
+    use crate::simd::aarch64::neon;
+    use core::arch::aarch64::*;
+
+    /// NEON: 4 lanes, tails copied through a stack array (NEON has no masked loads).
+    #[derive(Clone, Copy)]
+    pub(crate) struct Neon(float32x4_t);
+
+    impl F32Vector for Neon {
+        const N: usize = 4;
+        #[target_feature(enable = "neon")]
+        #[inline]
+        unsafe fn splat(x: f32) -> Self {
+            Neon(vdupq_n_f32(x))
+        }
+        #[target_feature(enable = "neon")]
+        #[inline]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: the caller guarantees 4 readable f32.
+            Neon(unsafe { neon::load(p) })
+        }
+        #[target_feature(enable = "neon")]
+        #[inline]
+        unsafe fn load_part(p: *const f32, n: usize) -> Self {
+            // SAFETY: forwarded contract (n readable values).
+            let a = unsafe { part::<4>(p, n) };
+            // SAFETY: `a` holds 4 values.
+            Neon(unsafe { neon::load(a.as_ptr()) })
+        }
+        #[target_feature(enable = "neon")]
+        #[inline]
+        unsafe fn store(p: *mut f32, v: Self) {
+            // SAFETY: the caller guarantees 4 writable f32.
+            unsafe { neon::store(p, v.0) }
+        }
+        #[target_feature(enable = "neon")]
+        #[inline]
+        unsafe fn store_part(p: *mut f32, n: usize, v: Self) {
+            // SAFETY: the caller guarantees n < 4 writable f32 at p.
+            unsafe { neon::store_partial(p, n, v.0) }
+        }
+        #[target_feature(enable = "neon")]
+        #[inline]
+        unsafe fn madd(a: Self, b: Self, acc: Self) -> Self {
+            Neon(vfmaq_f32(acc.0, a.0, b.0))
+        }
+        #[target_feature(enable = "neon")]
+        #[inline]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            Neon(vaddq_f32(a.0, b.0))
+        }
+        #[target_feature(enable = "neon")]
+        #[inline]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            Neon(vmulq_f32(a.0, b.0))
+        }
+        #[target_feature(enable = "neon")]
+        #[inline]
+        unsafe fn max(a: Self, b: Self) -> Self {
+            Neon(vmaxq_f32(a.0, b.0))
+        }
+        #[target_feature(enable = "neon")]
+        #[inline]
+        unsafe fn hsum(v: Self) -> f32 {
+            neon::hsum(v.0)
+        }
+        #[target_feature(enable = "neon")]
+        #[inline]
+        unsafe fn activate(v: Self, act: Activation) -> Self {
+            Neon(neon::activate(v.0, act))
         }
     }
 }

@@ -7,8 +7,8 @@
 //! independent accumulator chains hide the multiply-add latency) and its border pixels (the
 //! tap ranges clipped to the input, one pixel at a time). The interior loop is instantiated
 //! for 3x3 and 5x5 at stride 1 and 2 (constant trip counts, unrolled), and once for any size,
-//! stride and dilation. The last channel block is a masked (AVX-512, AVX2) or copied (wasm,
-//! portable) partial vector. Bias, residual and activation are applied in registers before
+//! stride and dilation. The last channel block is a masked (AVX-512, AVX2) or copied (NEON,
+//! wasm, portable) partial vector. Bias, residual and activation are applied in registers before
 //! the one store. Rows of the output are split across rayon threads when the `Gemm`'s
 //! `Parallelism` allows.
 //!
@@ -172,6 +172,8 @@ fn select(isa: Isa) -> Result<RowFn, KernelError> {
         Isa::Avx2 => rows_avx2,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => rows_avx512,
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => rows_neon,
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         Isa::WasmSimd128 => rows_simd128,
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
@@ -203,6 +205,13 @@ unsafe fn rows_avx2(job: &Job<'_>, first: usize, out: &mut [f32]) {
 unsafe fn rows_avx512(job: &Job<'_>, first: usize, out: &mut [f32]) {
     // SAFETY: forwarded contract (the caller checked AVX-512F).
     unsafe { rows::<crate::simd::vector::Avx512>(job, first, out) }
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn rows_neon(job: &Job<'_>, first: usize, out: &mut [f32]) {
+    // SAFETY: forwarded contract (the caller checked NEON).
+    unsafe { rows::<crate::simd::vector::Neon>(job, first, out) }
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

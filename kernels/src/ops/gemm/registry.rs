@@ -19,6 +19,8 @@ static KERNELS: &[&MicroKernel] = &[
     &kernels::x86_64::sgemm_4x64_avx512::SGEMM_4X64_AVX512,
     #[cfg(target_arch = "x86_64")]
     &kernels::x86_64::sgemm_10x32_avx512::SGEMM_10X32_AVX512,
+    #[cfg(target_arch = "aarch64")]
+    &kernels::aarch64::sgemm_8x12_neon::SGEMM_8X12_NEON,
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     &kernels::wasm32::sgemm_5x8_wasm_simd128::SGEMM_5X8_WASM_SIMD128,
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]

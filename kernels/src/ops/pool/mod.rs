@@ -232,6 +232,7 @@ entry_points! {
     pool_portable, global_portable, Portable, cfg(all()),;
     pool_avx2, global_avx2, crate::simd::vector::Avx2, cfg(target_arch = "x86_64"), "avx2,fma";
     pool_avx512, global_avx512, crate::simd::vector::Avx512, cfg(target_arch = "x86_64"), "avx512f";
+    pool_neon, global_neon, crate::simd::vector::Neon, cfg(target_arch = "aarch64"), "neon";
     pool_simd128, global_simd128, crate::simd::vector::Wasm<crate::simd::wasm32::MulThenAdd>,
         cfg(all(target_arch = "wasm32", target_feature = "simd128")),;
     pool_relaxed, global_relaxed, crate::simd::vector::Wasm<crate::simd::wasm32::RelaxedMadd>,
@@ -247,6 +248,8 @@ fn select(isa: Isa) -> Result<PoolFn, KernelError> {
         Isa::Avx2 => pool_avx2,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => pool_avx512,
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => pool_neon,
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         Isa::WasmSimd128 => pool_simd128,
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
@@ -265,6 +268,8 @@ fn select_global(isa: Isa) -> Result<GlobalFn, KernelError> {
         Isa::Avx2 => global_avx2,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => global_avx512,
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => global_neon,
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         Isa::WasmSimd128 => global_simd128,
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]

@@ -1,7 +1,8 @@
 //! The element-wise and row kernels of every ISA, written once (`eltwise_kernels!`) over the
 //! primitives of `simd/<arch>` and expanded per ISA with its `#[target_feature]`, so each
-//! ISA gets its own compiled, inlined copy: AVX-512F (masked tails), AVX2+FMA, wasm simd128
-//! (both wasm ISAs: the kernels use no relaxed instruction), portable (`wide`) and scalar.
+//! ISA gets its own compiled, inlined copy: AVX-512F (masked tails), AVX2+FMA, NEON, wasm
+//! simd128 (both wasm ISAs: the kernels use no relaxed instruction), portable (`wide`) and
+//! scalar.
 //!
 //! Every kernel processes one contiguous run of `n` values: full vectors (two per step),
 //! then one partial frame for the remainder (`load_partial` / `store_partial`: a masked
@@ -262,6 +263,8 @@ macro_rules! eltwise_kernels {
     };
 }
 
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod aarch64;
 pub(crate) mod portable;
 pub(crate) mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -276,6 +279,8 @@ pub(crate) fn for_isa(isa: Isa) -> &'static EltKernels {
         Isa::Avx512 => &x86_64::avx512::KERNELS,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => &x86_64::avx2_fma::KERNELS,
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => &aarch64::neon::KERNELS,
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         Isa::WasmSimd128 | Isa::WasmRelaxed => &wasm32::simd128::KERNELS,
         Isa::Portable => &portable::KERNELS,

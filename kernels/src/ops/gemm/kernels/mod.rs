@@ -2,6 +2,8 @@
 //! architecture. Each file holds its tile functions and its `MicroKernel` descriptor; the
 //! registry lists them. Kernels import the contract (`ukernel`) and `simd/`, nothing else.
 
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod aarch64;
 pub(crate) mod dot;
 pub(crate) mod sgemm_4x16_portable;
 pub(crate) mod sgemm_4x4_scalar;

@@ -1,0 +1,3 @@
+//! AArch64 element-wise kernels: NEON.
+
+pub(crate) mod neon;
