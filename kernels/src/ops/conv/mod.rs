@@ -244,11 +244,13 @@ impl Conv2d {
             return Ok(g);
         }
         let offsets = indirection_offsets(&g);
+        let zero = vec![0.0f32; cin];
         let m = batch * pixels;
         for (grp, packed) in self.packed.iter().enumerate() {
             let ind = Indirection {
                 offsets: &offsets,
                 base: ReadPtr(input[grp * cin..].as_ptr()),
+                zero: ReadPtr(zero.as_ptr()),
                 image_stride: g.in_h * g.in_w * g.in_c,
                 pixels,
                 taps: g.kernel.0 * g.kernel.1,
@@ -257,8 +259,8 @@ impl Conv2d {
             let c = MatMut::with_offset(output, grp * cout, m, cout, g.out_c as isize, 1)?;
             // SAFETY: every offset (not PAD) is a pixel of an image, and from each image's start
             // (inside `input`, whose length was checked: batch images of image_stride values)
-            // plus the group's channel offset, cin values are inside `input`, a shared borrow
-            // that `output` (a unique one) cannot overlap.
+            // plus the group's channel offset, cin values are inside `input`; `zero` holds cin
+            // values; both are shared borrows that `output` (a unique one) cannot overlap.
             unsafe { self.gemm.run_indirect(ind, m, packed, beta, c, &self.epilogue(grp))? };
         }
         Ok(g)

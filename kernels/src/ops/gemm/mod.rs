@@ -248,7 +248,7 @@ impl Gemm {
     /// # Safety
     /// For every image `b < m / ind.pixels`, every offset in `ind.offsets` other than `PAD`
     /// addresses, from `ind.base + b * ind.image_stride`, `ind.cin` readable values that C does
-    /// not overlap.
+    /// not overlap; `ind.zero` holds `ind.cin` zeros.
     pub(crate) unsafe fn run_indirect(
         &self,
         ind: Indirection<'_>,

@@ -53,12 +53,13 @@ unsafe impl Sync for ReadPtr {}
 /// A read through an indirection buffer (implicit GEMM for convolution). Row `i` of A is output
 /// pixel `i % pixels` of image `i / pixels`; element `(i, p)`, with `p = tap * cin + c`, is at
 /// `base + (i / pixels) * image_stride + offsets[(i % pixels) * taps + tap] + c`, or `0` where
-/// that offset is [`Indirection::PAD`] (a tap in the padding). One offset table serves every
-/// image of a batch.
+/// that offset is [`Indirection::PAD`] (a tap in the padding: read from `zero`, `cin` zeros).
+/// One offset table serves every image of a batch.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Indirection<'a> {
     pub offsets: &'a [usize],
     pub base: ReadPtr,
+    pub zero: ReadPtr,
     pub image_stride: usize,
     pub pixels: usize,
     pub taps: usize,

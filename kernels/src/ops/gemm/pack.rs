@@ -38,7 +38,8 @@ pub(crate) unsafe fn pack_a(dst: &mut [f32], a: *const f32, rsa: isize, csa: isi
 ///
 /// # Safety
 /// For rows `i0..i0 + mc`, every offset of `ind` other than `PAD` plus `ind.cin` values after it
-/// is readable from the row's image base; `dst` holds `mc * kc` values;
+/// is readable from the row's image base, and `ind.zero` holds `ind.cin` zeros; `mr <= MAX_MR`;
+/// `dst` holds `mc * kc` values;
 /// `pc + kc <= ind.taps * ind.cin`.
 pub(crate) unsafe fn pack_a_indirect(
     dst: &mut [f32],
@@ -49,20 +50,33 @@ pub(crate) unsafe fn pack_a_indirect(
     kc: usize,
     mr: usize,
 ) {
+    // The image and pixel of row i0, then stepped row by row (no division per row: with
+    // C_in = 1 a row is only `taps` values).
+    let (mut image, mut pixel) = (i0 / ind.pixels, i0 % ind.pixels);
     let mut r0 = 0;
     for panel in dst[..mc * kc].chunks_mut(mr * kc) {
         let rows = mr.min(mc - r0);
-        // SAFETY: the caller's contract, for rows i0 + r0 .. i0 + r0 + rows of this panel.
+        let mut bases = [std::ptr::null::<f32>(); MAX_MR];
+        let mut tables = [std::ptr::null::<usize>(); MAX_MR];
+        for (base, table) in bases.iter_mut().zip(&mut tables).take(rows) {
+            *base = ind.base.0.wrapping_add(image * ind.image_stride);
+            *table = ind.offsets[pixel * ind.taps..].as_ptr();
+            pixel += 1;
+            if pixel == ind.pixels {
+                (image, pixel) = (image + 1, 0);
+            }
+        }
+        // SAFETY: the caller's contract, for the rows of this panel.
         unsafe {
-            match rows {
-                4 => pack_indirect_panel::<4>(panel, ind, i0 + r0, pc, kc),
-                6 => pack_indirect_panel::<6>(panel, ind, i0 + r0, pc, kc),
-                8 => pack_indirect_panel::<8>(panel, ind, i0 + r0, pc, kc),
-                10 => pack_indirect_panel::<10>(panel, ind, i0 + r0, pc, kc),
-                _ => {
-                    for r in 0..rows {
-                        pack_indirect_row(panel, rows, r, ind, i0 + r0 + r, pc, kc);
-                    }
+            if ind.cin == 1 {
+                pack_indirect_c1(panel, rows, &bases, &tables, pc, kc);
+            } else {
+                match rows {
+                    4 => pack_indirect_taps::<4>(panel, ind, &bases, &tables, pc, kc),
+                    6 => pack_indirect_taps::<6>(panel, ind, &bases, &tables, pc, kc),
+                    8 => pack_indirect_taps::<8>(panel, ind, &bases, &tables, pc, kc),
+                    10 => pack_indirect_taps::<10>(panel, ind, &bases, &tables, pc, kc),
+                    _ => pack_indirect_taps_any(panel, rows, ind, &bases, &tables, pc, kc),
                 }
             }
         }
@@ -70,61 +84,98 @@ pub(crate) unsafe fn pack_a_indirect(
     }
 }
 
-/// A panel of exactly `R` rows (the stride of its writes a constant).
-///
-/// # Safety
-/// As [`pack_a_indirect`] for rows `i..i + R`; `panel` holds `R * kc` values.
-#[inline(always)]
-unsafe fn pack_indirect_panel<const R: usize>(panel: &mut [f32], ind: &Indirection, i: usize, pc: usize, kc: usize) {
-    for r in 0..R {
-        // SAFETY: passed on.
-        unsafe { pack_indirect_row(panel, R, r, ind, i + r, pc, kc) };
-    }
-}
+/// The most rows a panel of [`pack_a_indirect`] may have (its per-row state is on the stack;
+/// the registry's test checks every kernel's MR against it).
+pub(crate) const MAX_MR: usize = 16;
 
-/// Row `r` of a panel of `rows` rows: A row `i`, columns `pc..pc + kc`. Each (row, tap) is a
-/// contiguous run of channels, written with a stride of `rows` (the panel stays in L1).
+/// C_in = 1 (a first layer on grey images): one value per (row, tap), row by row.
 ///
 /// # Safety
-/// As [`pack_a_indirect`] for row `i`; `panel` holds `rows * kc` values, `r < rows`.
+/// As [`pack_a_indirect`]; `bases` / `tables` hold each row's image start and offset row.
 #[inline(always)]
-unsafe fn pack_indirect_row(
+unsafe fn pack_indirect_c1(
     panel: &mut [f32],
     rows: usize,
-    r: usize,
-    ind: &Indirection,
-    i: usize,
+    bases: &[*const f32; MAX_MR],
+    tables: &[*const usize; MAX_MR],
     pc: usize,
     kc: usize,
 ) {
-    let image = ind.base.0.wrapping_add(i / ind.pixels * ind.image_stride);
-    let offsets = &ind.offsets[i % ind.pixels * ind.taps..][..ind.taps];
-    let out = panel[r..].as_mut_ptr();
-    let (mut tap, mut c, mut p) = (pc / ind.cin, pc % ind.cin, 0);
-    if ind.cin == 1 {
-        // One value per tap (a first layer on grey images): no channel loop.
-        for (p, &off) in offsets[tap..tap + kc].iter().enumerate() {
-            // SAFETY: out + p * rows is inside the panel (p < kc); a non-PAD offset is a
-            // readable input value (the caller's contract).
-            unsafe { *out.add(p * rows) = if off == Indirection::PAD { 0.0 } else { *image.add(off) } };
+    let out = panel.as_mut_ptr();
+    for r in 0..rows {
+        for p in 0..kc {
+            // SAFETY: tap pc + p < taps of the row's offsets; a non-PAD offset is a readable
+            // value of the row's image; r + p * rows < rows * kc, inside the panel.
+            unsafe {
+                let off = *tables[r].add(pc + p);
+                *out.add(p * rows + r) = if off == Indirection::PAD { 0.0 } else { *bases[r].add(off) };
+            }
         }
-        return;
     }
+}
+
+/// Tap by tap: each tap's channels are a contiguous run in each row, so the panel is filled k
+/// step by k step, `R` values each (R sequential reads, contiguous writes).
+///
+/// # Safety
+/// As [`pack_indirect_c1`], `rows == R`.
+#[inline(always)]
+unsafe fn pack_indirect_taps<const R: usize>(
+    panel: &mut [f32],
+    ind: &Indirection,
+    bases: &[*const f32; MAX_MR],
+    tables: &[*const usize; MAX_MR],
+    pc: usize,
+    kc: usize,
+) {
+    let (mut tap, mut c, mut p) = (pc / ind.cin, pc % ind.cin, 0);
     while p < kc {
         let run = (ind.cin - c).min(kc - p);
-        let off = offsets[tap];
-        // SAFETY: out + (p + q) * rows stays inside the panel (p + q < kc); a non-PAD offset
-        // plus channels c..c + run is readable from the row's image (the caller's contract).
-        unsafe {
-            let d = out.add(p * rows);
+        let out = &mut panel[p * R..(p + run) * R];
+        // SAFETY: each row's offset for `tap` exists; non-PAD ones address cin readable values.
+        let src: [*const f32; R] = std::array::from_fn(|r| unsafe {
+            let off = *tables[r].add(tap);
             if off == Indirection::PAD {
-                for q in 0..run {
-                    *d.add(q * rows) = 0.0;
-                }
+                ind.zero.0
             } else {
-                let src = image.add(off + c);
+                bases[r].add(off + c)
+            }
+        });
+        for (q, step) in out.chunks_exact_mut(R).enumerate() {
+            for (o, s) in step.iter_mut().zip(&src) {
+                // SAFETY: q < run values of a readable row (zero rows hold cin values).
+                *o = unsafe { *s.add(q) };
+            }
+        }
+        p += run;
+        tap += 1;
+        c = 0;
+    }
+}
+
+/// [`pack_indirect_taps`] for any row count (edge panels).
+///
+/// # Safety
+/// As [`pack_indirect_c1`].
+unsafe fn pack_indirect_taps_any(
+    panel: &mut [f32],
+    rows: usize,
+    ind: &Indirection,
+    bases: &[*const f32; MAX_MR],
+    tables: &[*const usize; MAX_MR],
+    pc: usize,
+    kc: usize,
+) {
+    let (mut tap, mut c, mut p) = (pc / ind.cin, pc % ind.cin, 0);
+    while p < kc {
+        let run = (ind.cin - c).min(kc - p);
+        for r in 0..rows {
+            // SAFETY: as in pack_indirect_taps.
+            unsafe {
+                let off = *tables[r].add(tap);
+                let src = if off == Indirection::PAD { ind.zero.0 } else { bases[r].add(off + c) };
                 for q in 0..run {
-                    *d.add(q * rows) = *src.add(q);
+                    panel[(p + q) * rows + r] = *src.add(q);
                 }
             }
         }

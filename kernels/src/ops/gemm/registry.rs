@@ -382,6 +382,7 @@ mod tests {
             assert_eq!(k.nc % k.nr, 0, "{}: NC must be a multiple of NR", k.name);
             use super::super::ukernel::{MAX_NR, MAX_TILE};
             assert!(k.mr * k.nr <= MAX_TILE && k.nr <= MAX_NR, "{}: edge tiles must fit the stack buffer", k.name);
+            assert!(k.mr <= super::super::pack::MAX_MR, "{}: indirect packing keeps MR rows of state", k.name);
             assert!(k.kc > 0 && k.mc >= k.mr, "{}", k.name);
             assert!(k.gemv.windows(2).all(|w| w[0].1 > w[1].1), "{}: GEMV strips widest first", k.name);
             assert!(k.gemv_dot.len() <= 3, "{}: dot kernels for 1..=3 columns", k.name);
