@@ -1,5 +1,6 @@
 //! 64-byte aligned f32 buffers and per-thread scratch space, for packing and workspaces.
 
+use crate::error::KernelError;
 use std::cell::RefCell;
 
 #[repr(C, align(64))]
@@ -39,6 +40,27 @@ impl AlignedVec {
         }
         self.len = self.len.max(len);
     }
+}
+
+/// A `Vec` of `len` values written by `fill` (given the start of the uninitialised storage)
+/// without zeroing them first: an output the caller would otherwise allocate zeroed only for
+/// the kernel to overwrite. `TooLarge` (naming `what`, `rows x cols = len`) when it cannot be
+/// allocated.
+///
+/// # Safety
+/// When `fill` returns `Ok`, it has written all `len` values.
+pub(crate) unsafe fn vec_written_by(
+    (what, rows, cols): (&'static str, usize, usize),
+    fill: impl FnOnce(*mut f32) -> Result<(), KernelError>,
+) -> Result<Vec<f32>, KernelError> {
+    let len = rows.checked_mul(cols).ok_or(KernelError::TooLarge { what, rows, cols })?;
+    let mut v: Vec<f32> = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| KernelError::TooLarge { what, rows, cols })?;
+    fill(v.spare_capacity_mut().as_mut_ptr().cast::<f32>())?;
+    // SAFETY: the capacity is at least `len`, and `fill` wrote every value (the caller's
+    // contract).
+    unsafe { v.set_len(len) };
+    Ok(v)
 }
 
 /// A per-thread scratch buffer (declare with `thread_local!`).

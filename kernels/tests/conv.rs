@@ -35,7 +35,18 @@ fn check(
     let mut out = vec![f32::NAN; g.output_len().unwrap()];
     match &res {
         Some(res) => conv.run_with_residual(&input, batch, h, w, res, &mut out).unwrap(),
-        None => conv.run(&input, batch, h, w, &mut out).unwrap(),
+        None => {
+            conv.run(&input, batch, h, w, &mut out).unwrap();
+            // The same values, bit for bit, into a fresh (not zeroed) Vec.
+            let (fresh, g2) = conv.run_to_vec(&input, batch, h, w).unwrap();
+            assert_eq!(g2, g);
+            assert!(
+                fresh.iter().zip(&out).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{p:?}: run_to_vec differs from run"
+            );
+            assert_eq!(fresh.len(), out.len());
+            g2
+        }
     };
     let (want, mag) = conv2d_reference(&g, &input, &filter, bias.as_deref(), res.as_deref(), act);
     let k = (p.kernel.0 * p.kernel.1 * p.in_per_group()) as f32;
@@ -89,6 +100,26 @@ fn dense_sweep_of_geometries() {
         for (i, &(p, shape)) in cases.iter().enumerate() {
             check(gemm, p, shape, false, Activation::Identity, false, FilterLayout::Oihw, i as u64);
             check(gemm, p, shape, true, Activation::Relu, false, FilterLayout::Hwio, 100 + i as u64);
+        }
+    }
+}
+
+#[test]
+fn run_to_vec_of_empty_outputs_and_bad_input() {
+    for gemm in gemms() {
+        for p in [Conv2dParams::new(3, 4, (3, 3)), Conv2dParams::new(4, 4, (3, 3)).groups(4)] {
+            let conv = Conv2d::with_gemm(
+                gemm,
+                p,
+                &vec![0.5; p.filter_len().unwrap()],
+                FilterLayout::Oihw,
+                None,
+                Activation::Identity,
+            )
+            .unwrap();
+            let (out, g) = conv.run_to_vec(&[], 0, 5, 5).unwrap();
+            assert!(out.is_empty() && g.batch == 0);
+            assert!(matches!(conv.run_to_vec(&[1.0; 7], 1, 5, 5), Err(KernelError::LengthMismatch { .. })));
         }
     }
 }

@@ -274,6 +274,10 @@ fn packed_b_matches_unpacked() {
                 &epi,
             )
             .unwrap();
+            // Into a fresh (not zeroed) Vec: the same bits.
+            let fresh = g.run_packed_to_vec(1.5, MatRef::row_major(&a, m, k).unwrap(), &packed, &epi).unwrap();
+            assert_eq!(fresh.len(), m * n);
+            assert!(fresh.iter().zip(&c1).all(|(x, y)| x.to_bits() == y.to_bits()), "{isa} to_vec {m}x{n}x{k}");
             g.run_fused(
                 1.5,
                 MatRef::row_major(&a, m, k).unwrap(),

@@ -19,7 +19,12 @@ fn check(isa: Isa, p: Pool2dParams, (batch, h, w): (usize, usize, usize), seed: 
     let g = p.geometry(batch, h, w).unwrap();
     let input = r.vec(g.input_len().unwrap());
     let mut out = vec![f32::NAN; g.output_len().unwrap()];
-    Pool2d::with_isa(isa, p).unwrap().run(&input, batch, h, w, &mut out).unwrap();
+    let pool = Pool2d::with_isa(isa, p).unwrap();
+    pool.run(&input, batch, h, w, &mut out).unwrap();
+    let (fresh, g2) = pool.run_to_vec(&input, batch, h, w).unwrap();
+    assert_eq!(g2, g);
+    assert_eq!(fresh.len(), out.len());
+    assert!(fresh.iter().zip(&out).all(|(a, b)| a.to_bits() == b.to_bits()), "{p:?}: run_to_vec differs from run");
     let avg = match p.kind {
         PoolKind::Max => None,
         PoolKind::Avg { count_include_pad } => Some(count_include_pad),

@@ -87,9 +87,8 @@ impl Conv2d {
             let kernel = ConvKernel::with_gemm(gemm(), self.params, weight, FilterLayout::Oihw, bias, act)?;
             self.packed = Some((act, kernel));
         }
-        let mut y = Tensor::zeros(&[n, g.out_h, g.out_w, g.out_c])?;
-        self.packed.as_ref().expect("packed above").1.run(x.data(), n, h, w, y.data_mut())?;
-        Ok(y)
+        let (y, _) = self.packed.as_ref().expect("packed above").1.run_to_vec(x.data(), n, h, w)?;
+        Tensor::new(&[n, g.out_h, g.out_w, g.out_c], y)
     }
 
     /// The im2col matrix of `x`: row `(n, oy, ox)`, column `(ky, kx, ci)`, zeros in the padding.
@@ -269,11 +268,11 @@ impl Layer for MaxPool2d {
         }
         if !train {
             // No winners to remember: the vectorised pooling kernel.
-            let mut y = Tensor::zeros(&[n, oh, ow, c])?;
-            if c > 0 {
-                Pool2d::new(Pool2dParams::new(PoolKind::Max, c, (kh, kw)))?.run(x.data(), n, h, w, y.data_mut())?;
+            if c == 0 {
+                return Tensor::zeros(&[n, oh, ow, c]);
             }
-            return Ok(y);
+            let pool = Pool2d::new(Pool2dParams::new(PoolKind::Max, c, (kh, kw)))?;
+            return Tensor::new(&[n, oh, ow, c], pool.run_to_vec(x.data(), n, h, w)?.0);
         }
         let xd = x.data();
         let mut y = vec![0.0f32; n * oh * ow * c];

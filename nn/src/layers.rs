@@ -131,25 +131,25 @@ impl Linear {
     /// GEMM, `beta = 1`) when given, added before `act`.
     pub fn infer(&mut self, x: &Tensor, act: Activation, residual: Option<Tensor>) -> Result<Tensor> {
         let batch = self.check_input(x)?;
-        let (mut y, beta) = match residual {
-            Some(r) if r.shape() == [batch, self.outputs] => (r, 1.0),
-            Some(r) => {
-                return Err(NnError::Shape {
-                    what: "Linear residual".into(),
-                    expected: vec![batch, self.outputs],
-                    found: r.shape().to_vec(),
-                })
-            }
-            None => (Tensor::zeros(&[batch, self.outputs])?, 0.0),
-        };
         if self.packed.is_none() {
             self.packed = Some(gemm().pack_b(self.weight_t()?)?);
         }
         let packed = self.packed.as_ref().expect("packed above");
         let a = MatRef::row_major(x.data(), batch, self.inputs)?;
-        let c = MatMut::row_major(y.data_mut(), batch, self.outputs)?;
-        gemm().run_packed(1.0, a, packed, beta, c, &Epilogue::new(Some(&self.bias), act))?;
-        Ok(y)
+        let epi = Epilogue::new(Some(&self.bias), act);
+        match residual {
+            Some(mut y) if y.shape() == [batch, self.outputs] => {
+                let c = MatMut::row_major(y.data_mut(), batch, self.outputs)?;
+                gemm().run_packed(1.0, a, packed, 1.0, c, &epi)?;
+                Ok(y)
+            }
+            Some(r) => Err(NnError::Shape {
+                what: "Linear residual".into(),
+                expected: vec![batch, self.outputs],
+                found: r.shape().to_vec(),
+            }),
+            None => Tensor::new(&[batch, self.outputs], gemm().run_packed_to_vec(1.0, a, packed, &epi)?),
+        }
     }
 
     /// The batch size of `x`, which must be `[batch, inputs]`.

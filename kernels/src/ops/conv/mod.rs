@@ -183,15 +183,52 @@ impl Conv2d {
         self.run_impl(input, batch, height, width, Some(residual), output)
     }
 
-    fn run_impl(
+    /// Like [`Conv2d::run`], into a new `Vec` (not zeroed first: every value is written).
+    /// `TooLarge` when the output does not fit in memory.
+    pub fn run_to_vec(
         &self,
         input: &[f32],
         batch: usize,
         height: usize,
         width: usize,
-        residual: Option<&[f32]>,
-        output: &mut [f32],
-    ) -> Result<Conv2dGeometry, KernelError> {
+    ) -> Result<(Vec<f32>, Conv2dGeometry), KernelError> {
+        let (g, out_len) = self.checked_geometry(input, batch, height, width)?;
+        if self.depthwise.is_some() {
+            // (The depthwise kernels take a slice: a zeroed one.)
+            let mut out = Vec::new();
+            out.try_reserve_exact(out_len).map_err(|_| KernelError::TooLarge {
+                what: "convolution output",
+                rows: out_len,
+                cols: 1,
+            })?;
+            out.resize(out_len, 0.0);
+            self.run_impl(input, batch, height, width, None, &mut out)?;
+            return Ok((out, g));
+        }
+        // SAFETY: `compute` with beta = 0 writes every output value (GEMMs over all of C) and
+        // reads none of them; the storage holds `out_len` values.
+        let out = unsafe {
+            crate::buffer::vec_written_by(
+                ("convolution output", out_len.checked_div(g.out_c).unwrap_or(0), g.out_c),
+                |out| {
+                    if out_len > 0 {
+                        self.compute(&g, input, 0.0, out)?;
+                    }
+                    Ok(())
+                },
+            )?
+        };
+        Ok((out, g))
+    }
+
+    /// The geometry and output length, after checking the input's length.
+    fn checked_geometry(
+        &self,
+        input: &[f32],
+        batch: usize,
+        height: usize,
+        width: usize,
+    ) -> Result<(Conv2dGeometry, usize), KernelError> {
         let g = self.params.geometry(batch, height, width)?;
         let (in_len, out_len) = (g.input_len()?, g.output_len()?);
         if input.len() != in_len {
@@ -201,6 +238,19 @@ impl Conv2d {
                 found: input.len(),
             });
         }
+        Ok((g, out_len))
+    }
+
+    fn run_impl(
+        &self,
+        input: &[f32],
+        batch: usize,
+        height: usize,
+        width: usize,
+        residual: Option<&[f32]>,
+        output: &mut [f32],
+    ) -> Result<Conv2dGeometry, KernelError> {
+        let (g, out_len) = self.checked_geometry(input, batch, height, width)?;
         if output.len() != out_len {
             return Err(KernelError::LengthMismatch {
                 what: "output (batch x out_h x out_w x C_out)",
@@ -231,6 +281,25 @@ impl Conv2d {
             }
             None => 0.0,
         };
+        // SAFETY: `output` is a unique borrow of the output's length.
+        unsafe { self.compute(&g, input, beta, output.as_mut_ptr())? };
+        Ok(g)
+    }
+
+    /// The GEMM paths (not depthwise): `output = act(conv + bias + beta * output)`.
+    ///
+    /// # Safety
+    /// `output` is writable (and, with `beta != 0`, readable) for the geometry's output length,
+    /// which is not zero, `input` has the geometry's input length, and nothing else accesses
+    /// either during the call.
+    unsafe fn compute(
+        &self,
+        g: &Conv2dGeometry,
+        input: &[f32],
+        beta: f32,
+        output: *mut f32,
+    ) -> Result<(), KernelError> {
+        let batch = g.batch;
         let (cin, cout) = (self.params.in_per_group(), self.params.out_per_group());
         let pixels = g.out_h * g.out_w;
         if g.is_pointwise() {
@@ -238,12 +307,13 @@ impl Conv2d {
             let m = batch * pixels;
             for (grp, packed) in self.packed.iter().enumerate() {
                 let a = MatRef::with_offset(input, grp * cin, m, cin, g.in_c as isize, 1)?;
-                let c = MatMut::with_offset(output, grp * cout, m, cout, g.out_c as isize, 1)?;
+                // SAFETY: this group's columns of the output (the caller's contract).
+                let c = unsafe { MatMut::from_raw_parts(output.add(grp * cout), m, cout, g.out_c as isize, 1)? };
                 self.gemm.run_packed(1.0, a, packed, beta, c, &self.epilogue(grp))?;
             }
-            return Ok(g);
+            return Ok(());
         }
-        let offsets = indirection_offsets(&g);
+        let offsets = indirection_offsets(g);
         let zero = vec![0.0f32; cin];
         let m = batch * pixels;
         for (grp, packed) in self.packed.iter().enumerate() {
@@ -256,14 +326,15 @@ impl Conv2d {
                 taps: g.kernel.0 * g.kernel.1,
                 cin,
             };
-            let c = MatMut::with_offset(output, grp * cout, m, cout, g.out_c as isize, 1)?;
+            // SAFETY: this group's columns of the output (the caller's contract).
+            let c = unsafe { MatMut::from_raw_parts(output.add(grp * cout), m, cout, g.out_c as isize, 1)? };
             // SAFETY: every offset (not PAD) is a pixel of an image, and from each image's start
             // (inside `input`, whose length was checked: batch images of image_stride values)
             // plus the group's channel offset, cin values are inside `input`; `zero` holds cin
-            // values; both are shared borrows that `output` (a unique one) cannot overlap.
+            // values; both are shared borrows that the output (the caller's) cannot overlap.
             unsafe { self.gemm.run_indirect(ind, m, packed, beta, c, &self.epilogue(grp))? };
         }
-        Ok(g)
+        Ok(())
     }
 
     /// Bias (this group's slice) and activation.

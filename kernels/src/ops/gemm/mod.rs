@@ -194,6 +194,27 @@ impl Gemm {
         Ok(())
     }
 
+    /// `act(alpha*A*B + bias)` with a prepacked B into a new row-major `m x n` `Vec`, which is
+    /// not zeroed first (every value is written): [`Gemm::run_packed`] with `beta = 0` and no
+    /// output to allocate. `TooLarge` when the output does not fit in memory.
+    pub fn run_packed_to_vec(
+        &self,
+        alpha: f32,
+        a: MatRef<'_>,
+        b: &PackedB,
+        epi: &Epilogue<'_>,
+    ) -> Result<Vec<f32>, KernelError> {
+        let (m, n) = (a.rows(), b.cols());
+        // SAFETY: with beta = 0 the GEMM writes every element of C (m x n, row-major) and
+        // reads none; the view is over the Vec's own storage, nothing else accesses it.
+        unsafe {
+            crate::buffer::vec_written_by(("GEMM output", m, n), |ptr| {
+                let c = MatMut::from_raw_parts(ptr, m, n, n as isize, 1)?;
+                self.run_packed(alpha, a, b, 0.0, c, epi)
+            })
+        }
+    }
+
     #[inline]
     fn threads(&self, m: usize, n: usize, k: usize) -> usize {
         self.threads_for(m.saturating_mul(n).saturating_mul(k))

@@ -148,8 +148,35 @@ impl Pool2d {
         }
         // SAFETY: `select` checked the ISA; the lengths match the geometry, whose image is not
         // empty (`geometry`), so every window covers at least one input pixel.
-        unsafe { f(&g, self.params.kind, input, output) };
+        unsafe { f(&g, self.params.kind, input, output.as_mut_ptr()) };
         Ok(g)
+    }
+
+    /// Like [`Pool2d::run`], into a new `Vec` (not zeroed first: every value is written).
+    /// `TooLarge` when the output does not fit in memory.
+    pub fn run_to_vec(
+        &self,
+        input: &[f32],
+        batch: usize,
+        height: usize,
+        width: usize,
+    ) -> Result<(Vec<f32>, Conv2dGeometry), KernelError> {
+        let g = self.params.geometry(batch, height, width)?;
+        check_len("input (batch x height x width x channels)", g.input_len()?, input.len())?;
+        let f = select(self.isa)?;
+        let rows = g.output_len()?.checked_div(g.out_c).unwrap_or(0);
+        // SAFETY: as in `run`: the pool writes every output value (each window covers at least
+        // one input pixel), into storage of the output's length; nothing is run for an empty
+        // output.
+        let out = unsafe {
+            crate::buffer::vec_written_by(("pooling output", rows, g.out_c), |dst| {
+                if rows > 0 {
+                    f(&g, self.params.kind, input, dst);
+                }
+                Ok(())
+            })?
+        };
+        Ok((out, g))
     }
 }
 
@@ -202,8 +229,9 @@ fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), Ke
 }
 
 /// # Safety
-/// The ISA of the instantiation is available; `input` and `output` have the geometry's lengths.
-type PoolFn = unsafe fn(&Conv2dGeometry, PoolKind, &[f32], &mut [f32]);
+/// The ISA of the instantiation is available; `input` has the geometry's length and `output`
+/// is writable for the geometry's output length (it need not be initialised: only written).
+type PoolFn = unsafe fn(&Conv2dGeometry, PoolKind, &[f32], *mut f32);
 /// # Safety
 /// The ISA is available; `input` is `batch x pixels x channels`, `output` `batch x channels`.
 type GlobalFn = unsafe fn(&[f32], usize, usize, &mut [f32]);
@@ -213,7 +241,7 @@ macro_rules! entry_points {
         $(
             #[$cfg]
             $(#[target_feature(enable = $tf)])?
-            unsafe fn $name(g: &Conv2dGeometry, kind: PoolKind, input: &[f32], output: &mut [f32]) {
+            unsafe fn $name(g: &Conv2dGeometry, kind: PoolKind, input: &[f32], output: *mut f32) {
                 // SAFETY: forwarded contract.
                 unsafe { pool::<$v>(g, kind, input, output) }
             }
@@ -282,13 +310,12 @@ fn select_global(isa: Isa) -> Result<GlobalFn, KernelError> {
 /// See [`PoolFn`]. Per output pixel, the window clipped to the input, one channel block at a
 /// time.
 #[inline(always)]
-unsafe fn pool<V: F32Vector>(g: &Conv2dGeometry, kind: PoolKind, input: &[f32], output: &mut [f32]) {
+unsafe fn pool<V: F32Vector>(g: &Conv2dGeometry, kind: PoolKind, input: &[f32], dst: *mut f32) {
     let c = g.out_c;
     let (kh, kw) = g.kernel;
     let xr: Vec<(usize, usize)> =
         (0..g.out_w).map(|ox| tap_range(ox * g.stride.1, 1, g.pad_left, g.in_w, kw)).collect();
     let src = input.as_ptr();
-    let dst = output.as_mut_ptr();
     for n in 0..g.batch {
         for oy in 0..g.out_h {
             let (ky0, ky1) = tap_range(oy * g.stride.0, 1, g.pad_top, g.in_h, kh);
