@@ -46,6 +46,7 @@ fn gemm_partial_tiles_layouts_gemv_and_packed_b() {
         g.run(1.0, av, bv, 0.0, MatMut::row_major(&mut c1, m, n).unwrap()).unwrap();
         g.run_packed(1.0, av, &packed, 0.0, MatMut::row_major(&mut c2, m, n).unwrap(), &Epilogue::NONE).unwrap();
         assert_eq!(c1, c2, "{isa:?}");
+        assert_eq!(g.run_packed_to_vec(1.0, av, &packed, &Epilogue::NONE).unwrap(), c2, "{isa:?}");
     }
 }
 
@@ -77,6 +78,9 @@ fn convolutions_every_path() {
             for (j, ((&o, &wv), &m)) in out.iter().zip(&want).zip(&mag).enumerate() {
                 assert!(close(o, wv, 1e-5 * (m + 1.0)), "{isa:?} case {i}: output {j} got {o}, want {wv}");
             }
+            // Into uninitialised storage: the same values as into a slice.
+            conv.run(&input, batch, h, w, &mut out).unwrap();
+            assert_eq!(conv.run_to_vec(&input, batch, h, w).unwrap().0, out, "{isa:?} case {i}");
         }
     }
 }
@@ -94,10 +98,12 @@ fn pooling_with_padding_and_global() {
             let p = Pool2dParams::new(kind, c, (3, 2)).stride(2, 1).padding(Padding::uniform(1));
             let g = p.geometry(batch, h, w).unwrap();
             let mut out = vec![f32::NAN; g.output_len().unwrap()];
-            Pool2d::with_isa(isa, p).unwrap().run(&input, batch, h, w, &mut out).unwrap();
+            let pool = Pool2d::with_isa(isa, p).unwrap();
+            pool.run(&input, batch, h, w, &mut out).unwrap();
             for (&o, &wv) in out.iter().zip(&pool2d_reference(&g, &input, avg)) {
                 assert!(close(o, wv, 1e-5), "{isa:?} {kind:?}: {o} vs {wv}");
             }
+            assert_eq!(pool.run_to_vec(&input, batch, h, w).unwrap().0, out, "{isa:?} {kind:?}");
         }
         let mut out = vec![f32::NAN; batch * c];
         global_avg_pool_with_isa(isa, &input, batch, h * w, c, &mut out).unwrap();
