@@ -308,61 +308,81 @@ fn select_global(isa: Isa) -> Result<GlobalFn, KernelError> {
 }
 
 /// See [`PoolFn`]. Per output pixel, the window clipped to the input, one channel block at a
-/// time.
+/// time (max and average compiled separately: no test of the kind per value).
 #[inline(always)]
 unsafe fn pool<V: F32Vector>(g: &Conv2dGeometry, kind: PoolKind, input: &[f32], dst: *mut f32) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match kind {
+            PoolKind::Max => pool_windows::<V, true>(g, false, input, dst),
+            PoolKind::Avg { count_include_pad } => pool_windows::<V, false>(g, count_include_pad, input, dst),
+        }
+    }
+}
+
+/// [`pool`] for max (`MAX`) or average pooling (`include_pad`: divide by the whole window).
+///
+/// # Safety
+/// As [`PoolFn`].
+#[inline(always)]
+unsafe fn pool_windows<V: F32Vector, const MAX: bool>(
+    g: &Conv2dGeometry,
+    include_pad: bool,
+    input: &[f32],
+    dst: *mut f32,
+) {
     let c = g.out_c;
     let (kh, kw) = g.kernel;
-    let xr: Vec<(usize, usize)> =
-        (0..g.out_w).map(|ox| tap_range(ox * g.stride.1, 1, g.pad_left, g.in_w, kw)).collect();
-    let src = input.as_ptr();
+    let in_row = g.in_w * c;
+    // Per output column: the taps inside the input, and the first input column they read.
+    let xr: Vec<(usize, usize, usize)> = (0..g.out_w)
+        .map(|ox| {
+            let (kx0, kx1) = tap_range(ox * g.stride.1, 1, g.pad_left, g.in_w, kw);
+            (kx1 - kx0, ox * g.stride.1 + kx0 - g.pad_left, kh * kw)
+        })
+        .collect();
+    let mut out = dst;
     for n in 0..g.batch {
         for oy in 0..g.out_h {
             let (ky0, ky1) = tap_range(oy * g.stride.0, 1, g.pad_top, g.in_h, kh);
-            for (ox, &(kx0, kx1)) in xr.iter().enumerate() {
-                let inside = (ky1 - ky0) * (kx1 - kx0);
-                let count = match kind {
-                    PoolKind::Avg { count_include_pad: true } => kh * kw,
-                    _ => inside,
-                };
-                let scale = 1.0 / count as f32;
-                let at = |ky: usize, kx: usize| {
-                    let iy = oy * g.stride.0 + ky - g.pad_top;
-                    let ix = ox * g.stride.1 + kx - g.pad_left;
-                    ((n * g.in_h + iy) * g.in_w + ix) * c
-                };
-                let out = ((n * g.out_h + oy) * g.out_w + ox) * c;
-                let mut cb = 0;
-                // SAFETY: (whole block) the ISA is available (caller); taps in ky0..ky1 x
-                // kx0..kx1 are inside the image (`tap_range`, non-empty: padding < window);
-                // blocks read and write channels cb..cb + n < C of one pixel.
-                unsafe {
-                    while cb < c {
-                        let nl = (c - cb).min(V::N);
-                        let ld = |p: *const f32| if nl == V::N { V::load(p) } else { V::load_part(p, nl) };
-                        let mut acc = ld(src.add(at(ky0, kx0) + cb));
-                        for ky in ky0..ky1 {
-                            for kx in kx0..kx1 {
-                                if (ky, kx) == (ky0, kx0) {
-                                    continue;
+            let rows = ky1 - ky0;
+            // SAFETY: (whole block) the ISA is available (caller); the window's taps, rows
+            // iy0..iy0 + rows and columns ix0..ix0 + cols, are inside the image (`tap_range`,
+            // non-empty: padding < window); blocks read channels cb..cb + nl <= C of those
+            // pixels and write them of output pixel `out`, which steps through the output.
+            unsafe {
+                let row0 = input.as_ptr().add((n * g.in_h + oy * g.stride.0 + ky0 - g.pad_top) * in_row);
+                for &(cols, ix0, window) in &xr {
+                    let scale = V::splat(1.0 / if include_pad { window } else { rows * cols } as f32);
+                    let base = row0.add(ix0 * c);
+                    // The window's channels cb.. loaded by `$ld`, reduced.
+                    macro_rules! reduce {
+                        ($cb:expr, $ld:expr) => {{
+                            let mut acc = $ld(base.add($cb));
+                            for dy in 0..rows {
+                                let row = base.add(dy * in_row + $cb);
+                                for dx in usize::from(dy == 0)..cols {
+                                    let x = $ld(row.add(dx * c));
+                                    acc = if MAX { V::max(acc, x) } else { V::add(acc, x) };
                                 }
-                                let x = ld(src.add(at(ky, kx) + cb));
-                                acc = match kind {
-                                    PoolKind::Max => V::max(acc, x),
-                                    PoolKind::Avg { .. } => V::add(acc, x),
-                                };
                             }
-                        }
-                        if let PoolKind::Avg { .. } = kind {
-                            acc = V::mul(acc, V::splat(scale));
-                        }
-                        if nl == V::N {
-                            V::store(dst.add(out + cb), acc);
-                        } else {
-                            V::store_part(dst.add(out + cb), nl, acc);
-                        }
+                            if MAX {
+                                acc
+                            } else {
+                                V::mul(acc, scale)
+                            }
+                        }};
+                    }
+                    let mut cb = 0;
+                    while cb + V::N <= c {
+                        V::store(out.add(cb), reduce!(cb, |p| V::load(p)));
                         cb += V::N;
                     }
+                    if cb < c {
+                        let nl = c - cb;
+                        V::store_part(out.add(cb), nl, reduce!(cb, |p| V::load_part(p, nl)));
+                    }
+                    out = out.add(c);
                 }
             }
         }
