@@ -19,6 +19,7 @@ use depthwise::DepthwiseFilter;
 pub use geometry::{Conv2dGeometry, Conv2dParams, Padding};
 
 use crate::activation::Activation;
+use crate::buffer::{checked_len, try_filled, try_to_vec, try_with_capacity};
 use crate::error::KernelError;
 use crate::ops::gemm::{Epilogue, Gemm, Indirection, PackedB, ReadPtr};
 use crate::view::{MatMut, MatRef};
@@ -105,20 +106,20 @@ impl Conv2d {
                 gemm,
                 packed: Vec::new(),
                 depthwise: Some(dw),
-                bias: bias.map(<[f32]>::to_vec),
+                bias: bias.map(|b| try_to_vec("bias", b)).transpose()?,
                 activation,
             });
         }
         let (kh, kw) = params.kernel;
         let (cin, cout) = (params.in_per_group(), params.out_per_group());
         let k = kh * kw * cin;
-        let mut packed = Vec::with_capacity(params.groups);
+        let mut packed = try_with_capacity("packed filters", params.groups)?;
         for g in 0..params.groups {
             // Row (ky, kx, ci), column co of this group's B, as a strided view of the filter.
             let view = match layout {
                 // [co][ci][ky][kx]: rows (ky, kx, ci) are not one stride apart, so gather.
                 FilterLayout::Oihw => {
-                    let mut b = vec![0.0f32; k * cout];
+                    let mut b = try_filled("filter as B", checked_len::<f32>("filter as B", k, cout)?, 0.0f32)?;
                     for co in 0..cout {
                         for ci in 0..cin {
                             for ky in 0..kh {
@@ -137,7 +138,8 @@ impl Conv2d {
             };
             packed.push(gemm.pack_b(view)?);
         }
-        Ok(Conv2d { params, gemm, packed, depthwise: None, bias: bias.map(<[f32]>::to_vec), activation })
+        let bias = bias.map(|b| try_to_vec("bias", b)).transpose()?;
+        Ok(Conv2d { params, gemm, packed, depthwise: None, bias, activation })
     }
 
     /// The parameters.
@@ -221,9 +223,24 @@ impl Conv2d {
         if let Some(dw) = &self.depthwise {
             let (kh, kw) = g.kernel;
             let threads = self.gemm.threads_for(out_len.saturating_mul(kh * kw));
-            dw.run(&g, input, residual, self.activation, output, threads);
+            dw.run(&g, input, residual, self.activation, output, threads)?;
             return Ok(g);
         }
+        let (cin, cout) = (self.params.in_per_group(), self.params.out_per_group());
+        let pixels = g.out_h * g.out_w;
+        let (kh, kw) = g.kernel;
+        let taps = kh * kw;
+        // The indirection buffer (one pointer per output pixel and tap) and the zero row it
+        // points padding taps at, allocated before anything is written (its size is not
+        // bounded by the operands': a large kernel over a wide image makes it huge).
+        let indirection = if g.is_pointwise() {
+            None
+        } else {
+            let zero = try_filled("indirection zero row", g.in_c, 0.0f32)?;
+            let len = checked_len::<ReadPtr>("indirection buffer (pixels x taps)", pixels, taps)?;
+            let rows = try_filled("indirection buffer (pixels x taps)", len, ReadPtr(zero.as_ptr()))?;
+            Some((zero, rows))
+        };
         let beta = match residual {
             Some(r) => {
                 output.copy_from_slice(r);
@@ -231,9 +248,7 @@ impl Conv2d {
             }
             None => 0.0,
         };
-        let (cin, cout) = (self.params.in_per_group(), self.params.out_per_group());
-        let pixels = g.out_h * g.out_w;
-        if g.is_pointwise() {
+        let Some((zero, mut rows)) = indirection else {
             // The input is already A: (batch * pixels) x C_in, a column slice per group.
             let m = batch * pixels;
             for (grp, packed) in self.packed.iter().enumerate() {
@@ -242,11 +257,7 @@ impl Conv2d {
                 self.gemm.run_packed(1.0, a, packed, beta, c, &self.epilogue(grp))?;
             }
             return Ok(g);
-        }
-        let (kh, kw) = g.kernel;
-        let taps = kh * kw;
-        let zero = vec![0.0f32; g.in_c];
-        let mut rows = vec![ReadPtr(zero.as_ptr()); pixels * taps];
+        };
         let image_in = g.in_h * g.in_w * g.in_c;
         for n in 0..batch {
             let image = &input[n * image_in..(n + 1) * image_in];

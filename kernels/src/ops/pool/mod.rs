@@ -9,6 +9,7 @@
 //! than the kernel on its axis, so every window covers at least one input pixel.
 //! NaN inputs: which value a max returns is up to the ISA. Single-threaded.
 
+use crate::buffer::try_collect;
 use crate::error::KernelError;
 use crate::isa::Isa;
 use crate::ops::conv::depthwise::tap_range;
@@ -146,9 +147,15 @@ impl Pool2d {
             // No images (the row sizes may not even fit in memory): nothing to do.
             return Ok(g);
         }
+        // Each output column's window columns, clipped to the input.
+        let xr = try_collect(
+            "pooling column table",
+            (0..g.out_w).map(|ox| tap_range(ox * g.stride.1, 1, g.pad_left, g.in_w, g.kernel.1)),
+        )?;
         // SAFETY: `select` checked the ISA; the lengths match the geometry, whose image is not
-        // empty (`geometry`), so every window covers at least one input pixel.
-        unsafe { f(&g, self.params.kind, input, output) };
+        // empty (`geometry`), so every window covers at least one input pixel; `xr` has one
+        // entry per output column.
+        unsafe { f(&g, self.params.kind, &xr, input, output) };
         Ok(g)
     }
 }
@@ -202,8 +209,9 @@ fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), Ke
 }
 
 /// # Safety
-/// The ISA of the instantiation is available; `input` and `output` have the geometry's lengths.
-type PoolFn = unsafe fn(&Conv2dGeometry, PoolKind, &[f32], &mut [f32]);
+/// The ISA of the instantiation is available; `input` and `output` have the geometry's lengths;
+/// the column table holds each output column's window columns clipped to the input.
+type PoolFn = unsafe fn(&Conv2dGeometry, PoolKind, &[(usize, usize)], &[f32], &mut [f32]);
 /// # Safety
 /// The ISA is available; `input` is `batch x pixels x channels`, `output` `batch x channels`.
 type GlobalFn = unsafe fn(&[f32], usize, usize, &mut [f32]);
@@ -213,9 +221,15 @@ macro_rules! entry_points {
         $(
             #[$cfg]
             $(#[target_feature(enable = $tf)])?
-            unsafe fn $name(g: &Conv2dGeometry, kind: PoolKind, input: &[f32], output: &mut [f32]) {
+            unsafe fn $name(
+                g: &Conv2dGeometry,
+                kind: PoolKind,
+                xr: &[(usize, usize)],
+                input: &[f32],
+                output: &mut [f32],
+            ) {
                 // SAFETY: forwarded contract.
-                unsafe { pool::<$v>(g, kind, input, output) }
+                unsafe { pool::<$v>(g, kind, xr, input, output) }
             }
             #[$cfg]
             $(#[target_feature(enable = $tf)])?
@@ -277,11 +291,15 @@ fn select_global(isa: Isa) -> Result<GlobalFn, KernelError> {
 /// See [`PoolFn`]. Per output pixel, the window clipped to the input, one channel block at a
 /// time.
 #[inline(always)]
-unsafe fn pool<V: F32Vector>(g: &Conv2dGeometry, kind: PoolKind, input: &[f32], output: &mut [f32]) {
+unsafe fn pool<V: F32Vector>(
+    g: &Conv2dGeometry,
+    kind: PoolKind,
+    xr: &[(usize, usize)],
+    input: &[f32],
+    output: &mut [f32],
+) {
     let c = g.out_c;
     let (kh, kw) = g.kernel;
-    let xr: Vec<(usize, usize)> =
-        (0..g.out_w).map(|ox| tap_range(ox * g.stride.1, 1, g.pad_left, g.in_w, kw)).collect();
     let src = input.as_ptr();
     let dst = output.as_mut_ptr();
     for n in 0..g.batch {
