@@ -26,6 +26,8 @@ if ! rustup toolchain list | grep -q "^$NIGHTLY"; then
   echo "[asan] no nightly toolchain: run scripts/setup.sh asan (it installs $NIGHTLY)" >&2
   exit 1
 fi
+# The ISAs this CPU has (a normal build, before the sanitizer flags are set).
+all_isas="$(cargo run -q -p lanes-kernels --example list_isas)"
 export CARGO_TARGET_DIR="${ASAN_TARGET_DIR:-target/asan}"
 export RUSTFLAGS="-Zsanitizer=address"
 export RUSTDOCFLAGS="-Zsanitizer=address"
@@ -34,14 +36,13 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1:
 # sanitizer runtime cannot be linked into).
 target=(--target x86_64-unknown-linux-gnu)
 
-all_isas="$(cargo run -q -p lanes-kernels --example list_isas)"
 isas=("$@")
 [ ${#isas[@]} -gt 0 ] || read -r -d '' -a isas <<<"$all_isas" || true
 skipped=()
 for isa in scalar portable avx2 avx512; do
   grep -qx "$isa" <<<"$all_isas" || skipped+=("$isa")
 done
-[ ${#skipped[@]} -eq 0 ] || echo "[asan] skipped (not available on this CPU): ${skipped[*]}"
+echo "[asan] ISAs: ${isas[*]}; skipped (not on this CPU/build): ${skipped[*]:-none}"
 
 t0=$SECONDS
 cargo "+$NIGHTLY" test -q -p lanes-kernels --features ndarray --tests "${target[@]}" --no-run
