@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every tool the benchmarks and tests need, idempotently, with pinned versions.
-# Usage: scripts/setup.sh [native|aarch64|wasm|data|miri|all]   (default: all; data: only the nn examples' data sets)
+# Usage: scripts/setup.sh [native|aarch64|wasm|data|miri|asan|all]   (default: all; data: only the nn examples' data sets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -264,13 +264,26 @@ miri_tools() {
   fi
 }
 
+# AddressSanitizer for scripts/asan.sh: a nightly (the pinned one, else the machine's
+# `nightly`, else the pinned one installed); its rust-std for x86_64 Linux carries the
+# sanitizer runtime, so nothing else is needed (no rust-src: std is not rebuilt).
+asan_tools() {
+  if rustup toolchain list | grep -q "^$NIGHTLY\|^nightly-x86_64"; then
+    return
+  fi
+  log "rustup toolchain install $NIGHTLY (for scripts/asan.sh)"
+  rustup toolchain install "$NIGHTLY" --profile minimal ||
+    echo "[setup] WARNING: no nightly toolchain: scripts/asan.sh will not run" >&2
+}
+
 case "$what" in
   native) native ;;
   aarch64) aarch64 ;;
   wasm) wasm ;;
   data) python_env; sklearn_data; minilm_data; movielens_data; kws_data; node_data ;;
   miri) miri_tools ;;
-  all) native; aarch64; wasm; miri_tools ;;
-  *) echo "usage: $0 [native|aarch64|wasm|data|miri|all]" >&2; exit 2 ;;
+  asan) asan_tools ;;
+  all) native; aarch64; wasm; miri_tools; asan_tools ;;
+  *) echo "usage: $0 [native|aarch64|wasm|data|miri|asan|all]" >&2; exit 2 ;;
 esac
 log "done"

@@ -105,6 +105,11 @@ for isa in neon portable scalar; do
   LANES_ISA="$isa" cargo test -p lanes-kernels --tests --target "$AARCH64"
 done
 
+# The kernel suites under AddressSanitizer, once per ISA this CPU has (nightly; its own target
+# directory, target/asan).
+step "kernel tests under AddressSanitizer (scripts/asan.sh, every ISA)"
+scripts/asan.sh
+
 # Every committed fuzz input (fuzz/seeds/<target>) once, deterministically: no time-based
 # fuzzing here (scripts/fuzz.sh SECONDS does that), but every past find stays covered.
 step "fuzz corpus replay (nightly, AddressSanitizer)"

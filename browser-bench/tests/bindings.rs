@@ -174,6 +174,65 @@ fn conv_and_element_wise_bindings_compute_and_throw() {
         .contains("rows x cols"));
 }
 
+/// Requests too large for wasm's 4 GiB of memory are thrown JS errors, not traps, and the
+/// module keeps working after them.
+#[wasm_bindgen_test]
+fn requests_too_large_for_wasm_memory_throw_and_the_module_keeps_working() {
+    // A convolution is a GEMM whose A is an indirection buffer of one pointer per output pixel
+    // and tap: a 1 x 2^20 kernel over a 1 x 4096 image ("same" padding: 4096 output pixels)
+    // needs 2^32 of them (16 GiB), though the filter is 8 MiB and the image 16 KiB.
+    let spec = js_sys::JSON::parse(r#"{"inChannels": 1, "outChannels": 2, "kernel": [1, 1048576], "padding": "same"}"#)
+        .unwrap();
+    let layer = lanes_web::Conv2dLayer::new(spec, &vec![0.5; 2 << 20], None, None, None).unwrap();
+    let msg = js_message(layer.run(&[1.0; 4096], 1.0, 1.0, 4096.0).err().unwrap());
+    assert_eq!(msg, "lanes: indirection buffer (pixels x taps) of 4096x1048576 elements does not fit in memory");
+    drop(layer);
+
+    // A GEMM plan whose packed B (64 MiB) no longer fits: the rest of the 4 GiB is taken by
+    // reservations that are never touched (so they cost no real memory), then `setB` packs B.
+    let (m, n, k) = (2usize, 4096usize, 4096usize);
+    let mut plan = lanes_web::GemmPlan::new(m as f64, n as f64, k as f64, None).unwrap();
+    let mut r = Rng::new(5);
+    let (a, b) = (r.vec(m * k), r.vec(k * n));
+    plan.set_a(&a).unwrap();
+    let mut hog: Vec<Vec<u8>> = Vec::with_capacity(256);
+    loop {
+        let mut v = Vec::new();
+        if hog.len() == hog.capacity() || v.try_reserve_exact(32 << 20).is_err() {
+            break;
+        }
+        hog.push(v);
+    }
+    assert!(hog.len() > 8, "could reserve only {} x 32 MiB", hog.len());
+    let err = plan.set_b(&b).err();
+    drop(hog);
+    let msg = js_message(err.expect("packing 64 MiB with less than 32 MiB free must fail"));
+    assert_eq!(msg, format!("lanes: out of memory: could not allocate {} bytes for packed B", k * n * 4));
+
+    // The module keeps working: the same plan once memory is free again, and a fresh sgemm.
+    plan.set_b(&b).unwrap();
+    plan.run(true, false).unwrap();
+    let c = plan.result();
+    let (a2, b2) = (MatRef::row_major(&a, m, k).unwrap(), MatRef::row_major(&b, k, n).unwrap());
+    let zero = vec![0.0; m * n];
+    let got = MatRef::row_major(&c, m, n).unwrap();
+    assert_close(
+        "plan after the error",
+        1.0,
+        a2,
+        b2,
+        0.0,
+        MatRef::row_major(&zero, m, n).unwrap(),
+        got,
+        &Epilogue::NONE,
+        0.0,
+    );
+    let (a, b) = (r.vec(3 * 5), r.vec(5 * 4));
+    let mut c = vec![f32::NAN; 12];
+    lanes_web::sgemm(3.0, 4.0, 5.0, 1.0, &a, &b, 0.0, &mut c, None).unwrap();
+    assert_product(&c, &a, &b, (3, 4, 5));
+}
+
 /// Training runs in wasm (the clock, the progress callback into JavaScript, Adam, the conv
 /// backward pass): the MLP learns the synthetic digits; the CNN runs an epoch; bad input throws.
 #[wasm_bindgen_test]

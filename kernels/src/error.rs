@@ -64,7 +64,8 @@ pub enum KernelError {
         /// The ISA's name, as [`Isa::name`](crate::Isa::name) spells it.
         isa: &'static str,
     },
-    /// A buffer the call needs (e.g. a packed B) would not fit in memory.
+    /// A buffer the call needs (e.g. a packed B) would not fit in memory: its size overflows
+    /// (`usize`, or `isize::MAX` bytes), so no allocation is tried.
     TooLarge {
         /// Which buffer.
         what: &'static str,
@@ -72,6 +73,16 @@ pub enum KernelError {
         rows: usize,
         /// Its columns.
         cols: usize,
+    },
+    /// The allocator refused a buffer the call needs (packed B, a packed filter, the GEMM's
+    /// packing buffers or workspace, a convolution's indirection buffer...): out of memory,
+    /// e.g. past the 4 GiB of a wasm32 module. Nothing was written, and the library keeps
+    /// working (a smaller call can succeed).
+    AllocationFailed {
+        /// Which buffer.
+        what: &'static str,
+        /// The bytes requested.
+        bytes: usize,
     },
     /// An argument outside its domain (e.g. clamp bounds out of order).
     InvalidArgument {
@@ -125,6 +136,9 @@ impl fmt::Display for KernelError {
             }
             TooLarge { what, rows, cols } => {
                 write!(f, "{what} of {rows}x{cols} elements does not fit in memory")
+            }
+            AllocationFailed { what, bytes } => {
+                write!(f, "out of memory: could not allocate {bytes} bytes for {what}")
             }
             InvalidArgument { what } => write!(f, "invalid argument: {what}"),
             IsaUnavailable { isa } => write!(f, "ISA {isa} is not available on this CPU/build"),

@@ -74,7 +74,7 @@ impl<'a, S: DataMut<Elem = f32>> TryFrom<&'a mut ArrayBase<S, Ix2>> for MatMut<'
 
 /// An `m x n` output array for `A (m x k) * B (k x n)`, after checking the shapes (so that a
 /// mismatch is an error, not an allocation) and the size ([`KernelError::TooLarge`] rather
-/// than ndarray's panic).
+/// than ndarray's panic; [`KernelError::AllocationFailed`] when the allocator refuses it).
 fn output_for(a: &MatRef<'_>, b: (usize, usize)) -> Result<Array2<f32>, KernelError> {
     let (m, k, n) = (a.rows(), a.cols(), b.1);
     if b.0 != k {
@@ -91,7 +91,8 @@ fn output_for(a: &MatRef<'_>, b: (usize, usize)) -> Result<Array2<f32>, KernelEr
     if !fits {
         return Err(KernelError::TooLarge { what: "output C", rows: m, cols: n });
     }
-    Ok(Array2::zeros((m, n)))
+    let data = crate::buffer::try_filled("output C", m * n, 0.0f32)?;
+    Array2::from_shape_vec((m, n), data).map_err(|_| KernelError::TooLarge { what: "output C", rows: m, cols: n })
 }
 
 /// `A * B` as a new row-major array, with the default [`Gemm`] (detected ISA, automatic

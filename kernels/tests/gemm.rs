@@ -464,6 +464,56 @@ fn packing_a_huge_broadcast_view_is_an_error_not_an_abort() {
     assert_eq!((packed.rows(), packed.cols()), (usize::MAX / 2, 0));
 }
 
+/// Buffers the allocator must refuse, natively: 2^50 bytes (1 PiB) fit `isize` but no
+/// machine's memory nor x86-64's 47-bit address space. (Under AddressSanitizer, scripts/asan.sh
+/// sets `allocator_may_return_null=1` so that its allocator refuses too rather than abort.) The
+/// wasm suite (browser-bench/tests/bindings.rs) does the same against wasm's 4 GiB.
+#[cfg(all(target_pointer_width = "64", not(miri)))]
+#[test]
+fn allocations_that_fail_are_errors_and_the_library_keeps_working() {
+    let one = [1.0f32];
+    let huge = 1usize << 24;
+    let err = Gemm::new().pack_b(MatRef::new(&one, huge, huge, 0, 0).unwrap()).unwrap_err();
+    assert!(matches!(err, KernelError::AllocationFailed { what: "packed B", bytes } if bytes >= 1 << 50), "{err}");
+    assert!(err.to_string().starts_with("out of memory: could not allocate"), "{err}");
+    // The GEMV strips gather a strided row of A (here a zero column stride: any depth over one
+    // value) into a workspace of k values, allocated before anything is written.
+    // (Wide enough for every kernel's strips.)
+    let n = 515;
+    let row: Vec<f32> = (0..n).map(|j| j as f32).collect();
+    let mut strips = 0;
+    for isa in isas() {
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
+        let mut c = vec![f32::NAN; n];
+        let a = MatRef::new(&one, 1, 1 << 48, 0, 0).unwrap();
+        let b = MatRef::new(&row, 1 << 48, n, 0, 1).unwrap();
+        let strategy = g.plan(1.0, a, b, &mut MatMut::row_major(&mut c, 1, n).unwrap()).unwrap();
+        // (Only the strips gather A's row; any other plan would compute 2^48-deep dot products.)
+        assert_eq!(matches!(strategy, Strategy::GemvStrips(_)), kernel(isa).gemv_width() > 0, "{isa}: {strategy:?}");
+        if !matches!(strategy, Strategy::GemvStrips(_)) {
+            continue;
+        }
+        strips += 1;
+        let err = g.run(1.0, a, b, 0.0, MatMut::row_major(&mut c, 1, n).unwrap()).unwrap_err();
+        assert!(
+            matches!(err, KernelError::AllocationFailed { what: "GEMM workspace", bytes } if bytes >= 1 << 50),
+            "{isa}: {err}"
+        );
+        // A depth whose workspace size overflows: refused before the allocator is asked.
+        let deep = usize::MAX / 2;
+        let (a, b) = (MatRef::new(&one, 1, deep, 0, 0).unwrap(), MatRef::new(&row, deep, n, 0, 1).unwrap());
+        let err = g.run(1.0, a, b, 0.0, MatMut::row_major(&mut c, 1, n).unwrap()).unwrap_err();
+        assert_eq!(err, KernelError::TooLarge { what: "GEMV row of A", rows: 1, cols: deep }, "{isa}");
+        assert!(c.iter().all(|x| x.is_nan()), "{isa}: nothing written by the refused calls");
+        // The library keeps working: the same GEMV at depth 3 (C = 3 * row).
+        let (a, b) = (MatRef::new(&one, 1, 3, 0, 0).unwrap(), MatRef::new(&row, 3, n, 0, 1).unwrap());
+        g.run(1.0, a, b, 0.0, MatMut::row_major(&mut c, 1, n).unwrap()).unwrap();
+        assert!(c.iter().zip(&row).all(|(&c, &r)| c == 3.0 * r), "{isa}: {c:?}");
+    }
+    // Every kernel with GEMV strips (AVX2, AVX-512 here) took the path above.
+    assert_eq!(strips, isas().into_iter().filter(|&i| kernel(i).gemv_width() > 0).count());
+}
+
 #[test]
 fn zero_sizes_are_fine() {
     let g = Gemm::new();

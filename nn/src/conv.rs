@@ -3,7 +3,7 @@
 
 use crate::error::{NnError, Result};
 use crate::layers::{Layer, Param};
-use crate::tensor::Tensor;
+use crate::tensor::{filled, Tensor};
 use lanes_kernels::ops::conv::{Conv2d as ConvKernel, Conv2dGeometry, Conv2dParams, FilterLayout, Padding};
 use lanes_kernels::ops::pool::{Pool2d, Pool2dParams, PoolKind};
 use lanes_kernels::{Activation, Gemm, MatMut, MatRef, Parallelism};
@@ -92,10 +92,11 @@ impl Conv2d {
     }
 
     /// The im2col matrix of `x`: row `(n, oy, ox)`, column `(ky, kx, ci)`, zeros in the padding.
-    fn im2col(&self, g: &Conv2dGeometry, x: &[f32]) -> Vec<f32> {
+    fn im2col(&self, g: &Conv2dGeometry, x: &[f32]) -> Result<Vec<f32>> {
         let (kh, kw) = g.kernel;
         let k = kh * kw * g.in_c;
-        let mut col = vec![0.0f32; g.batch * g.out_h * g.out_w * k];
+        // (pixels x k: a saturated size is refused by the allocator like any too large one)
+        let mut col = filled("Conv2d im2col matrix", (g.batch * g.out_h * g.out_w).saturating_mul(k), 0.0f32)?;
         for n in 0..g.batch {
             for oy in 0..g.out_h {
                 for ox in 0..g.out_w {
@@ -111,7 +112,7 @@ impl Conv2d {
                 }
             }
         }
-        col
+        Ok(col)
     }
 }
 
@@ -149,7 +150,7 @@ impl Layer for Conv2d {
         let (cin, cout) = (g.in_c, g.out_c);
         let k = kh * kw * cin;
         let p = g.batch * g.out_h * g.out_w;
-        let col = self.im2col(&g, x.data());
+        let col = self.im2col(&g, x.data())?;
         let dy = MatRef::row_major(grad_out.data(), p, cout)?;
         // dW (as [K, C_out], rows (ky, kx, ci)) = col^T dY, then back to [C_out][C_in][KH][KW].
         let mut dw = vec![0.0f32; k * cout];
@@ -181,7 +182,7 @@ impl Layer for Conv2d {
                 }
             }
         }
-        let mut dcol = vec![0.0f32; p * k];
+        let mut dcol = filled("Conv2d input gradient columns", p.saturating_mul(k), 0.0f32)?;
         gemm().run(1.0, dy, MatRef::row_major(&w_ohwi, cout, k)?, 0.0, MatMut::row_major(&mut dcol, p, k)?)?;
         let mut dx = Tensor::zeros(x.shape())?;
         let dxd = dx.data_mut();
@@ -275,8 +276,8 @@ impl Layer for MaxPool2d {
             return Tensor::new(&[n, oh, ow, c], pool.run_to_vec(x.data(), n, h, w)?.0);
         }
         let xd = x.data();
-        let mut y = vec![0.0f32; n * oh * ow * c];
-        let mut arg = vec![0usize; y.len()];
+        let mut y = filled("MaxPool2d output", n * oh * ow * c, 0.0f32)?;
+        let mut arg = filled("MaxPool2d winners", y.len(), 0usize)?;
         // Channels innermost: every window position is a contiguous run of `c` values.
         for b in 0..n {
             for oy in 0..oh {

@@ -31,6 +31,14 @@ pub enum NnError {
     Data(String),
     /// An argument outside its domain.
     InvalidArgument(String),
+    /// The allocator refused a buffer (a tensor, a layer's workspace): out of memory, e.g. past
+    /// the 4 GiB of a wasm32 module. The model keeps working (a smaller call can succeed).
+    AllocationFailed {
+        /// Which buffer.
+        what: &'static str,
+        /// The bytes requested.
+        bytes: usize,
+    },
 }
 
 impl fmt::Display for NnError {
@@ -44,6 +52,9 @@ impl fmt::Display for NnError {
             NnError::ModelFile(m) => write!(f, "model file: {m}"),
             NnError::Data(m) => write!(f, "data: {m}"),
             NnError::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
+            NnError::AllocationFailed { what, bytes } => {
+                write!(f, "out of memory: could not allocate {bytes} bytes for {what}")
+            }
         }
     }
 }

@@ -2,6 +2,16 @@
 
 use crate::error::{NnError, Result};
 
+/// `len` copies of `value` (a buffer whose size the caller's input sets): `AllocationFailed`
+/// instead of an abort when the allocator refuses it (or its size in bytes overflows).
+pub(crate) fn filled<T: Clone>(what: &'static str, len: usize, value: T) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| NnError::AllocationFailed { what, bytes: len.saturating_mul(std::mem::size_of::<T>()) })?;
+    v.resize(len, value);
+    Ok(v)
+}
+
 /// A dense row-major f32 tensor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor {
@@ -23,13 +33,14 @@ impl Tensor {
         Ok(Tensor { shape: shape.to_vec(), data })
     }
 
-    /// Zeros of `shape`.
+    /// Zeros of `shape`: `InvalidArgument` when its size overflows, `AllocationFailed` when
+    /// the allocator refuses it.
     pub fn zeros(shape: &[usize]) -> Result<Self> {
         let len = shape
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
             .ok_or_else(|| NnError::InvalidArgument(format!("shape {shape:?} overflows")))?;
-        Ok(Tensor { shape: shape.to_vec(), data: vec![0.0; len] })
+        Ok(Tensor { shape: shape.to_vec(), data: filled("tensor", len, 0.0)? })
     }
 
     /// The shape.

@@ -389,3 +389,15 @@ fn mnist_cnn_short_run() {
     let reports = fit_classifier(&mut m, &data.train, &data.test, c).unwrap();
     assert!(reports[0].accuracy > 0.9, "one epoch of a small CNN on MNIST: test accuracy {}", reports[0].accuracy);
 }
+
+/// A tensor the allocator must refuse (2^50 bytes: no machine's memory, more than x86-64's
+/// address space) is an error, and a small one still works afterwards.
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn a_tensor_too_large_for_memory_is_an_error() {
+    let err = Tensor::zeros(&[1 << 24, 1 << 24]).unwrap_err();
+    assert_eq!(err, NnError::AllocationFailed { what: "tensor", bytes: 1 << 50 });
+    assert_eq!(err.to_string(), format!("out of memory: could not allocate {} bytes for tensor", 1u64 << 50));
+    assert!(matches!(Tensor::zeros(&[usize::MAX, 2]), Err(NnError::InvalidArgument(_))));
+    assert_eq!(Tensor::zeros(&[2, 3]).unwrap().data(), &[0.0; 6]);
+}

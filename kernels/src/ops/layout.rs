@@ -138,8 +138,8 @@ pub fn fold_batch_norm(
         return Err(KernelError::InvalidArgument { what: "batch norm eps is NaN" });
     }
     let per = filter_oihw.len() / out_channels;
-    let mut filter = filter_oihw.to_vec();
-    let mut out_bias = vec![0.0f32; out_channels];
+    let mut filter = crate::buffer::try_to_vec("folded filter", filter_oihw)?;
+    let mut out_bias = crate::buffer::try_filled("folded bias", out_channels, 0.0f32)?;
     for o in 0..out_channels {
         let denom = bn.var[o] as f64 + bn.eps as f64;
         if denom.is_nan() || denom <= 0.0 {

@@ -17,6 +17,7 @@
 
 use super::{Conv2dGeometry, Conv2dParams, FilterLayout};
 use crate::activation::Activation;
+use crate::buffer::{try_collect, try_filled, try_to_vec};
 use crate::error::KernelError;
 use crate::isa::Isa;
 use crate::simd::vector::{F32Vector, Portable};
@@ -46,7 +47,7 @@ impl DepthwiseFilter {
         let taps = match layout {
             // [C][1][KH][KW] -> [KH][KW][C].
             FilterLayout::Oihw => {
-                let mut t = vec![0.0f32; filter.len()];
+                let mut t = try_filled("depthwise filter", filter.len(), 0.0f32)?;
                 for ch in 0..c {
                     for tap in 0..kh * kw {
                         t[tap * c + ch] = filter[ch * kh * kw + tap];
@@ -55,14 +56,18 @@ impl DepthwiseFilter {
                 t
             }
             // [KH][KW][1][C] is already [KH][KW][C].
-            FilterLayout::Hwio => filter.to_vec(),
+            FilterLayout::Hwio => try_to_vec("depthwise filter", filter)?,
         };
-        let bias = bias.map_or_else(|| vec![0.0; c], <[f32]>::to_vec);
+        let bias = match bias {
+            Some(b) => try_to_vec("bias", b)?,
+            None => try_filled("bias", c, 0.0)?,
+        };
         Ok(DepthwiseFilter { taps, bias, rows })
     }
 
     /// Runs on validated operands (`input`, `output`, `residual` of the geometry's lengths)
-    /// with up to `threads` threads.
+    /// with up to `threads` threads. `AllocationFailed` (before anything is written) when its
+    /// column table cannot be allocated.
     pub(crate) fn run(
         &self,
         g: &Conv2dGeometry,
@@ -71,7 +76,7 @@ impl DepthwiseFilter {
         act: Activation,
         output: &mut [f32],
         threads: usize,
-    ) {
+    ) -> Result<(), KernelError> {
         // A kernel axis of size 1 never steps by its dilation: make it 1, so that the interior
         // loop's `dilation * row size` step (formed even when only tap 0 is used) cannot
         // overflow for a huge dilation. (Found by the api_no_panic fuzz target.)
@@ -84,8 +89,10 @@ impl DepthwiseFilter {
         }
         let g = &g;
         let (_, kw) = g.kernel;
-        let xr: Vec<(usize, usize)> =
-            (0..g.out_w).map(|ox| tap_range(ox * g.stride.1, g.dilation.1, g.pad_left, g.in_w, kw)).collect();
+        let xr = try_collect(
+            "depthwise column table",
+            (0..g.out_w).map(|ox| tap_range(ox * g.stride.1, g.dilation.1, g.pad_left, g.in_w, kw)),
+        )?;
         let ox_lo = xr.iter().position(|&r| r == (0, kw)).unwrap_or(g.out_w);
         let ox_hi = xr.iter().rposition(|&r| r == (0, kw)).map_or(ox_lo, |i| i + 1);
         let fast = match (g.kernel, g.stride.1, g.dilation) {
@@ -99,7 +106,7 @@ impl DepthwiseFilter {
         let row_len = g.out_w * g.out_c;
         let rows = g.batch * g.out_h;
         if rows == 0 || row_len == 0 {
-            return;
+            return Ok(());
         }
         #[cfg(feature = "rayon")]
         if threads > 1 && rows > 1 {
@@ -112,11 +119,12 @@ impl DepthwiseFilter {
                 // lengths (checked by Conv2d).
                 unsafe { f(&job, t * per_task, out) }
             });
-            return;
+            return Ok(());
         }
         let _ = threads;
         // SAFETY: as above, with all rows in one call.
-        unsafe { (self.rows)(&job, 0, output) }
+        unsafe { (self.rows)(&job, 0, output) };
+        Ok(())
     }
 }
 

@@ -19,6 +19,7 @@ use depthwise::DepthwiseFilter;
 pub use geometry::{Conv2dGeometry, Conv2dParams, Padding};
 
 use crate::activation::Activation;
+use crate::buffer::{checked_len, try_filled, try_to_vec, try_with_capacity};
 use crate::error::KernelError;
 use crate::ops::gemm::{Epilogue, Gemm, Indirection, PackedB, ReadPtr};
 use crate::view::{MatMut, MatRef};
@@ -105,20 +106,20 @@ impl Conv2d {
                 gemm,
                 packed: Vec::new(),
                 depthwise: Some(dw),
-                bias: bias.map(<[f32]>::to_vec),
+                bias: bias.map(|b| try_to_vec("bias", b)).transpose()?,
                 activation,
             });
         }
         let (kh, kw) = params.kernel;
         let (cin, cout) = (params.in_per_group(), params.out_per_group());
         let k = kh * kw * cin;
-        let mut packed = Vec::with_capacity(params.groups);
+        let mut packed = try_with_capacity("packed filters", params.groups)?;
         for g in 0..params.groups {
             // Row (ky, kx, ci), column co of this group's B, as a strided view of the filter.
             let view = match layout {
                 // [co][ci][ky][kx]: rows (ky, kx, ci) are not one stride apart, so gather.
                 FilterLayout::Oihw => {
-                    let mut b = vec![0.0f32; k * cout];
+                    let mut b = try_filled("filter as B", checked_len::<f32>("filter as B", k, cout)?, 0.0f32)?;
                     for co in 0..cout {
                         for ci in 0..cin {
                             for ky in 0..kh {
@@ -137,7 +138,8 @@ impl Conv2d {
             };
             packed.push(gemm.pack_b(view)?);
         }
-        Ok(Conv2d { params, gemm, packed, depthwise: None, bias: bias.map(<[f32]>::to_vec), activation })
+        let bias = bias.map(|b| try_to_vec("bias", b)).transpose()?;
+        Ok(Conv2d { params, gemm, packed, depthwise: None, bias, activation })
     }
 
     /// The parameters.
@@ -184,7 +186,7 @@ impl Conv2d {
     }
 
     /// Like [`Conv2d::run`], into a new `Vec` (not zeroed first: every value is written).
-    /// `TooLarge` when the output does not fit in memory.
+    /// `AllocationFailed` when the output cannot be allocated.
     pub fn run_to_vec(
         &self,
         input: &[f32],
@@ -195,13 +197,7 @@ impl Conv2d {
         let (g, out_len) = self.checked_geometry(input, batch, height, width)?;
         if self.depthwise.is_some() {
             // (The depthwise kernels take a slice: a zeroed one.)
-            let mut out = Vec::new();
-            out.try_reserve_exact(out_len).map_err(|_| KernelError::TooLarge {
-                what: "convolution output",
-                rows: out_len,
-                cols: 1,
-            })?;
-            out.resize(out_len, 0.0);
+            let mut out = try_filled("convolution output", out_len, 0.0f32)?;
             self.run_impl(input, batch, height, width, None, &mut out)?;
             return Ok((out, g));
         }
@@ -212,7 +208,7 @@ impl Conv2d {
                 ("convolution output", out_len.checked_div(g.out_c).unwrap_or(0), g.out_c),
                 |out| {
                     if out_len > 0 {
-                        self.compute(&g, input, 0.0, out)?;
+                        self.compute(&g, input, None, out)?;
                     }
                     Ok(())
                 },
@@ -271,40 +267,48 @@ impl Conv2d {
         if let Some(dw) = &self.depthwise {
             let (kh, kw) = g.kernel;
             let threads = self.gemm.threads_for(out_len.saturating_mul(kh * kw));
-            dw.run(&g, input, residual, self.activation, output, threads);
+            dw.run(&g, input, residual, self.activation, output, threads)?;
             return Ok(g);
         }
-        let beta = match residual {
-            Some(r) => {
-                output.copy_from_slice(r);
-                1.0
-            }
-            None => 0.0,
-        };
         // SAFETY: `output` is a unique borrow of the output's length.
-        unsafe { self.compute(&g, input, beta, output.as_mut_ptr())? };
+        unsafe { self.compute(&g, input, residual, output.as_mut_ptr())? };
         Ok(g)
     }
 
-    /// The GEMM paths (not depthwise): `output = act(conv + bias + beta * output)`.
+    /// The GEMM paths (not depthwise): `output = act(conv + bias [+ residual])`. The
+    /// indirection is allocated before anything is written (its size is not bounded by the
+    /// operands': a large kernel over a wide image makes it huge).
     ///
     /// # Safety
-    /// `output` is writable (and, with `beta != 0`, readable) for the geometry's output length,
-    /// which is not zero, `input` has the geometry's input length, and nothing else accesses
-    /// either during the call.
+    /// `output` is writable for the geometry's output length, which is not zero, and does not
+    /// overlap `input` or `residual` (each of the geometry's lengths); nothing else accesses it
+    /// during the call.
     unsafe fn compute(
         &self,
         g: &Conv2dGeometry,
         input: &[f32],
-        beta: f32,
+        residual: Option<&[f32]>,
         output: *mut f32,
     ) -> Result<(), KernelError> {
         let batch = g.batch;
         let (cin, cout) = (self.params.in_per_group(), self.params.out_per_group());
         let pixels = g.out_h * g.out_w;
-        if g.is_pointwise() {
+        let indirection = if g.is_pointwise() {
+            None
+        } else {
+            Some((indirection_offsets(g)?, try_filled("indirection zero row", cin, 0.0f32)?))
+        };
+        let beta = match residual {
+            Some(r) => {
+                // SAFETY: r and the output have the same length and do not overlap.
+                unsafe { std::ptr::copy_nonoverlapping(r.as_ptr(), output, r.len()) };
+                1.0
+            }
+            None => 0.0,
+        };
+        let m = batch * pixels;
+        let Some((offsets, zero)) = indirection else {
             // The input is already A: (batch * pixels) x C_in, a column slice per group.
-            let m = batch * pixels;
             for (grp, packed) in self.packed.iter().enumerate() {
                 let a = MatRef::with_offset(input, grp * cin, m, cin, g.in_c as isize, 1)?;
                 // SAFETY: this group's columns of the output (the caller's contract).
@@ -312,10 +316,7 @@ impl Conv2d {
                 self.gemm.run_packed(1.0, a, packed, beta, c, &self.epilogue(grp))?;
             }
             return Ok(());
-        }
-        let offsets = indirection_offsets(g);
-        let zero = vec![0.0f32; cin];
-        let m = batch * pixels;
+        };
         for (grp, packed) in self.packed.iter().enumerate() {
             let ind = Indirection {
                 offsets: &offsets,
@@ -347,12 +348,13 @@ impl Conv2d {
 /// For each output pixel of one image and each tap, the offset (in values) of the input pixel
 /// it reads from the image's start, or `Indirection::PAD` in the padding: one table for every
 /// image and group.
-fn indirection_offsets(g: &Conv2dGeometry) -> Vec<usize> {
+fn indirection_offsets(g: &Conv2dGeometry) -> Result<Vec<usize>, KernelError> {
     let (kh, kw) = g.kernel;
+    let what = "indirection buffer (pixels x taps)";
+    let mut out = try_with_capacity(what, checked_len::<usize>(what, g.out_h * g.out_w, kh * kw)?)?;
     // Input row per (output row, ky) and column per (output column, kx), PAD outside.
     let rows: Vec<usize> = (0..g.out_h * kh).map(|i| g.input_row(i / kh, i % kh).unwrap_or(Indirection::PAD)).collect();
     let cols: Vec<usize> = (0..g.out_w * kw).map(|i| g.input_col(i / kw, i % kw).unwrap_or(Indirection::PAD)).collect();
-    let mut out = Vec::with_capacity(g.out_h * g.out_w * kh * kw);
     for oy in 0..g.out_h {
         for ox in 0..g.out_w {
             for ky in 0..kh {
@@ -368,7 +370,7 @@ fn indirection_offsets(g: &Conv2dGeometry) -> Vec<usize> {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 impl std::fmt::Debug for Conv2d {

@@ -10,52 +10,121 @@ use super::problem::{BSource, Problem};
 use super::registry::AvailableKernel;
 use super::ukernel::{Tile, MAX_NR, MAX_TILE};
 use crate::activation::Activation;
-use crate::buffer::{with_scratch, AlignedVec, Scratch};
+use crate::buffer::{checked_len, try_reserve_scratch, try_with_scratch, with_scratch, AlignedVec, Scratch};
+use crate::error::KernelError;
 use std::cell::RefCell;
 
 thread_local! {
-    static A_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
-    static B_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
-    static PANEL_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
+    // The blocked path's packing buffers: sizes bounded by the kernel's block sizes.
+    static A_SCRATCH: Scratch = const { RefCell::new(AlignedVec::new()) };
+    static B_SCRATCH: Scratch = const { RefCell::new(AlignedVec::new()) };
+    static PANEL_SCRATCH: Scratch = const { RefCell::new(AlignedVec::new()) };
+    // The GEMV paths' workspace (a row of A, gathered vectors, a row of partial sums): sizes
+    // from k or n, which the caller's views set (a zero-stride view can make k anything).
+    static WORKSPACE: Scratch = const { RefCell::new(AlignedVec::new()) };
 }
 
-/// Plans and runs `p` on `threads` threads (1 = the calling thread only).
+/// Plans and runs `p` on `threads` threads (1 = the calling thread only). Every buffer the
+/// plan allocates on this thread (the workspace, the packing buffers) is allocated first, so
+/// an allocation error (`TooLarge`, `AllocationFailed`) returns before anything is written.
 ///
 /// # Safety
 /// The pointers in `p` must be valid for every element of their `m x k`, `k x n`, `m x n`
 /// views, and C must not overlap A or B.
-pub(crate) unsafe fn run(kern: AvailableKernel, p: &Problem, threads: usize) {
+pub(crate) unsafe fn run(kern: AvailableKernel, p: &Problem, threads: usize) -> Result<(), KernelError> {
     let strategy = plan(&kern, p, threads);
-    // SAFETY: forwarded contract; the strategy was planned for this kernel and problem.
-    unsafe { execute(kern, p, &strategy) }
+    let workspace = reserve(&kern, p, &strategy)?;
+    // SAFETY: forwarded contract; the strategy was planned for this kernel and problem, and
+    // the workspace has the length `reserve` computed for it.
+    try_with_scratch(&WORKSPACE, "GEMM workspace", workspace, |ws| unsafe { execute(kern, p, &strategy, ws) })
 }
 
-/// Runs `p` the way `strategy` (planned for `kern` and `p`) says.
+/// Grows this thread's packing buffers to what `strategy` uses on this thread, and returns the
+/// workspace length it needs ([`execute`]'s `ws`).
+fn reserve(kern: &AvailableKernel, p: &Problem, strategy: &Strategy) -> Result<usize, KernelError> {
+    let k = p.depth();
+    Ok(match strategy {
+        Strategy::Nothing | Strategy::SweepInPlace => 0,
+        Strategy::GemvDot(d) if d.gather => {
+            checked_len::<f32>("GEMV gathered vectors", if d.transposed { p.m } else { p.n }, k)?
+        }
+        Strategy::GemvDot(_) => 0,
+        // The row of partial sums (its epilogue, a product of depth 1, needs no workspace).
+        Strategy::GemvRows => checked_len::<f32>("GEMV partial sums", 1, p.n)?,
+        Strategy::GemvStrips(g) => {
+            let BSource::Strided(b) = p.b else { unreachable!("planned for strided B only") };
+            let a_row = if p.a.cs == 1 { 0 } else { checked_len::<f32>("GEMV row of A", 1, k)? };
+            // The head and tail columns run one after the other, after the row of A.
+            let mut edges = 0;
+            for (j0, cols) in [(0, g.head), (p.n - g.tail, g.tail)] {
+                if cols > 0 {
+                    let sub = p.columns(b, j0, cols);
+                    edges = edges.max(reserve(kern, &sub, &plan(kern, &sub, g.threads))?);
+                }
+            }
+            checked_len::<f32>("GEMV workspace", 1, a_row.saturating_add(edges))?
+        }
+        Strategy::Blocked(b) => {
+            reserve_blocked(kern, p, b)?;
+            0
+        }
+    })
+}
+
+/// Grows this thread's packing buffers to what [`blocked`] will use on it: B's shared block
+/// (always packed by the calling thread) and, on one thread, the A block and the B panel
+/// (with threads, the tasks run on rayon's workers, whose own buffers the block sizes bound).
+fn reserve_blocked(kern: &AvailableKernel, p: &Problem, plan: &BlockedPlan) -> Result<(), KernelError> {
+    let (k, nr) = (p.depth(), kern.nr);
+    let nc = plan.nc.min(p.n);
+    if matches!(p.b, BSource::Strided(_)) && plan.b == BPlan::PackedShared {
+        try_reserve_scratch(&B_SCRATCH, "packed B block", nc.div_ceil(nr).saturating_mul(nr).saturating_mul(plan.kc))?;
+    }
+    if plan.threads <= 1 {
+        let depth = if plan.single_pass { k } else { plan.kc };
+        try_reserve_scratch(&PANEL_SCRATCH, "packed B panel", depth.saturating_mul(nr))?;
+        if plan.a != APlan::InPlace {
+            let split = TaskSplit::new(kern, p.m, nc, plan.threads, plan.b != BPlan::PackedPerTask);
+            try_reserve_scratch(&A_SCRATCH, "packed A block", split.mc.min(p.m).saturating_mul(plan.kc))?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `p` the way `strategy` (planned for `kern` and `p`) says, with the workspace `ws`
+/// ([`reserve`]'s length).
 ///
 /// # Safety
 /// As for [`run`], and `strategy == plan(kern, p, _)`.
-pub(crate) unsafe fn execute(kern: AvailableKernel, p: &Problem, strategy: &Strategy) {
+pub(crate) unsafe fn execute(kern: AvailableKernel, p: &Problem, strategy: &Strategy, ws: &mut [f32]) {
     match strategy {
         Strategy::Nothing => {}
         // SAFETY: forwarded contract (the planner checked the strategy's conditions). The
-        // epilogue problem reads `[1]` and the row of sums, which outlive it, and writes C.
-        Strategy::GemvRows => unsafe { gemv::rows(kern, p, |epilogue| run(kern, epilogue, 1)) },
+        // epilogue problem reads `[1]` and the row of sums, which outlive it, and writes C;
+        // of depth 1, it needs no workspace.
+        Strategy::GemvRows => unsafe {
+            gemv::rows(kern, p, &mut ws[..p.n], |e| execute(kern, e, &plan(&kern, e, 1), &mut []))
+        },
         Strategy::GemvStrips(g) => {
             let BSource::Strided(b) = p.b else { unreachable!("planned for strided B only") };
+            let (a_row, rest) = ws.split_at_mut(if p.a.cs == 1 { 0 } else { p.depth() });
             // SAFETY: as above; head and tail are sub-views of the same operands, narrower
-            // than any strip, so they are planned for the blocked path.
-            unsafe {
-                if g.head > 0 {
-                    run(kern, &p.columns(b, 0, g.head), g.threads);
-                }
-                gemv::strips(kern, p, g);
-                if g.tail > 0 {
-                    run(kern, &p.columns(b, p.n - g.tail, g.tail), g.threads);
-                }
+            // than any strip, planned as `reserve` planned them.
+            let mut edge = |j0: usize, cols: usize| unsafe {
+                let sub = p.columns(b, j0, cols);
+                execute(kern, &sub, &plan(&kern, &sub, g.threads), rest)
+            };
+            if g.head > 0 {
+                edge(0, g.head);
+            }
+            // SAFETY: as above; `a_row` holds k values when A's row is strided.
+            unsafe { gemv::strips(kern, p, g, a_row) };
+            if g.tail > 0 {
+                edge(p.n - g.tail, g.tail);
             }
         }
         // SAFETY: as above.
-        Strategy::GemvDot(d) => unsafe { gemv::dot(kern, p, d) },
+        Strategy::GemvDot(d) => unsafe { gemv::dot(kern, p, d, ws) },
         // SAFETY: as above.
         Strategy::SweepInPlace => unsafe { sweep_in_place(kern, p) },
         // SAFETY: as above.

@@ -10,23 +10,16 @@ use super::problem::{BSource, Problem};
 use super::registry::AvailableKernel;
 use super::ukernel::{Dot, Tile, TileFn};
 use crate::activation::Activation;
-use crate::buffer::{with_scratch, AlignedVec, Scratch};
-use std::cell::RefCell;
-
-thread_local! {
-    static GEMV_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
-    static A_ROW_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
-    static DOT_X_SCRATCH: Scratch = RefCell::new(AlignedVec::zeroed(0));
-}
 
 /// [`Strategy::GemvDot`](super::plan::Strategy::GemvDot): `C = act(alpha*A*B + beta*C +
 /// bias)` as dot products of the streamed rows (A's, or B's columns when transposed) with
 /// the `w <= 3` vectors (B's columns, or A's rows), gathered to a buffer first when strided;
-/// row chunks of `d.rows_per_task` run as parallel tasks.
+/// row chunks of `d.rows_per_task` run as parallel tasks. `ws`: room for the gathered vectors
+/// (`w * k` values) when `d.gather`.
 ///
 /// # Safety
 /// As for `exec::execute`, with the planner's conditions (see `plan::plan_dot`).
-pub(super) unsafe fn dot(kern: AvailableKernel, p: &Problem, d: &DotPlan) {
+pub(super) unsafe fn dot(kern: AvailableKernel, p: &Problem, d: &DotPlan, ws: &mut [f32]) {
     let BSource::Strided(b) = p.b else { unreachable!("planned for strided B only") };
     let k = p.depth();
     // The streamed matrix (unit column stride), the vectors (`(element, vector)` strides), and
@@ -37,7 +30,8 @@ pub(super) unsafe fn dot(kern: AvailableKernel, p: &Problem, d: &DotPlan) {
         (p.m, p.n, p.a.ptr, p.a.rs, b.ptr, (b.rs, b.cs), (p.c.rs, p.c.cs), (0, 1))
     };
     let f = kern.gemv_dot[w - 1];
-    with_scratch(&DOT_X_SCRATCH, if d.gather { w * k } else { 0 }, |buf| {
+    {
+        let buf = &mut ws[..if d.gather { w * k } else { 0 }];
         let (x, ldx) = if d.gather {
             for j in 0..w {
                 for q in 0..k {
@@ -88,20 +82,21 @@ pub(super) unsafe fn dot(kern: AvailableKernel, p: &Problem, d: &DotPlan) {
             return;
         }
         (0..tasks).for_each(task);
-    });
+    }
 }
 
-/// Whole rows of B into a row of partial sums `acc`, then `epilogue(p')` with `p'` the product
-/// `[1] x acc` of depth 1 that applies alpha, beta, bias and activation.
+/// Whole rows of B into a row of partial sums `acc` (`n` values), then `epilogue(p')` with `p'`
+/// the product `[1] x acc` of depth 1 that applies alpha, beta, bias and activation.
 ///
 /// # Safety
 /// As for `exec::execute`, with the planner's conditions: M = 1, row-major B, `C.cs == 1`,
 /// a kernel with `gemv_rows`; `epilogue` must compute the problem it is given.
-pub(super) unsafe fn rows(kern: AvailableKernel, p: &Problem, epilogue: impl FnOnce(&Problem)) {
+pub(super) unsafe fn rows(kern: AvailableKernel, p: &Problem, acc: &mut [f32], epilogue: impl FnOnce(&Problem)) {
     let (BSource::Strided(b), Some(rows)) = (p.b, kern.gemv_rows) else {
         unreachable!("planned for strided B and a kernel with gemv_rows")
     };
-    with_scratch(&GEMV_SCRATCH, p.n, |acc| {
+    assert_eq!(acc.len(), p.n, "one partial sum per column");
+    {
         // SAFETY: A's row holds k values `p.a.cs` apart, B is k x n row-major (forwarded
         // contract); acc holds n values; the ISA is available (AvailableKernel).
         unsafe { rows(p.depth(), p.n, p.a.ptr, p.a.cs, b.ptr, b.rs, acc.as_mut_ptr()) };
@@ -112,14 +107,15 @@ pub(super) unsafe fn rows(kern: AvailableKernel, p: &Problem, epilogue: impl FnO
             b: BSource::Strided(Strided { ptr: acc.as_ptr(), rs: p.n as isize, cs: 1 }),
             ..*p
         });
-    });
+    }
 }
 
-/// The strip groups of `g` (its head and tail columns are the caller's).
+/// The strip groups of `g` (its head and tail columns are the caller's). `arow`: room for A's
+/// row (`k` values) when it is strided (`p.a.cs != 1`).
 ///
 /// # Safety
 /// As for `exec::execute`, with the planner's conditions: M = 1, row-major B, `C.cs == 1`.
-pub(super) unsafe fn strips(kern: AvailableKernel, p: &Problem, g: &GemvPlan) {
+pub(super) unsafe fn strips(kern: AvailableKernel, p: &Problem, g: &GemvPlan, arow: &mut [f32]) {
     let BSource::Strided(b) = p.b else { unreachable!("planned for strided B only") };
     let k = p.depth();
     let run_group = |a: ReadPtr, strips: &[Strip]| {
@@ -158,7 +154,8 @@ pub(super) unsafe fn strips(kern: AvailableKernel, p: &Problem, g: &GemvPlan) {
             }
         }
     };
-    with_scratch(&A_ROW_SCRATCH, if p.a.cs == 1 { 0 } else { k }, |arow| {
+    {
+        let arow = &mut arow[..if p.a.cs == 1 { 0 } else { k }];
         let a = if p.a.cs == 1 {
             p.a.ptr
         } else {
@@ -174,7 +171,7 @@ pub(super) unsafe fn strips(kern: AvailableKernel, p: &Problem, g: &GemvPlan) {
             return;
         }
         g.groups.iter().for_each(|group| run_group(a, group));
-    });
+    }
 }
 
 /// The function of strip `s`.

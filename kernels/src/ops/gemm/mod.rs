@@ -166,12 +166,11 @@ impl Gemm {
         let bsrc = BSource::Strided(Strided { ptr: b.as_ptr(), rs: b.row_stride(), cs: b.col_stride() });
         // SAFETY: the views were validated at construction (every element in bounds) and the
         // borrow checker keeps C (a unique borrow) apart from A and B.
-        unsafe { self.execute(kern, alpha, &a, bsrc, b.rows(), b.cols(), beta, &mut c, epi) };
-        Ok(())
+        unsafe { self.execute(kern, alpha, &a, bsrc, b.rows(), b.cols(), beta, &mut c, epi) }
     }
 
-    /// Packs B (weights) once for the kernel this `Gemm` uses. `TooLarge` if the packed copy
-    /// cannot be allocated.
+    /// Packs B (weights) once for the kernel this `Gemm` uses. `TooLarge` if the packed copy's
+    /// size overflows, `AllocationFailed` if the allocator refuses it.
     pub fn pack_b(&self, b: MatRef<'_>) -> Result<PackedB, KernelError> {
         // The row count of the A it will meet is unknown: the kernel for a large one.
         PackedB::new(self.kernel_for(usize::MAX, b.cols(), b.rows())?, b)
@@ -190,13 +189,12 @@ impl Gemm {
         check_shapes(&a, (b.rows(), b.cols()), &c)?;
         epi.validate(c.cols())?;
         // SAFETY: as in run_fused; `b` carries its own (available) kernel.
-        unsafe { self.execute(b.kernel, alpha, &a, BSource::Packed(b), b.rows(), b.cols(), beta, &mut c, epi) };
-        Ok(())
+        unsafe { self.execute(b.kernel, alpha, &a, BSource::Packed(b), b.rows(), b.cols(), beta, &mut c, epi) }
     }
 
     /// `act(alpha*A*B + bias)` with a prepacked B into a new row-major `m x n` `Vec`, which is
     /// not zeroed first (every value is written): [`Gemm::run_packed`] with `beta = 0` and no
-    /// output to allocate. `TooLarge` when the output does not fit in memory.
+    /// output to allocate. `AllocationFailed` when the output cannot be allocated.
     pub fn run_packed_to_vec(
         &self,
         alpha: f32,
@@ -254,10 +252,10 @@ impl Gemm {
         beta: f32,
         c: &mut MatMut<'_>,
         epi: &Epilogue<'_>,
-    ) {
+    ) -> Result<(), KernelError> {
         let p = problem(alpha, a, b, k, n, beta, c, epi);
         // SAFETY: forwarded from the caller.
-        unsafe { exec::run(kern, &p, self.threads(p.m, n, k)) };
+        unsafe { exec::run(kern, &p, self.threads(p.m, n, k)) }
     }
 }
 
@@ -308,8 +306,7 @@ impl Gemm {
             act: epi.activation,
         };
         // SAFETY: the caller's contract for A; B is packed and C a validated unique view.
-        unsafe { exec::run(b.kernel, &p, self.threads(m, n, k)) };
-        Ok(())
+        unsafe { exec::run(b.kernel, &p, self.threads(m, n, k)) }
     }
 }
 
@@ -418,6 +415,5 @@ pub unsafe fn gemm_raw(
         act: crate::activation::Activation::Identity,
     };
     // SAFETY: the caller's contract plus the checks above.
-    unsafe { exec::run(kern, &problem, gemm.threads(m, n, k)) };
-    Ok(())
+    unsafe { exec::run(kern, &problem, gemm.threads(m, n, k)) }
 }

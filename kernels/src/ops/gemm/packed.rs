@@ -2,7 +2,7 @@
 
 use super::pack::pack_b;
 use super::registry::AvailableKernel;
-use crate::buffer::AlignedVec;
+use crate::buffer::{checked_len, AlignedVec};
 use crate::error::KernelError;
 use crate::view::MatRef;
 
@@ -39,14 +39,15 @@ pub struct PackedB {
 }
 
 impl PackedB {
-    /// Packs `b`; an error when the packed copy cannot be allocated (e.g. a huge view made
-    /// of zero strides over a short slice).
+    /// Packs `b`; an error when the packed copy cannot be allocated: `TooLarge` when its size
+    /// overflows (e.g. a huge view made of zero strides over a short slice),
+    /// `AllocationFailed` when the allocator refuses it.
     pub(crate) fn new(kernel: AvailableKernel, b: MatRef<'_>) -> Result<Self, KernelError> {
         let (k, n, nr) = (b.rows(), b.cols(), kernel.nr);
-        let too_large = || KernelError::TooLarge { what: "packed B", rows: k, cols: n };
-        let n_pad = n.div_ceil(nr).checked_mul(nr).ok_or_else(too_large)?;
-        let len = k.checked_mul(n_pad).filter(|l| l.checked_mul(4).is_some_and(|b| b <= isize::MAX as usize));
-        let mut data = len.and_then(AlignedVec::try_zeroed).ok_or_else(too_large)?;
+        let too_large = KernelError::TooLarge { what: "packed B", rows: k, cols: n };
+        let n_pad = n.div_ceil(nr).checked_mul(nr).ok_or(too_large.clone())?;
+        let len = checked_len::<f32>("packed B", k, n_pad).map_err(|_| too_large)?;
+        let mut data = AlignedVec::try_zeroed("packed B", len)?;
         let mut pc = 0;
         // (n == 0: nothing to pack, whatever k is; do not walk k's depth blocks for nothing.)
         while pc < k && n > 0 {

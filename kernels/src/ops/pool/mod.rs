@@ -9,6 +9,7 @@
 //! than the kernel on its axis, so every window covers at least one input pixel.
 //! A NaN in a max window makes the output NaN (as in PyTorch). Single-threaded.
 
+use crate::buffer::try_collect;
 use crate::error::KernelError;
 use crate::isa::Isa;
 use crate::ops::conv::depthwise::tap_range;
@@ -146,14 +147,16 @@ impl Pool2d {
             // No images (the row sizes may not even fit in memory): nothing to do.
             return Ok(g);
         }
+        let xr = column_table(&g)?;
         // SAFETY: `select` checked the ISA; the lengths match the geometry, whose image is not
-        // empty (`geometry`), so every window covers at least one input pixel.
-        unsafe { f(&g, self.params.kind, input, output.as_mut_ptr()) };
+        // empty (`geometry`), so every window covers at least one input pixel; `xr` has one
+        // entry per output column.
+        unsafe { f(&g, self.params.kind, &xr, input, output.as_mut_ptr()) };
         Ok(g)
     }
 
     /// Like [`Pool2d::run`], into a new `Vec` (not zeroed first: every value is written).
-    /// `TooLarge` when the output does not fit in memory.
+    /// `AllocationFailed` when the output cannot be allocated.
     pub fn run_to_vec(
         &self,
         input: &[f32],
@@ -165,19 +168,33 @@ impl Pool2d {
         check_len("input (batch x height x width x channels)", g.input_len()?, input.len())?;
         let f = select(self.isa)?;
         let rows = g.output_len()?.checked_div(g.out_c).unwrap_or(0);
+        let xr = column_table(&g)?;
         // SAFETY: as in `run`: the pool writes every output value (each window covers at least
         // one input pixel), into storage of the output's length; nothing is run for an empty
         // output.
         let out = unsafe {
             crate::buffer::vec_written_by(("pooling output", rows, g.out_c), |dst| {
                 if rows > 0 {
-                    f(&g, self.params.kind, input, dst);
+                    f(&g, self.params.kind, &xr, input, dst);
                 }
                 Ok(())
             })?
         };
         Ok((out, g))
     }
+}
+
+/// Per output column: how many window columns fall inside the input, the first of them, and
+/// the whole window's size (`KH * KW`).
+fn column_table(g: &Conv2dGeometry) -> Result<Vec<(usize, usize, usize)>, KernelError> {
+    let (kh, kw) = g.kernel;
+    try_collect(
+        "pooling column table",
+        (0..g.out_w).map(|ox| {
+            let (kx0, kx1) = tap_range(ox * g.stride.1, 1, g.pad_left, g.in_w, kw);
+            (kx1 - kx0, ox * g.stride.1 + kx0 - g.pad_left, kh * kw)
+        }),
+    )
 }
 
 /// Global average pooling: `output[n][c] = mean over the pixels of input[n][..][c]`, input
@@ -230,8 +247,9 @@ fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), Ke
 
 /// # Safety
 /// The ISA of the instantiation is available; `input` has the geometry's length and `output`
-/// is writable for the geometry's output length (it need not be initialised: only written).
-type PoolFn = unsafe fn(&Conv2dGeometry, PoolKind, &[f32], *mut f32);
+/// is writable for the geometry's output length (it need not be initialised: only written);
+/// the column table is [`column_table`]'s.
+type PoolFn = unsafe fn(&Conv2dGeometry, PoolKind, &[(usize, usize, usize)], &[f32], *mut f32);
 /// # Safety
 /// The ISA is available; `input` is `batch x pixels x channels`, `output` `batch x channels`.
 type GlobalFn = unsafe fn(&[f32], usize, usize, &mut [f32]);
@@ -241,9 +259,15 @@ macro_rules! entry_points {
         $(
             #[$cfg]
             $(#[target_feature(enable = $tf)])?
-            unsafe fn $name(g: &Conv2dGeometry, kind: PoolKind, input: &[f32], output: *mut f32) {
+            unsafe fn $name(
+                g: &Conv2dGeometry,
+                kind: PoolKind,
+                xr: &[(usize, usize, usize)],
+                input: &[f32],
+                output: *mut f32,
+            ) {
                 // SAFETY: forwarded contract.
-                unsafe { pool::<$v>(g, kind, input, output) }
+                unsafe { pool::<$v>(g, kind, xr, input, output) }
             }
             #[$cfg]
             $(#[target_feature(enable = $tf)])?
@@ -310,12 +334,18 @@ fn select_global(isa: Isa) -> Result<GlobalFn, KernelError> {
 /// See [`PoolFn`]. Per output pixel, the window clipped to the input, one channel block at a
 /// time (max and average compiled separately: no test of the kind per value).
 #[inline(always)]
-unsafe fn pool<V: F32Vector>(g: &Conv2dGeometry, kind: PoolKind, input: &[f32], dst: *mut f32) {
+unsafe fn pool<V: F32Vector>(
+    g: &Conv2dGeometry,
+    kind: PoolKind,
+    xr: &[(usize, usize, usize)],
+    input: &[f32],
+    dst: *mut f32,
+) {
     // SAFETY: forwarded contract.
     unsafe {
         match kind {
-            PoolKind::Max => pool_windows::<V, true>(g, false, input, dst),
-            PoolKind::Avg { count_include_pad } => pool_windows::<V, false>(g, count_include_pad, input, dst),
+            PoolKind::Max => pool_windows::<V, true>(g, false, xr, input, dst),
+            PoolKind::Avg { count_include_pad } => pool_windows::<V, false>(g, count_include_pad, xr, input, dst),
         }
     }
 }
@@ -328,19 +358,13 @@ unsafe fn pool<V: F32Vector>(g: &Conv2dGeometry, kind: PoolKind, input: &[f32], 
 unsafe fn pool_windows<V: F32Vector, const MAX: bool>(
     g: &Conv2dGeometry,
     include_pad: bool,
+    xr: &[(usize, usize, usize)],
     input: &[f32],
     dst: *mut f32,
 ) {
     let c = g.out_c;
-    let (kh, kw) = g.kernel;
+    let kh = g.kernel.0;
     let in_row = g.in_w * c;
-    // Per output column: the taps inside the input, and the first input column they read.
-    let xr: Vec<(usize, usize, usize)> = (0..g.out_w)
-        .map(|ox| {
-            let (kx0, kx1) = tap_range(ox * g.stride.1, 1, g.pad_left, g.in_w, kw);
-            (kx1 - kx0, ox * g.stride.1 + kx0 - g.pad_left, kh * kw)
-        })
-        .collect();
     let mut out = dst;
     for n in 0..g.batch {
         for oy in 0..g.out_h {
@@ -352,7 +376,7 @@ unsafe fn pool_windows<V: F32Vector, const MAX: bool>(
             // pixels and write them of output pixel `out`, which steps through the output.
             unsafe {
                 let row0 = input.as_ptr().add((n * g.in_h + oy * g.stride.0 + ky0 - g.pad_top) * in_row);
-                for &(cols, ix0, window) in &xr {
+                for &(cols, ix0, window) in xr {
                     let scale = V::splat(1.0 / if include_pad { window } else { rows * cols } as f32);
                     let base = row0.add(ix0 * c);
                     // The window's channels cb.. loaded by `$ld`, reduced.
