@@ -83,7 +83,15 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lanes-kernels -p lanes-nn --al
 # the just-packaged lanes-kernels, through cargo's temporary local registry). Offline: only the
 # dependencies already in cargo's cache. --allow-dirty: a local run may have uncommitted work.
 step "cargo package (lanes-kernels, lanes-nn)"
-cargo package -p lanes-kernels -p lanes-nn --offline --allow-dirty 2>&1 | grep -v '^warning: ignoring test'
+# The version stays 0.1.0 while the code changes, and cargo never rebuilds a registry crate of
+# a version it has built: the packaged lanes-kernels that lanes-nn is verified against would be
+# an earlier run's. So the verification builds in its own target directory, with the lanes
+# crates' build state removed first (their dependencies stay built).
+verify_dir=target/package-verify
+rm -rf target/package "$verify_dir"/debug/.fingerprint/lanes-* "$verify_dir"/debug/deps/liblanes_* \
+  "${CARGO_HOME:-$HOME/.cargo}"/registry/{src,cache}/*/lanes-kernels-* \
+  "${CARGO_HOME:-$HOME/.cargo}"/registry/{src,cache}/*/lanes-nn-*
+cargo package -p lanes-kernels -p lanes-nn --offline --allow-dirty --target-dir "$verify_dir" 2>&1 | grep -v '^warning: ignoring test'
 
 # --workspace includes examples/downstream, which enables lanes-kernels' `ndarray` feature, so
 # kernels/tests/ndarray.rs runs here too.
