@@ -6,15 +6,21 @@
 //   type     args                                 result
 //   init     {variant, impl, threads, packB}      {info, detail}  (loads the build / peer)
 //   setup    {m, n, k, a, b}                      {}              (row-major Float32Arrays)
+//            {suite: 'conv', layer, input, filter} (NHWC input, HWIO filter: Conv2dLayer)
+//            {suite: 'eltwise', op, rows, cols, x, gamma, beta, eps}     (EltwisePlan)
 //   run      {}                                   {c, pool}       (one C = A*B, for verification;
 //                                                                   pool: lanes threads only)
 //   time     {minMs, minSamples, maxMs, batch}    {samples, batch} (timeLoop in timing.js)
 //   free     {}                                   {}
+// GEMM runs on operands resident in wasm memory and leaves C there; conv and eltwise keep
+// their input (and the packed filter) resident and read the output back into a Float32Array
+// in every timed call, as the peers' dataSync() / session.run() do.
 import { serve } from './rpc.js';
 import './timing.js';
 const timeLoop = self.timeLoop;
 
 let mod = null, plan = null, parallel = false, packed = true, info = null;
+let runOnce = null, result = null, freeCase = null;
 
 const handlers = {
   async init({ variant, threads, packB = true }) {
@@ -29,24 +35,46 @@ const handlers = {
     info = mod.buildInfo();
     return { info, detail: `${info.kernel}${parallel ? `, ${threads} pool threads` : ''}${packed ? '' : ', B packed in every call'}` };
   },
-  setup({ m, n, k, a, b }) {
-    if (plan) plan.free();
-    plan = new mod.GemmPlan(m, n, k);
-    plan.setA(a);
-    plan.setB(b);
+  setup(args) {
+    handlers.free();
+    if (args.suite === 'conv') {
+      const { layer: l, input, filter } = args;
+      const conv = new mod.Conv2dLayer({
+        inChannels: l.cin, outChannels: l.cout, kernel: [l.kh, l.kw], stride: [l.stride, l.stride],
+        padding: l.padding, groups: l.groups, layout: 'hwio',
+      }, filter);
+      conv.setInput(input, 1, l.h, l.w);
+      runOnce = () => { conv.forward(parallel); return conv.output(); };
+      result = () => ({ c: runOnce(), pool: parallel ? conv.lastParallel : undefined });
+      freeCase = () => conv.free();
+    } else if (args.suite === 'eltwise') {
+      const { op, rows, cols, x, gamma, beta, eps } = args;
+      const p = new mod.EltwisePlan(op === 'layernorm' ? 'layerNorm' : op, rows, cols, gamma, beta, eps);
+      p.setInput(x);
+      runOnce = () => { p.run(); return p.result(); };
+      result = () => ({ c: runOnce() });
+      freeCase = () => p.free();
+    } else {
+      const { m, n, k, a, b } = args;
+      plan = new mod.GemmPlan(m, n, k);
+      plan.setA(a);
+      plan.setB(b);
+      runOnce = () => plan.run(packed, parallel);
+      result = () => { runOnce(); return { c: plan.result(), pool: plan.lastParallel }; };
+      freeCase = () => { plan.free(); plan = null; };
+    }
     return {};
   },
   run() {
-    plan.run(packed, parallel);
-    const c = plan.result();
-    return { c, pool: plan.lastParallel, transfer: [c.buffer] };
+    const r = result();
+    return { ...r, transfer: [r.c.buffer] };
   },
   time({ minMs, minSamples, maxMs, batch }) {
-    return timeLoop(() => plan.run(packed, parallel), { minMs, minSamples, maxMs, batch });
+    return timeLoop(runOnce, { minMs, minSamples, maxMs, batch });
   },
   free() {
-    if (plan) plan.free();
-    plan = null;
+    if (freeCase) freeCase();
+    freeCase = runOnce = result = null;
     return {};
   },
 };
