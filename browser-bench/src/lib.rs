@@ -192,9 +192,10 @@ impl Conv2dLayer {
         self.0.forward(parallel.unwrap_or(false)).map_err(js)
     }
 
-    /// A copy of the output of the last `forward` (NHWC).
-    pub fn output(&self) -> Vec<f32> {
-        self.0.output().to_vec()
+    /// A copy of the output of the last `forward` (NHWC), made by JavaScript straight from wasm
+    /// memory (one copy: a returned `Vec` would be copied in wasm first, then again into JS).
+    pub fn output(&self) -> js_sys::Float32Array {
+        js_sys::Float32Array::from(self.0.output())
     }
 
     /// Whether the last `forward` used the worker pool.
@@ -237,9 +238,9 @@ impl EltwisePlan {
         self.0.run().map_err(js)
     }
 
-    /// A copy of the output of the last `run`.
-    pub fn result(&self) -> Vec<f32> {
-        self.0.output().to_vec()
+    /// A copy of the output of the last `run` (one copy, straight from wasm memory).
+    pub fn result(&self) -> js_sys::Float32Array {
+        js_sys::Float32Array::from(self.0.output())
     }
 }
 

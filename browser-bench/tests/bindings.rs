@@ -169,7 +169,7 @@ fn conv_and_element_wise_bindings_compute_and_throw() {
     assert!(js_message(layer.forward(None).err().unwrap()).contains("before setInput"));
     layer.set_input(&input, 2.0, 7.0, 6.0).unwrap();
     layer.forward(None).unwrap();
-    assert_eq!(layer.output(), out);
+    assert_eq!(layer.output().to_vec(), out);
     assert!(!layer.last_parallel());
     assert!(js_message(layer.forward(Some(true)).err().unwrap()).contains("no threads"));
     assert!(js_message(layer.set_input(&input[1..], 2.0, 7.0, 6.0).err().unwrap()).contains("input has length"));
@@ -177,7 +177,7 @@ fn conv_and_element_wise_bindings_compute_and_throw() {
     let mut plan = lanes_web::EltwisePlan::new("softmax", 3.0, 8.0, None, None, None, None).unwrap();
     plan.set_input(&x).unwrap();
     plan.run().unwrap();
-    assert_eq!(plan.result(), lanes_web::softmax(&x, 3.0, 8.0, None).unwrap());
+    assert_eq!(plan.result().to_vec(), lanes_web::softmax(&x, 3.0, 8.0, None).unwrap());
     let msg = js_message(
         lanes_web::EltwisePlan::new("layerNorm", 3.0, 8.0, Some(vec![1.0; 8]), None, None, None).err().unwrap(),
     );

@@ -4,7 +4,7 @@
 //   reply    {id, ok: true, ...result}            the result's `transfer` buffers are moved
 //            {id, ok: false, error: message}
 //   type     args                                 result
-//   init     {variant, impl, threads, packB}      {info, detail}  (loads the build / peer)
+//   init     {variant, impl, threads, packB, readBack}  {info, detail}  (loads the build / peer)
 //   setup    {m, n, k, a, b}                      {}              (row-major Float32Arrays)
 //            {suite: 'conv', layer, input, filter} (NHWC input, HWIO filter: Conv2dLayer)
 //            {suite: 'eltwise', op, rows, cols, x, gamma, beta, eps}     (EltwisePlan)
@@ -14,26 +14,28 @@
 //   free     {}                                   {}
 // GEMM runs on operands resident in wasm memory and leaves C there; conv and eltwise keep
 // their input (and the packed filter) resident and read the output back into a Float32Array
-// in every timed call, as the peers' dataSync() / session.run() do.
+// in every timed call, as the peers' dataSync() / session.run() do (readBack: false leaves it
+// in wasm memory, as GEMM does: the kernel's speed without the copy into JavaScript).
 import { serve } from './rpc.js';
 import './timing.js';
 const timeLoop = self.timeLoop;
 
-let mod = null, plan = null, parallel = false, packed = true, info = null;
+let mod = null, plan = null, parallel = false, packed = true, readOut = true, info = null;
 let runOnce = null, result = null, freeCase = null;
 
 const handlers = {
-  async init({ variant, threads, packB = true }) {
+  async init({ variant, threads, packB = true, readBack = true }) {
     mod = await import(`/pkg/${variant}/lanes_web.js`);
     await mod.default();
     packed = packB;
+    readOut = readBack;
     if (threads > 1) {
       await mod.initThreadPool(threads);
       mod.poolStarted(threads);
       parallel = true;
     }
     info = mod.buildInfo();
-    return { info, detail: `${info.kernel}${parallel ? `, ${threads} pool threads` : ''}${packed ? '' : ', B packed in every call'}` };
+    return { info, detail: `${info.kernel}${parallel ? `, ${threads} pool threads` : ''}${packed ? '' : ', B packed in every call'}${readOut ? '' : ', conv/eltwise output left in wasm memory'}` };
   },
   setup(args) {
     handlers.free();
@@ -44,15 +46,15 @@ const handlers = {
         padding: l.padding, groups: l.groups, layout: 'hwio',
       }, filter);
       conv.setInput(input, 1, l.h, l.w);
-      runOnce = () => { conv.forward(parallel); return conv.output(); };
-      result = () => ({ c: runOnce(), pool: parallel ? conv.lastParallel : undefined });
+      runOnce = readOut ? () => { conv.forward(parallel); return conv.output(); } : () => conv.forward(parallel);
+      result = () => { conv.forward(parallel); return { c: conv.output(), pool: parallel ? conv.lastParallel : undefined }; };
       freeCase = () => conv.free();
     } else if (args.suite === 'eltwise') {
       const { op, rows, cols, x, gamma, beta, eps } = args;
       const p = new mod.EltwisePlan(op === 'layernorm' ? 'layerNorm' : op, rows, cols, gamma, beta, eps);
       p.setInput(x);
-      runOnce = () => { p.run(); return p.result(); };
-      result = () => ({ c: runOnce() });
+      runOnce = readOut ? () => { p.run(); return p.result(); } : () => p.run();
+      result = () => { p.run(); return { c: p.result() }; };
       freeCase = () => p.free();
     } else {
       const { m, n, k, a, b } = args;
