@@ -209,7 +209,7 @@ test('runner quick mode: verified conv and element-wise rows for every implement
     const rows = fs.readFileSync(path.join(out, 'wasm.jsonl'), 'utf8').trim().split('\n').map((x) => JSON.parse(x));
     const ok = (suite, impl, t, c) => rows.find((x) => x.suite === suite && x.impl === impl && x.threads === t && x.case === c && x.status === 'ok');
     for (const c of conv) {
-      for (const want of ['lanes-relaxed/1', 'lanes-relaxed-noread/1', 'lanes-simd128/1', 'lanes-scalar/1', 'lanes-threads/1', 'lanes-threads/2', 'tfjs-cpu/1', 'tfjs-wasm/1', 'tfjs-wasm/2', 'ort/1', 'ort/2']) {
+      for (const want of ['lanes-relaxed/1', 'lanes-relaxed-alloc/1', 'lanes-relaxed-noread/1', 'lanes-simd128/1', 'lanes-scalar/1', 'lanes-threads/1', 'lanes-threads/2', 'tfjs-cpu/1', 'tfjs-wasm/1', 'tfjs-wasm/2', 'ort/1', 'ort/2']) {
         const [impl, t] = want.split('/');
         const x = ok('conv-wasm', impl, Number(t), c);
         assert.ok(x, `no verified conv row for ${want} @ ${c}`);
@@ -221,7 +221,7 @@ test('runner quick mode: verified conv and element-wise rows for every implement
     assert.equal(ok('conv-wasm', 'lanes-threads', 2, 'mbv2_dw3x3_144').pool, true, 'the depthwise layer did not use the pool');
     assert.equal(ok('conv-wasm', 'lanes-threads', 2, 'mnist_3x3_32_64').pool, false, 'a 3.6M-MAC layer should stay on one thread');
     for (const c of elt) {
-      for (const impl of ['lanes-relaxed', 'lanes-relaxed-noread', 'lanes-simd128', 'lanes-scalar', 'js-naive', 'tfjs-cpu', 'tfjs-wasm', 'ort']) {
+      for (const impl of ['lanes-relaxed', 'lanes-relaxed-alloc', 'lanes-relaxed-noread', 'lanes-simd128', 'lanes-scalar', 'js-naive', 'tfjs-cpu', 'tfjs-wasm', 'ort']) {
         const x = ok('eltwise-wasm', impl, 1, c);
         assert.ok(x, `no verified element-wise row for ${impl} @ ${c}`);
         assert.ok(x.gbps > 0 && x.max_err <= 1 && x.bytes === 8 * 128 * 768, JSON.stringify(x));

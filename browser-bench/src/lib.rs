@@ -198,6 +198,13 @@ impl Conv2dLayer {
         js_sys::Float32Array::from(self.0.output())
     }
 
+    /// Copies the output of the last `forward` into `dst` (a Float32Array of the output's
+    /// length, reused across calls: no allocation).
+    #[wasm_bindgen(js_name = outputInto)]
+    pub fn output_into(&self, dst: &js_sys::Float32Array) -> Result<(), JsError> {
+        copy_into(self.0.output(), dst)
+    }
+
     /// Whether the last `forward` used the worker pool.
     #[wasm_bindgen(getter, js_name = lastParallel)]
     pub fn last_parallel(&self) -> bool {
@@ -242,6 +249,25 @@ impl EltwisePlan {
     pub fn result(&self) -> js_sys::Float32Array {
         js_sys::Float32Array::from(self.0.output())
     }
+
+    /// Copies the output of the last `run` into `dst` (a Float32Array of rows x cols, reused
+    /// across calls: no allocation).
+    #[wasm_bindgen(js_name = resultInto)]
+    pub fn result_into(&self, dst: &js_sys::Float32Array) -> Result<(), JsError> {
+        copy_into(self.0.output(), dst)
+    }
+}
+
+fn copy_into(src: &[f32], dst: &js_sys::Float32Array) -> Result<(), JsError> {
+    if dst.length() as usize != src.len() {
+        return Err(JsError::new(&format!(
+            "lanes: destination has length {}, expected {} (the output's length)",
+            dst.length(),
+            src.len()
+        )));
+    }
+    dst.copy_from(src);
+    Ok(())
 }
 
 /// `op(x)` element by element: `relu`, `gelu`, `gelu_erf`, `silu`, `sigmoid`, `tanh`, `exp`.

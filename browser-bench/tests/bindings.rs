@@ -170,6 +170,11 @@ fn conv_and_element_wise_bindings_compute_and_throw() {
     layer.set_input(&input, 2.0, 7.0, 6.0).unwrap();
     layer.forward(None).unwrap();
     assert_eq!(layer.output().to_vec(), out);
+    let dst = js_sys::Float32Array::new_with_length(out.len() as u32);
+    layer.output_into(&dst).unwrap();
+    assert_eq!(dst.to_vec(), out);
+    let short = js_sys::Float32Array::new_with_length(3);
+    assert!(js_message(layer.output_into(&short).err().unwrap()).contains("destination has length 3"));
     assert!(!layer.last_parallel());
     assert!(js_message(layer.forward(Some(true)).err().unwrap()).contains("no threads"));
     assert!(js_message(layer.set_input(&input[1..], 2.0, 7.0, 6.0).err().unwrap()).contains("input has length"));
@@ -178,6 +183,9 @@ fn conv_and_element_wise_bindings_compute_and_throw() {
     plan.set_input(&x).unwrap();
     plan.run().unwrap();
     assert_eq!(plan.result().to_vec(), lanes_web::softmax(&x, 3.0, 8.0, None).unwrap());
+    let dst = js_sys::Float32Array::new_with_length(24);
+    plan.result_into(&dst).unwrap();
+    assert_eq!(dst.to_vec(), plan.result().to_vec());
     let msg = js_message(
         lanes_web::EltwisePlan::new("layerNorm", 3.0, 8.0, Some(vec![1.0; 8]), None, None, None).err().unwrap(),
     );

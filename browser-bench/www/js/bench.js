@@ -36,6 +36,7 @@ export const IMPLS = [
   { id: 'lanes-simd128', worker: 'lanes', variant: 'simd128', isa: 'simd128', needs: 'simd128', suites: ALL, label: 'lanes simd128' },
   { id: 'lanes-threads', worker: 'lanes', variant: 'threads', isa: 'relaxed', needs: 'threads', threaded: true, suites: ['gemm', 'conv'], label: 'lanes threads' },
   { id: 'lanes-relaxed-nopack', worker: 'lanes', variant: 'relaxed', isa: 'relaxed', needs: 'relaxed', packB: false, suites: ['gemm'], label: 'lanes relaxed, B packed per call' },
+  { id: 'lanes-relaxed-alloc', worker: 'lanes', variant: 'relaxed', isa: 'relaxed', needs: 'relaxed', readBack: 'alloc', suites: ['conv', 'eltwise'], label: 'lanes relaxed, new output array per call' },
   { id: 'lanes-relaxed-noread', worker: 'lanes', variant: 'relaxed', isa: 'relaxed', needs: 'relaxed', readBack: false, suites: ['conv', 'eltwise'], label: 'lanes relaxed, output left in wasm' },
   { id: 'lanes-scalar', worker: 'lanes', variant: 'scalar', isa: 'scalar', needs: null, maxFlop: 5e9, suites: ALL, label: 'lanes scalar wasm' },
   { id: 'js-naive', worker: 'peers', isa: 'js', peer: true, maxFlop: 7e8, suites: ['gemm', 'eltwise'], label: 'naive JS' },
@@ -325,7 +326,7 @@ async function run() {
       if (c.unavailable) { log(`${c.key}: n/a (${c.unavailable})`); continue; }
       const w = new ImplWorker(c);
       try {
-        const r = await w.call('init', { variant: c.impl.variant, impl: c.impl.id, threads: c.threads, packB: c.impl.packB !== false, readBack: c.impl.readBack !== false });
+        const r = await w.call('init', { variant: c.impl.variant, impl: c.impl.id, threads: c.threads, packB: c.impl.packB !== false, readBack: c.impl.readBack === undefined ? 'into' : c.impl.readBack });
         c.detail = r.detail;
         c.info = r.info;
         workers.set(c.key, w);

@@ -3,7 +3,7 @@
 const SVG = 'http://www.w3.org/2000/svg';
 const PALETTE = {
   'lanes-relaxed': '#d62728', 'lanes-simd128': '#ff7f0e', 'lanes-threads': '#8c1d1d',
-  'lanes-relaxed-nopack': '#f4a6a6', 'lanes-relaxed-noread': '#f7c6c6', 'lanes-scalar': '#e7ba52',
+  'lanes-relaxed-nopack': '#f4a6a6', 'lanes-relaxed-alloc': '#c45c5c', 'lanes-relaxed-noread': '#f7c6c6', 'lanes-scalar': '#e7ba52',
   'js-naive': '#9e9e9e', 'js-tuned': '#616161', 'tfjs-cpu': '#9ecae1',
   'tfjs-wasm': '#1f77b4', ort: '#2ca02c',
 };

@@ -13,18 +13,20 @@
 //   time     {minMs, minSamples, maxMs, batch}    {samples, batch} (timeLoop in timing.js)
 //   free     {}                                   {}
 // GEMM runs on operands resident in wasm memory and leaves C there; conv and eltwise keep
-// their input (and the packed filter) resident and read the output back into a Float32Array
-// in every timed call, as the peers' dataSync() / session.run() do (readBack: false leaves it
-// in wasm memory, as GEMM does: the kernel's speed without the copy into JavaScript).
+// their input (and the packed filter) resident and copy the output into JavaScript in every
+// timed call (readBack): 'into' a Float32Array allocated once (outputInto / resultInto: one
+// memcpy), or 'alloc' a new Float32Array per call (output() / result(), as the peers'
+// dataSync() / session.run() do); false leaves it in wasm memory, as GEMM does (the kernel
+// alone).
 import { serve } from './rpc.js';
 import './timing.js';
 const timeLoop = self.timeLoop;
 
-let mod = null, plan = null, parallel = false, packed = true, readOut = true, info = null;
+let mod = null, plan = null, parallel = false, packed = true, readOut = 'into', info = null;
 let runOnce = null, result = null, freeCase = null;
 
 const handlers = {
-  async init({ variant, threads, packB = true, readBack = true }) {
+  async init({ variant, threads, packB = true, readBack = 'into' }) {
     mod = await import(`/pkg/${variant}/lanes_web.js`);
     await mod.default();
     packed = packB;
@@ -35,7 +37,7 @@ const handlers = {
       parallel = true;
     }
     info = mod.buildInfo();
-    return { info, detail: `${info.kernel}${parallel ? `, ${threads} pool threads` : ''}${packed ? '' : ', B packed in every call'}${readOut ? '' : ', conv/eltwise output left in wasm memory'}` };
+    return { info, detail: `${info.kernel}${parallel ? `, ${threads} pool threads` : ''}${packed ? '' : ', B packed in every call'}${{ into: '', alloc: ', conv/eltwise output copied into a new Float32Array per call' }[readOut] ?? ', conv/eltwise output left in wasm memory'}` };
   },
   setup(args) {
     handlers.free();
@@ -46,14 +48,22 @@ const handlers = {
         padding: l.padding, groups: l.groups, layout: 'hwio',
       }, filter);
       conv.setInput(input, 1, l.h, l.w);
-      runOnce = readOut ? () => { conv.forward(parallel); return conv.output(); } : () => conv.forward(parallel);
+      const out = new Float32Array(l.oh * l.ow * l.cout);
+      runOnce = {
+        into: () => { conv.forward(parallel); conv.outputInto(out); },
+        alloc: () => { conv.forward(parallel); return conv.output(); },
+      }[readOut] || (() => conv.forward(parallel));
       result = () => { conv.forward(parallel); return { c: conv.output(), pool: parallel ? conv.lastParallel : undefined }; };
       freeCase = () => conv.free();
     } else if (args.suite === 'eltwise') {
       const { op, rows, cols, x, gamma, beta, eps } = args;
       const p = new mod.EltwisePlan(op === 'layernorm' ? 'layerNorm' : op, rows, cols, gamma, beta, eps);
       p.setInput(x);
-      runOnce = readOut ? () => { p.run(); return p.result(); } : () => p.run();
+      const out = new Float32Array(rows * cols);
+      runOnce = {
+        into: () => { p.run(); p.resultInto(out); },
+        alloc: () => { p.run(); return p.result(); },
+      }[readOut] || (() => p.run());
       result = () => { p.run(); return { c: p.result() }; };
       freeCase = () => p.free();
     } else {
