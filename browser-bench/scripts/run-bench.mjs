@@ -81,13 +81,13 @@ function report(S) {
   if (all.some((r) => r.suite === 'conv-wasm')) L.push(...suiteReport(S, 'conv-wasm', 'gflops', 'GFLOP/s', [
     '## Convolution layers (bench-harness/shapes/conv.txt), GFLOP/s', '',
     '- Batch 1, NHWC, no bias or activation. GFLOP/s = 2·OH·OW·Cout·KH·KW·Cin/groups / median time per call.',
-    '- lanes: `Conv2dLayer` (filter packed once, input resident in wasm memory, output read back into a Float32Array in every call); TF.js: `tf.conv2d` / `tf.depthwiseConv2d` on an NHWC input tensor and a filter tensor created once, output read with `dataSync()`; onnxruntime-web: a one-node Conv model (NCHW, OIHW weight as initializer), input copied in and output out by `session.run`.',
+    '- lanes: `Conv2dLayer` (filter packed once, input resident in wasm memory, output copied into a Float32Array allocated once, in every call; `lanes-relaxed-alloc`: into a new Float32Array per call, as the peers; `lanes-relaxed-noread`: left in wasm memory); TF.js: `tf.conv2d` / `tf.depthwiseConv2d` on an NHWC input tensor and a filter tensor created once, output read with `dataSync()`; onnxruntime-web: a one-node Conv model (NCHW, OIHW weight as initializer), input copied in and output out by `session.run`.',
     '- Every result verified value by value against a float64 direct convolution (error relative to the magnitude of the terms, the GEMM tolerance for K = KH·KW·Cin/groups) and compared with the lanes output before timing.', '',
   ]));
   if (all.some((r) => r.suite === 'eltwise-wasm')) L.push(...suiteReport(S, 'eltwise-wasm', 'gbps', 'GB/s', [
     '## Element-wise and row ops (one thread), GB/s', '',
     '- GB/s = 8 bytes per element (one f32 read, one written) / median time per call; rows x cols, last axis.',
-    '- lanes: `EltwisePlan` (input resident, output read back in every call); TF.js: `tf.softmax`, `tf.exp`, layer norm as `tf.moments` + arithmetic (TF.js has no layer-norm op), output read with `dataSync()`; onnxruntime-web: Softmax / LayerNormalization (opset 17) / Exp models; naive JS: a plain scalar loop.',
+    '- lanes: `EltwisePlan` (input resident, output copied into a reused Float32Array in every call; `-alloc`: a new array per call; `-noread`: left in wasm memory); TF.js: `tf.softmax`, `tf.exp`, layer norm as `tf.moments` + arithmetic (TF.js has no layer-norm op), output read with `dataSync()`; onnxruntime-web: Softmax / LayerNormalization (opset 17) / Exp models; naive JS: a plain scalar loop.',
     '- Every result verified value by value against float64 (exp 2e-6 relative, softmax 1e-4 relative, layer norm 1e-4·(1+|y|)) before timing.', '',
   ]));
   const bad = S.results.filter((r) => r.status !== 'ok' && r.status !== 'skipped');
