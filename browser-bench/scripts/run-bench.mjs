@@ -1,12 +1,16 @@
 // Headless benchmark runner: serves the page, drives it in Chromium, and writes
-//   <out>/wasm.jsonl        one JSON object per (shape, implementation, threads)
-//   <out>/wasm-report.md    the table, ratios and targets in Markdown
+//   <out>/wasm.jsonl        one JSON object per (suite, case, implementation, threads)
+//   <out>/wasm-report.md    the tables, ratios and targets in Markdown
 //   <out>/wasm-bench.png    a screenshot of the finished page
-// Usage: node scripts/run-bench.mjs [--out DIR] [--shapes 64x64x64,...|all] [--threads 1,2]
-//        [--impls lanes-relaxed,...] [--minMs 250] [--rounds 2] [--build simd128] [--timeout 540]
+// Usage: node scripts/run-bench.mjs [--out DIR] [--suites gemm,conv,eltwise]
+//        [--shapes 64x64x64,...|all] [--conv resnet_3x3_64,...|all] [--eltwise softmax:128x768,...|all]
+//        [--threads 1,2] [--impls lanes-relaxed,...] [--minMs 250] [--rounds 2] [--build simd128]
+//        [--timeout 540]
 // The options other than --out and --timeout become the page's URL parameters (unset: the
-// page's defaults). A quick check that the page still produces results:
-//   node scripts/run-bench.mjs --out /tmp/wasm-quick --shapes 64x64x64 --minMs 20 --rounds 1
+// page's defaults: every suite, the default GEMM shapes, every layer of conv.txt, every
+// element-wise case). A quick check that the page still produces results:
+//   node scripts/run-bench.mjs --out /tmp/wasm-quick --shapes 64x64x64 --conv mnist_3x3_32_64 \
+//     --eltwise softmax:128x768 --minMs 20 --rounds 1
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +19,7 @@ import os from 'node:os';
 import { openPage } from './browser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PAGE_PARAMS = ['shapes', 'threads', 'impls', 'minMs', 'rounds', 'build'];
+const PAGE_PARAMS = ['suites', 'shapes', 'conv', 'eltwise', 'threads', 'impls', 'minMs', 'rounds', 'build'];
 const { values: opts } = parseArgs({
   options: {
     out: { type: 'string', default: path.resolve(here, '..', '..', 'bench-results') },
@@ -66,19 +70,68 @@ try {
 }
 
 function report(S) {
-  const ok = S.results.filter((r) => r.status === 'ok');
-  const cases = [...new Set(S.results.map((r) => r.case))];
-  const cfgs = S.configs.filter((c) => !c.unavailable);
-  const get = (impl, t, c) => S.results.find((r) => r.impl === impl && r.threads === t && r.case === c);
   const L = [];
-  L.push('# lanes GEMM in WebAssembly: benchmark report', '');
+  L.push('# lanes in WebAssembly: benchmark report', '');
   L.push(`- Browser: ${S.ua}`);
   L.push(`- Loaded build: **${S.loader.variant}** (${S.loader.reason}); ${S.loader.threads.reason}`);
   L.push(`- hardwareConcurrency ${S.features.hardwareConcurrency}, crossOriginIsolated ${S.features.crossOriginIsolated}; machine ${S.load}`);
-  L.push(`- Settings: ${JSON.stringify(S.settings)}; ${S.startedAt} .. ${S.finishedAt}`);
+  L.push(`- Settings: ${JSON.stringify(S.settings)}; ${S.startedAt} .. ${S.finishedAt}`, '');
+  const all = S.results;
+  if (all.some((r) => r.suite === 'gemm-wasm')) L.push(...gemmReport({ ...S, results: all.filter((r) => r.suite === 'gemm-wasm') }));
+  if (all.some((r) => r.suite === 'conv-wasm')) L.push(...suiteReport(S, 'conv-wasm', 'gflops', 'GFLOP/s', [
+    '## Convolution layers (bench-harness/shapes/conv.txt), GFLOP/s', '',
+    '- Batch 1, NHWC, no bias or activation. GFLOP/s = 2·OH·OW·Cout·KH·KW·Cin/groups / median time per call.',
+    '- lanes: `Conv2dLayer` (filter packed once, input resident in wasm memory, output copied into a Float32Array allocated once, in every call; `lanes-relaxed-alloc`: into a new Float32Array per call, as the peers; `lanes-relaxed-noread`: left in wasm memory); TF.js: `tf.conv2d` / `tf.depthwiseConv2d` on an NHWC input tensor and a filter tensor created once, output read with `dataSync()`; onnxruntime-web: a one-node Conv model (NCHW, OIHW weight as initializer), input copied in and output out by `session.run`.',
+    '- Every result verified value by value against a float64 direct convolution (error relative to the magnitude of the terms, the GEMM tolerance for K = KH·KW·Cin/groups) and compared with the lanes output before timing.', '',
+  ]));
+  if (all.some((r) => r.suite === 'eltwise-wasm')) L.push(...suiteReport(S, 'eltwise-wasm', 'gbps', 'GB/s', [
+    '## Element-wise and row ops (one thread), GB/s', '',
+    '- GB/s = 8 bytes per element (one f32 read, one written) / median time per call; rows x cols, last axis.',
+    '- lanes: `EltwisePlan` (input resident, output copied into a reused Float32Array in every call; `-alloc`: a new array per call; `-noread`: left in wasm memory); TF.js: `tf.softmax`, `tf.exp`, layer norm as `tf.moments` + arithmetic (TF.js has no layer-norm op), output read with `dataSync()`; onnxruntime-web: Softmax / LayerNormalization (opset 17) / Exp models; naive JS: a plain scalar loop.',
+    '- Every result verified value by value against float64 (exp 2e-6 relative, softmax 1e-4 relative, layer norm 1e-4·(1+|y|)) before timing.', '',
+  ]));
+  const bad = S.results.filter((r) => r.status !== 'ok' && r.status !== 'skipped');
+  if (bad.length || S.errors.length) {
+    L.push('', '## Problems', '');
+    for (const r of bad) L.push(`- ${r.suite} ${r.impl}/${r.threads} @ ${r.case}: ${r.status}: ${r.note}`);
+    for (const e of S.errors) L.push(`- ${e}`);
+  }
+  const skipped = S.results.filter((r) => r.status === 'skipped');
+  if (skipped.length) L.push('', `Skipped as too slow: ${skipped.map((r) => `${r.impl} @ ${r.case}`).join(', ')}.`);
+  L.push('');
+  return L.join('\n');
+}
+
+/** A table of `key` per case and configuration, then lanes' ratios to tfjs-wasm / ort / best peer. */
+function suiteReport(S, suite, key, unit, intro) {
+  const rs = S.results.filter((r) => r.suite === suite);
+  const cases = [...new Set(rs.map((r) => r.case))];
+  const cfgs = S.configs.filter((c) => c.suites.includes(suite));
+  const get = (impl, t, c) => rs.find((r) => r.impl === impl && r.threads === t && r.case === c);
+  const L = [...intro];
+  L.push(`| implementation | threads | ${cases.join(' | ')} |`, `|---|---|${cases.map(() => '---:').join('|')}|`);
+  for (const c of cfgs) {
+    if (c.unavailable) { L.push(`| ${c.impl} | ${c.threads} | n/a: ${c.unavailable} |`); continue; }
+    L.push(`| ${c.impl} | ${c.threads} | ${cases.map((cs) => { const r = get(c.impl, c.threads, cs); return !r ? '' : r.status === 'ok' ? r[key].toFixed(2) : r.status; }).join(' | ')} |`);
+  }
+  L.push('', `lanes vs peers (ratio of ${unit}, same case, same thread count): vs tfjs-wasm / vs ort / vs best peer`, '');
+  L.push(`| lanes build | threads | ${cases.join(' | ')} |`, `|---|---|${cases.map(() => '---:').join('|')}|`);
+  const f = (v) => (v == null ? '-' : v.toFixed(2));
+  for (const c of cfgs.filter((x) => x.impl.startsWith('lanes') && !x.unavailable)) {
+    L.push(`| ${c.impl} | ${c.threads} | ${cases.map((cs) => { const r = get(c.impl, c.threads, cs); return r && r.status === 'ok' ? `${f(r['ratio_to_tfjs-wasm'])} / ${f(r.ratio_to_ort)} / ${f(r.ratio_to_best_peer)}` : ''; }).join(' | ')} |`);
+  }
+  L.push('');
+  return L;
+}
+
+function gemmReport(S) {
+  const cases = [...new Set(S.results.map((r) => r.case))];
+  const cfgs = S.configs.filter((c) => !c.unavailable && c.suites.includes('gemm-wasm'));
+  const get = (impl, t, c) => S.results.find((r) => r.impl === impl && r.threads === t && r.case === c);
+  const L = [];
+  L.push('## GEMM, GFLOP/s', '');
   L.push('- GFLOP/s = 2·M·N·K / median time per call; each result verified (row/column sums + 512 sampled entries vs float64) before timing.');
   L.push('- lanes rows use B packed once (weights), like tfjs-wasm (XNNPACK caches its packed operator per B tensor) and onnxruntime-web (B is an initializer, prepacked); `lanes-relaxed-nopack` packs B in every call.', '');
-  L.push('## GFLOP/s', '');
   L.push(`| implementation | threads | ${cases.join(' | ')} |`);
   L.push(`|---|---|${cases.map(() => '---:').join('|')}|`);
   for (const c of cfgs) {
@@ -90,14 +143,14 @@ function report(S) {
     });
     L.push(`| ${c.impl} | ${c.threads} | ${cells.join(' | ')} |`);
   }
-  for (const c of S.configs.filter((x) => x.unavailable)) L.push(`| ${c.impl} | ${c.threads} | n/a: ${c.unavailable} |`);
+  for (const c of S.configs.filter((x) => x.unavailable && x.suites.includes('gemm-wasm'))) L.push(`| ${c.impl} | ${c.threads} | n/a: ${c.unavailable} |`);
   L.push('', 'Best (fastest sample) GFLOP/s, thread-scaling view:', '');
   L.push(`| implementation | threads | ${cases.join(' | ')} |`);
   L.push(`|---|---|${cases.map(() => '---:').join('|')}|`);
   for (const c of cfgs.filter((x) => x.impl === 'lanes-threads' || x.impl === 'tfjs-wasm' || x.impl === 'ort')) {
     L.push(`| ${c.impl} | ${c.threads} | ${cases.map((cs) => { const r = get(c.impl, c.threads, cs); return r && r.status === 'ok' ? r.gflops_best.toFixed(2) : ''; }).join(' | ')} |`);
   }
-  L.push('', '## lanes vs peers (ratio of GFLOP/s, same shape, same thread count)', '');
+  L.push('', '### lanes vs peers (ratio of GFLOP/s, same shape, same thread count)', '');
   L.push(`| lanes build | threads | ${cases.map((c) => `${c} vs tfjs-wasm / best peer`).join(' | ')} |`);
   L.push(`|---|---|${cases.map(() => '---:').join('|')}|`);
   for (const c of cfgs.filter((x) => x.impl.startsWith('lanes'))) {
@@ -109,7 +162,7 @@ function report(S) {
     });
     L.push(`| ${c.impl} | ${c.threads} | ${cells.join(' | ')} |`);
   }
-  L.push('', '## Targets', '');
+  L.push('', '### Targets (issue #4)', '');
   const g = (impl, t, cs) => { const r = get(impl, t, cs); return r && r.status === 'ok' ? r : null; };
   const target = (name, pass, detail) => L.push(`- ${pass == null ? 'n/a' : pass ? 'MET' : 'MISSED'}: ${name} — ${detail}`);
   const big = ['256x256x256', '512x512x512', '1024x1024x1024', '128x3072x768'].filter((c) => cases.includes(c));
@@ -133,14 +186,6 @@ function report(S) {
     const best = rs.reduce((b, r) => (!b || r.gflops > b.gflops ? r : b), null);
     target('>= 15x naive JS at 512^3', nv && best ? best.gflops / nv.gflops >= 15 : null, nv && best ? `${best.impl} ${(best.gflops / nv.gflops).toFixed(1)}x` : 'not measured');
   }
-  const bad = S.results.filter((r) => r.status !== 'ok' && r.status !== 'skipped');
-  if (bad.length || S.errors.length) {
-    L.push('', '## Problems', '');
-    for (const r of bad) L.push(`- ${r.impl}/${r.threads} @ ${r.case}: ${r.status}: ${r.note}`);
-    for (const e of S.errors) L.push(`- ${e}`);
-  }
-  const skipped = S.results.filter((r) => r.status === 'skipped');
-  if (skipped.length) L.push('', `Skipped as too slow: ${skipped.map((r) => `${r.impl} @ ${r.case}`).join(', ')}.`);
   L.push('');
-  return L.join('\n');
+  return L;
 }

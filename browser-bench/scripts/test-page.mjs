@@ -4,6 +4,9 @@
 //  2. JS callers passing wrong-length Float32Arrays or bad dimensions get a thrown Error with a
 //     message (never a WebAssembly.RuntimeError trap, never garbage), in every build;
 //  3. a short benchmark run over small shapes: every implementation's result verifies;
+//  3b. the float64 references and checks of the conv / element-wise suites reject wrong outputs
+//     (in Node), and the headless runner (run-bench.mjs) in a quick mode writes verified conv
+//     and element-wise rows for every implementation of those suites;
 //  4. without COOP/COEP the page says "threads off: page is not cross-origin isolated";
 //  5. ?build=simd128 forces the simd128 build;
 //  6. the training demo (train.html) trains the MNIST MLP in wasm and predicts;
@@ -15,7 +18,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs } from 'node:util';
 import { openPage } from './browser.mjs';
-import { referenceGemm, tolerance } from '../www/js/verify.js';
+import { referenceGemm, tolerance, referenceConv, ConvVerifier, EltwiseVerifier, seededMatrix } from '../www/js/verify.js';
+import { parseConvLayers, convGeometry, filterLen, eltwiseCases } from '../www/js/suites.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const scripts = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(scripts, '..', '..');
 
 const { values: opts } = parseArgs({ options: { screenshot: { type: 'string' } } });
 const screenshot = opts.screenshot || null;
@@ -113,7 +125,7 @@ test('bad arguments throw JS Errors with messages in every build (no traps)', { 
   }));
 
 test('short benchmark: every implementation verifies (small shapes, all impls, 1 and 2 threads)', { timeout: TIMEOUT }, () =>
-  withPage('?autorun=1&shapes=64x64x64,33x65x17,1x3072x768,131x1031x517&minMs=20&rounds=1', {}, async ({ page }) => {
+  withPage('?autorun=1&suites=gemm&shapes=64x64x64,33x65x17,1x3072x768,131x1031x517&minMs=20&rounds=1', {}, async ({ page }) => {
     // 33x65x17 and 131x1031x517 (not in the shape list, added from the URL) are ragged in every
     // dimension; the latter crosses KC and NC and is big enough for the pool (4 blocks x 17M MACs).
     await page.waitForFunction(() => ['done', 'failed'].includes(window.__lanesBench.state), null, { timeout: TIMEOUT - 60_000, polling: 250 });
@@ -138,6 +150,93 @@ test('short benchmark: every implementation verifies (small shapes, all impls, 1
     for (const r of S.results.filter((x) => x.status === 'ok')) assert.ok(r.gflops > 0 && r.max_err <= tolerance(r.k), JSON.stringify(r));
     if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   }));
+
+test('conv and element-wise checks: conv.txt parses, the float64 references agree with hand sums, wrong outputs fail', () => {
+  const layers = parseConvLayers(fs.readFileSync(path.join(repoRoot, 'bench-harness/shapes/conv.txt'), 'utf8'));
+  assert.ok(layers.length >= 5, 'conv.txt has layers');
+  const stem = layers.find((l) => l.name === 'stem_3x3_s2_3_32');
+  // TF SAME, stride 2 on 224: output 112, one row/column of padding, at the bottom/right.
+  assert.deepEqual([stem.oh, stem.ow, stem.pads.top, stem.pads.bottom, stem.pads.left, stem.pads.right], [112, 112, 0, 1, 0, 1]);
+  assert.equal(stem.flop, 2 * 112 * 112 * 32 * 3 * 3 * 3);
+  const dw = layers.find((l) => l.depthwise);
+  assert.ok(dw && dw.groups === dw.cin && dw.k === 9, 'a depthwise layer with 9 terms per output');
+  // 2x2 valid conv of a 3x3 one-channel image with 2 output channels, by hand.
+  const l = convGeometry({ name: 't', h: 3, w: 3, cin: 1, cout: 2, kh: 2, kw: 2, stride: 1, padding: 'valid', groups: 1 });
+  const img = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const f = Float32Array.from([1, 10, 0, 0, 0, 0, -1, 1]); // HWIO: tap (0,0) -> [1, 10], tap (1,1) -> [-1, 1]
+  assert.deepEqual(Array.from(referenceConv(l, img, f).ref), [1 - 5, 10 + 5, 2 - 6, 20 + 6, 4 - 8, 40 + 8, 5 - 9, 50 + 9]);
+  // A layer with padding, stride and groups: the f32-rounded reference passes, a changed value,
+  // an NCHW (transposed) output and a short output fail.
+  const g = convGeometry({ name: 'g', h: 7, w: 6, cin: 4, cout: 6, kh: 3, kw: 3, stride: 2, padding: 'same', groups: 2 });
+  const x = seededMatrix(7 * 6 * 4, 1), w = seededMatrix(filterLen(g), 2);
+  const v = new ConvVerifier(g, x, w);
+  const good = Float32Array.from(v.ref);
+  assert.ok(v.check(good).ok);
+  const bad = Float32Array.from(good); bad[17] += 1e-3 * (v.mag[17] + 1);
+  assert.ok(!v.check(bad).ok);
+  const nchw = new Float32Array(good.length);
+  for (let c = 0; c < g.cout; c++) for (let p = 0; p < g.oh * g.ow; p++) nchw[c * g.oh * g.ow + p] = good[p * g.cout + c];
+  assert.ok(!v.check(nchw).ok);
+  assert.ok(!v.check(good.subarray(1)).ok);
+  assert.equal(v.check(good, bad).maxAbsDiffLanes, Math.abs(bad[17] - good[17]));
+  // Element-wise: each op's f32 reference passes; a softmax over the wrong axis, an exp off by
+  // 1e-5 and a layer norm without gamma fail.
+  for (const c of eltwiseCases(['softmax:4x6', 'layernorm:4x6', 'exp:4x6'])) {
+    const xs = seededMatrix(24, 3).map((t) => 4 * t), gamma = seededMatrix(6, 4).map((t) => 1 + 0.5 * t), beta = seededMatrix(6, 5);
+    const ev = new EltwiseVerifier(c, xs, gamma, beta, 1e-5);
+    assert.ok(ev.check(Float32Array.from(ev.ref)).ok, c.name);
+    const wrong = Float32Array.from(ev.ref);
+    if (c.op === 'exp') wrong[5] *= 1 + 1e-5;
+    if (c.op === 'layernorm') for (let i = 0; i < 24; i++) wrong[i] = (ev.ref[i] - beta[i % 6]) / gamma[i % 6] + beta[i % 6];
+    if (c.op === 'softmax') {
+      const t = new Float64Array(24);
+      for (let j = 0; j < 6; j++) { let s = 0; for (let i = 0; i < 4; i++) s += Math.exp(xs[i * 6 + j]); for (let i = 0; i < 4; i++) t[i * 6 + j] = Math.exp(xs[i * 6 + j]) / s; }
+      wrong.set(t);
+    }
+    assert.ok(!ev.check(wrong).ok, `${c.name}: a wrong output passed`);
+  }
+});
+
+test('runner quick mode: verified conv and element-wise rows for every implementation', { timeout: TIMEOUT }, () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lanes-wasm-quick-'));
+  try {
+    // One GEMM-path layer (stays on one thread) and one depthwise layer (large enough for the pool).
+    const conv = ['mnist_3x3_32_64', 'mbv2_dw3x3_144'];
+    const elt = ['softmax:128x768', 'layernorm:128x768', 'exp:128x768'];
+    const r = spawnSync(process.execPath, [path.join(scripts, 'run-bench.mjs'), '--out', out, '--suites', 'conv,eltwise',
+      '--conv', conv.join(','), '--eltwise', elt.join(','), '--threads', '1,2', '--minMs', '20', '--rounds', '1', '--timeout', '240'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `run-bench.mjs failed:\n${r.stdout}\n${r.stderr}`);
+    const rows = fs.readFileSync(path.join(out, 'wasm.jsonl'), 'utf8').trim().split('\n').map((x) => JSON.parse(x));
+    const ok = (suite, impl, t, c) => rows.find((x) => x.suite === suite && x.impl === impl && x.threads === t && x.case === c && x.status === 'ok');
+    for (const c of conv) {
+      for (const want of ['lanes-relaxed/1', 'lanes-relaxed-alloc/1', 'lanes-relaxed-noread/1', 'lanes-simd128/1', 'lanes-scalar/1', 'lanes-threads/1', 'lanes-threads/2', 'tfjs-cpu/1', 'tfjs-wasm/1', 'tfjs-wasm/2', 'ort/1', 'ort/2']) {
+        const [impl, t] = want.split('/');
+        const x = ok('conv-wasm', impl, Number(t), c);
+        assert.ok(x, `no verified conv row for ${want} @ ${c}`);
+        assert.ok(x.gflops > 0 && x.max_err <= tolerance(x.kh * x.kw * x.cin / x.groups), JSON.stringify(x));
+        assert.match(x.verify, /^max error/);
+        if (impl !== 'lanes-relaxed') assert.ok(Number.isFinite(x.max_abs_diff_lanes), `${want} not compared with lanes`);
+      }
+    }
+    assert.equal(ok('conv-wasm', 'lanes-threads', 2, 'mbv2_dw3x3_144').pool, true, 'the depthwise layer did not use the pool');
+    assert.equal(ok('conv-wasm', 'lanes-threads', 2, 'mnist_3x3_32_64').pool, false, 'a 3.6M-MAC layer should stay on one thread');
+    for (const c of elt) {
+      for (const impl of ['lanes-relaxed', 'lanes-relaxed-alloc', 'lanes-relaxed-noread', 'lanes-simd128', 'lanes-scalar', 'js-naive', 'tfjs-cpu', 'tfjs-wasm', 'ort']) {
+        const x = ok('eltwise-wasm', impl, 1, c);
+        assert.ok(x, `no verified element-wise row for ${impl} @ ${c}`);
+        assert.ok(x.gbps > 0 && x.max_err <= 1 && x.bytes === 8 * 128 * 768, JSON.stringify(x));
+      }
+    }
+    assert.ok(!rows.some((x) => x.suite === 'eltwise-wasm' && x.threads !== 1), 'element-wise rows run one thread');
+    assert.ok(!rows.some((x) => x.suite === 'gemm-wasm'), 'only the asked suites run');
+    assert.ok(rows.every((x) => x.status === 'ok'), JSON.stringify(rows.filter((x) => x.status !== 'ok')));
+    const md = fs.readFileSync(path.join(out, 'wasm-report.md'), 'utf8');
+    assert.match(md, /## Convolution layers/);
+    assert.match(md, /## Element-wise and row ops/);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
 
 test('without COOP/COEP: threads off, with the reason on the page', { timeout: TIMEOUT }, () =>
   withPage('', { isolation: false }, async ({ page }) => {

@@ -121,7 +121,7 @@ pub const WASM_FORK_JOIN_MACS: usize = 4_000_000;
 
 /// The parallelism of a run: `parallel` asks for the pool (threads build only); the pool is
 /// used when every fork/join has enough work (see [`WASM_FORK_JOIN_MACS`]).
-fn parallelism(parallel: bool, gemm: &Gemm, d: Dims) -> Result<Parallelism, ApiError> {
+pub(crate) fn parallelism(parallel: bool, gemm: &Gemm, d: Dims) -> Result<Parallelism, ApiError> {
     if !parallel {
         return Ok(Parallelism::Sequential);
     }
@@ -146,7 +146,7 @@ fn parallelism(parallel: bool, gemm: &Gemm, d: Dims) -> Result<Parallelism, ApiE
     }
 }
 
-fn zeroed(len: usize, what: &str) -> Result<Vec<f32>, ApiError> {
+pub(crate) fn zeroed(len: usize, what: &str) -> Result<Vec<f32>, ApiError> {
     let mut v = Vec::new();
     v.try_reserve_exact(len).map_err(|_| err(format!("out of memory allocating {what} ({len} floats)")))?;
     v.resize(len, 0.0);

@@ -179,6 +179,95 @@ impl Conv2dLayer {
     pub fn run(&self, input: &[f32], batch: f64, height: f64, width: f64) -> Result<Vec<f32>, JsError> {
         self.0.run(input, batch, height, width).map_err(js)
     }
+
+    /// Copies `batch` NHWC images into wasm memory for `forward` (the input stays resident).
+    #[wasm_bindgen(js_name = setInput)]
+    pub fn set_input(&mut self, input: &[f32], batch: f64, height: f64, width: f64) -> Result<(), JsError> {
+        self.0.set_input(input, batch, height, width).map_err(js)
+    }
+
+    /// Runs on the resident input; `parallel` (threads build, after `poolStarted`): the worker
+    /// pool when the layer is large enough for it to pay off. Read the result with `output()`.
+    pub fn forward(&mut self, parallel: Option<bool>) -> Result<(), JsError> {
+        self.0.forward(parallel.unwrap_or(false)).map_err(js)
+    }
+
+    /// A copy of the output of the last `forward` (NHWC), made by JavaScript straight from wasm
+    /// memory (one copy: a returned `Vec` would be copied in wasm first, then again into JS).
+    pub fn output(&self) -> js_sys::Float32Array {
+        js_sys::Float32Array::from(self.0.output())
+    }
+
+    /// Copies the output of the last `forward` into `dst` (a Float32Array of the output's
+    /// length, reused across calls: no allocation).
+    #[wasm_bindgen(js_name = outputInto)]
+    pub fn output_into(&self, dst: &js_sys::Float32Array) -> Result<(), JsError> {
+        copy_into(self.0.output(), dst)
+    }
+
+    /// Whether the last `forward` used the worker pool.
+    #[wasm_bindgen(getter, js_name = lastParallel)]
+    pub fn last_parallel(&self) -> bool {
+        self.0.last_parallel()
+    }
+}
+
+/// An element-wise or row operation on a `rows x cols` array resident in wasm memory:
+/// `new EltwisePlan(op, rows, cols, gamma?, beta?, eps?, isa?)` with `op` a unary op
+/// (`exp`, `gelu`, ...), `softmax`, `logSoftmax`, `layerNorm` (gamma, beta) or `rmsNorm`
+/// (gamma); `setInput(x)` once, `run()` as often as needed, `result()` for a copy of the output.
+#[wasm_bindgen(js_name = EltwisePlan)]
+pub struct EltwisePlan(ops::EltwisePlan);
+
+#[wasm_bindgen(js_class = EltwisePlan)]
+impl EltwisePlan {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        op: &str,
+        rows: f64,
+        cols: f64,
+        gamma: Option<Vec<f32>>,
+        beta: Option<Vec<f32>>,
+        eps: Option<f32>,
+        isa: Option<String>,
+    ) -> Result<EltwisePlan, JsError> {
+        ops::EltwisePlan::new(op, rows, cols, gamma.as_deref(), beta.as_deref(), eps.unwrap_or(1e-5), isa.as_deref())
+            .map(EltwisePlan)
+            .map_err(js)
+    }
+
+    #[wasm_bindgen(js_name = setInput)]
+    pub fn set_input(&mut self, x: &[f32]) -> Result<(), JsError> {
+        self.0.set_input(x).map_err(js)
+    }
+
+    pub fn run(&mut self) -> Result<(), JsError> {
+        self.0.run().map_err(js)
+    }
+
+    /// A copy of the output of the last `run` (one copy, straight from wasm memory).
+    pub fn result(&self) -> js_sys::Float32Array {
+        js_sys::Float32Array::from(self.0.output())
+    }
+
+    /// Copies the output of the last `run` into `dst` (a Float32Array of rows x cols, reused
+    /// across calls: no allocation).
+    #[wasm_bindgen(js_name = resultInto)]
+    pub fn result_into(&self, dst: &js_sys::Float32Array) -> Result<(), JsError> {
+        copy_into(self.0.output(), dst)
+    }
+}
+
+fn copy_into(src: &[f32], dst: &js_sys::Float32Array) -> Result<(), JsError> {
+    if dst.length() as usize != src.len() {
+        return Err(JsError::new(&format!(
+            "lanes: destination has length {}, expected {} (the output's length)",
+            dst.length(),
+            src.len()
+        )));
+    }
+    dst.copy_from(src);
+    Ok(())
 }
 
 /// `op(x)` element by element: `relu`, `gelu`, `gelu_erf`, `silu`, `sigmoid`, `tanh`, `exp`.

@@ -152,7 +152,7 @@ fn conv_and_element_wise_bindings_compute_and_throw() {
     let filter = r.vec(5 * 3 * 9);
     let bias = r.vec(5);
     let input = r.vec(2 * 7 * 6 * 3);
-    let layer = lanes_web::Conv2dLayer::new(spec, &filter, Some(bias.clone()), Some("relu".into()), None).unwrap();
+    let mut layer = lanes_web::Conv2dLayer::new(spec, &filter, Some(bias.clone()), Some("relu".into()), None).unwrap();
     assert_eq!(layer.output_shape(2.0, 7.0, 6.0).unwrap(), vec![2, 4, 6, 5]);
     let out = layer.run(&input, 2.0, 7.0, 6.0).unwrap();
     let g = Conv2dParams::new(3, 5, (3, 3)).stride(2, 1).padding(Padding::Same).geometry(2, 7, 6).unwrap();
@@ -165,6 +165,31 @@ fn conv_and_element_wise_bindings_compute_and_throw() {
     assert!(msg.contains("kernel height"), "{msg}");
     let msg = js_message(layer.run(&input[1..], 2.0, 7.0, 6.0).err().unwrap());
     assert!(msg.contains("input"), "{msg}");
+    // The resident input (what the benchmark page times): the same output; no pool here.
+    assert!(js_message(layer.forward(None).err().unwrap()).contains("before setInput"));
+    layer.set_input(&input, 2.0, 7.0, 6.0).unwrap();
+    layer.forward(None).unwrap();
+    assert_eq!(layer.output().to_vec(), out);
+    let dst = js_sys::Float32Array::new_with_length(out.len() as u32);
+    layer.output_into(&dst).unwrap();
+    assert_eq!(dst.to_vec(), out);
+    let short = js_sys::Float32Array::new_with_length(3);
+    assert!(js_message(layer.output_into(&short).err().unwrap()).contains("destination has length 3"));
+    assert!(!layer.last_parallel());
+    assert!(js_message(layer.forward(Some(true)).err().unwrap()).contains("no threads"));
+    assert!(js_message(layer.set_input(&input[1..], 2.0, 7.0, 6.0).err().unwrap()).contains("input has length"));
+    let x = r.vec(3 * 8);
+    let mut plan = lanes_web::EltwisePlan::new("softmax", 3.0, 8.0, None, None, None, None).unwrap();
+    plan.set_input(&x).unwrap();
+    plan.run().unwrap();
+    assert_eq!(plan.result().to_vec(), lanes_web::softmax(&x, 3.0, 8.0, None).unwrap());
+    let dst = js_sys::Float32Array::new_with_length(24);
+    plan.result_into(&dst).unwrap();
+    assert_eq!(dst.to_vec(), plan.result().to_vec());
+    let msg = js_message(
+        lanes_web::EltwisePlan::new("layerNorm", 3.0, 8.0, Some(vec![1.0; 8]), None, None, None).err().unwrap(),
+    );
+    assert!(msg.contains("needs beta"), "{msg}");
     // Element-wise ops: values and thrown errors.
     let s = lanes_web::softmax(&[0.0, 0.0, 1.0, 1.0], 2.0, 2.0, None).unwrap();
     assert_eq!(s, vec![0.5; 4]);

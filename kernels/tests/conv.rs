@@ -210,6 +210,32 @@ fn two_threads_match_the_reference() {
     });
 }
 
+/// `set_parallelism` switches a built layer (GEMM and depthwise paths) between one thread and
+/// the pool without repacking: the same values either way.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn set_parallelism_keeps_the_packed_filter() {
+    rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| {
+        let mut r = Rng::new(31);
+        for params in
+            [Conv2dParams::new(16, 24, (3, 3)).padding(Padding::Same), Conv2dParams::new(24, 24, (3, 3)).groups(24)]
+        {
+            let filter = r.vec(params.filter_len().unwrap());
+            let gemm = Gemm::new().parallelism(Parallelism::Sequential);
+            let mut conv =
+                Conv2d::with_gemm(gemm, params, &filter, FilterLayout::Hwio, None, Activation::Identity).unwrap();
+            let input = r.vec(2 * 20 * 20 * params.in_channels);
+            let g = conv.geometry(2, 20, 20).unwrap();
+            let mut one = vec![0.0; g.output_len().unwrap()];
+            conv.run(&input, 2, 20, 20, &mut one).unwrap();
+            conv.set_parallelism(Parallelism::Rayon);
+            let mut two = vec![f32::NAN; one.len()];
+            conv.run(&input, 2, 20, 20, &mut two).unwrap();
+            assert_eq!(one, two, "{params:?}");
+        }
+    });
+}
+
 #[test]
 fn bad_input_is_a_typed_error() {
     let p = Conv2dParams::new(2, 4, (3, 3));

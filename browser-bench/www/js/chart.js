@@ -1,9 +1,9 @@
-// A grouped bar chart in plain SVG: one group per shape, one bar per implementation
-// configuration, GFLOP/s on a linear axis. No library.
+// A grouped bar chart in plain SVG: one group per shape (or case), one bar per implementation
+// configuration, GFLOP/s (or another `unit`) on a linear axis. No library.
 const SVG = 'http://www.w3.org/2000/svg';
 const PALETTE = {
   'lanes-relaxed': '#d62728', 'lanes-simd128': '#ff7f0e', 'lanes-threads': '#8c1d1d',
-  'lanes-relaxed-nopack': '#f4a6a6', 'lanes-scalar': '#e7ba52',
+  'lanes-relaxed-nopack': '#f4a6a6', 'lanes-relaxed-alloc': '#c45c5c', 'lanes-relaxed-noread': '#f7c6c6', 'lanes-scalar': '#e7ba52',
   'js-naive': '#9e9e9e', 'js-tuned': '#616161', 'tfjs-cpu': '#9ecae1',
   'tfjs-wasm': '#1f77b4', ort: '#2ca02c',
 };
@@ -27,14 +27,14 @@ export function seriesColor(impl, threads, maxThreads) {
 /**
  * series: [{key, label, color}], shapes: [label], value(seriesKey, shape) -> number|null.
  */
-export function drawChart(container, { series, shapes, value, title }) {
+export function drawChart(container, { series, shapes, value, title, unit = 'GFLOP/s' }) {
   container.textContent = '';
   const W = Math.max(900, 90 + shapes.length * (series.length * 9 + 26));
   const H = 420, left = 60, right = 10, top = 34, bottom = 70;
   const perRow = Math.max(1, Math.floor((W - left) / 230));
   const totalH = H + 20 + 18 * Math.ceil(series.length / perRow);
   const svg = el('svg', { width: W, height: totalH, viewBox: `0 0 ${W} ${totalH}`, role: 'img' });
-  svg.appendChild(el('text', { x: left, y: 20, class: 'chart-title' }, title || 'GFLOP/s (higher is better)'));
+  svg.appendChild(el('text', { x: left, y: 20, class: 'chart-title' }, title || `${unit} (higher is better)`));
   let max = 0;
   for (const s of series) for (const sh of shapes) { const v = value(s.key, sh); if (v > max) max = v; }
   max = max > 0 ? max * 1.08 : 1;
@@ -53,7 +53,7 @@ export function drawChart(container, { series, shapes, value, title }) {
       const v = value(s.key, sh);
       if (v == null || !(v > 0)) return;
       const r = el('rect', { x: x0 + si * barW, y: y(v), width: Math.max(1, barW - 1), height: top + plotH - y(v), fill: s.color });
-      r.appendChild(el('title', {}, `${s.label} @ ${sh}: ${v.toFixed(2)} GFLOP/s`));
+      r.appendChild(el('title', {}, `${s.label} @ ${sh}: ${v.toFixed(2)} ${unit}`));
       svg.appendChild(r);
     });
     svg.appendChild(el('text', { x: left + gi * groupW + groupW / 2, y: top + plotH + 16, class: 'xlabel', 'text-anchor': 'middle' }, sh));

@@ -3,9 +3,17 @@
 //   js-naive, js-tuned      pure JavaScript (gemm-js.js)
 //   tfjs-cpu                TensorFlow.js, cpu backend (JavaScript)
 //   tfjs-wasm               TensorFlow.js, wasm backend (XNNPACK; SIMD, threads via pthreads)
-//   ort                     onnxruntime-web, wasm EP (MLAS), MatMul model with B as initializer
-// Protocol as worker-lanes.js: init / setup / run / time / free.
-importScripts('./timing.js', './gemm-js.js', './onnx-matmul.js');
+//   ort                     onnxruntime-web, wasm EP (MLAS), a one-node model per case with the
+//                           weights as initializers (MatMul, Conv, Softmax, LayerNormalization, Exp)
+// Protocol as worker-lanes.js: init / setup / run / time / free; setup's `suite` is 'gemm'
+// (default), 'conv' or 'eltwise'.
+//   conv: input NHWC [1,H,W,Cin] and filter HWIO [KH,KW,Cin/g,Cout] (TF.js takes them as they
+//     are: tf.conv2d, or tf.depthwiseConv2d with the filter as [KH,KW,C,1]); onnxruntime-web
+//     gets NCHW input and an OIHW weight (ONNX's layouts; transposed here, before timing) and
+//     its NCHW output is transposed back to NHWC in `run` (for verification only, not timed).
+//   eltwise: softmax / layer norm over the last axis of [rows, cols], exp. TF.js has no layer
+//     norm op: tf.moments + (x - mean) * rsqrt(var + eps) * gamma + beta, as a user writes it.
+importScripts('./timing.js', './gemm-js.js', './eltwise-js.js', './onnx-models.js');
 
 const NM = '/node_modules';
 let impl = null, threads = 1, dims = null, state = {}, runOnce = null;
@@ -48,8 +56,11 @@ async function initImpl(name, nThreads) {
   throw new Error(`unknown implementation ${name}`);
 }
 
-async function setup({ m, n, k, a, b }) {
+async function setup(args) {
   await free();
+  if (args.suite === 'conv') return setupConv(args);
+  if (args.suite === 'eltwise') return setupEltwise(args);
+  const { m, n, k, a, b } = args;
   dims = { m, n, k };
   if (impl === 'js-naive' || impl === 'js-tuned') {
     const f = impl === 'js-naive' ? self.gemmNaiveJs : self.gemmTunedJs;
@@ -69,21 +80,104 @@ async function setup({ m, n, k, a, b }) {
     };
   } else if (impl === 'ort') {
     const model = self.buildMatMulOnnx(m, k, n, b);
-    const session = await ort.InferenceSession.create(model, {
-      executionProviders: ["wasm"], graphOptimizationLevel: "all",
-    });
+    const session = await ortSession(model);
     const input = new ort.Tensor('float32', a, [m, k]);
     state = { session, input, out: null };
     runOnce = async () => {
       const r = await session.run({ A: input });
       state.out = r.C.data;
     };
+  } else {
+    throw new Error(`${impl} has no GEMM`);
+  }
+  return {};
+}
+
+const ortSession = (model) => ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+const isTf = () => impl === 'tfjs-cpu' || impl === 'tfjs-wasm';
+
+async function setupConv({ layer: l, input, filter }) {
+  if (isTf()) {
+    if (!l.depthwise && l.groups !== 1) throw new Error('TF.js has no grouped convolution');
+    const { top, bottom, left, right } = l.pads;
+    const pad = typeof l.padding === 'string' ? l.padding : [[0, 0], [top, bottom], [left, right], [0, 0]];
+    const x = tf.tensor4d(input, [1, l.h, l.w, l.cin]);
+    // Filters created once, like a model's weights.
+    const f = l.depthwise ? tf.tensor4d(filter, [l.kh, l.kw, l.cin, 1]) : tf.tensor4d(filter, [l.kh, l.kw, l.cin, l.cout]);
+    const op = l.depthwise ? tf.depthwiseConv2d : tf.conv2d;
+    state = { tensors: [x, f], out: null };
+    runOnce = () => {
+      const y = op(x, f, l.stride, pad);
+      state.out = y.dataSync();
+      y.dispose();
+    };
+  } else if (impl === 'ort') {
+    const cinG = l.cin / l.groups;
+    const w = new Float32Array(l.cout * cinG * l.kh * l.kw); // OIHW from HWIO
+    for (let ky = 0; ky < l.kh; ky++) for (let kx = 0; kx < l.kw; kx++) for (let ci = 0; ci < cinG; ci++) for (let co = 0; co < l.cout; co++) {
+      w[((co * cinG + ci) * l.kh + ky) * l.kw + kx] = filter[((ky * l.kw + kx) * cinG + ci) * l.cout + co];
+    }
+    const x = new Float32Array(input.length); // NCHW from NHWC
+    for (let p = 0; p < l.h * l.w; p++) for (let c = 0; c < l.cin; c++) x[c * l.h * l.w + p] = input[p * l.cin + c];
+    const session = await ortSession(self.buildConvOnnx(l, w));
+    const tx = new ort.Tensor('float32', x, [1, l.cin, l.h, l.w]);
+    state = { session, out: null };
+    runOnce = async () => {
+      const r = await session.run({ X: tx });
+      state.out = r.Y.data;
+    };
+    // NCHW -> NHWC, for the verification in the page.
+    state.toNhwc = (y) => {
+      const out = new Float32Array(y.length), hw = l.oh * l.ow;
+      for (let c = 0; c < l.cout; c++) for (let p = 0; p < hw; p++) out[p * l.cout + c] = y[c * hw + p];
+      return out;
+    };
+  } else {
+    throw new Error(`${impl} has no convolution`);
+  }
+  return {};
+}
+
+async function setupEltwise({ op, rows, cols, x, gamma, beta, eps }) {
+  if (impl === 'js-naive') {
+    const y = new Float32Array(x.length);
+    state = { c: y };
+    runOnce = () => self.eltwiseJs(op, x, rows, cols, gamma, beta, eps, y);
+  } else if (isTf()) {
+    const tx = tf.tensor2d(x, [rows, cols]);
+    const g = tf.tensor1d(gamma), b = tf.tensor1d(beta), e = tf.scalar(eps);
+    state = { tensors: [tx, g, b, e], out: null };
+    const f = {
+      softmax: () => tf.softmax(tx),
+      exp: () => tf.exp(tx),
+      layernorm: () => tf.tidy(() => {
+        const { mean, variance } = tf.moments(tx, -1, true);
+        return tf.add(tf.mul(tf.mul(tf.sub(tx, mean), tf.rsqrt(tf.add(variance, e))), g), b);
+      }),
+    }[op];
+    if (!f) throw new Error(`unknown element-wise op ${op}`);
+    runOnce = () => {
+      const y = f();
+      state.out = y.dataSync();
+      y.dispose();
+    };
+  } else if (impl === 'ort') {
+    const session = await ortSession(self.buildEltwiseOnnx(op, rows, cols, gamma, beta, eps));
+    const tx = new ort.Tensor('float32', x, [rows, cols]);
+    state = { session, out: null };
+    runOnce = async () => {
+      const r = await session.run({ X: tx });
+      state.out = r.Y.data;
+    };
+  } else {
+    throw new Error(`${impl} has no element-wise ops`);
   }
   return {};
 }
 
 async function free() {
   if (state.ta) { state.ta.dispose(); state.tb.dispose(); }
+  for (const t of state.tensors || []) t.dispose();
   if (state.session) await state.session.release();
   state = {};
   runOnce = null;
@@ -96,7 +190,7 @@ const handlers = {
   async run() {
     await runOnce();
     const src = state.c || state.out;
-    const c = new Float32Array(src); // a copy we can transfer
+    const c = state.toNhwc ? state.toNhwc(src) : new Float32Array(src); // a copy we can transfer
     return { c, transfer: [c.buffer] };
   },
   time: ({ minMs, minSamples, maxMs, batch }) => self.timeLoop(runOnce, { minMs, minSamples, maxMs, batch }),

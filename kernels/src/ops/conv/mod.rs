@@ -21,7 +21,7 @@ pub use geometry::{Conv2dGeometry, Conv2dParams, Padding};
 use crate::activation::Activation;
 use crate::buffer::{checked_len, try_filled, try_to_vec, try_with_capacity};
 use crate::error::KernelError;
-use crate::ops::gemm::{Epilogue, Gemm, Indirection, PackedB, ReadPtr};
+use crate::ops::gemm::{Epilogue, Gemm, Indirection, PackedB, Parallelism, ReadPtr};
 use crate::view::{MatMut, MatRef};
 
 /// How a filter given to [`Conv2d::new`] is laid out.
@@ -145,6 +145,12 @@ impl Conv2d {
     /// The parameters.
     pub fn params(&self) -> &Conv2dParams {
         &self.params
+    }
+
+    /// Changes how many threads later runs may use, keeping the packed filter (e.g. one layer
+    /// run on the calling thread for small images and on the rayon pool for large ones).
+    pub fn set_parallelism(&mut self, parallelism: Parallelism) {
+        self.gemm = self.gemm.parallelism(parallelism);
     }
 
     /// Whether this convolution runs on the depthwise kernel (groups == C_in == C_out) rather
