@@ -105,6 +105,33 @@ fn dense_sweep_of_geometries() {
 }
 
 #[test]
+fn empty_images_with_padding_give_bias_only() {
+    // Zero-width images with padding: every output pixel is all padding (found by the
+    // conv_vs_reference fuzz target: a grouped convolution indexed into the empty input).
+    for gemm in gemms() {
+        let p = Conv2dParams::new(4, 6, (1, 3)).groups(2).padding(Padding::uniform(2));
+        let bias: Vec<f32> = (0..6).map(|i| i as f32 - 2.5).collect();
+        let conv = Conv2d::with_gemm(
+            gemm,
+            p,
+            &vec![0.5; p.filter_len().unwrap()],
+            FilterLayout::Oihw,
+            Some(&bias),
+            Activation::Relu,
+        )
+        .unwrap();
+        let g = conv.geometry(2, 1, 0).unwrap();
+        assert!(g.output_len().unwrap() > 0 && g.input_len().unwrap() == 0);
+        let mut out = vec![f32::NAN; g.output_len().unwrap()];
+        conv.run(&[], 2, 1, 0, &mut out).unwrap();
+        for (i, v) in out.iter().enumerate() {
+            assert_eq!(*v, bias[i % 6].max(0.0), "{:?}: output {i}", gemm.isa());
+        }
+        assert_eq!(conv.run_to_vec(&[], 2, 1, 0).unwrap().0, out);
+    }
+}
+
+#[test]
 fn run_to_vec_of_empty_outputs_and_bad_input() {
     for gemm in gemms() {
         for p in [Conv2dParams::new(3, 4, (3, 3)), Conv2dParams::new(4, 4, (3, 3)).groups(4)] {
