@@ -104,6 +104,8 @@ impl Activation {
 
 use crate::simd::{GELU_C, GELU_K};
 
+// (Unused in builds with no vector ISA, e.g. wasm without simd128.)
+#[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64", target_feature = "simd128")), allow(unused_macros))]
 /// `activate(x, act)` for a `simd/<arch>` module, over that module's vector math (`clamp`,
 /// `gelu_tanh`, `gelu_erf`, `silu`, `splat`, type `V`), with its `#[target_feature]`.
 macro_rules! vector_activate {
@@ -128,6 +130,10 @@ macro_rules! vector_activate {
         }
     };
 }
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64", target_feature = "simd128")),
+    allow(unused_imports)
+)]
 pub(crate) use vector_activate;
 
 #[inline]
