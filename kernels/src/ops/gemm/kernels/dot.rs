@@ -57,8 +57,9 @@ unsafe fn block<V: F32Vector, const R: usize, const N: usize, const U: usize>(d:
     let zero = unsafe { V::splat(0.0) };
     let mut acc = [[[zero; N]; R]; U];
     // Wrapping: with k = 0 these are never read, and may then be anything.
-    let rows: [*const f32; R] = core::array::from_fn(|r| d.a.wrapping_offset((i0 + r) as isize * d.lda));
-    let xs: [*const f32; N] = core::array::from_fn(|j| d.x.wrapping_offset(j as isize * d.ldx));
+    // (The products too: with k = 0 an extreme stride is allowed and may overflow.)
+    let rows: [*const f32; R] = core::array::from_fn(|r| d.a.wrapping_offset(((i0 + r) as isize).wrapping_mul(d.lda)));
+    let xs: [*const f32; N] = core::array::from_fn(|j| d.x.wrapping_offset((j as isize).wrapping_mul(d.ldx)));
     let step = V::N;
     let mut p = 0;
     while p + U * step <= d.k {
