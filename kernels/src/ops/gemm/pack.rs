@@ -114,6 +114,45 @@ unsafe fn pack_indirect_c1(
     }
 }
 
+/// The contiguous channel runs of columns `pc..pc + kc` of an indirect A: for each, its first
+/// column inside the block, its tap, its first channel and its length.
+fn tap_runs(cin: usize, pc: usize, kc: usize) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+    let (mut tap, mut c, mut p) = (pc / cin, pc % cin, 0);
+    std::iter::from_fn(move || {
+        (p < kc).then(|| {
+            let run = (cin - c).min(kc - p);
+            let item = (p, tap, c, run);
+            (p, tap, c) = (p + run, tap + 1, 0);
+            item
+        })
+    })
+}
+
+/// Where row `r`'s channels `c..` of `tap` are read from: its input pixel, or the zero row.
+///
+/// # Safety
+/// `tables[r]` holds the row's offsets (at least `tap + 1`); a non-PAD offset plus `c` is
+/// inside the row's image.
+#[inline(always)]
+unsafe fn tap_source(
+    ind: &Indirection,
+    bases: &[*const f32; MAX_MR],
+    tables: &[*const usize; MAX_MR],
+    r: usize,
+    tap: usize,
+    c: usize,
+) -> *const f32 {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let off = *tables[r].add(tap);
+        if off == Indirection::PAD {
+            ind.zero.0
+        } else {
+            bases[r].add(off + c)
+        }
+    }
+}
+
 /// Tap by tap: each tap's channels are a contiguous run in each row, so the panel is filled k
 /// step by k step, `R` values each (R sequential reads, contiguous writes).
 ///
@@ -128,28 +167,16 @@ unsafe fn pack_indirect_taps<const R: usize>(
     pc: usize,
     kc: usize,
 ) {
-    let (mut tap, mut c, mut p) = (pc / ind.cin, pc % ind.cin, 0);
-    while p < kc {
-        let run = (ind.cin - c).min(kc - p);
+    for (p, tap, c, run) in tap_runs(ind.cin, pc, kc) {
         let out = &mut panel[p * R..(p + run) * R];
         // SAFETY: each row's offset for `tap` exists; non-PAD ones address cin readable values.
-        let src: [*const f32; R] = std::array::from_fn(|r| unsafe {
-            let off = *tables[r].add(tap);
-            if off == Indirection::PAD {
-                ind.zero.0
-            } else {
-                bases[r].add(off + c)
-            }
-        });
+        let src: [*const f32; R] = std::array::from_fn(|r| unsafe { tap_source(ind, bases, tables, r, tap, c) });
         for (q, step) in out.chunks_exact_mut(R).enumerate() {
             for (o, s) in step.iter_mut().zip(&src) {
                 // SAFETY: q < run values of a readable row (zero rows hold cin values).
                 *o = unsafe { *s.add(q) };
             }
         }
-        p += run;
-        tap += 1;
-        c = 0;
     }
 }
 
@@ -166,22 +193,16 @@ unsafe fn pack_indirect_taps_any(
     pc: usize,
     kc: usize,
 ) {
-    let (mut tap, mut c, mut p) = (pc / ind.cin, pc % ind.cin, 0);
-    while p < kc {
-        let run = (ind.cin - c).min(kc - p);
+    for (p, tap, c, run) in tap_runs(ind.cin, pc, kc) {
         for r in 0..rows {
-            // SAFETY: as in pack_indirect_taps.
+            // SAFETY: as in pack_indirect_taps; q < run values of a readable row.
             unsafe {
-                let off = *tables[r].add(tap);
-                let src = if off == Indirection::PAD { ind.zero.0 } else { bases[r].add(off + c) };
+                let src = tap_source(ind, bases, tables, r, tap, c);
                 for q in 0..run {
                     panel[(p + q) * rows + r] = *src.add(q);
                 }
             }
         }
-        p += run;
-        tap += 1;
-        c = 0;
     }
 }
 
