@@ -6,7 +6,7 @@
 
 use lanes_kernels::ops::conv::{Conv2d, Conv2dParams, FilterLayout, Padding};
 use lanes_kernels::{Activation, Gemm, KernelError, Parallelism};
-use lanes_testkit::{activation_slack, close, conv2d_reference, isas, oihw_to_hwio, Rng};
+use lanes_testkit::{activation_slack, close, conv2d_reference, isas, oihw_to_hwio, Rng, ACTIVATIONS};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -155,14 +155,7 @@ fn run_to_vec_of_empty_outputs_and_bad_input() {
 fn bias_activation_and_residual_are_fused() {
     for gemm in gemms() {
         let p = Conv2dParams::new(7, 10, (3, 3)).padding(Padding::uniform(1));
-        for act in [
-            Activation::Identity,
-            Activation::Relu,
-            Activation::RELU6,
-            Activation::Gelu,
-            Activation::GeluErf,
-            Activation::Silu,
-        ] {
+        for act in ACTIVATIONS {
             check(gemm, p, (1, 5, 6), true, act, true, FilterLayout::Oihw, 7);
         }
         check(gemm, Conv2dParams::new(16, 16, (1, 1)), (1, 4, 4), true, Activation::Relu, true, FilterLayout::Hwio, 8);

@@ -7,7 +7,7 @@
 
 use lanes_kernels::ops::conv::{Conv2d, Conv2dParams, FilterLayout, Padding};
 use lanes_kernels::{Activation, Gemm, KernelError, Parallelism};
-use lanes_testkit::{activation_slack, close, conv2d_reference, isas, oihw_to_hwio, Rng};
+use lanes_testkit::{activation_slack, close, conv2d_reference, isas, oihw_to_hwio, Rng, ACTIVATIONS};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -115,14 +115,7 @@ fn other_sizes_strides_dilations_and_paddings() {
 #[test]
 fn bias_activation_and_residual_are_fused() {
     for gemm in gemms() {
-        for act in [
-            Activation::Identity,
-            Activation::Relu,
-            Activation::RELU6,
-            Activation::Gelu,
-            Activation::GeluErf,
-            Activation::Silu,
-        ] {
+        for act in ACTIVATIONS {
             for (c, k) in [(21, 3), (35, 5), (6, 4)] {
                 let mut cs = case(c, (k, k), (2, 8, 7));
                 cs.p = cs.p.padding(Padding::Same);

@@ -16,19 +16,11 @@
 
 use lanes_kernels::ops::gemm::{registry, AvailableKernel, DotArgs, TileArgs, Variant, VariantKind};
 use lanes_kernels::Activation;
-use lanes_testkit::{activation_slack, close, Rng};
+use lanes_testkit::{activation_slack, close, Rng, ACTIVATIONS};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const GUARD: f32 = -7.25;
-const ACTIVATIONS: [Activation; 6] = [
-    Activation::Identity,
-    Activation::Relu,
-    Activation::RELU6,
-    Activation::Gelu,
-    Activation::GeluErf,
-    Activation::Silu,
-];
 
 /// One direct call of `v` on random operands, checked against the f64 reference.
 #[allow(clippy::too_many_arguments)]

@@ -140,6 +140,16 @@ pub fn bound(
     4.0 * f32::EPSILON * (k as f32 + 2.0) * total + 1e-30
 }
 
+/// Every activation (ReLU6 for `Clamp`): the list the kernel suites sweep.
+pub const ACTIVATIONS: [Activation; 6] = [
+    Activation::Identity,
+    Activation::Relu,
+    Activation::RELU6,
+    Activation::Gelu,
+    Activation::GeluErf,
+    Activation::Silu,
+];
+
 /// Relative slack for an activation approximated in vector code (the GELUs and SiLU go through a
 /// polynomial `exp`).
 pub fn activation_slack(act: Activation) -> f32 {
