@@ -139,19 +139,10 @@ impl Pool2d {
         width: usize,
         output: &mut [f32],
     ) -> Result<Conv2dGeometry, KernelError> {
-        let g = self.params.geometry(batch, height, width)?;
-        check_len("input (batch x height x width x channels)", g.input_len()?, input.len())?;
+        let g = self.checked_geometry(input, batch, height, width)?;
         check_len("output (batch x out_h x out_w x channels)", g.output_len()?, output.len())?;
-        let f = select(self.isa)?;
-        if output.is_empty() {
-            // No images (the row sizes may not even fit in memory): nothing to do.
-            return Ok(g);
-        }
-        let xr = column_table(&g)?;
-        // SAFETY: `select` checked the ISA; the lengths match the geometry, whose image is not
-        // empty (`geometry`), so every window covers at least one input pixel; `xr` has one
-        // entry per output column.
-        unsafe { f(&g, self.params.kind, &xr, input, output.as_mut_ptr()) };
+        // SAFETY: `output` is a unique borrow of the output's length.
+        unsafe { self.pool_into(&g, input, output.as_mut_ptr())? };
         Ok(g)
     }
 
@@ -164,23 +155,45 @@ impl Pool2d {
         height: usize,
         width: usize,
     ) -> Result<(Vec<f32>, Conv2dGeometry), KernelError> {
-        let g = self.params.geometry(batch, height, width)?;
-        check_len("input (batch x height x width x channels)", g.input_len()?, input.len())?;
-        let f = select(self.isa)?;
+        let g = self.checked_geometry(input, batch, height, width)?;
         let rows = g.output_len()?.checked_div(g.out_c).unwrap_or(0);
-        let xr = column_table(&g)?;
-        // SAFETY: as in `run`: the pool writes every output value (each window covers at least
-        // one input pixel), into storage of the output's length; nothing is run for an empty
-        // output.
+        // SAFETY: `pool_into` writes every output value, into storage of the output's length.
         let out = unsafe {
-            crate::buffer::vec_written_by(("pooling output", rows, g.out_c), |dst| {
-                if rows > 0 {
-                    f(&g, self.params.kind, &xr, input, dst);
-                }
-                Ok(())
-            })?
+            crate::buffer::vec_written_by(("pooling output", rows, g.out_c), |dst| self.pool_into(&g, input, dst))?
         };
         Ok((out, g))
+    }
+
+    /// The geometry, after checking the input's length.
+    fn checked_geometry(
+        &self,
+        input: &[f32],
+        batch: usize,
+        height: usize,
+        width: usize,
+    ) -> Result<Conv2dGeometry, KernelError> {
+        let g = self.params.geometry(batch, height, width)?;
+        check_len("input (batch x height x width x channels)", g.input_len()?, input.len())?;
+        Ok(g)
+    }
+
+    /// Pools `input` (checked against `g`) into `output`, writing every one of its values.
+    ///
+    /// # Safety
+    /// `output` is writable (it need not be initialised) for `g`'s output length and nothing else
+    /// accesses it during the call.
+    unsafe fn pool_into(&self, g: &Conv2dGeometry, input: &[f32], output: *mut f32) -> Result<(), KernelError> {
+        let f = select(self.isa)?;
+        if g.output_len()? == 0 {
+            // No images (the row sizes may not even fit in memory): nothing to do.
+            return Ok(());
+        }
+        let xr = column_table(g)?;
+        // SAFETY: `select` checked the ISA; the lengths match the geometry, whose image is not
+        // empty (`geometry`), so every window covers at least one input pixel; `xr` has one
+        // entry per output column; `output` as the caller guarantees.
+        unsafe { f(g, self.params.kind, &xr, input, output) };
+        Ok(())
     }
 }
 
