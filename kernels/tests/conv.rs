@@ -95,6 +95,15 @@ fn dense_sweep_of_geometries() {
         (Conv2dParams::new(8, 12, (3, 3)).groups(2).padding(Padding::uniform(1)).stride(2, 1), (3, 5, 7)),
         (Conv2dParams::new(3, 16, (3, 3)).padding(Padding::Same), (5, 7, 3)),
         (Conv2dParams::new(1, 16, (3, 3)).padding(Padding::Same), (4, 28, 28)), // MNIST's first layer
+        // C_in <= 4 (the direct path): channels not a multiple of any vector, strides,
+        // dilation, rows of 8+ interior pixels.
+        (Conv2dParams::new(4, 40, (3, 3)).stride(2, 2).padding(Padding::Same), (2, 9, 11)),
+        (Conv2dParams::new(2, 18, (3, 3)).dilation(2, 2).padding(Padding::uniform(2)), (1, 7, 12)),
+        (Conv2dParams::new(3, 8, (5, 3)).stride(1, 2).padding(Padding::uniform(1)), (2, 6, 21)),
+        // Row-pointer tiles: the fewest channels that take them; a depth block that ends
+        // inside a tap on every kernel (KH*KW*C_in = 900).
+        (Conv2dParams::new(5, 20, (3, 3)).padding(Padding::uniform(1)), (1, 6, 6)),
+        (Conv2dParams::new(100, 20, (3, 3)).padding(Padding::uniform(1)), (2, 5, 4)),
     ];
     for gemm in gemms() {
         for (i, &(p, shape)) in cases.iter().enumerate() {
@@ -159,6 +168,9 @@ fn bias_activation_and_residual_are_fused() {
             check(gemm, p, (1, 5, 6), true, act, true, FilterLayout::Oihw, 7);
         }
         check(gemm, Conv2dParams::new(16, 16, (1, 1)), (1, 4, 4), true, Activation::Relu, true, FilterLayout::Hwio, 8);
+        // The direct path (C_in <= 4).
+        let direct = Conv2dParams::new(3, 20, (3, 3)).padding(Padding::Same);
+        check(gemm, direct, (2, 5, 13), true, Activation::Gelu, true, FilterLayout::Hwio, 14);
     }
 }
 

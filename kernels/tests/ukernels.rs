@@ -5,7 +5,8 @@
 //! Sweeps: every m the variant has; every column count a masked variant takes (`1..=width`;
 //! the others always compute their full width, narrower panels going through the driver's
 //! edge tiles); k in {0, 1, 2, 17, KC-1, KC, KC+1}; A packed (`MR`-row panels) and in place
-//! (row-major, padded rows); alpha/beta combinations; every activation with and without bias.
+//! (row-major, padded rows), or for the indirect variants in runs of 1-5 or 1-40 steps whose
+//! rows start anywhere in A; alpha/beta combinations; every activation with and without bias.
 //! C is NaN-poisoned when beta = 0, and guard values around the tile must survive. The
 //! dot-product GEMV variants (`dot_rows_x<n>`, through `AvailableKernel::run_gemv_dot`): every
 //! row count up to three row groups, k in {0, 1, 2, 17, every residue of the vector width and
@@ -55,6 +56,28 @@ fn check_tile(
     let bias = with_bias.then(|| r.vec(width));
     let mut b_pack = vec![0.0f32; k * width];
     let is_pack = v.kind == VariantKind::PackB;
+    // Indirect variants: k in runs of 1..=5 steps (a_in_place: 1..=40, runs longer than a
+    // vector), each row's run at a random start in `a` (rows may overlap, as taps do).
+    let indirect = v.kind == VariantKind::Indirect;
+    let longest = if a_in_place { 40 } else { 5 };
+    let mut run_len = Vec::new();
+    while indirect && run_len.iter().sum::<usize>() < k {
+        let left = k - run_len.iter().sum::<usize>();
+        run_len.push((1 + r.below(longest)).min(left));
+    }
+    let row_starts: Vec<usize> =
+        run_len.iter().flat_map(|&len| (0..m).map(|_| r.below(a.len() - len + 1)).collect::<Vec<_>>()).collect();
+    // (run, first step) of each depth step, for the reference.
+    let step_run: Vec<(usize, usize)> =
+        run_len.iter().enumerate().flat_map(|(ri, &len)| (0..len).map(move |q| (ri, q))).collect();
+    let a_at = |i: usize, p: usize| {
+        if indirect {
+            let (ri, q) = step_run[p];
+            a[row_starts[ri * m + i] + q]
+        } else {
+            a[i * rsa + p * csa]
+        }
+    };
     let args = TileArgs {
         k,
         a: &a,
@@ -72,7 +95,11 @@ fn check_tile(
         b_pack: is_pack.then_some(&mut b_pack[..]),
         prefetch_next_a: a_in_place,
     };
-    kern.run_tile(v, args).unwrap();
+    if indirect {
+        kern.run_tile_indirect(v, args, &run_len, &row_starts).unwrap();
+    } else {
+        kern.run_tile(v, args).unwrap();
+    }
     let what = format!(
         "{} cols={cols} k={k} alpha={alpha} beta={beta} bias={with_bias} {act:?} a_in_place={a_in_place}",
         v.name()
@@ -86,7 +113,7 @@ fn check_tile(
             }
             let (mut acc, mut mag) = (0.0f64, 0.0f64);
             for p in 0..k {
-                let x = a[i * rsa + p * csa] as f64 * b[p * ldb + j] as f64;
+                let x = a_at(i, p) as f64 * b[p * ldb + j] as f64;
                 acc += x;
                 mag += x.abs();
             }
@@ -113,13 +140,19 @@ fn check_tile(
     }
 }
 
-/// Column counts a variant takes: every one for masked variants, else its width.
-fn col_counts(v: &Variant) -> Vec<usize> {
-    if v.kind == VariantKind::Masked {
+/// Column counts a variant takes: every one for masked variants (and indirect ones of kernels
+/// with masked tiles), else its width.
+fn col_counts(kern: &AvailableKernel, v: &Variant) -> Vec<usize> {
+    if v.kind == VariantKind::Masked || (v.kind == VariantKind::Indirect && !masked_widths(kern).is_empty()) {
         (1..=v.width).collect()
     } else {
         vec![v.width]
     }
+}
+
+/// The widths of a kernel's masked variants.
+fn masked_widths(kern: &AvailableKernel) -> Vec<usize> {
+    kern.variants().iter().filter(|v| v.kind == VariantKind::Masked).map(|v| v.width).collect()
 }
 
 fn tile_variants() -> Vec<(AvailableKernel, Variant)> {
@@ -132,7 +165,7 @@ fn tile_variants() -> Vec<(AvailableKernel, Variant)> {
 #[test]
 fn every_variant_every_column_count_short_depths() {
     for (kern, v) in tile_variants() {
-        for cols in col_counts(&v) {
+        for cols in col_counts(&kern, &v) {
             for k in [0, 1, 2, 17] {
                 check_tile(&kern, &v, cols, k, (1.0, 0.0), false, Activation::Identity, false, (cols * 31 + k) as u64);
                 if v.kind != VariantKind::PackB {
@@ -146,7 +179,7 @@ fn every_variant_every_column_count_short_depths() {
 #[test]
 fn every_variant_depths_around_kc() {
     for (kern, v) in tile_variants() {
-        let cols = *col_counts(&v).iter().rev().find(|&&c| c < v.width).unwrap_or(&v.width);
+        let cols = *col_counts(&kern, &v).iter().rev().find(|&&c| c < v.width).unwrap_or(&v.width);
         for k in [kern.kc - 1, kern.kc, kern.kc + 1] {
             check_tile(&kern, &v, v.width, k, (1.0, 0.0), false, Activation::Identity, false, k as u64);
             check_tile(&kern, &v, cols, k, (1.0, 0.0), false, Activation::Identity, true, k as u64 + 1);
@@ -157,7 +190,7 @@ fn every_variant_depths_around_kc() {
 #[test]
 fn every_variant_alpha_beta_bias_and_activation() {
     for (kern, v) in tile_variants() {
-        let cols = col_counts(&v)[col_counts(&v).len() / 2];
+        let cols = col_counts(&kern, &v)[col_counts(&kern, &v).len() / 2];
         if v.kind == VariantKind::ShortPlain {
             // Specialised for beta = 0, no bias, no activation: only alpha varies.
             for alpha in [1.0, -0.5, 0.0] {
@@ -224,7 +257,12 @@ fn direct_calls_refuse_operands_too_short() {
             b_pack: (v.kind == VariantKind::PackB).then_some(&mut b_pack[..]),
             prefetch_next_a: false,
         };
-        assert!(kern.run_tile(&v, args).is_err(), "{}: C one value short was accepted", v.name());
+        let refused = if v.kind == VariantKind::Indirect {
+            kern.run_tile_indirect(&v, args, &[4], &vec![0; m]).is_err()
+        } else {
+            kern.run_tile(&v, args).is_err()
+        };
+        assert!(refused, "{}: C one value short was accepted", v.name());
     }
 }
 

@@ -42,11 +42,22 @@ pub(crate) fn fma(a: V, b: V, c: V) -> V {
 }
 #[inline(always)]
 pub(crate) fn min(a: V, b: V) -> V {
-    a.min(b)
+    // A select, not `f32::min`: that one's sign of a zero result (for -0 and +0) is left open,
+    // and a vectorised loop and its scalar remainder disagreed on it in release builds.
+    if b < a {
+        b
+    } else {
+        a
+    }
 }
 #[inline(always)]
 pub(crate) fn max(a: V, b: V) -> V {
-    a.max(b)
+    // (As for `min`.)
+    if b > a {
+        b
+    } else {
+        a
+    }
 }
 #[inline(always)]
 pub(crate) fn abs(a: V) -> V {

@@ -4,18 +4,23 @@
 //! Paths (chosen from the geometry):
 //! - depthwise (groups == C_in == C_out): a direct kernel vectorised over channels
 //!   (`depthwise.rs`), filter packed once as `[KH][KW][C]`; chosen at [`Conv2d::new`].
+//! - a few input channels (one group, C_in <= 4: a first layer on grey or RGB images): a direct
+//!   kernel vectorised over output channels (`direct.rs`), chosen at [`Conv2d::new`].
 //! - 1x1, stride 1, no padding: a plain GEMM per group (the input is already the A matrix).
-//! - everything else: an implicit GEMM per image and group. An indirection buffer holds, for
-//!   each output pixel and kernel tap, a pointer to the input pixel's channels (or to a zero
-//!   row in the padding); the GEMM gathers its A panels through it, so no im2col copy of the
-//!   input is ever made.
+//! - everything else: one implicit GEMM per group over the whole batch. An offset table holds,
+//!   for each output pixel and kernel tap, where the input pixel's channels are (or the padding,
+//!   read from a zero row); the GEMM's tiles read A through row pointers derived from it (or,
+//!   on kernels without such tiles and for under 4 channels per tap, gather packed panels), so
+//!   no im2col copy of the input is ever made.
 //!
 //! Not there (yet): transposed convolution, 3-D convolution, asymmetric per-group shapes.
 
 pub(crate) mod depthwise;
+mod direct;
 mod geometry;
 
 use depthwise::DepthwiseFilter;
+use direct::{DirectFilter, DIRECT_MAX_CIN};
 pub use geometry::{Conv2dGeometry, Conv2dParams, Padding};
 
 use crate::activation::Activation;
@@ -53,13 +58,19 @@ pub enum FilterLayout {
 pub struct Conv2d {
     params: Conv2dParams,
     gemm: Gemm,
-    /// Per group: B = the filter as a `(KH * KW * C_in/g) x (C_out/g)` matrix, tap-major rows
-    /// (empty for a depthwise convolution).
-    packed: Vec<PackedB>,
-    /// The depthwise path's filter, when groups == C_in == C_out.
-    depthwise: Option<DepthwiseFilter>,
+    path: Path,
     bias: Option<Vec<f32>>,
     activation: Activation,
+}
+
+/// Which kernel a convolution runs on, with its packed filter.
+enum Path {
+    /// Per group: B = the filter as a `(KH * KW * C_in/g) x (C_out/g)` matrix, tap-major rows.
+    Gemm(Vec<PackedB>),
+    /// groups == C_in == C_out.
+    Depthwise(DepthwiseFilter),
+    /// One group, C_in <= DIRECT_MAX_CIN.
+    Direct(DirectFilter),
 }
 
 impl Conv2d {
@@ -99,16 +110,16 @@ impl Conv2d {
                 });
             }
         }
-        if params.groups == params.in_channels && params.groups == params.out_channels {
-            let dw = DepthwiseFilter::new(gemm.isa()?, &params, filter, layout, bias)?;
-            return Ok(Conv2d {
-                params,
-                gemm,
-                packed: Vec::new(),
-                depthwise: Some(dw),
-                bias: bias.map(|b| try_to_vec("bias", b)).transpose()?,
-                activation,
-            });
+        let direct_path = if params.groups == params.in_channels && params.groups == params.out_channels {
+            Some(Path::Depthwise(DepthwiseFilter::new(gemm.isa()?, &params, filter, layout, bias)?))
+        } else if params.groups == 1 && params.in_channels <= DIRECT_MAX_CIN {
+            Some(Path::Direct(DirectFilter::new(gemm.isa()?, &params, filter, layout, bias)?))
+        } else {
+            None
+        };
+        if let Some(path) = direct_path {
+            let bias = bias.map(|b| try_to_vec("bias", b)).transpose()?;
+            return Ok(Conv2d { params, gemm, path, bias, activation });
         }
         let (kh, kw) = params.kernel;
         let (cin, cout) = (params.in_per_group(), params.out_per_group());
@@ -139,7 +150,7 @@ impl Conv2d {
             packed.push(gemm.pack_b(view)?);
         }
         let bias = bias.map(|b| try_to_vec("bias", b)).transpose()?;
-        Ok(Conv2d { params, gemm, packed, depthwise: None, bias, activation })
+        Ok(Conv2d { params, gemm, path: Path::Gemm(packed), bias, activation })
     }
 
     /// The parameters.
@@ -156,7 +167,7 @@ impl Conv2d {
     /// Whether this convolution runs on the depthwise kernel (groups == C_in == C_out) rather
     /// than on GEMMs.
     pub fn is_depthwise(&self) -> bool {
-        self.depthwise.is_some()
+        matches!(self.path, Path::Depthwise(_))
     }
 
     /// The geometry for `batch` images of `height x width` (output size, padding).
@@ -201,8 +212,8 @@ impl Conv2d {
         width: usize,
     ) -> Result<(Vec<f32>, Conv2dGeometry), KernelError> {
         let (g, out_len) = self.checked_geometry(input, batch, height, width)?;
-        if self.depthwise.is_some() {
-            // (The depthwise kernels take a slice: a zeroed one.)
+        if !matches!(self.path, Path::Gemm(_)) {
+            // (The depthwise and direct kernels take a slice: a zeroed one.)
             let mut out = try_filled("convolution output", out_len, 0.0f32)?;
             self.run_impl(input, batch, height, width, None, &mut out)?;
             return Ok((out, g));
@@ -270,11 +281,19 @@ impl Conv2d {
             // empty batch need not fit in memory).
             return Ok(g);
         }
-        if let Some(dw) = &self.depthwise {
-            let (kh, kw) = g.kernel;
-            let threads = self.gemm.threads_for(out_len.saturating_mul(kh * kw));
-            dw.run(&g, input, residual, self.activation, output, threads)?;
-            return Ok(g);
+        let (kh, kw) = g.kernel;
+        match &self.path {
+            Path::Depthwise(dw) => {
+                let threads = self.gemm.threads_for(out_len.saturating_mul(kh * kw));
+                dw.run(&g, input, residual, self.activation, output, threads)?;
+                return Ok(g);
+            }
+            Path::Direct(d) => {
+                let threads = self.gemm.threads_for(out_len.saturating_mul(kh * kw * g.in_c));
+                d.run(&g, input, residual, self.activation, output, threads)?;
+                return Ok(g);
+            }
+            Path::Gemm(_) => {}
         }
         // SAFETY: `output` is a unique borrow of the output's length.
         unsafe { self.compute(&g, input, residual, output.as_mut_ptr())? };
@@ -296,6 +315,9 @@ impl Conv2d {
         residual: Option<&[f32]>,
         output: *mut f32,
     ) -> Result<(), KernelError> {
+        let Path::Gemm(packed) = &self.path else {
+            return Err(KernelError::InvalidArgument { what: "compute runs the GEMM path only" });
+        };
         let batch = g.batch;
         let (cin, cout) = (self.params.in_per_group(), self.params.out_per_group());
         let pixels = g.out_h * g.out_w;
@@ -315,7 +337,7 @@ impl Conv2d {
         let m = batch * pixels;
         let Some((offsets, zero)) = indirection else {
             // The input is already A: (batch * pixels) x C_in, a column slice per group.
-            for (grp, packed) in self.packed.iter().enumerate() {
+            for (grp, packed) in packed.iter().enumerate() {
                 let a = MatRef::with_offset(input, grp * cin, m, cin, g.in_c as isize, 1)?;
                 // SAFETY: this group's columns of the output (the caller's contract).
                 let c = unsafe { MatMut::from_raw_parts(output.add(grp * cout), m, cout, g.out_c as isize, 1)? };
@@ -323,7 +345,7 @@ impl Conv2d {
             }
             return Ok(());
         };
-        for (grp, packed) in self.packed.iter().enumerate() {
+        for (grp, packed) in packed.iter().enumerate() {
             let ind = Indirection {
                 offsets: &offsets,
                 // (Wrapping: with an empty image every tap is PAD and the base is never read.)

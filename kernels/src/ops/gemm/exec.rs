@@ -4,7 +4,7 @@
 
 use super::gemv;
 use super::operand::{ReadPtr, Strided};
-use super::pack::{pack_a, pack_a_indirect, pack_b, pack_b_panel};
+use super::pack::{pack_a, pack_a_indirect, pack_b, pack_b_panel, RowPointers};
 use super::plan::{plan, APlan, BPlan, BlockedPlan, Strategy, TaskSplit};
 use super::problem::{BSource, Problem};
 use super::registry::AvailableKernel;
@@ -22,6 +22,8 @@ thread_local! {
     // The GEMV paths' workspace (a row of A, gathered vectors, a row of partial sums): sizes
     // from k or n, which the caller's views set (a zero-stride view can make k anything).
     static WORKSPACE: Scratch = const { RefCell::new(AlignedVec::new()) };
+    // APlan::IndirectRows: a task's row pointers and run lengths (sizes bounded by MC and KC).
+    static ROW_POINTERS: RefCell<RowPointers> = const { RefCell::new(RowPointers::new()) };
 }
 
 /// Plans and runs `p` on `threads` threads (1 = the calling thread only). Every buffer the
@@ -83,7 +85,7 @@ fn reserve_blocked(kern: &AvailableKernel, p: &Problem, plan: &BlockedPlan) -> R
     if plan.threads <= 1 {
         let depth = if plan.single_pass { k } else { plan.kc };
         try_reserve_scratch(&PANEL_SCRATCH, "packed B panel", depth.saturating_mul(nr))?;
-        if plan.a != APlan::InPlace {
+        if matches!(plan.a, APlan::Packed | APlan::Indirect) {
             let split = TaskSplit::new(kern, p.m, nc, plan.threads, plan.b != BPlan::PackedPerTask);
             try_reserve_scratch(&A_SCRATCH, "packed A block", split.mc.min(p.m).saturating_mul(plan.kc))?;
         }
@@ -307,6 +309,29 @@ unsafe fn run_task(
             unsafe { sweep(kern, p, blk, src, APanels::in_place(a0, p.a.rs), i0, rows, j_panels, panel_buf) };
             return;
         }
+        if let (APlan::IndirectRows, Some(ind)) = (a_plan, p.a_indirect) {
+            let mut run = |ptrs: &mut RowPointers| {
+                // SAFETY: rows i0..i0+rows, columns pc..pc+kc are inside A through the
+                // indirection (its offsets address readable pixels, its zero row cin zeros);
+                // the tiles read each row's runs through the table built here.
+                unsafe {
+                    ptrs.build(&ind, i0, rows, blk.pc, blk.kc, kern.mr);
+                    let rows_a = TileRows {
+                        table: ptrs.table.as_ptr(),
+                        run_len: ptrs.run_len.as_ptr(),
+                        runs: ptrs.run_len.len(),
+                    };
+                    let a = APanels { ptr: std::ptr::null(), rsa: 0, packed: true, rows: Some(rows_a) };
+                    sweep(kern, p, blk, src, a, i0, rows, j_panels.clone(), panel_buf);
+                }
+            };
+            ROW_POINTERS.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut bufs) => run(&mut bufs),
+                // A nested call on this thread (a GEMM inside a rayon job of another): its own.
+                Err(_) => run(&mut RowPointers::new()),
+            });
+            return;
+        }
         with_scratch(&A_SCRATCH, rows * blk.kc, |abuf| {
             // SAFETY: rows i0..i0+rows, columns pc..pc+kc are inside A (through the
             // indirection buffer when there is one: its pointers address readable rows).
@@ -315,24 +340,35 @@ unsafe fn run_task(
                     Some(ind) => pack_a_indirect(abuf, &ind, i0, rows, blk.pc, blk.kc, kern.mr),
                     None => pack_a(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, kern.mr),
                 }
-                let a = APanels { ptr: abuf.as_ptr(), rsa: 1, packed: true };
+                let a = APanels { ptr: abuf.as_ptr(), rsa: 1, packed: true, rows: None };
                 sweep(kern, p, blk, src, a, i0, rows, j_panels, panel_buf);
             }
         });
     });
 }
 
-/// The A block of a task: packed panels (`MR x kc` each, contiguous) or row-major A in place.
+/// The A block of a task: packed panels (`MR x kc` each, contiguous), row-major A in place, or
+/// row pointers into a convolution's input.
 #[derive(Clone, Copy)]
 struct APanels {
     ptr: *const f32,
     rsa: isize,
     packed: bool,
+    rows: Option<TileRows>,
+}
+
+/// [`APlan::IndirectRows`]: the block's row pointers, tile after tile (`runs` per row), and
+/// the run lengths every row shares (the `Tile::a_rows` layout).
+#[derive(Clone, Copy)]
+struct TileRows {
+    table: *const *const f32,
+    run_len: *const usize,
+    runs: usize,
 }
 
 impl APanels {
     fn in_place(ptr: *const f32, rsa: isize) -> Self {
-        APanels { ptr, rsa, packed: false }
+        APanels { ptr, rsa, packed: false, rows: None }
     }
 }
 
@@ -357,6 +393,9 @@ fn tile(p: &Problem, k: usize, a: *const f32, rsa: isize, csa: isize, b: *const 
         cols,
         b_pack: std::ptr::null_mut(),
         prefetch_next_a: false,
+        a_rows: std::ptr::null(),
+        run_len: std::ptr::null(),
+        runs: 0,
     }
 }
 
@@ -414,6 +453,10 @@ unsafe fn sweep(
             (t.beta, t.act, t.b_pack) = (blk.beta, blk.act, b_pack);
             // The first panel's tiles are the first to read their A rows.
             t.prefetch_next_a = !a.packed && jp == first_panel && i + 2 * mr <= rows;
+            if let Some(r) = a.rows {
+                // This tile's pointers follow the i rows of tiles above it.
+                (t.a_rows, t.run_len, t.runs) = (r.table.wrapping_add(i * r.runs), r.run_len, r.runs);
+            }
             // SAFETY: forwarded contract; (i0 + i, jc + j) is inside C and the tile is
             // m x cols; `b_pack`, when set, is `panel_buf` (kc * NR values).
             unsafe { run_tile(kern, t, m, cols, p.c.cs, bias) };

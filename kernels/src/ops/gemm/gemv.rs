@@ -145,6 +145,9 @@ pub(super) unsafe fn strips(kern: AvailableKernel, p: &Problem, g: &GemvPlan, ar
                     cols: s.width,
                     b_pack: std::ptr::null_mut(),
                     prefetch_next_a: false,
+                    a_rows: std::ptr::null(),
+                    run_len: std::ptr::null(),
+                    runs: 0,
                 };
                 // SAFETY: the strip covers columns col..col+width <= n of B and C (unit column
                 // stride; a masked strip reads and writes only its columns) and rows

@@ -84,6 +84,67 @@ pub(crate) unsafe fn pack_a_indirect(
     }
 }
 
+/// For the tiles that read A through row pointers ([`Tile::a_rows`](super::ukernel::Tile)):
+/// one task's pointers and run lengths, rebuilt per block by [`RowPointers::build`] (the
+/// buffers are kept, per thread, from call to call).
+#[derive(Default)]
+pub(crate) struct RowPointers {
+    /// Tile after tile of `mr` rows; inside a tile of `m` rows, run `r` of row `i` at
+    /// `r * m + i`.
+    pub table: Vec<*const f32>,
+    /// Steps of each run, shared by every row.
+    pub run_len: Vec<usize>,
+    /// Each run's tap and first channel.
+    run_start: Vec<(usize, usize)>,
+}
+
+impl RowPointers {
+    pub(crate) const fn new() -> Self {
+        RowPointers { table: Vec::new(), run_len: Vec::new(), run_start: Vec::new() }
+    }
+
+    /// The runs of columns `pc..pc + kc` (one per tap, split where the block cuts a tap) and,
+    /// for rows `i0..i0 + mc` in tiles of `mr` rows, where each row's values of each run start:
+    /// its input pixel's channels, or the zero row in the padding. Nothing is copied from A.
+    ///
+    /// # Safety
+    /// As [`pack_a_indirect`] (the pointers are computed, not read; the tiles read through
+    /// them).
+    pub(crate) unsafe fn build(&mut self, ind: &Indirection, i0: usize, mc: usize, pc: usize, kc: usize, mr: usize) {
+        self.run_len.clear();
+        self.run_start.clear();
+        for (_, tap, c, run) in tap_runs(ind.cin, pc, kc) {
+            self.run_len.push(run);
+            self.run_start.push((tap, c));
+        }
+        let runs = self.run_len.len();
+        self.table.clear();
+        self.table.resize(mc * runs, std::ptr::null());
+        let zero = ind.zero.0;
+        let (mut image, mut pixel) = (i0 / ind.pixels, i0 % ind.pixels);
+        let mut r0 = 0;
+        for tile in self.table.chunks_mut(mr * runs) {
+            let rows = mr.min(mc - r0);
+            for i in 0..rows {
+                let base = ind.base.0.wrapping_add(image * ind.image_stride);
+                let offsets = &ind.offsets[pixel * ind.taps..(pixel + 1) * ind.taps];
+                for (out, &(tap, c)) in tile[i..].iter_mut().step_by(rows).zip(&self.run_start) {
+                    let off = offsets[tap];
+                    // (Wrapping: computed, not read, for PAD too; the zero row holds cin >= run
+                    // values from its start.)
+                    let src = base.wrapping_add(off.wrapping_add(c));
+                    *out = if off == Indirection::PAD { zero } else { src };
+                }
+                pixel += 1;
+                if pixel == ind.pixels {
+                    (image, pixel) = (image + 1, 0);
+                }
+            }
+            r0 += rows;
+        }
+    }
+}
+
 /// The most rows a panel of [`pack_a_indirect`] may have (its per-row state is on the stack;
 /// the registry's test checks every kernel's MR against it).
 pub(crate) const MAX_MR: usize = 16;

@@ -98,6 +98,9 @@ pub enum APlan {
     Packed,
     /// Gathered through an indirection buffer into `MR`-row panels by each task (convolution).
     Indirect,
+    /// Read by the tiles through row pointers that each task derives from the indirection
+    /// buffer (convolution with enough channels per tap: no copy of A at all).
+    IndirectRows,
 }
 
 /// How B reaches the tiles.
@@ -123,6 +126,10 @@ const B_IN_L1_BYTES: usize = 16 << 10;
 
 /// Most rows of A for which row-major B is always read in place.
 const DIRECT_B_MAX_M: usize = 64;
+
+/// Fewest channels per tap for which a convolution's tiles read A through row pointers
+/// instead of a gathered copy: below it a run is too short to pay for its pointers.
+const INDIRECT_ROWS_MIN_CIN: usize = 4;
 
 /// Rows of B per depth block of a group of GEMV strips (128-256 measured alike).
 pub(crate) const GEMV_DEPTH_BLOCK: usize = 192;
@@ -233,7 +240,9 @@ fn plan_indirect(kern: &MicroKernel, p: &Problem, k: usize, threads: usize) -> S
         BSource::Strided(b) if b.cs == 1 && p.m <= kern.mr => (BPlan::InPlace, p.n),
         BSource::Strided(_) => (BPlan::PackedShared, kern.nc.next_multiple_of(kern.nr)),
     };
-    Strategy::Blocked(BlockedPlan { a: APlan::Indirect, b, kc, nc, threads, single_pass: false })
+    let rows = !kern.indirect.is_empty() && p.a_indirect.is_some_and(|ind| ind.cin >= INDIRECT_ROWS_MIN_CIN);
+    let a = if rows { APlan::IndirectRows } else { APlan::Indirect };
+    Strategy::Blocked(BlockedPlan { a, b, kc, nc, threads, single_pass: false })
 }
 
 /// The strips of a GEMV over `n` columns of row-major B at address `b_addr`, row stride `rs`.

@@ -103,13 +103,68 @@ impl AvailableKernel {
     /// to call a kernel function directly. Every element the variant reads or writes must lie
     /// inside the slices, else a typed error.
     pub fn run_tile(&self, v: &Variant, args: TileArgs<'_>) -> Result<(), KernelError> {
+        if v.kind == VariantKind::Indirect {
+            return Err(KernelError::InvalidArgument { what: "indirect variants run with run_tile_indirect" });
+        }
+        self.run_tile_checked(v, args, None)
+    }
+
+    /// Runs an `Indirect` variant: as [`AvailableKernel::run_tile`] (`args.rsa`, `args.csa`
+    /// ignored), with A's `k` depth steps in runs: run `r` is `run_len[r]` steps long and row
+    /// `i`'s values of it are `a[row_starts[r * m + i]..][..run_len[r]]` (`m` the variant's
+    /// rows). The run lengths must add up to `args.k`.
+    pub fn run_tile_indirect(
+        &self,
+        v: &Variant,
+        args: TileArgs<'_>,
+        run_len: &[usize],
+        row_starts: &[usize],
+    ) -> Result<(), KernelError> {
+        if v.kind != VariantKind::Indirect {
+            return Err(KernelError::InvalidArgument { what: "only indirect variants run with run_tile_indirect" });
+        }
+        let m = v.m;
+        if row_starts.len() != run_len.len().saturating_mul(m) {
+            return Err(KernelError::LengthMismatch {
+                what: "row_starts (runs x rows)",
+                expected: run_len.len().saturating_mul(m),
+                found: row_starts.len(),
+            });
+        }
+        if run_len.iter().try_fold(0usize, |s, &l| s.checked_add(l)) != Some(args.k) {
+            return Err(KernelError::InvalidArgument { what: "run lengths must add up to k" });
+        }
+        for (r, &len) in run_len.iter().enumerate() {
+            for &start in &row_starts[r * m..(r + 1) * m] {
+                if start.checked_add(len).is_none_or(|end| end > args.a.len()) {
+                    return Err(KernelError::LengthMismatch {
+                        what: "A (a run of a row)",
+                        expected: start.saturating_add(len),
+                        found: args.a.len(),
+                    });
+                }
+            }
+        }
+        let rows: Vec<*const f32> = row_starts.iter().map(|&s| args.a[s..].as_ptr()).collect();
+        self.run_tile_checked(v, args, Some((&rows, run_len)))
+    }
+
+    /// `run_tile` and `run_tile_indirect` after their own checks of A (`rows`: the indirect
+    /// variants' row pointers, each run inside A, and run lengths).
+    fn run_tile_checked(
+        &self,
+        v: &Variant,
+        args: TileArgs<'_>,
+        rows: Option<(&[*const f32], &[usize])>,
+    ) -> Result<(), KernelError> {
         let VariantFn::Tile(f) = self.check_variant(v)? else {
             return Err(KernelError::InvalidArgument {
                 what: "gemv_rows and dot_rows variants run with run_gemv_rows and run_gemv_dot",
             });
         };
         let (m, k) = (v.m, args.k);
-        let masked = v.kind == VariantKind::Masked;
+        // (Indirect tiles mask like the kernel's masked ones, when it has them.)
+        let masked = v.kind == VariantKind::Masked || (v.kind == VariantKind::Indirect && !self.masked.is_empty());
         if masked && !(1..=v.width).contains(&args.cols) {
             return Err(KernelError::LengthMismatch {
                 what: "masked tile columns",
@@ -126,7 +181,7 @@ impl AvailableKernel {
             Some(n) if n <= len => Ok(()),
             n => Err(KernelError::LengthMismatch { what, expected: n.unwrap_or(usize::MAX), found: len }),
         };
-        let a_need = if k == 0 {
+        let a_need = if k == 0 || rows.is_some() {
             Some(0)
         } else {
             span(m, args.rsa, 1).and_then(|x| x.checked_add((k - 1).checked_mul(args.csa)?))
@@ -175,6 +230,9 @@ impl AvailableKernel {
             cols: w,
             b_pack,
             prefetch_next_a: args.prefetch_next_a,
+            a_rows: rows.map_or(std::ptr::null(), |(r, _)| r.as_ptr()),
+            run_len: rows.map_or(std::ptr::null(), |(_, l)| l.as_ptr()),
+            runs: rows.map_or(0, |(_, l)| l.len()),
         };
         // SAFETY: the kernel's ISA is available (self), and every element the variant reads or
         // writes was checked to lie inside the slices above (C and b_pack are unique borrows,

@@ -45,6 +45,14 @@ pub(crate) struct Tile {
     /// a row block, whose A rows nobody has read yet).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub prefetch_next_a: bool,
+    /// Null, or A read through row pointers (the [`MicroKernel::indirect`] tiles, for
+    /// convolution: no packed copy of A): the `k` depth steps come in `runs` runs, run `r`
+    /// `run_len[r]` steps long, row `i`'s values of run `r` contiguous from
+    /// `a_rows[r * m + i]` (`m` the tile's rows). `a`, `rsa` and `csa` are then unused.
+    pub a_rows: *const *const f32,
+    pub run_len: *const usize,
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    pub runs: usize,
 }
 
 impl Tile {
@@ -169,6 +177,11 @@ pub struct MicroKernel {
     /// (`None`: the driver packs panels in a separate pass). Packing costs two stores per k
     /// step in a loop bound by FMAs, instead of a pass over B that waits on memory.
     pub(crate) pack_b_tile: Option<TileFn>,
+    /// Tiles that read A through row pointers ([`Tile::a_rows`]): `indirect[v - 1][m - 1]`
+    /// covers `v * NR / indirect.len()` columns, like `masked` (they mask when the kernel has
+    /// masked tiles, else they are full `NR` wide). A convolution's implicit GEMM runs on them
+    /// instead of gathering A into packed panels (empty: it gathers).
+    pub(crate) indirect: &'static [&'static [TileFn]],
 }
 
 impl std::fmt::Debug for MicroKernel {
@@ -200,6 +213,10 @@ impl MicroKernel {
     /// `t` must be complete (its bias and epilogue set), since that decides between `rows` and
     /// `rows_short_plain`.
     pub(crate) fn tile_fn(&self, m: usize, cols: usize, t: &Tile) -> TileFn {
+        if !t.a_rows.is_null() {
+            let granule = self.nr / self.indirect.len();
+            return self.indirect[cols.div_ceil(granule) - 1][m - 1];
+        }
         if self.masks(cols) {
             return self.masked_fn(m, cols);
         }
@@ -245,6 +262,8 @@ pub(crate) mod variant {
     /// Reads and writes only the first `Tile::cols` columns of B, C and bias (AVX-512 masks),
     /// so a partial panel of B can be read in place.
     pub const MASKED: u8 = 3;
+    /// Reads A through row pointers (`Tile::a_rows`); masked like `MASKED` on AVX-512.
+    pub const INDIRECT: u8 = 4;
 }
 
 /// What a [`Variant`] computes.
@@ -258,6 +277,9 @@ pub enum VariantKind {
     PackB,
     /// An `m x width` tile that reads and writes only `cols <= width` columns.
     Masked,
+    /// An `m x width` tile reading A through row pointers ([`MicroKernel::indirect`]), masked
+    /// like `Masked` when the kernel has masked tiles.
+    Indirect,
     /// A `1 x width` GEMV strip over row-major B.
     GemvStrip,
     /// GEMV by whole rows of B into a row of partial sums (no epilogue).
@@ -299,6 +321,7 @@ impl Variant {
             VariantKind::ShortPlain => "short_plain",
             VariantKind::PackB => "pack_b",
             VariantKind::Masked => "masked",
+            VariantKind::Indirect => "indirect",
             VariantKind::GemvStrip => "gemv",
             VariantKind::GemvRows => return format!("{}.gemv_rows", self.kernel.name),
             VariantKind::GemvDot => return format!("{}.dot_rows_x{}", self.kernel.name, self.width),
@@ -331,6 +354,12 @@ impl MicroKernel {
             let width = (v + 1) * self.nr / self.masked.len();
             for (i, &f) in rows.iter().enumerate() {
                 push(VariantKind::Masked, i + 1, width, VariantFn::Tile(f));
+            }
+        }
+        for (v, rows) in self.indirect.iter().enumerate() {
+            let width = (v + 1) * self.nr / self.indirect.len();
+            for (i, &f) in rows.iter().enumerate() {
+                push(VariantKind::Indirect, i + 1, width, VariantFn::Tile(f));
             }
         }
         for &(f, width) in self.gemv {

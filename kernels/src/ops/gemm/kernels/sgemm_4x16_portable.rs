@@ -92,5 +92,6 @@ pub(crate) static SGEMM_4X16_PORTABLE: MicroKernel = MicroKernel {
     b_in_place: true,
     masked: &[],
     pack_b_tile: None,
+    indirect: &[],
     rows: &[sgemm_mx16_portable::<1>, sgemm_mx16_portable::<2>, sgemm_mx16_portable::<3>, sgemm_mx16_portable::<4>],
 };

@@ -68,5 +68,6 @@ pub(crate) static SGEMM_4X4_SCALAR: MicroKernel = MicroKernel {
     b_in_place: true,
     masked: &[],
     pack_b_tile: None,
+    indirect: &[],
     rows: &[sgemm_mx4_scalar::<1>, sgemm_mx4_scalar::<2>, sgemm_mx4_scalar::<3>, sgemm_mx4_scalar::<4>],
 };

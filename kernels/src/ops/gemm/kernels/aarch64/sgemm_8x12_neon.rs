@@ -151,6 +151,7 @@ pub(crate) static SGEMM_8X12_NEON: MicroKernel = MicroKernel {
     b_in_place: false,
     masked: &[],
     pack_b_tile: None,
+    indirect: &[],
     rows: &[
         sgemm_neon::<1, NV>,
         sgemm_neon::<2, NV>,

@@ -61,6 +61,7 @@ pub(crate) static SGEMM_5X8_WASM_SIMD128: MicroKernel = MicroKernel {
     b_in_place: true,
     masked: &[],
     pack_b_tile: None,
+    indirect: &[],
     rows: &[
         sgemm_mx8_wasm_simd128::<1, 4>,
         sgemm_mx8_wasm_simd128::<2, 2>,

@@ -65,6 +65,7 @@ pub(crate) static SGEMM_6X8_WASM_RELAXED: MicroKernel = MicroKernel {
     b_in_place: true,
     masked: &[],
     pack_b_tile: None,
+    indirect: &[],
     rows: &[
         sgemm_mx8_wasm_relaxed::<1, 4>,
         sgemm_mx8_wasm_relaxed::<2, 2>,

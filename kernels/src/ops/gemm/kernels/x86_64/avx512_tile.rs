@@ -3,7 +3,7 @@
 //! write only `Tile::cols` columns. Also the kernels' dot-product GEMV ([`dot_avx512`]).
 
 use super::super::dot::dot_rows;
-use crate::ops::gemm::ukernel::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
+use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT, MASKED, PACK_B, SHORT_PLAIN};
 use crate::ops::gemm::ukernel::{Dot, Tile};
 use crate::simd::prefetch_row;
 use crate::simd::vector::Avx512;
@@ -17,7 +17,7 @@ const B_PREFETCH_ROWS: isize = 16;
 const GEMV_PREFETCH_ROWS: isize = 2;
 
 /// `M x (16*NV)` tile: the GEMM tiles of each kernel (`M <= MR`, `NV = NR / 16`), masked ones
-/// (`NV` up to `NR / 16`), `M = 1, NV = 24, 8, 2` for GEMV; `VARIANT` one of [`variant`](crate::ops::gemm::ukernel::variant).
+/// and indirect ones (`NV` up to `NR / 16`), `M = 1, NV = 24, 8, 2` for GEMV; `VARIANT` one of [`variant`](crate::ops::gemm::ukernel::variant).
 ///
 /// # Safety
 /// The `Tile` contract, and the CPU supports AVX-512F.
@@ -87,7 +87,25 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
             }
         };
     }
-    if prefetch_next_a {
+    if VARIANT == INDIRECT {
+        for r in 0..t.runs {
+            // SAFETY: run r has run_len[r] steps and M row pointers, each to that many
+            // readable values (the `Tile::a_rows` contract); B as in the plain loop.
+            unsafe {
+                let rows: [*const f32; M] = core::array::from_fn(|i| *t.a_rows.add(r * M + i));
+                for c in 0..*t.run_len.add(r) {
+                    let bv: [__m512; NV] = core::array::from_fn(|h| _mm512_maskz_loadu_ps(masks[h], b.add(16 * h)));
+                    for (row, &ap) in acc.iter_mut().zip(&rows) {
+                        let ai = _mm512_set1_ps(*ap.add(c));
+                        for (acc, &bh) in row.iter_mut().zip(&bv) {
+                            *acc = _mm512_fmadd_ps(ai, bh, *acc);
+                        }
+                    }
+                    b = b.wrapping_offset(t.ldb);
+                }
+            }
+        }
+    } else if prefetch_next_a {
         k_loop!(true);
     } else {
         k_loop!(false);
@@ -114,7 +132,7 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
                 let c = t.c.offset(i as isize * t.rsc).add(16 * h);
                 let bias = t.bias.wrapping_add(16 * h);
                 let mut v = _mm512_mul_ps(v, alpha);
-                if VARIANT == MASKED {
+                if VARIANT == MASKED || VARIANT == INDIRECT {
                     let k = masks[h];
                     if t.beta != 0.0 {
                         v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, c), beta, v);

@@ -10,7 +10,7 @@
 
 use super::avx512_tile::{dot_avx512, sgemm_avx512};
 use crate::isa::Isa;
-use crate::ops::gemm::ukernel::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
+use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT, MASKED, PACK_B, SHORT_PLAIN};
 use crate::ops::gemm::ukernel::MicroKernel;
 
 const MR: usize = 10;
@@ -69,6 +69,32 @@ pub(crate) static SGEMM_10X32_AVX512: MicroKernel = MicroKernel {
         ],
     ],
     pack_b_tile: Some(sgemm_avx512::<MR, 2, PACK_B>),
+    indirect: &[
+        &[
+            sgemm_avx512::<1, 1, INDIRECT>,
+            sgemm_avx512::<2, 1, INDIRECT>,
+            sgemm_avx512::<3, 1, INDIRECT>,
+            sgemm_avx512::<4, 1, INDIRECT>,
+            sgemm_avx512::<5, 1, INDIRECT>,
+            sgemm_avx512::<6, 1, INDIRECT>,
+            sgemm_avx512::<7, 1, INDIRECT>,
+            sgemm_avx512::<8, 1, INDIRECT>,
+            sgemm_avx512::<9, 1, INDIRECT>,
+            sgemm_avx512::<10, 1, INDIRECT>,
+        ],
+        &[
+            sgemm_avx512::<1, 2, INDIRECT>,
+            sgemm_avx512::<2, 2, INDIRECT>,
+            sgemm_avx512::<3, 2, INDIRECT>,
+            sgemm_avx512::<4, 2, INDIRECT>,
+            sgemm_avx512::<5, 2, INDIRECT>,
+            sgemm_avx512::<6, 2, INDIRECT>,
+            sgemm_avx512::<7, 2, INDIRECT>,
+            sgemm_avx512::<8, 2, INDIRECT>,
+            sgemm_avx512::<9, 2, INDIRECT>,
+            sgemm_avx512::<10, 2, INDIRECT>,
+        ],
+    ],
     gemv_rows: None,
     gemv_dot: &[dot_avx512::<1>, dot_avx512::<2>, dot_avx512::<3>],
     rows_short_plain: &[

@@ -60,6 +60,7 @@ pub(crate) static SGEMM_4X64_AVX512: MicroKernel = MicroKernel {
         ],
     ],
     pack_b_tile: Some(sgemm_avx512::<MR, 4, PACK_B>),
+    indirect: &[],
     gemv_rows: None,
     gemv_dot: &[dot_avx512::<1>, dot_avx512::<2>, dot_avx512::<3>],
     rows_short_plain: &[

@@ -3,7 +3,7 @@
 
 use super::super::dot::dot_rows;
 use crate::isa::Isa;
-use crate::ops::gemm::ukernel::variant::{GENERAL, PACK_B, SHORT_PLAIN};
+use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT, PACK_B, SHORT_PLAIN};
 use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
 use crate::simd::prefetch_row;
 use crate::simd::vector::Avx2;
@@ -19,7 +19,7 @@ const B_PREFETCH_ROWS: isize = 16;
 const GEMV_PREFETCH_ROWS: isize = 2;
 
 /// `M x (8*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 6`), `M = 1, NV = 12, 4, 2` for GEMV.
-/// `VARIANT`: [`GENERAL`], [`SHORT_PLAIN`] or [`PACK_B`].
+/// `VARIANT`: [`GENERAL`], [`SHORT_PLAIN`], [`PACK_B`] or [`INDIRECT`].
 ///
 /// # Safety
 /// The `Tile` contract, and the CPU supports AVX2 and FMA.
@@ -78,7 +78,25 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
             }
         };
     }
-    if prefetch_next_a {
+    if VARIANT == INDIRECT {
+        for r in 0..t.runs {
+            // SAFETY: run r has run_len[r] steps and M row pointers, each to that many
+            // readable values (the `Tile::a_rows` contract); B as in the plain loop.
+            unsafe {
+                let rows: [*const f32; M] = core::array::from_fn(|i| *t.a_rows.add(r * M + i));
+                for c in 0..*t.run_len.add(r) {
+                    let bv: [__m256; NV] = core::array::from_fn(|h| _mm256_loadu_ps(b.add(8 * h)));
+                    for (row, &ap) in acc.iter_mut().zip(&rows) {
+                        let ai = _mm256_set1_ps(*ap.add(c));
+                        for (acc, &bh) in row.iter_mut().zip(&bv) {
+                            *acc = _mm256_fmadd_ps(ai, bh, *acc);
+                        }
+                    }
+                    b = b.wrapping_offset(t.ldb);
+                }
+            }
+        }
+    } else if prefetch_next_a {
         k_loop!(true);
     } else {
         k_loop!(false);
@@ -147,6 +165,14 @@ pub(crate) static SGEMM_6X16_AVX2_FMA: MicroKernel = MicroKernel {
     b_in_place: false,
     masked: &[],
     pack_b_tile: Some(sgemm_avx2_fma::<MR, 2, PACK_B>),
+    indirect: &[&[
+        sgemm_avx2_fma::<1, 2, INDIRECT>,
+        sgemm_avx2_fma::<2, 2, INDIRECT>,
+        sgemm_avx2_fma::<3, 2, INDIRECT>,
+        sgemm_avx2_fma::<4, 2, INDIRECT>,
+        sgemm_avx2_fma::<5, 2, INDIRECT>,
+        sgemm_avx2_fma::<6, 2, INDIRECT>,
+    ]],
     gemv_rows: None,
     gemv_dot: &[dot_avx2_fma::<1, 2>, dot_avx2_fma::<2, 1>, dot_avx2_fma::<3, 1>],
     rows_short_plain: &[
