@@ -18,6 +18,7 @@ use crate::buffer::{checked_len, try_collect, try_filled};
 use crate::error::KernelError;
 use crate::isa::Isa;
 use crate::simd::vector::{F32Vector, Portable};
+use std::mem::MaybeUninit;
 
 /// Most input channels (per group, with one group) that take the direct path.
 pub(crate) const DIRECT_MAX_CIN: usize = 4;
@@ -74,15 +75,16 @@ impl DirectFilter {
     }
 
     /// Runs on validated operands (`input`, `output`, `residual` of the geometry's lengths,
-    /// one group) with up to `threads` threads. `AllocationFailed` (before anything is
-    /// written) when its tables cannot be allocated.
+    /// one group) with up to `threads` threads, writing every output value (which may be
+    /// uninitialised before). `AllocationFailed` (before anything is written) when its tables
+    /// cannot be allocated.
     pub(crate) fn run(
         &self,
         g: &Conv2dGeometry,
         input: &[f32],
         residual: Option<&[f32]>,
         act: Activation,
-        output: &mut [f32],
+        output: &mut [MaybeUninit<f32>],
         threads: usize,
     ) -> Result<(), KernelError> {
         let (kh, kw) = g.kernel;
@@ -166,7 +168,7 @@ struct Job<'a> {
 /// # Safety
 /// The ISA of the instantiation is available; the job's slices have the geometry's lengths,
 /// its tables were built for it, and `out` holds whole rows that exist.
-type RowFn = unsafe fn(&Job<'_>, usize, &mut [f32]);
+type RowFn = unsafe fn(&Job<'_>, usize, &mut [MaybeUninit<f32>]);
 
 /// The entry point of `isa`, or why it cannot run.
 fn select(isa: Isa) -> Result<RowFn, KernelError> {
@@ -189,46 +191,46 @@ fn select(isa: Isa) -> Result<RowFn, KernelError> {
     })
 }
 
-unsafe fn rows_scalar(job: &Job<'_>, first: usize, out: &mut [f32]) {
+unsafe fn rows_scalar(job: &Job<'_>, first: usize, out: &mut [MaybeUninit<f32>]) {
     // SAFETY: forwarded contract.
     unsafe { rows::<f32>(job, first, out) }
 }
 
-unsafe fn rows_portable(job: &Job<'_>, first: usize, out: &mut [f32]) {
+unsafe fn rows_portable(job: &Job<'_>, first: usize, out: &mut [MaybeUninit<f32>]) {
     // SAFETY: forwarded contract.
     unsafe { rows::<Portable>(job, first, out) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn rows_avx2(job: &Job<'_>, first: usize, out: &mut [f32]) {
+unsafe fn rows_avx2(job: &Job<'_>, first: usize, out: &mut [MaybeUninit<f32>]) {
     // SAFETY: forwarded contract (the caller checked AVX2 + FMA).
     unsafe { rows::<crate::simd::vector::Avx2>(job, first, out) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn rows_avx512(job: &Job<'_>, first: usize, out: &mut [f32]) {
+unsafe fn rows_avx512(job: &Job<'_>, first: usize, out: &mut [MaybeUninit<f32>]) {
     // SAFETY: forwarded contract (the caller checked AVX-512F).
     unsafe { rows::<crate::simd::vector::Avx512>(job, first, out) }
 }
 
 #[cfg(target_arch = "aarch64")]
 #[target_feature(enable = "neon")]
-unsafe fn rows_neon(job: &Job<'_>, first: usize, out: &mut [f32]) {
+unsafe fn rows_neon(job: &Job<'_>, first: usize, out: &mut [MaybeUninit<f32>]) {
     // SAFETY: forwarded contract (the caller checked NEON).
     unsafe { rows::<crate::simd::vector::Neon>(job, first, out) }
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-unsafe fn rows_simd128(job: &Job<'_>, first: usize, out: &mut [f32]) {
+unsafe fn rows_simd128(job: &Job<'_>, first: usize, out: &mut [MaybeUninit<f32>]) {
     use crate::simd::{vector::Wasm, wasm32::MulThenAdd};
     // SAFETY: forwarded contract (simd128 is part of the build).
     unsafe { rows::<Wasm<MulThenAdd>>(job, first, out) }
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-unsafe fn rows_relaxed(job: &Job<'_>, first: usize, out: &mut [f32]) {
+unsafe fn rows_relaxed(job: &Job<'_>, first: usize, out: &mut [MaybeUninit<f32>]) {
     use crate::simd::{vector::Wasm, wasm32::RelaxedMadd};
     // SAFETY: forwarded contract (relaxed-simd is part of the build).
     unsafe { rows::<Wasm<RelaxedMadd>>(job, first, out) }
@@ -236,7 +238,7 @@ unsafe fn rows_relaxed(job: &Job<'_>, first: usize, out: &mut [f32]) {
 
 /// See [`RowFn`].
 #[inline(always)]
-unsafe fn rows<V: F32Vector>(job: &Job<'_>, first: usize, out: &mut [f32]) {
+unsafe fn rows<V: F32Vector>(job: &Job<'_>, first: usize, out: &mut [MaybeUninit<f32>]) {
     let g = &job.g;
     let (kw, cin, cout) = (g.kernel.1, g.in_c, g.out_c);
     let row_len = g.out_w * cout;
@@ -307,7 +309,7 @@ impl Pixels<'_> {
         &self,
         corner: *const f32,
         step: usize,
-        out: &mut [f32],
+        out: &mut [MaybeUninit<f32>],
         ox: usize,
     ) {
         let job = self.job;
@@ -338,7 +340,7 @@ impl Pixels<'_> {
         &self,
         corner: *const f32,
         (kx_lo, kx_hi): (usize, usize),
-        out: &mut [f32],
+        out: &mut [MaybeUninit<f32>],
         ox: usize,
     ) {
         let job = self.job;
@@ -363,7 +365,7 @@ impl Pixels<'_> {
     /// Pixel `ox` exists in the row `out` (and in the residual's row); the ISA of `V` is
     /// available.
     #[inline(always)]
-    unsafe fn store<V: F32Vector>(&self, mut v: V, out: &mut [f32], ox: usize) {
+    unsafe fn store<V: F32Vector>(&self, mut v: V, out: &mut [MaybeUninit<f32>], ox: usize) {
         let at = ox * self.job.g.out_c + self.co;
         debug_assert!(at + self.n <= out.len());
         // SAFETY: channels co..co + n of pixel ox lie in the row (and in the residual's row).
@@ -373,7 +375,7 @@ impl Pixels<'_> {
                 v = V::add(v, r);
             }
             v = V::activate(v, self.job.act);
-            let dst = out.as_mut_ptr().add(at);
+            let dst = out.as_mut_ptr().add(at).cast::<f32>();
             if self.n == V::N {
                 V::store(dst, v);
             } else {

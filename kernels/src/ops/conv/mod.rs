@@ -28,6 +28,7 @@ use crate::buffer::{checked_len, try_filled, try_to_vec, try_with_capacity};
 use crate::error::KernelError;
 use crate::ops::gemm::{Epilogue, Gemm, Indirection, PackedB, Parallelism, ReadPtr};
 use crate::view::{MatMut, MatRef};
+use std::mem::MaybeUninit;
 
 /// How a filter given to [`Conv2d::new`] is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,8 +213,21 @@ impl Conv2d {
         width: usize,
     ) -> Result<(Vec<f32>, Conv2dGeometry), KernelError> {
         let (g, out_len) = self.checked_geometry(input, batch, height, width)?;
+        if let Path::Direct(d) = &self.path {
+            let (kh, kw) = g.kernel;
+            let threads = self.gemm.threads_for(out_len.saturating_mul(kh * kw * g.in_c));
+            // SAFETY: the direct kernel writes every output value and reads none; `out` is the
+            // Vec's uninitialised storage of out_len values, seen as such.
+            let out = unsafe {
+                crate::buffer::vec_written_by(("convolution output", out_len / g.out_c, g.out_c), |out| {
+                    let out = std::slice::from_raw_parts_mut(out.cast::<MaybeUninit<f32>>(), out_len);
+                    d.run(&g, input, None, self.activation, out, threads)
+                })?
+            };
+            return Ok((out, g));
+        }
         if !matches!(self.path, Path::Gemm(_)) {
-            // (The depthwise and direct kernels take a slice: a zeroed one.)
+            // (The depthwise kernels take a slice: a zeroed one.)
             let mut out = try_filled("convolution output", out_len, 0.0f32)?;
             self.run_impl(input, batch, height, width, None, &mut out)?;
             return Ok((out, g));
@@ -290,7 +304,9 @@ impl Conv2d {
             }
             Path::Direct(d) => {
                 let threads = self.gemm.threads_for(out_len.saturating_mul(kh * kw * g.in_c));
-                d.run(&g, input, residual, self.activation, output, threads)?;
+                // SAFETY: the same storage seen as possibly uninitialised, written only with f32s.
+                let out = unsafe { &mut *(output as *mut [f32] as *mut [MaybeUninit<f32>]) };
+                d.run(&g, input, residual, self.activation, out, threads)?;
                 return Ok(g);
             }
             Path::Gemm(_) => {}

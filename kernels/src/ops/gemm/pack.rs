@@ -125,19 +125,23 @@ impl RowPointers {
         let mut r0 = 0;
         for tile in self.table.chunks_mut(mr * runs) {
             let rows = mr.min(mc - r0);
-            for i in 0..rows {
-                let base = ind.base.0.wrapping_add(image * ind.image_stride);
-                let offsets = &ind.offsets[pixel * ind.taps..(pixel + 1) * ind.taps];
-                for (out, &(tap, c)) in tile[i..].iter_mut().step_by(rows).zip(&self.run_start) {
-                    let off = offsets[tap];
+            let mut bases = [std::ptr::null::<f32>(); MAX_MR];
+            let mut offsets = [&ind.offsets[..0]; MAX_MR];
+            for (base, offs) in bases.iter_mut().zip(&mut offsets).take(rows) {
+                *base = ind.base.0.wrapping_add(image * ind.image_stride);
+                *offs = &ind.offsets[pixel * ind.taps..(pixel + 1) * ind.taps];
+                pixel += 1;
+                if pixel == ind.pixels {
+                    (image, pixel) = (image + 1, 0);
+                }
+            }
+            for (run, &(tap, c)) in tile.chunks_exact_mut(rows).zip(&self.run_start) {
+                for ((out, base), offs) in run.iter_mut().zip(&bases).zip(&offsets) {
+                    let off = offs[tap];
                     // (Wrapping: computed, not read, for PAD too; the zero row holds cin >= run
                     // values from its start.)
                     let src = base.wrapping_add(off.wrapping_add(c));
                     *out = if off == Indirection::PAD { zero } else { src };
-                }
-                pixel += 1;
-                if pixel == ind.pixels {
-                    (image, pixel) = (image + 1, 0);
                 }
             }
             r0 += rows;

@@ -410,10 +410,46 @@ unsafe fn pool_windows<V: F32Vector, const MAX: bool>(
                             }
                         }};
                     }
+                    // A whole 2x2 or 3x3 window (the usual pooling layers): its loads written
+                    // out and reduced as a tree, so they and the pixels' chains overlap (the
+                    // loop above is one dependent chain with data-dependent trip counts).
+                    macro_rules! reduce_full {
+                        ($k:literal, $cb:expr) => {{
+                            let x: [V; $k * $k] =
+                                std::array::from_fn(|t| V::load(base.add((t / $k) * in_row + (t % $k) * c + $cb)));
+                            let op = |a, b| if MAX { V::max(a, b) } else { V::add(a, b) };
+                            let mut acc = x[0];
+                            for pair in x[1..].chunks(2) {
+                                acc = op(acc, if pair.len() == 2 { op(pair[0], pair[1]) } else { pair[0] });
+                            }
+                            if MAX {
+                                acc
+                            } else {
+                                V::mul(acc, scale)
+                            }
+                        }};
+                    }
+                    let full = rows == kh && cols == g.kernel.1 && kh == g.kernel.1;
                     let mut cb = 0;
-                    while cb + V::N <= c {
-                        V::store(out.add(cb), reduce!(cb, |p| V::load(p)));
-                        cb += V::N;
+                    match (full, kh) {
+                        (true, 2) => {
+                            while cb + V::N <= c {
+                                V::store(out.add(cb), reduce_full!(2, cb));
+                                cb += V::N;
+                            }
+                        }
+                        (true, 3) => {
+                            while cb + V::N <= c {
+                                V::store(out.add(cb), reduce_full!(3, cb));
+                                cb += V::N;
+                            }
+                        }
+                        _ => {
+                            while cb + V::N <= c {
+                                V::store(out.add(cb), reduce!(cb, |p| V::load(p)));
+                                cb += V::N;
+                            }
+                        }
                     }
                     if cb < c {
                         let nl = c - cb;
