@@ -113,6 +113,28 @@ fn dense_sweep_of_geometries() {
     }
 }
 
+/// One layer run on several image sizes in turn (its offset table is cached per size): each
+/// against the reference, the first size again last.
+#[test]
+fn one_layer_on_several_image_sizes() {
+    for gemm in gemms() {
+        let p = Conv2dParams::new(6, 9, (3, 3)).padding(Padding::Same).stride(1, 2);
+        let mut r = Rng::new(31);
+        let filter = r.vec(p.filter_len().unwrap());
+        let conv = Conv2d::with_gemm(gemm, p, &filter, FilterLayout::Oihw, None, Activation::Identity).unwrap();
+        for (batch, h, w) in [(2, 7, 9), (1, 5, 5), (3, 9, 4), (2, 7, 9)] {
+            let g = p.geometry(batch, h, w).unwrap();
+            let input = r.vec(g.input_len().unwrap());
+            let (out, _) = conv.run_to_vec(&input, batch, h, w).unwrap();
+            let (want, mag) = conv2d_reference(&g, &input, &filter, None, None, Activation::Identity);
+            for (i, ((&got, &want), &mag)) in out.iter().zip(&want).zip(&mag).enumerate() {
+                let tol = 16.0 * f32::EPSILON * 60.0 * mag;
+                assert!(close(got, want, tol), "{:?} {batch}x{h}x{w}: output {i} got {got}, want {want}", gemm.isa());
+            }
+        }
+    }
+}
+
 #[test]
 fn empty_images_with_padding_give_bias_only() {
     // Zero-width images with padding: every output pixel is all padding (found by the
