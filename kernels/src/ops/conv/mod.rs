@@ -65,8 +65,11 @@ pub struct Conv2d {
     activation: Activation,
     /// The GEMM path's offset table of the last input size run, `(in_h, in_w)` with it: built
     /// once for a model that runs one image size (at batch 1 it cost about 9% of a small CNN).
-    offsets: Mutex<Option<((usize, usize), Arc<Vec<usize>>)>>,
+    offsets: Mutex<Option<CachedOffsets>>,
 }
+
+/// An offset table and the `(in_h, in_w)` it was built for.
+type CachedOffsets = ((usize, usize), Arc<Vec<usize>>);
 
 /// Which kernel a convolution runs on, with its packed filter.
 enum Path {
