@@ -7,7 +7,7 @@
 
 use super::avx512_tile::{dot_avx512, sgemm_avx512};
 use crate::isa::Isa;
-use crate::ops::gemm::ukernel::variant::{GENERAL, MASKED, PACK_B, SHORT_PLAIN};
+use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT, MASKED, PACK_B, SHORT_PLAIN};
 use crate::ops::gemm::ukernel::MicroKernel;
 
 const MR: usize = 4;
@@ -60,7 +60,32 @@ pub(crate) static SGEMM_4X64_AVX512: MicroKernel = MicroKernel {
         ],
     ],
     pack_b_tile: Some(sgemm_avx512::<MR, 4, PACK_B>),
-    indirect: &[],
+    indirect: &[
+        &[
+            sgemm_avx512::<1, 1, INDIRECT>,
+            sgemm_avx512::<2, 1, INDIRECT>,
+            sgemm_avx512::<3, 1, INDIRECT>,
+            sgemm_avx512::<4, 1, INDIRECT>,
+        ],
+        &[
+            sgemm_avx512::<1, 2, INDIRECT>,
+            sgemm_avx512::<2, 2, INDIRECT>,
+            sgemm_avx512::<3, 2, INDIRECT>,
+            sgemm_avx512::<4, 2, INDIRECT>,
+        ],
+        &[
+            sgemm_avx512::<1, 3, INDIRECT>,
+            sgemm_avx512::<2, 3, INDIRECT>,
+            sgemm_avx512::<3, 3, INDIRECT>,
+            sgemm_avx512::<4, 3, INDIRECT>,
+        ],
+        &[
+            sgemm_avx512::<1, 4, INDIRECT>,
+            sgemm_avx512::<2, 4, INDIRECT>,
+            sgemm_avx512::<3, 4, INDIRECT>,
+            sgemm_avx512::<4, 4, INDIRECT>,
+        ],
+    ],
     gemv_rows: None,
     gemv_dot: &[dot_avx512::<1>, dot_avx512::<2>, dot_avx512::<3>],
     rows_short_plain: &[
