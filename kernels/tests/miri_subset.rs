@@ -57,13 +57,16 @@ fn convolutions_every_path() {
             // Implicit GEMM: 3x3, padding, stride 2, two groups.
             Conv2dParams::new(4, 6, (3, 3)).padding(Padding::uniform(1)).stride(2, 1).groups(2),
             // Pointwise: a plain GEMM on the input.
-            Conv2dParams::new(3, 5, (1, 1)),
+            Conv2dParams::new(6, 5, (1, 1)),
+            // Direct (C_in <= 4): padding on every side, stride 2 across, 8+ output columns.
+            Conv2dParams::new(3, 5, (3, 3)).padding(Padding::uniform(1)).stride(1, 2),
             // Depthwise: 3x3 "same" and a dilated 2x2.
             Conv2dParams::new(5, 5, (3, 3)).padding(Padding::Same).groups(5),
             Conv2dParams::new(3, 3, (2, 2)).dilation(2, 1).padding(Padding::uniform(1)).groups(3),
         ];
         for (i, p) in cases.into_iter().enumerate() {
-            let (batch, h, w) = (2, 5, 4);
+            // (The direct path's 8-pixel loop needs 8+ interior columns.)
+            let (batch, h, w) = (2, 5, if p.in_channels <= 4 && p.groups == 1 { 17 } else { 4 });
             let mut r = Rng::new(30 + i as u64);
             let filter = r.vec(p.filter_len().unwrap());
             let bias = r.vec(p.out_channels);
