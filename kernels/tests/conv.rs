@@ -145,6 +145,38 @@ fn one_layer_on_several_image_sizes() {
     }
 }
 
+/// One `Conv2d` shared by eight threads at once, each running two image sizes in turn (the
+/// cached offset table changes hands and sizes): every output bit-identical to a call alone.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn concurrent_calls_on_one_layer_are_bit_identical() {
+    for gemm in gemms() {
+        let p = Conv2dParams::new(8, 12, (3, 3)).padding(Padding::Same);
+        let mut r = Rng::new(41);
+        let conv =
+            Conv2d::with_gemm(gemm, p, &r.vec(p.filter_len().unwrap()), FilterLayout::Oihw, None, Activation::Relu)
+                .unwrap();
+        let sizes = [(2, 9, 7), (1, 6, 11)];
+        let inputs: Vec<Vec<f32>> =
+            sizes.iter().map(|&(b, h, w)| r.vec(p.geometry(b, h, w).unwrap().input_len().unwrap())).collect();
+        let want: Vec<Vec<f32>> =
+            sizes.iter().zip(&inputs).map(|(&(b, h, w), x)| conv.run_to_vec(x, b, h, w).unwrap().0).collect();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let (conv, sizes, inputs, want) = (&conv, &sizes, &inputs, &want);
+                s.spawn(move || {
+                    for round in 0..20 {
+                        let i = (t + round) % 2;
+                        let (b, h, w) = sizes[i];
+                        let got = conv.run_to_vec(&inputs[i], b, h, w).unwrap().0;
+                        assert!(got.iter().zip(&want[i]).all(|(x, y)| x.to_bits() == y.to_bits()), "thread {t}");
+                    }
+                });
+            }
+        });
+    }
+}
+
 #[test]
 fn empty_images_with_padding_give_bias_only() {
     // Zero-width images with padding: every output pixel is all padding (found by the
