@@ -177,6 +177,33 @@ fn concurrent_calls_on_one_layer_are_bit_identical() {
     }
 }
 
+/// An image's output is the same bits alone as inside a batch (every path: the batch is one
+/// GEMM whose tiles straddle images, or the direct / depthwise kernels' rows).
+#[test]
+fn an_images_output_does_not_depend_on_its_batch() {
+    for gemm in gemms() {
+        for p in [
+            Conv2dParams::new(8, 12, (3, 3)).padding(Padding::Same),
+            Conv2dParams::new(3, 20, (3, 3)).padding(Padding::Same).stride(2, 2),
+            Conv2dParams::new(6, 6, (3, 3)).padding(Padding::Same).groups(6),
+        ] {
+            let mut r = Rng::new(43);
+            let conv =
+                Conv2d::with_gemm(gemm, p, &r.vec(p.filter_len().unwrap()), FilterLayout::Oihw, None, Activation::Relu)
+                    .unwrap();
+            let (batch, h, w) = (3, 7, 13);
+            let input = r.vec(p.geometry(batch, h, w).unwrap().input_len().unwrap());
+            let all = conv.run_to_vec(&input, batch, h, w).unwrap().0;
+            let (in_len, out_len) = (input.len() / batch, all.len() / batch);
+            for n in 0..batch {
+                let one = conv.run_to_vec(&input[n * in_len..(n + 1) * in_len], 1, h, w).unwrap().0;
+                let same = one.iter().zip(&all[n * out_len..]).all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(same, "{:?} {p:?}: image {n} alone differs from inside the batch", gemm.isa());
+            }
+        }
+    }
+}
+
 #[test]
 fn empty_images_with_padding_give_bias_only() {
     // Zero-width images with padding: every output pixel is all padding (found by the
