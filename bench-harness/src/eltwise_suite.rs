@@ -1,8 +1,9 @@
 //! The row-op suite: softmax and layer norm on transformer-sized rows through lanes'
 //! `Eltwise`, ONNX Runtime (`Softmax` / `LayerNormalization` models, gamma and beta as
 //! constants) and a plain scalar loop, verified against each other and timed interleaved like
-//! the GEMM cases. Throughput in GB/s: 8 bytes per element (one read, one write). In the
-//! measurements the `gflops` field holds that GB/s.
+//! the GEMM cases, beside a plain copy of the same bytes (`copy`: the machine's copy bandwidth
+//! for this working set, the ceiling of a one-pass row op). Throughput in GB/s: 8 bytes per
+//! element (one read, one write). In the measurements the `gflops` field holds that GB/s.
 
 use crate::measure::{self, Budget};
 use crate::record::Measurement;
@@ -72,6 +73,7 @@ pub fn run(threads: usize, budget: Budget, mut emit: impl FnMut(&[Measurement]))
             }
         };
         names.push("scalar loop".into());
+        names.push("copy".into());
         let run_impl = |name: &str, y: &mut [f32]| -> Result<(), String> {
             match name {
                 "lanes" => {
@@ -84,6 +86,13 @@ pub fn run(threads: usize, budget: Budget, mut emit: impl FnMut(&[Measurement]))
                 }
                 #[cfg(feature = "onnxruntime")]
                 "onnxruntime" => ort.as_ref().expect("present").borrow_mut().run(&[rows, cols], &x, y),
+                "copy" => {
+                    // On as many threads as the others (lanes splits rows over the pool).
+                    use rayon::prelude::*;
+                    let per = cols * rows.div_ceil(threads);
+                    y.par_chunks_mut(per).zip(x.par_chunks(per)).for_each(|(o, i)| o.copy_from_slice(i));
+                    Ok(())
+                }
                 _ => {
                     scalar(op, &x, cols, &gamma, &beta, y);
                     Ok(())
@@ -97,6 +106,14 @@ pub fn run(threads: usize, budget: Budget, mut emit: impl FnMut(&[Measurement]))
         for name in &names {
             out.fill(f32::NAN);
             run_impl(name, &mut out)?;
+            if name == "copy" {
+                let exact = out == x;
+                errors.push(if exact { 0.0 } else { f64::INFINITY });
+                if !exact {
+                    return Err(format!("copy of {rows}x{cols} differs from its input"));
+                }
+                continue;
+            }
             let err = normwise_error(&out, &reference);
             if err > 1e-4 {
                 return Err(format!("{name} disagrees with lanes on {op} {rows}x{cols}: relative error {err:.2e}"));
@@ -141,13 +158,13 @@ pub fn run(threads: usize, budget: Budget, mut emit: impl FnMut(&[Measurement]))
 
 /// The report section: GB/s per case and lanes' ratio to ONNX Runtime and to the scalar loop.
 pub fn render(ms: &[Measurement], threads: &[usize]) -> String {
-    "\n## Row ops (softmax, layer norm): GB/s\n\n8 bytes per element (read + write) / median time. ONNX Runtime runs a `Softmax` / `LayerNormalization` model; the scalar loop is what one would write first.\n"
+    "\n## Row ops (softmax, layer norm): GB/s\n\n8 bytes per element (read + write) / median time. ONNX Runtime runs a `Softmax` / `LayerNormalization` model; the scalar loop is what one would write first; `copy` copies the same bytes (the copy bandwidth for this working set, on as many threads: the ceiling of a one-pass row op).\n"
         .to_string()
         + &crate::report::suite_tables(
             ms,
             threads,
             "case",
-            &["lanes", "onnxruntime", "scalar loop"],
-            &["onnxruntime", "scalar loop"],
+            &["lanes", "onnxruntime", "scalar loop", "copy"],
+            &["onnxruntime", "scalar loop", "copy"],
         )
 }
