@@ -243,7 +243,8 @@ unsafe fn rows<V: F32Vector>(job: &Job<'_>, first: usize, out: &mut [MaybeUninit
     let (kw, cin, cout) = (g.kernel.1, g.in_c, g.out_c);
     let row_len = g.out_w * cout;
     let image_len = g.in_h * g.in_w * cin;
-    let pixel_step = g.stride.1 * cin;
+    // (Wrapping: with a huge stride there is one output column and the step is never used.)
+    let pixel_step = g.stride.1.wrapping_mul(cin);
     for (r, out_row) in out.chunks_exact_mut(row_len).enumerate() {
         let row = first + r;
         let (image, oy) = (row / g.out_h, row % g.out_h);
@@ -252,9 +253,9 @@ unsafe fn rows<V: F32Vector>(job: &Job<'_>, first: usize, out: &mut [MaybeUninit
         let taps = (ky_lo * kw * cin)..(ky_hi * kw * cin).max(ky_lo * kw * cin);
         // The pixel (oy, ox)'s top-left tap, which may lie in the padding (wrapping: only taps
         // inside the input are read).
-        let iy0 = (oy * g.stride.0) as isize - g.pad_top as isize;
+        let iy0 = ((oy * g.stride.0) as isize).wrapping_sub(g.pad_top as isize);
         let corner = |ox: usize| {
-            let ix0 = (ox * g.stride.1) as isize - g.pad_left as isize;
+            let ix0 = ((ox * g.stride.1) as isize).wrapping_sub(g.pad_left as isize);
             let off = iy0.wrapping_mul(g.in_w as isize).wrapping_add(ix0).wrapping_mul(cin as isize);
             job.input.as_ptr().wrapping_add(image * image_len).wrapping_offset(off)
         };
