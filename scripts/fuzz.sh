@@ -27,7 +27,7 @@ for t in "${targets[@]}"; do
     printf '\n[fuzz] %s for %ss\n' "$t" "$secs"
     # Start from the committed seeds; new finds go to corpus/<target> (not committed).
     mkdir -p "corpus/$t"
-    cargo "+$NIGHTLY" fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -max_len=4096
+    cargo "+$NIGHTLY" fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -max_len=4096 -print_final_stats=1
   fi
 done
 printf '\n[fuzz] no crashes\n'

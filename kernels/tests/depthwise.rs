@@ -230,3 +230,31 @@ fn a_huge_dilation_on_a_size_1_kernel_axis_is_fine() {
         }
     }
 }
+
+/// Found by the `api_no_panic` fuzz target (2026-11-28 campaign): a depthwise convolution with
+/// a huge horizontal stride (valid: one output column, or a second one made only of padding)
+/// overflowed computing the interior loop's pixel step `stride * C`, a panic in debug builds.
+#[test]
+fn a_huge_horizontal_stride_is_fine() {
+    for gemm in gemms() {
+        for (stride, right) in [(usize::MAX / 2, 0), (usize::MAX / 4, usize::MAX / 4), (usize::MAX, 0)] {
+            for kernel in [(3, 3), (1, 2), (2, 1)] {
+                let p = Conv2dParams::new(8, 8, kernel).groups(8).stride(1, stride).padding(Padding::Explicit {
+                    top: 0,
+                    bottom: 0,
+                    left: 0,
+                    right,
+                });
+                let filter: Vec<f32> = (0..p.filter_len().unwrap()).map(|i| i as f32 * 0.25).collect();
+                let conv = Conv2d::with_gemm(gemm, p, &filter, FilterLayout::Oihw, None, Activation::Identity).unwrap();
+                let (batch, h, w) = (2, 4, 5);
+                let g = conv.geometry(batch, h, w).unwrap();
+                let input: Vec<f32> = (0..g.input_len().unwrap()).map(|i| (i % 7) as f32 - 3.0).collect();
+                let mut out = vec![f32::NAN; g.output_len().unwrap()];
+                conv.run(&input, batch, h, w, &mut out).unwrap();
+                let (want, _) = conv2d_reference(&g, &input, &filter, None, None, Activation::Identity);
+                assert_eq!(out, want, "{kernel:?} stride {stride} right padding {right} (out_w {})", g.out_w);
+            }
+        }
+    }
+}

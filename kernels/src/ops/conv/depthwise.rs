@@ -291,7 +291,12 @@ unsafe fn interior<V: F32Vector, const K: usize, const S: usize>(
 ) {
     let g = &job.g;
     let c = g.out_c;
-    let sx = if S > 0 { S } else { g.stride.1 } * c;
+    // The input step between interior pixels. With two or more interior columns the stride is
+    // below the image width, so `stride * C` fits (the input holds `in_w * C` values); with one
+    // it is never applied to an address that is read (`p * sx` with p = 0, and the step after
+    // the last pixel is a wrapping add), but a huge stride overflowed the multiplication: a
+    // panic in debug builds. Found by the api_no_panic fuzz target (kernels/tests/depthwise.rs).
+    let sx = if S > 0 { S } else { g.stride.1 }.wrapping_mul(c);
     let mut ox = ox_lo;
     let mut src = src;
     while ox + 4 <= job.ox_hi {
