@@ -26,8 +26,10 @@ for t in "${targets[@]}"; do
   else
     printf '\n[fuzz] %s for %ss\n' "$t" "$secs"
     # Start from the committed seeds; new finds go to corpus/<target> (not committed).
+    # -len_control=0: long inputs from the start (the slow gemm_vs_reference target otherwise
+    # stayed at 8-byte inputs, all-zero data, for a whole 8-minute run).
     mkdir -p "corpus/$t"
-    cargo "+$NIGHTLY" fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -max_len=4096 -print_final_stats=1
+    cargo "+$NIGHTLY" fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -max_len=4096 -len_control=0 -print_final_stats=1
   fi
 done
 printf '\n[fuzz] no crashes\n'

@@ -119,6 +119,9 @@ impl RowPointers {
         }
         let runs = self.run_len.len();
         self.table.clear();
+        if runs == 0 {
+            return; // (an empty depth block: the tiles read nothing)
+        }
         self.table.resize(mc * runs, std::ptr::null());
         let zero = ind.zero.0;
         let (mut image, mut pixel) = (i0 / ind.pixels, i0 % ind.pixels);
