@@ -436,6 +436,12 @@ mod tests {
             assert!(k.rows_short_plain.is_empty() || k.rows_short_plain.len() == k.mr, "{}", k.name);
             assert!(k.masked.is_empty() || k.nr % k.masked.len() == 0, "{}: NR splits into masked widths", k.name);
             assert!(k.masked.iter().all(|rows| rows.len() == k.mr), "{}: masked tiles for every m", k.name);
+            assert!(
+                k.indirect.is_empty() || k.nr % k.indirect.len() == 0,
+                "{}: NR splits into indirect widths",
+                k.name
+            );
+            assert!(k.indirect.iter().all(|rows| rows.len() == k.mr), "{}: indirect tiles for every m", k.name);
             // PackedB blocks are NC wide and panels NR wide: NC must be a whole number of panels.
             assert_eq!(k.nc % k.nr, 0, "{}: NC must be a multiple of NR", k.name);
             use super::super::ukernel::{MAX_NR, MAX_TILE};

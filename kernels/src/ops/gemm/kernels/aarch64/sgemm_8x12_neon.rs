@@ -8,12 +8,14 @@
 //! (`rsa == 1`: packed panels, column-major A) four rows load as one vector and each row is a
 //! lane of it (`fmla v.4s, v.4s, v.s[l]`, rows past the last group of four broadcast with
 //! `ld1r`, so nothing past the tile's `m` rows is read); otherwise (row-major A in place) each
-//! row's value is broadcast with `ld1r`. B is 3 contiguous vectors per k step, C and the bias
-//! 12 contiguous values per row: the tiles always compute their full width (the driver runs
-//! narrower panels through its stack tile), so no load or store is partial.
+//! row's value is broadcast with `ld1r`; the indirect tiles (a convolution's rows through
+//! pointers, `Tile::a_rows`) broadcast the same way. B is 3 contiguous vectors per k step, C
+//! and the bias 12 contiguous values per row: the tiles always compute their full width (the
+//! driver runs narrower panels through its stack tile), so no load or store is partial.
 
 use super::super::dot::dot_rows;
 use crate::isa::Isa;
+use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT};
 use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
 use crate::simd::aarch64::neon::activate;
 use crate::simd::vector::Neon;
@@ -37,16 +39,39 @@ fn fma_lane(acc: float32x4_t, b: float32x4_t, a: float32x4_t, lane: usize) -> fl
 }
 
 /// `M x (4*NV)` tile (`NV = 3`, `M <= 8` for the GEMM tiles; generic in the width for future
-/// GEMV strips): `C[0..M, 0..4NV] = act(alpha * A*B + beta*C + bias)`.
+/// GEMV strips): `C[0..M, 0..4NV] = act(alpha * A*B + beta*C + bias)`. `VARIANT`: [`GENERAL`]
+/// (A through `a`, `rsa`, `csa`) or [`INDIRECT`] (A through the row pointers `Tile::a_rows`,
+/// run by run, each row's value broadcast with `ld1r` as for A in place; full width too).
 ///
 /// # Safety
 /// The `Tile` contract for an `M x 4NV` tile, and the CPU supports NEON.
 #[target_feature(enable = "neon")]
-unsafe fn sgemm_neon<const M: usize, const NV: usize>(t: &Tile) {
+unsafe fn sgemm_neon<const M: usize, const NV: usize, const VARIANT: u8>(t: &Tile) {
     let zero = vdupq_n_f32(0.0);
     let mut acc = [[zero; NV]; M];
     let (mut a, mut b) = (t.a, t.b);
-    if t.rsa == 1 {
+    if VARIANT == INDIRECT {
+        for r in 0..t.runs {
+            // SAFETY: run r has run_len[r] steps and M row pointers, each to that many
+            // readable values (the `Tile::a_rows` contract); B as in the plain loops.
+            unsafe {
+                let rows: [*const f32; M] = core::array::from_fn(|i| *t.a_rows.add(r * M + i));
+                for c in 0..*t.run_len.add(r) {
+                    let mut bv = [zero; NV];
+                    for (j, v) in bv.iter_mut().enumerate() {
+                        *v = vld1q_f32(b.add(4 * j));
+                    }
+                    for (row, &ap) in acc.iter_mut().zip(&rows) {
+                        let ai = vld1q_dup_f32(ap.add(c));
+                        for (r, &bj) in row.iter_mut().zip(&bv) {
+                            *r = vfmaq_f32(*r, bj, ai);
+                        }
+                    }
+                    b = b.wrapping_offset(t.ldb);
+                }
+            }
+        }
+    } else if t.rsa == 1 {
         for _ in 0..t.k {
             // SAFETY: one k step of B holds 4*NV values; of A, M contiguous values (rsa = 1):
             // whole groups of 4 rows are loaded as vectors, the rest one value at a time.
@@ -151,15 +176,24 @@ pub(crate) static SGEMM_8X12_NEON: MicroKernel = MicroKernel {
     b_in_place: false,
     masked: &[],
     pack_b_tile: None,
-    indirect: &[],
+    indirect: &[&[
+        sgemm_neon::<1, NV, INDIRECT>,
+        sgemm_neon::<2, NV, INDIRECT>,
+        sgemm_neon::<3, NV, INDIRECT>,
+        sgemm_neon::<4, NV, INDIRECT>,
+        sgemm_neon::<5, NV, INDIRECT>,
+        sgemm_neon::<6, NV, INDIRECT>,
+        sgemm_neon::<7, NV, INDIRECT>,
+        sgemm_neon::<8, NV, INDIRECT>,
+    ]],
     rows: &[
-        sgemm_neon::<1, NV>,
-        sgemm_neon::<2, NV>,
-        sgemm_neon::<3, NV>,
-        sgemm_neon::<4, NV>,
-        sgemm_neon::<5, NV>,
-        sgemm_neon::<6, NV>,
-        sgemm_neon::<7, NV>,
-        sgemm_neon::<8, NV>,
+        sgemm_neon::<1, NV, GENERAL>,
+        sgemm_neon::<2, NV, GENERAL>,
+        sgemm_neon::<3, NV, GENERAL>,
+        sgemm_neon::<4, NV, GENERAL>,
+        sgemm_neon::<5, NV, GENERAL>,
+        sgemm_neon::<6, NV, GENERAL>,
+        sgemm_neon::<7, NV, GENERAL>,
+        sgemm_neon::<8, NV, GENERAL>,
     ],
 };

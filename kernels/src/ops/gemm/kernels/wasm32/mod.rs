@@ -17,6 +17,8 @@
 #[cfg(target_feature = "simd128")]
 use super::dot::dot_rows;
 #[cfg(target_feature = "simd128")]
+use crate::ops::gemm::ukernel::variant::INDIRECT;
+#[cfg(target_feature = "simd128")]
 use crate::ops::gemm::ukernel::{Dot, Tile};
 #[cfg(target_feature = "simd128")]
 use crate::simd::vector::Wasm;
@@ -31,7 +33,9 @@ pub(crate) mod sgemm_5x8_wasm_simd128;
 pub(crate) mod sgemm_6x8_wasm_relaxed;
 
 /// The `M x (4*NV)` tile body shared by both wasm kernels:
-/// `C[0..M, 0..4NV] = act(alpha*A*B + beta*C + bias)`.
+/// `C[0..M, 0..4NV] = act(alpha*A*B + beta*C + bias)`. `VARIANT`: [`GENERAL`](crate::ops::gemm::ukernel::variant::GENERAL) (A packed or in
+/// place through `a`, `rsa`, `csa`) or [`INDIRECT`] (A through the row pointers
+/// `Tile::a_rows`, run by run; always the full width, as the general tiles).
 ///
 /// `U` independent accumulator sets cover consecutive k steps (summed at the end): with few
 /// rows (`M = 1, 2`, the GEMV-like tiles) one set alone is a chain of dependent adds, so the
@@ -41,23 +45,78 @@ pub(crate) mod sgemm_6x8_wasm_relaxed;
 /// The `Tile` contract for an `M x 4NV` tile (see `ops::gemm::ukernel::Tile`).
 #[cfg(target_feature = "simd128")]
 #[inline(always)]
-pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: usize>(t: &Tile) {
+pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: usize, const VARIANT: u8>(t: &Tile) {
     let zero = f32x4_splat(0.0);
     let mut acc = [[[zero; NV]; M]; U];
-    let (mut a, mut b) = (t.a, t.b);
-    let mut k = t.k;
-    while k >= U {
-        for set in acc.iter_mut() {
-            // SAFETY: k step inside the tile: packed A holds M values, B holds 4*NV values.
+    let mut b = t.b;
+    if VARIANT == INDIRECT {
+        for r in 0..t.runs {
+            // SAFETY: run r has run_len[r] steps and M row pointers, each to that many readable
+            // values (the `Tile::a_rows` contract); B holds 4*NV values per k step. Each A
+            // broadcast is consumed right after its load (the register budget above).
             unsafe {
-                let mut bv = [zero; NV];
-                for (j, v) in bv.iter_mut().enumerate() {
-                    *v = load(b.add(4 * j));
+                let rows: [*const f32; M] = core::array::from_fn(|i| *t.a_rows.add(r * M + i));
+                let len = *t.run_len.add(r);
+                let mut c = 0;
+                while c + U <= len {
+                    for (s, set) in acc.iter_mut().enumerate() {
+                        let mut bv = [zero; NV];
+                        for (j, v) in bv.iter_mut().enumerate() {
+                            *v = load(b.add(4 * j));
+                        }
+                        for (row, &ap) in set.iter_mut().zip(&rows) {
+                            let ai = v128_load32_splat(ap.add(c + s).cast::<u32>());
+                            for (r, &bj) in row.iter_mut().zip(&bv) {
+                                *r = F::madd(ai, bj, *r);
+                            }
+                        }
+                        b = b.wrapping_offset(t.ldb);
+                    }
+                    c += U;
                 }
-                for (i, row) in set.iter_mut().enumerate() {
+                for c in c..len {
+                    for (row, &ap) in acc[0].iter_mut().zip(&rows) {
+                        let ai = v128_load32_splat(ap.add(c).cast::<u32>());
+                        for (j, r) in row.iter_mut().enumerate() {
+                            *r = F::madd(ai, load(b.add(4 * j)), *r);
+                        }
+                    }
+                    b = b.wrapping_offset(t.ldb);
+                }
+            }
+        }
+    } else {
+        let mut a = t.a;
+        let mut k = t.k;
+        while k >= U {
+            for set in acc.iter_mut() {
+                // SAFETY: k step inside the tile: packed A holds M values, B holds 4*NV values.
+                unsafe {
+                    let mut bv = [zero; NV];
+                    for (j, v) in bv.iter_mut().enumerate() {
+                        *v = load(b.add(4 * j));
+                    }
+                    for (i, row) in set.iter_mut().enumerate() {
+                        let ai = v128_load32_splat(a.offset(i as isize * t.rsa).cast::<u32>());
+                        for (j, r) in row.iter_mut().enumerate() {
+                            *r = F::madd(ai, bv[j], *r);
+                        }
+                    }
+                    // Wrapping: past the last k step these point beyond the operands (never
+                    // read), which with extreme strides may not even be an address.
+                    a = a.wrapping_offset(t.csa);
+                    b = b.wrapping_offset(t.ldb);
+                }
+            }
+            k -= U;
+        }
+        for _ in 0..k {
+            // SAFETY: as above, for the remaining (< U) k steps.
+            unsafe {
+                for (i, row) in acc[0].iter_mut().enumerate() {
                     let ai = v128_load32_splat(a.offset(i as isize * t.rsa).cast::<u32>());
                     for (j, r) in row.iter_mut().enumerate() {
-                        *r = F::madd(ai, bv[j], *r);
+                        *r = F::madd(ai, load(b.add(4 * j)), *r);
                     }
                 }
                 // Wrapping: past the last k step these point beyond the operands (never read),
@@ -65,22 +124,6 @@ pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: u
                 a = a.wrapping_offset(t.csa);
                 b = b.wrapping_offset(t.ldb);
             }
-        }
-        k -= U;
-    }
-    for _ in 0..k {
-        // SAFETY: as above, for the remaining (< U) k steps.
-        unsafe {
-            for (i, row) in acc[0].iter_mut().enumerate() {
-                let ai = v128_load32_splat(a.offset(i as isize * t.rsa).cast::<u32>());
-                for (j, r) in row.iter_mut().enumerate() {
-                    *r = F::madd(ai, load(b.add(4 * j)), *r);
-                }
-            }
-            // Wrapping: past the last k step these point beyond the operands (never read),
-            // which with extreme strides may not even be an address.
-            a = a.wrapping_offset(t.csa);
-            b = b.wrapping_offset(t.ldb);
         }
     }
     let (first, rest) = acc.split_at_mut(1);

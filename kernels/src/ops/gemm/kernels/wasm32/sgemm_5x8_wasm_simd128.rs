@@ -7,6 +7,7 @@
 
 use super::{dot, gemv_rows, tile};
 use crate::isa::Isa;
+use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT};
 use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
 use crate::simd::wasm32::MulThenAdd;
 
@@ -16,13 +17,14 @@ const NV: usize = 2;
 /// The M = 1 (GEMV) kernel streams B rows 32 wide: 8 independent accumulators.
 const GEMV_NV: usize = 8;
 
-/// `M x 8` tile, `M <= 5`; `U` accumulator sets over consecutive k steps.
+/// `M x 8` tile, `M <= 5`; `U` accumulator sets over consecutive k steps; `VARIANT`
+/// [`GENERAL`] or [`INDIRECT`] (A through row pointers).
 ///
 /// # Safety
 /// The `Tile` contract (see `ops::gemm::ukernel::Tile`); simd128 is enabled for the whole build.
-unsafe fn sgemm_mx8_wasm_simd128<const M: usize, const U: usize>(t: &Tile) {
+unsafe fn sgemm_mx8_wasm_simd128<const M: usize, const U: usize, const VARIANT: u8>(t: &Tile) {
     // SAFETY: forwarded contract.
-    unsafe { tile::<MulThenAdd, M, NV, U>(t) }
+    unsafe { tile::<MulThenAdd, M, NV, U, VARIANT>(t) }
 }
 
 /// `1 x 32` tile for M = 1 with B read in place (row-major, not packed).
@@ -31,7 +33,7 @@ unsafe fn sgemm_mx8_wasm_simd128<const M: usize, const U: usize>(t: &Tile) {
 /// The `Tile` contract with `NR = 4 * GEMV_NV`.
 unsafe fn sgemm_1xn_wasm_simd128(t: &Tile) {
     // SAFETY: forwarded contract.
-    unsafe { tile::<MulThenAdd, 1, GEMV_NV, 1>(t) }
+    unsafe { tile::<MulThenAdd, 1, GEMV_NV, 1, GENERAL>(t) }
 }
 
 /// Dot-product GEMV against `N` columns.
@@ -61,12 +63,18 @@ pub(crate) static SGEMM_5X8_WASM_SIMD128: MicroKernel = MicroKernel {
     b_in_place: true,
     masked: &[],
     pack_b_tile: None,
-    indirect: &[],
+    indirect: &[&[
+        sgemm_mx8_wasm_simd128::<1, 4, INDIRECT>,
+        sgemm_mx8_wasm_simd128::<2, 2, INDIRECT>,
+        sgemm_mx8_wasm_simd128::<3, 1, INDIRECT>,
+        sgemm_mx8_wasm_simd128::<4, 1, INDIRECT>,
+        sgemm_mx8_wasm_simd128::<5, 1, INDIRECT>,
+    ]],
     rows: &[
-        sgemm_mx8_wasm_simd128::<1, 4>,
-        sgemm_mx8_wasm_simd128::<2, 2>,
-        sgemm_mx8_wasm_simd128::<3, 1>,
-        sgemm_mx8_wasm_simd128::<4, 1>,
-        sgemm_mx8_wasm_simd128::<5, 1>,
+        sgemm_mx8_wasm_simd128::<1, 4, GENERAL>,
+        sgemm_mx8_wasm_simd128::<2, 2, GENERAL>,
+        sgemm_mx8_wasm_simd128::<3, 1, GENERAL>,
+        sgemm_mx8_wasm_simd128::<4, 1, GENERAL>,
+        sgemm_mx8_wasm_simd128::<5, 1, GENERAL>,
     ],
 };
