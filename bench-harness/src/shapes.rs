@@ -123,8 +123,9 @@ mod tests {
     #[test]
     fn bundled_lists_parse() {
         let shapes = parse_shapes(DEFAULT_SHAPES).unwrap();
-        assert_eq!(shapes.len(), 14);
+        assert_eq!(shapes.len(), 15);
         assert!(shapes.contains(&Shape::new(1, 3072, 768)));
+        assert!(shapes.contains(&Shape::new(1, 4096, 4096)), "the GEMV beyond the last-level cache");
         assert!(shapes.contains(&Shape::new(4096, 1, 4096)), "the N = 1 GEMV");
         assert!(shapes.contains(&Shape::new(512, 512, 4608)));
         assert!(!parse_shapes(QUICK_SHAPES).unwrap().is_empty());

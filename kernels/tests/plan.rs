@@ -105,6 +105,25 @@ fn gemv_strips_cover_every_column_once() {
 }
 
 #[test]
+fn gemv_strips_over_rows_a_page_apart_use_short_depth_blocks() {
+    // Rows of B 4 KiB or more apart (one page per row of a strip): blocks of 32 rows, else 192.
+    for isa in isas() {
+        let g = sequential(isa);
+        for (n, want) in [(1000, 192), (1024, 32), (2100, 32)] {
+            match plan_of(&g, (1, n, 100), false) {
+                Strategy::GemvStrips(s) => assert_eq!(s.depth_block, want, "{isa} n={n}"),
+                Strategy::GemvRows | Strategy::SweepInPlace | Strategy::Blocked(_) => {}
+                other => panic!("{isa}: M = 1 planned {other:?}"),
+            }
+            // Several blocks, the last one partial; beta in the first, bias and activation in the last.
+            let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.01 - 1.0).collect();
+            let ep = Epilogue::new(Some(&bias), lanes_kernels::Activation::Gelu);
+            check_case(&g, (1, n, 100), -0.5, 2.0, ROW, &ep, 4);
+        }
+    }
+}
+
+#[test]
 fn gemv_strips_start_aligned_without_masked_tiles() {
     for isa in isas() {
         let g = sequential(isa);
