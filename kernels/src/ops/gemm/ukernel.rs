@@ -277,7 +277,7 @@ pub enum VariantKind {
     PackB,
     /// An `m x width` tile that reads and writes only `cols <= width` columns.
     Masked,
-    /// An `m x width` tile reading A through row pointers ([`MicroKernel::indirect`]), masked
+    /// An `m x width` tile reading A through row pointers (`MicroKernel::indirect`), masked
     /// like `Masked` when the kernel has masked tiles.
     Indirect,
     /// A `1 x width` GEMV strip over row-major B.
