@@ -483,3 +483,73 @@ mod wasm {
         }
     }
 }
+
+/// `fn $select(isa) -> Result<$fn_ty, KernelError>` for a function `$generic::<V>` that is
+/// generic over [`F32Vector`]: one entry point per ISA, each compiled with its
+/// `#[target_feature]` from the one generic source, and the entry point of `isa` (or
+/// `IsaUnavailable` when this CPU or build lacks it). Calling the returned function is safe
+/// when `$generic`'s own contract holds: `select` checked the ISA.
+macro_rules! select_per_isa {
+    ($(#[$attr:meta])* fn $select:ident -> $fn_ty:ty = $generic:ident($($arg:ident: $ty:ty),* $(,)?)) => {
+        $(#[$attr])*
+        fn $select(isa: $crate::isa::Isa) -> Result<$fn_ty, $crate::error::KernelError> {
+            use $crate::isa::Isa;
+            unsafe fn scalar($($arg: $ty),*) {
+                // SAFETY: forwarded contract.
+                unsafe { $generic::<f32>($($arg),*) }
+            }
+            unsafe fn portable($($arg: $ty),*) {
+                // SAFETY: forwarded contract.
+                unsafe { $generic::<$crate::simd::vector::Portable>($($arg),*) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2($($arg: $ty),*) {
+                // SAFETY: forwarded contract (the caller checked AVX2 + FMA).
+                unsafe { $generic::<$crate::simd::vector::Avx2>($($arg),*) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f")]
+            unsafe fn avx512($($arg: $ty),*) {
+                // SAFETY: forwarded contract (the caller checked AVX-512F).
+                unsafe { $generic::<$crate::simd::vector::Avx512>($($arg),*) }
+            }
+            #[cfg(target_arch = "aarch64")]
+            #[target_feature(enable = "neon")]
+            unsafe fn neon($($arg: $ty),*) {
+                // SAFETY: forwarded contract (the caller checked NEON).
+                unsafe { $generic::<$crate::simd::vector::Neon>($($arg),*) }
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            unsafe fn simd128($($arg: $ty),*) {
+                use $crate::simd::{vector::Wasm, wasm32::MulThenAdd};
+                // SAFETY: forwarded contract (simd128 is part of the build).
+                unsafe { $generic::<Wasm<MulThenAdd>>($($arg),*) }
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            unsafe fn relaxed($($arg: $ty),*) {
+                use $crate::simd::{vector::Wasm, wasm32::RelaxedMadd};
+                // SAFETY: forwarded contract (relaxed-simd is part of the build).
+                unsafe { $generic::<Wasm<RelaxedMadd>>($($arg),*) }
+            }
+            isa.require()?;
+            Ok(match isa {
+                Isa::Scalar => scalar as $fn_ty,
+                Isa::Portable => portable,
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => avx2,
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => avx512,
+                #[cfg(target_arch = "aarch64")]
+                Isa::Neon => neon,
+                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                Isa::WasmSimd128 => simd128,
+                #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+                Isa::WasmRelaxed => relaxed,
+                #[allow(unreachable_patterns)]
+                _ => return Err($crate::error::KernelError::IsaUnavailable { isa: isa.name() }),
+            })
+        }
+    };
+}
+pub(crate) use select_per_isa;

@@ -20,7 +20,7 @@ use crate::activation::Activation;
 use crate::buffer::{try_collect, try_filled, try_to_vec};
 use crate::error::KernelError;
 use crate::isa::Isa;
-use crate::simd::vector::{F32Vector, Portable};
+use crate::simd::vector::{select_per_isa, F32Vector};
 
 /// The packed weights of a depthwise convolution and the ISA it runs on.
 pub(crate) struct DepthwiseFilter {
@@ -103,27 +103,13 @@ impl DepthwiseFilter {
             _ => Fast::Any,
         };
         let job = Job { g: *g, input, taps: &self.taps, bias: &self.bias, residual, act, xr, ox_lo, ox_hi, fast };
-        let row_len = g.out_w * g.out_c;
-        let rows = g.batch * g.out_h;
-        if rows == 0 || row_len == 0 {
-            return Ok(());
-        }
-        #[cfg(feature = "rayon")]
-        if threads > 1 && rows > 1 {
-            use rayon::prelude::*;
-            let per_task = rows.div_ceil(4 * threads).max(1);
-            let f = self.rows;
-            output.par_chunks_mut(per_task * row_len).enumerate().for_each(|(t, out)| {
-                // SAFETY: `f` was selected for an ISA that `select` checked; `out` holds whole
-                // rows starting at row t * per_task, and `job`'s slices have the geometry's
-                // lengths (checked by Conv2d).
-                unsafe { f(&job, t * per_task, out) }
-            });
-            return Ok(());
-        }
-        let _ = threads;
-        // SAFETY: as above, with all rows in one call.
-        unsafe { (self.rows)(&job, 0, output) };
+        let f = self.rows;
+        super::for_row_blocks(output, g.out_w * g.out_c, threads, |first, block| {
+            // SAFETY: `f` was selected for an ISA that `select` checked; `block` holds whole
+            // rows starting at row `first`; `job`'s slices have the geometry's lengths (checked
+            // by Conv2d) and its tables were built for it.
+            unsafe { f(&job, first, block) }
+        });
         Ok(())
     }
 }
@@ -170,70 +156,9 @@ pub(crate) fn tap_range(base: usize, dil: usize, pad: usize, size: usize, k: usi
 /// and `out` holds whole rows that exist.
 type RowFn = unsafe fn(&Job<'_>, usize, &mut [f32]);
 
-/// The entry point of `isa`, or why it cannot run.
-fn select(isa: Isa) -> Result<RowFn, KernelError> {
-    isa.require()?;
-    Ok(match isa {
-        Isa::Scalar => rows_scalar,
-        Isa::Portable => rows_portable,
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => rows_avx2,
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => rows_avx512,
-        #[cfg(target_arch = "aarch64")]
-        Isa::Neon => rows_neon,
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        Isa::WasmSimd128 => rows_simd128,
-        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-        Isa::WasmRelaxed => rows_relaxed,
-        #[allow(unreachable_patterns)]
-        _ => return Err(KernelError::IsaUnavailable { isa: isa.name() }),
-    })
-}
-
-unsafe fn rows_scalar(job: &Job<'_>, first: usize, out: &mut [f32]) {
-    // SAFETY: forwarded contract.
-    unsafe { rows::<f32>(job, first, out) }
-}
-
-unsafe fn rows_portable(job: &Job<'_>, first: usize, out: &mut [f32]) {
-    // SAFETY: forwarded contract.
-    unsafe { rows::<Portable>(job, first, out) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn rows_avx2(job: &Job<'_>, first: usize, out: &mut [f32]) {
-    // SAFETY: forwarded contract (the caller checked AVX2 + FMA).
-    unsafe { rows::<crate::simd::vector::Avx2>(job, first, out) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn rows_avx512(job: &Job<'_>, first: usize, out: &mut [f32]) {
-    // SAFETY: forwarded contract (the caller checked AVX-512F).
-    unsafe { rows::<crate::simd::vector::Avx512>(job, first, out) }
-}
-
-#[cfg(target_arch = "aarch64")]
-#[target_feature(enable = "neon")]
-unsafe fn rows_neon(job: &Job<'_>, first: usize, out: &mut [f32]) {
-    // SAFETY: forwarded contract (the caller checked NEON).
-    unsafe { rows::<crate::simd::vector::Neon>(job, first, out) }
-}
-
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-unsafe fn rows_simd128(job: &Job<'_>, first: usize, out: &mut [f32]) {
-    use crate::simd::{vector::Wasm, wasm32::MulThenAdd};
-    // SAFETY: forwarded contract (simd128 is part of the build).
-    unsafe { rows::<Wasm<MulThenAdd>>(job, first, out) }
-}
-
-#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-unsafe fn rows_relaxed(job: &Job<'_>, first: usize, out: &mut [f32]) {
-    use crate::simd::{vector::Wasm, wasm32::RelaxedMadd};
-    // SAFETY: forwarded contract (relaxed-simd is part of the build).
-    unsafe { rows::<Wasm<RelaxedMadd>>(job, first, out) }
+select_per_isa! {
+    /// The entry point of `isa`, or why it cannot run.
+    fn select -> RowFn = rows(job: &Job<'_>, first: usize, out: &mut [f32])
 }
 
 /// See [`RowFn`].

@@ -413,6 +413,30 @@ impl Conv2d {
     }
 }
 
+/// Runs `f(first_row, block)` over `output`'s whole rows of `row_len` values: in one call, or
+/// with `threads > 1` (and the `rayon` feature) in about four blocks of rows per thread (the
+/// direct and depthwise kernels' threading).
+pub(crate) fn for_row_blocks<T: Send>(
+    output: &mut [T],
+    row_len: usize,
+    threads: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
+    let rows = output.len().checked_div(row_len).unwrap_or(0);
+    if rows == 0 {
+        return;
+    }
+    #[cfg(feature = "rayon")]
+    if threads > 1 && rows > 1 {
+        use rayon::prelude::*;
+        let per_task = rows.div_ceil(4 * threads).max(1);
+        output.par_chunks_mut(per_task * row_len).enumerate().for_each(|(t, block)| f(t * per_task, block));
+        return;
+    }
+    let _ = threads;
+    f(0, output);
+}
+
 /// For each output pixel of one image and each tap, the offset (in values) of the input pixel
 /// it reads from the image's start, or `Indirection::PAD` in the padding: one table for every
 /// image and group.

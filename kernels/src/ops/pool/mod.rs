@@ -14,7 +14,7 @@ use crate::error::KernelError;
 use crate::isa::Isa;
 use crate::ops::conv::depthwise::tap_range;
 use crate::ops::conv::{Conv2dGeometry, Conv2dParams, Padding};
-use crate::simd::vector::{F32Vector, Portable};
+use crate::simd::vector::{select_per_isa, F32Vector};
 
 /// Max or average.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,81 +267,18 @@ type PoolFn = unsafe fn(&Conv2dGeometry, PoolKind, &[(usize, usize, usize)], &[f
 /// The ISA is available; `input` is `batch x pixels x channels`, `output` `batch x channels`.
 type GlobalFn = unsafe fn(&[f32], usize, usize, &mut [f32]);
 
-macro_rules! entry_points {
-    ($($name:ident, $gname:ident, $v:ty, $cfg:meta, $($tf:literal)?;)*) => {
-        $(
-            #[$cfg]
-            $(#[target_feature(enable = $tf)])?
-            unsafe fn $name(
-                g: &Conv2dGeometry,
-                kind: PoolKind,
-                xr: &[(usize, usize, usize)],
-                input: &[f32],
-                output: *mut f32,
-            ) {
-                // SAFETY: forwarded contract.
-                unsafe { pool::<$v>(g, kind, xr, input, output) }
-            }
-            #[$cfg]
-            $(#[target_feature(enable = $tf)])?
-            unsafe fn $gname(input: &[f32], pixels: usize, channels: usize, output: &mut [f32]) {
-                // SAFETY: forwarded contract.
-                unsafe { global::<$v>(input, pixels, channels, output) }
-            }
-        )*
-    };
+select_per_isa! {
+    fn select -> PoolFn = pool(
+        g: &Conv2dGeometry,
+        kind: PoolKind,
+        xr: &[(usize, usize, usize)],
+        input: &[f32],
+        output: *mut f32,
+    )
 }
 
-entry_points! {
-    pool_scalar, global_scalar, f32, cfg(all()),;
-    pool_portable, global_portable, Portable, cfg(all()),;
-    pool_avx2, global_avx2, crate::simd::vector::Avx2, cfg(target_arch = "x86_64"), "avx2,fma";
-    pool_avx512, global_avx512, crate::simd::vector::Avx512, cfg(target_arch = "x86_64"), "avx512f";
-    pool_neon, global_neon, crate::simd::vector::Neon, cfg(target_arch = "aarch64"), "neon";
-    pool_simd128, global_simd128, crate::simd::vector::Wasm<crate::simd::wasm32::MulThenAdd>,
-        cfg(all(target_arch = "wasm32", target_feature = "simd128")),;
-    pool_relaxed, global_relaxed, crate::simd::vector::Wasm<crate::simd::wasm32::RelaxedMadd>,
-        cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd")),;
-}
-
-fn select(isa: Isa) -> Result<PoolFn, KernelError> {
-    isa.require()?;
-    Ok(match isa {
-        Isa::Scalar => pool_scalar,
-        Isa::Portable => pool_portable,
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => pool_avx2,
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => pool_avx512,
-        #[cfg(target_arch = "aarch64")]
-        Isa::Neon => pool_neon,
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        Isa::WasmSimd128 => pool_simd128,
-        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-        Isa::WasmRelaxed => pool_relaxed,
-        #[allow(unreachable_patterns)]
-        _ => return Err(KernelError::IsaUnavailable { isa: isa.name() }),
-    })
-}
-
-fn select_global(isa: Isa) -> Result<GlobalFn, KernelError> {
-    isa.require()?;
-    Ok(match isa {
-        Isa::Scalar => global_scalar,
-        Isa::Portable => global_portable,
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => global_avx2,
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => global_avx512,
-        #[cfg(target_arch = "aarch64")]
-        Isa::Neon => global_neon,
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        Isa::WasmSimd128 => global_simd128,
-        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-        Isa::WasmRelaxed => global_relaxed,
-        #[allow(unreachable_patterns)]
-        _ => return Err(KernelError::IsaUnavailable { isa: isa.name() }),
-    })
+select_per_isa! {
+    fn select_global -> GlobalFn = global(input: &[f32], pixels: usize, channels: usize, output: &mut [f32])
 }
 
 /// See [`PoolFn`]. Per output pixel, the window clipped to the input, one channel block at a
