@@ -203,14 +203,16 @@ fn conv_and_element_wise_bindings_compute_and_throw() {
 /// module keeps working after them.
 #[wasm_bindgen_test]
 fn requests_too_large_for_wasm_memory_throw_and_the_module_keeps_working() {
-    // A convolution is a GEMM whose A is an indirection buffer of one pointer per output pixel
-    // and tap: a 1 x 2^20 kernel over a 1 x 4096 image ("same" padding: 4096 output pixels)
-    // needs 2^32 of them (16 GiB), though the filter is 8 MiB and the image 16 KiB.
-    let spec = js_sys::JSON::parse(r#"{"inChannels": 1, "outChannels": 2, "kernel": [1, 1048576], "padding": "same"}"#)
-        .unwrap();
-    let layer = lanes_web::Conv2dLayer::new(spec, &vec![0.5; 2 << 20], None, None, None).unwrap();
-    let msg = js_message(layer.run(&[1.0; 4096], 1.0, 1.0, 4096.0).err().unwrap());
-    assert_eq!(msg, "lanes: indirection buffer (pixels x taps) of 4096x1048576 elements does not fit in memory");
+    // A convolution with more than 4 input channels is a GEMM whose A is read through an
+    // offset table of one entry per output pixel and tap: a 1 x 16384 kernel over a 1 x 65536
+    // image ("same" padding: 65536 output pixels) needs 2^30 of them (4 GiB), though the filter
+    // is 640 KiB and the image 1.25 MiB. (With at most 4 channels the direct kernel needs no
+    // such table.)
+    let spec =
+        js_sys::JSON::parse(r#"{"inChannels": 5, "outChannels": 2, "kernel": [1, 16384], "padding": "same"}"#).unwrap();
+    let layer = lanes_web::Conv2dLayer::new(spec, &vec![0.5; 5 * 2 * 16384], None, None, None).unwrap();
+    let msg = js_message(layer.run(&vec![1.0; 5 * 65536], 1.0, 1.0, 65536.0).err().unwrap());
+    assert_eq!(msg, "lanes: indirection buffer (pixels x taps) of 65536x16384 elements does not fit in memory");
     drop(layer);
 
     // A GEMM plan whose packed B (64 MiB) no longer fits: the rest of the 4 GiB is taken by
