@@ -178,7 +178,9 @@ fn concurrent_calls_on_one_layer_are_bit_identical() {
 }
 
 /// An image's output is the same bits alone as inside a batch (every path: the batch is one
-/// GEMM whose tiles straddle images, or the direct / depthwise kernels' rows).
+/// GEMM whose tiles straddle images, or the direct / depthwise kernels' rows). Not on wasm's
+/// GEMM path: its 1- and 2-row tiles split k over two accumulator sets (to hide latency), so a
+/// row that lands in such an edge tile, which depends on the batch, gets other last bits.
 #[test]
 fn an_images_output_does_not_depend_on_its_batch() {
     for gemm in gemms() {
@@ -187,6 +189,10 @@ fn an_images_output_does_not_depend_on_its_batch() {
             Conv2dParams::new(3, 20, (3, 3)).padding(Padding::Same).stride(2, 2),
             Conv2dParams::new(6, 6, (3, 3)).padding(Padding::Same).groups(6),
         ] {
+            let gemm_path = p.groups == 1 && p.in_channels > 4;
+            if cfg!(target_arch = "wasm32") && gemm_path {
+                continue;
+            }
             let mut r = Rng::new(43);
             let conv =
                 Conv2d::with_gemm(gemm, p, &r.vec(p.filter_len().unwrap()), FilterLayout::Oihw, None, Activation::Relu)
