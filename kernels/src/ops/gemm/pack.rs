@@ -52,20 +52,11 @@ pub(crate) unsafe fn pack_a_indirect(
 ) {
     // The image and pixel of row i0, then stepped row by row (no division per row: with
     // C_in = 1 a row is only `taps` values).
-    let (mut image, mut pixel) = (i0 / ind.pixels, i0 % ind.pixels);
+    let mut at = (i0 / ind.pixels, i0 % ind.pixels);
     let mut r0 = 0;
     for panel in dst[..mc * kc].chunks_mut(mr * kc) {
         let rows = mr.min(mc - r0);
-        let mut bases = [std::ptr::null::<f32>(); MAX_MR];
-        let mut tables = [std::ptr::null::<usize>(); MAX_MR];
-        for (base, table) in bases.iter_mut().zip(&mut tables).take(rows) {
-            *base = ind.base.0.wrapping_add(image * ind.image_stride);
-            *table = ind.offsets[pixel * ind.taps..].as_ptr();
-            pixel += 1;
-            if pixel == ind.pixels {
-                (image, pixel) = (image + 1, 0);
-            }
-        }
+        let (bases, tables) = next_rows(ind, &mut at, rows);
         // SAFETY: the caller's contract, for the rows of this panel.
         unsafe {
             if ind.cin == 1 {
@@ -124,23 +115,16 @@ impl RowPointers {
         }
         self.table.resize(mc * runs, std::ptr::null());
         let zero = ind.zero.0;
-        let (mut image, mut pixel) = (i0 / ind.pixels, i0 % ind.pixels);
+        let mut at = (i0 / ind.pixels, i0 % ind.pixels);
         let mut r0 = 0;
         for tile in self.table.chunks_mut(mr * runs) {
             let rows = mr.min(mc - r0);
-            let mut bases = [std::ptr::null::<f32>(); MAX_MR];
-            let mut offsets = [&ind.offsets[..0]; MAX_MR];
-            for (base, offs) in bases.iter_mut().zip(&mut offsets).take(rows) {
-                *base = ind.base.0.wrapping_add(image * ind.image_stride);
-                *offs = &ind.offsets[pixel * ind.taps..(pixel + 1) * ind.taps];
-                pixel += 1;
-                if pixel == ind.pixels {
-                    (image, pixel) = (image + 1, 0);
-                }
-            }
+            let (bases, tables) = next_rows(ind, &mut at, rows);
             for (run, &(tap, c)) in tile.chunks_exact_mut(rows).zip(&self.run_start) {
-                for ((out, base), offs) in run.iter_mut().zip(&bases).zip(&offsets) {
-                    let off = offs[tap];
+                for ((out, base), offs) in run.iter_mut().zip(&bases).zip(&tables) {
+                    // SAFETY: each row's offsets hold `taps` entries and tap < taps (pc + kc <=
+                    // taps * cin).
+                    let off = unsafe { *offs.add(tap) };
                     // (Wrapping: computed, not read, for PAD too; the zero row holds cin >= run
                     // values from its start.)
                     let src = base.wrapping_add(off.wrapping_add(c));
@@ -150,6 +134,24 @@ impl RowPointers {
             r0 += rows;
         }
     }
+}
+
+/// The image starts and offset rows (`taps` offsets each) of the `rows <= MAX_MR` rows of `ind`
+/// from the one at `at` = (image, pixel), which it steps past them.
+fn next_rows(
+    ind: &Indirection,
+    at: &mut (usize, usize),
+    rows: usize,
+) -> ([*const f32; MAX_MR], [*const usize; MAX_MR]) {
+    let mut bases = [std::ptr::null::<f32>(); MAX_MR];
+    let mut tables = [std::ptr::null::<usize>(); MAX_MR];
+    for (base, table) in bases.iter_mut().zip(&mut tables).take(rows) {
+        let (image, pixel) = *at;
+        *base = ind.base.0.wrapping_add(image * ind.image_stride);
+        *table = ind.offsets[pixel * ind.taps..(pixel + 1) * ind.taps].as_ptr();
+        *at = if pixel + 1 == ind.pixels { (image + 1, 0) } else { (image, pixel + 1) };
+    }
+    (bases, tables)
 }
 
 /// The most rows a panel of [`pack_a_indirect`] may have (its per-row state is on the stack;
