@@ -20,7 +20,7 @@ step() {
   end_step
   step_now="$*"
   step_t0=$SECONDS
-  printf '\n==== %s ====\n' "$*"
+  printf '\n==== %s ==== (%s GiB free)\n' "$*" "$(free_gib)"
 }
 timings() {
   local rc=$? failed="$step_now" i
@@ -33,6 +33,22 @@ timings() {
   printf '%6ss  total\n' "$SECONDS"
 }
 trap timings EXIT
+
+# CI machines have had little free disk (one run stopped with "No space left on device" five
+# minutes in): no incremental build state (the tests build at opt-level 2, where it saves
+# little), and when free space is short, a stage that has its own target directory removes it
+# once it has passed (the next run rebuilds it).
+export CARGO_INCREMENTAL=0
+free_gib() { df -Pk . | awk 'NR == 2 { print int($4 / 1048576) }'; }
+drop_if_disk_short() {
+  local free
+  free="$(free_gib)"
+  if [ "$free" -lt "${LANES_MIN_FREE_GIB:-12}" ]; then
+    echo "$free GiB free: removing $* (rebuilt on the next run)"
+    rm -rf "$@"
+  fi
+}
+echo "free disk at start: $(free_gib) GiB"
 
 step "setup (scripts/setup.sh all)"
 scripts/setup.sh all
@@ -92,6 +108,7 @@ rm -rf target/package "$verify_dir"/debug/.fingerprint/lanes-* "$verify_dir"/deb
   "${CARGO_HOME:-$HOME/.cargo}"/registry/{src,cache}/*/lanes-kernels-* \
   "${CARGO_HOME:-$HOME/.cargo}"/registry/{src,cache}/*/lanes-nn-*
 cargo package -p lanes-kernels -p lanes-nn --offline --allow-dirty --target-dir "$verify_dir" 2>&1 | grep -v '^warning: ignoring test'
+drop_if_disk_short "$verify_dir" target/package
 
 # --workspace includes examples/downstream, which enables lanes-kernels' `ndarray` feature, so
 # kernels/tests/ndarray.rs runs here too.
@@ -103,6 +120,7 @@ for isa in $(cargo run -q -p lanes-kernels --example list_isas); do
   step "kernel tests forced to LANES_ISA=$isa"
   LANES_ISA="$isa" cargo test -p lanes-kernels --tests
 done
+drop_if_disk_short target/debug
 
 # The kernel suites and the per-kernel tester again on AArch64 (under qemu-user off AArch64),
 # once per ISA forced (the tester runs every kernel the CPU has, sgemm_8x12_neon included, each
@@ -112,22 +130,26 @@ for isa in neon portable scalar; do
   step "kernel tests on aarch64 under qemu-user, LANES_ISA=$isa"
   LANES_ISA="$isa" cargo test -p lanes-kernels --tests --target "$AARCH64"
 done
+drop_if_disk_short "target/$AARCH64"
 
 # The kernel suites under AddressSanitizer, once per ISA this CPU has (nightly; its own target
 # directory, target/asan).
 step "kernel tests under AddressSanitizer (scripts/asan.sh, every ISA)"
 scripts/asan.sh
+drop_if_disk_short target/asan
 
 # Every committed fuzz input (fuzz/seeds/<target>) once, deterministically: no time-based
 # fuzzing here (scripts/fuzz.sh SECONDS does that), but every past find stays covered.
 step "fuzz corpus replay (nightly, AddressSanitizer)"
 scripts/fuzz.sh replay
+drop_if_disk_short fuzz/target
 
 # Undefined-behaviour checks of the unsafe code on a small subset, scalar and portable tiers
 # (2.5 minutes with its build on a shared 2-vCPU machine; skipped with a warning where setup
 # could not install Miri).
 step "Miri subset (scripts/miri.sh: LANES_ISA=scalar, portable)"
 MIRI_OPTIONAL=1 scripts/miri.sh
+drop_if_disk_short target/miri
 
 if [ -x browser-bench/scripts/test-wasm.sh ]; then
   step "wasm tests (Node and headless Chromium)"
