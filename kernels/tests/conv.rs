@@ -110,6 +110,18 @@ fn dense_sweep_of_geometries() {
         (Conv2dParams::new(4, 40, (3, 3)).stride(2, 2).padding(Padding::Same), (2, 9, 11)),
         (Conv2dParams::new(2, 18, (3, 3)).dilation(2, 2).padding(Padding::uniform(2)), (1, 7, 12)),
         (Conv2dParams::new(3, 8, (5, 3)).stride(1, 2).padding(Padding::uniform(1)), (2, 6, 21)),
+        // Its segments: rows wider than one segment (64 pixels; a last block that overlaps the
+        // one before), narrower than one block of 8 pixels, a segment all in the padding, and a
+        // dilation too large for one pixel's input rows to fit the buffer (no segments).
+        (Conv2dParams::new(1, 16, (3, 3)).padding(Padding::Same), (1, 3, 150)),
+        (Conv2dParams::new(3, 5, (3, 3)).stride(2, 3).padding(Padding::uniform(1)), (1, 4, 200)),
+        (Conv2dParams::new(2, 7, (3, 3)).padding(Padding::Same), (2, 5, 6)),
+        (
+            Conv2dParams::new(1, 3, (1, 2)).padding(Padding::Explicit { top: 0, bottom: 0, left: 70, right: 70 }),
+            (1, 2, 3),
+        ),
+        (Conv2dParams::new(1, 4, (1, 3)).dilation(1, 700).padding(Padding::uniform(700)), (1, 2, 5)),
+        (Conv2dParams::new(4, 4, (3, 2)).dilation(1, 3000), (1, 4, 3003)),
         // Row-pointer tiles: the fewest channels that take them; a depth block that ends
         // inside a tap on every kernel (KH*KW*C_in = 900).
         (Conv2dParams::new(5, 20, (3, 3)).padding(Padding::uniform(1)), (1, 6, 6)),

@@ -6,9 +6,11 @@
 //! `PIXELS` pixels at a time (independent accumulators hide the multiply-add latency).
 //!
 //! The filter is packed once as `[KH][KW][C_in][C_out rounded up to CO_ALIGN]`. Each output row
-//! clips its kernel rows to the input once; its interior pixels (every kernel column inside
-//! the input) run without checks, its border pixels clip their kernel columns. Bias, residual
-//! and activation are applied in registers before the one store. Rows are split across rayon
+//! runs in segments of up to `SEGMENT` pixels: the input rows under a segment are copied, with
+//! zeros for the padding, into a small buffer on the stack, so every pixel reads all its taps
+//! without checks and pixels go `PIXELS` at a time (the last block of a segment overlaps the
+//! one before rather than running pixel by pixel, which is latency-bound). Bias, residual and
+//! activation are applied in registers before the one store. Rows are split across rayon
 //! threads like the depthwise kernel's. Written once, generic over [`F32Vector`].
 
 use super::depthwise::tap_range;
@@ -27,8 +29,14 @@ pub(crate) const DIRECT_MAX_CIN: usize = 4;
 /// so a partial last vector of channels loads weights and bias whole.
 const CO_ALIGN: usize = 16;
 
-/// Interior pixels computed together.
+/// Pixels computed together.
 const PIXELS: usize = 8;
+
+/// Most output pixels of a segment (the buffer holds the input under them).
+const SEGMENT: usize = 64;
+
+/// Values of the stack buffer of one segment's input rows (16 KiB).
+const SEGMENT_BUFFER: usize = 4096;
 
 /// The packed weights of a direct convolution and the ISA it runs on.
 pub(crate) struct DirectFilter {
@@ -89,24 +97,39 @@ impl DirectFilter {
     ) -> Result<(), KernelError> {
         let (kh, kw) = g.kernel;
         let cin = g.in_c;
-        // Offset of each (ky, kx, ci) from a pixel's top-left tap. (Wrapping: a tap that lands
-        // outside every image, with a huge dilation, is clipped and never read.)
-        let tap_off = try_collect(
-            "direct convolution tap offsets",
-            (0..kh * kw * cin).map(|t| {
+        // Segments: the most pixels whose input rows fit the buffer (kh rows of `buf_w`
+        // pixels); 0 when not even one pixel's do (a huge dilation), and then every pixel
+        // reads the input directly with its taps clipped.
+        let span = (kw - 1).checked_mul(g.dilation.1).and_then(|s| s.checked_add(1));
+        let fits = (SEGMENT_BUFFER / kh.saturating_mul(cin).max(1)).checked_sub(span.unwrap_or(usize::MAX));
+        let seg = fits.map_or(0, |room| (room / g.stride.1 + 1).min(SEGMENT).min(g.out_w));
+        let buf_w = span.map_or(0, |span| if seg == 0 { 0 } else { (seg - 1) * g.stride.1 + span });
+        // Offset of each (ky, kx, ci): in the buffer from a pixel's first value, and in the
+        // input from the pixel's top-left tap. (Wrapping: a tap that lands outside every image,
+        // with a huge dilation, is clipped and never read.)
+        let offsets = |row_step: usize| {
+            move |t: usize| {
                 let (ky, kx, ci) = (t / (kw * cin), t / cin % kw, t % cin);
-                (ky.wrapping_mul(g.dilation.0).wrapping_mul(g.in_w))
+                (ky.wrapping_mul(row_step))
                     .wrapping_add(kx.wrapping_mul(g.dilation.1))
                     .wrapping_mul(cin)
                     .wrapping_add(ci)
-            }),
-        )?;
-        let xr = try_collect(
-            "direct convolution column table",
-            (0..g.out_w).map(|ox| tap_range(ox * g.stride.1, g.dilation.1, g.pad_left, g.in_w, kw)),
-        )?;
-        let ox_lo = xr.iter().position(|&r| r == (0, kw)).unwrap_or(g.out_w);
-        let ox_hi = xr.iter().rposition(|&r| r == (0, kw)).map_or(ox_lo, |i| i + 1);
+            }
+        };
+        let buf_off = try_collect("direct convolution tap offsets", (0..kh * kw * cin).map(offsets(buf_w)))?;
+        let (tap_off, xr) = if seg == 0 {
+            let tap_off = try_collect(
+                "direct convolution tap offsets",
+                (0..kh * kw * cin).map(offsets(g.dilation.0.wrapping_mul(g.in_w))),
+            )?;
+            let xr = try_collect(
+                "direct convolution column table",
+                (0..g.out_w).map(|ox| tap_range(ox * g.stride.1, g.dilation.1, g.pad_left, g.in_w, kw)),
+            )?;
+            (tap_off, xr)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let job = Job {
             g: *g,
             input,
@@ -115,10 +138,11 @@ impl DirectFilter {
             co_pad: self.co_pad,
             residual,
             act,
+            seg,
+            buf_w,
+            buf_off,
             tap_off,
             xr,
-            ox_lo,
-            ox_hi,
         };
         let f = self.rows;
         super::for_row_blocks(output, g.out_w * g.out_c, threads, |first, block| {
@@ -140,13 +164,16 @@ struct Job<'a> {
     co_pad: usize,
     residual: Option<&'a [f32]>,
     act: Activation,
-    /// `[KH][KW][C_in]`: offset of each tap's value from the pixel's top-left tap.
+    /// Most pixels of a segment; 0: no segments, every pixel reads the input.
+    seg: usize,
+    /// Pixels of each input row of a segment's buffer.
+    buf_w: usize,
+    /// `[KH][KW][C_in]`: offset of each tap's value in the buffer from the pixel's first.
+    buf_off: Vec<usize>,
+    /// Without segments: offset of each tap's value in the input from the pixel's top-left tap.
     tap_off: Vec<usize>,
-    /// Per output column, its kernel columns inside the input.
+    /// Without segments: per output column, its kernel columns inside the input.
     xr: Vec<(usize, usize)>,
-    /// Output columns `ox_lo..ox_hi` have every kernel column inside the input.
-    ox_lo: usize,
-    ox_hi: usize,
 }
 
 /// Computes whole output rows `first..first + out.len() / row_len` (row = image * out_h + oy).
@@ -165,58 +192,166 @@ select_per_isa! {
 #[inline(always)]
 unsafe fn rows<V: F32Vector>(job: &Job<'_>, first: usize, out: &mut [MaybeUninit<f32>]) {
     let g = &job.g;
-    let (kw, cin, cout) = (g.kernel.1, g.in_c, g.out_c);
+    let (cin, cout) = (g.in_c, g.out_c);
     let row_len = g.out_w * cout;
-    let image_len = g.in_h * g.in_w * cin;
-    // (Wrapping: with a huge stride there is one output column and the step is never used.)
-    let pixel_step = g.stride.1.wrapping_mul(cin);
+    let mut buf = [MaybeUninit::<f32>::uninit(); SEGMENT_BUFFER];
     for (r, out_row) in out.chunks_exact_mut(row_len).enumerate() {
         let row = first + r;
         let (image, oy) = (row / g.out_h, row % g.out_h);
-        // Kernel rows inside the input: taps ky_lo * kw * cin .. ky_hi * kw * cin.
-        let (ky_lo, ky_hi) = tap_range(oy * g.stride.0, g.dilation.0, g.pad_top, g.in_h, g.kernel.0);
-        let taps = (ky_lo * kw * cin)..(ky_hi * kw * cin).max(ky_lo * kw * cin);
-        // The pixel (oy, ox)'s top-left tap, which may lie in the padding (wrapping: only taps
-        // inside the input are read).
-        let iy0 = ((oy * g.stride.0) as isize).wrapping_sub(g.pad_top as isize);
-        let corner = |ox: usize| {
+        let res_row = job.residual.map(|res| res[row * row_len..(row + 1) * row_len].as_ptr());
+        if job.seg == 0 {
+            // SAFETY: `job` was built for the geometry with no segments (tap_off, xr filled);
+            // `out_row` is row `row`.
+            unsafe { unsegmented_row::<V>(job, image, oy, res_row, out_row) };
+            continue;
+        }
+        let mut ox = 0;
+        while ox < g.out_w {
+            let len = job.seg.min(g.out_w - ox);
+            // SAFETY: the buffer holds kh * buf_w * cin >= what `fill` writes for `len <= seg`
+            // pixels (checked when `seg` was chosen).
+            unsafe { fill::<V>(job, buf.as_mut_ptr().cast(), image, oy, ox, len) };
+            let step = g.stride.1 * cin;
+            let mut co = 0;
+            while co < cout {
+                let px = Pixels { job, tap_off: &job.buf_off, co, n: V::N.min(cout - co), res_row };
+                let base = buf.as_ptr().cast::<f32>();
+                // SAFETY: pixel p of the segment reads buffer values p * step + buf_off[t], all
+                // written by `fill`; the outputs are pixels ox..ox + len of this row.
+                unsafe {
+                    if len >= PIXELS {
+                        let mut p = 0;
+                        while p < len {
+                            // The last block overlaps the one before (same values written).
+                            let q = p.min(len - PIXELS);
+                            px.block::<V, PIXELS>(base.add(q * step), step, out_row, ox + q);
+                            p += PIXELS;
+                        }
+                    } else {
+                        for p in 0..len {
+                            px.block::<V, 1>(base.add(p * step), step, out_row, ox + p);
+                        }
+                    }
+                }
+                co += V::N;
+            }
+            ox += len;
+        }
+    }
+}
+
+/// Copies the input under output pixels `ox..ox + len` of row `oy` of `image` into `buf`: its
+/// kh kernel rows, each `(len - 1) * stride + span` pixels (`buf_w` apart), zero in the padding.
+///
+/// # Safety
+/// `buf` holds `kh * buf_w * cin` values; `len <= seg`; the pixels exist.
+#[inline(always)]
+unsafe fn fill<V: F32Vector>(job: &Job<'_>, buf: *mut f32, image: usize, oy: usize, ox: usize, len: usize) {
+    let g = &job.g;
+    let (kh, kw, cin) = (g.kernel.0, g.kernel.1, g.in_c);
+    let width = (len - 1) * g.stride.1 + (kw - 1) * g.dilation.1 + 1;
+    // Buffer pixels j0..j1 are inside the input (columns x0 + j - pad_left).
+    let x0 = ox * g.stride.1;
+    let j0 = g.pad_left.saturating_sub(x0).min(width);
+    let j1 = (g.pad_left + g.in_w).saturating_sub(x0).clamp(j0, width);
+    for ky in 0..kh {
+        // SAFETY: buffer row ky holds buf_w >= width pixels; input row iy (when inside) holds
+        // the columns x0 + j0 - pad_left .. x0 + j1 - pad_left of the image.
+        unsafe {
+            let dst = buf.add(ky * job.buf_w * cin);
+            match g.input_row(oy, ky) {
+                Some(iy) if j0 < j1 => {
+                    let src = job.input.as_ptr().add(((image * g.in_h + iy) * g.in_w + x0 + j0 - g.pad_left) * cin);
+                    zero::<V>(dst, j0 * cin);
+                    copy::<V>(dst.add(j0 * cin), src, (j1 - j0) * cin);
+                    zero::<V>(dst.add(j1 * cin), (width - j1) * cin);
+                }
+                _ => zero::<V>(dst, width * cin),
+            }
+        }
+    }
+}
+
+/// `n` values from `src` to `dst`, a vector at a time.
+///
+/// # Safety
+/// Both hold `n` values; they do not overlap.
+#[inline(always)]
+unsafe fn copy<V: F32Vector>(dst: *mut f32, src: *const f32, n: usize) {
+    let mut i = 0;
+    // SAFETY: every access is below n.
+    unsafe {
+        while i + V::N <= n {
+            V::store(dst.add(i), V::load(src.add(i)));
+            i += V::N;
+        }
+        if i < n {
+            V::store_part(dst.add(i), n - i, V::load_part(src.add(i), n - i));
+        }
+    }
+}
+
+/// `n` zeros to `dst`, a vector at a time.
+///
+/// # Safety
+/// `dst` holds `n` values.
+#[inline(always)]
+unsafe fn zero<V: F32Vector>(dst: *mut f32, n: usize) {
+    let mut i = 0;
+    // SAFETY: every access is below n.
+    unsafe {
+        let z = V::splat(0.0);
+        while i + V::N <= n {
+            V::store(dst.add(i), z);
+            i += V::N;
+        }
+        if i < n {
+            V::store_part(dst.add(i), n - i, z);
+        }
+    }
+}
+
+/// An output row with no segments (not even one pixel's input rows fit the buffer): each
+/// pixel reads the input directly, its kernel rows and columns clipped to the input.
+///
+/// # Safety
+/// `job` has `tap_off` and `xr` (built when `seg` is 0); `out_row` is row `oy` of `image`.
+#[inline(always)]
+unsafe fn unsegmented_row<V: F32Vector>(
+    job: &Job<'_>,
+    image: usize,
+    oy: usize,
+    res_row: Option<*const f32>,
+    out_row: &mut [MaybeUninit<f32>],
+) {
+    let g = &job.g;
+    let (kw, cin, cout) = (g.kernel.1, g.in_c, g.out_c);
+    let image_len = g.in_h * g.in_w * cin;
+    // Kernel rows inside the input: taps ky_lo * kw * cin .. ky_hi * kw * cin.
+    let (ky_lo, ky_hi) = tap_range(oy * g.stride.0, g.dilation.0, g.pad_top, g.in_h, g.kernel.0);
+    let taps = (ky_lo * kw * cin)..(ky_hi * kw * cin).max(ky_lo * kw * cin);
+    // The pixel (oy, ox)'s top-left tap, which may lie in the padding (wrapping: only taps
+    // inside the input are read).
+    let iy0 = ((oy * g.stride.0) as isize).wrapping_sub(g.pad_top as isize);
+    let mut co = 0;
+    while co < cout {
+        let px = Pixels { job, tap_off: &job.tap_off, co, n: V::N.min(cout - co), res_row };
+        for ox in 0..g.out_w {
             let ix0 = ((ox * g.stride.1) as isize).wrapping_sub(g.pad_left as isize);
             let off = iy0.wrapping_mul(g.in_w as isize).wrapping_add(ix0).wrapping_mul(cin as isize);
-            job.input.as_ptr().wrapping_add(image * image_len).wrapping_offset(off)
-        };
-        let res_row = job.residual.map(|res| res[row * row_len..(row + 1) * row_len].as_ptr());
-        let mut co = 0;
-        while co < cout {
-            let n = V::N.min(cout - co);
-            let px = Pixels { job, taps: taps.clone(), co, n, res_row };
-            let mut ox = job.ox_lo;
-            // SAFETY: interior columns: every tap of rows ky_lo..ky_hi is inside the image, so
-            // each corner plus a tap offset in `taps` is a value of `input`; the outputs are
-            // pixels of this row (in `out_row`), channels co..co + n.
-            unsafe {
-                while ox + PIXELS <= job.ox_hi {
-                    px.interior::<V, PIXELS>(corner(ox), pixel_step, out_row, ox);
-                    ox += PIXELS;
-                }
-                while ox < job.ox_hi {
-                    px.interior::<V, 1>(corner(ox), pixel_step, out_row, ox);
-                    ox += 1;
-                }
-            }
-            for ox in (0..job.ox_lo).chain(job.ox_hi.max(job.ox_lo)..g.out_w) {
-                // SAFETY: as above, with the kernel columns clipped to the input.
-                unsafe { px.border::<V>(corner(ox), job.xr[ox], out_row, ox) };
-            }
-            co += V::N;
+            let corner = job.input.as_ptr().wrapping_add(image * image_len).wrapping_offset(off);
+            // SAFETY: the taps of rows ky_lo..ky_hi and columns xr[ox] are inside the image.
+            unsafe { px.clipped::<V>(corner, taps.clone(), job.xr[ox], out_row, ox) };
         }
+        co += V::N;
     }
 }
 
 /// One output row's channels `co..co + n` (one vector): what its pixels share.
 struct Pixels<'a> {
     job: &'a Job<'a>,
-    /// The `[KH][KW][C_in]` indices of the kernel rows inside the input.
-    taps: std::ops::Range<usize>,
+    /// `[KH][KW][C_in]`: each tap's offset from the pixel's first value.
+    tap_off: &'a [usize],
     co: usize,
     n: usize,
     /// The residual's row, when there is one.
@@ -224,14 +359,13 @@ struct Pixels<'a> {
 }
 
 impl Pixels<'_> {
-    /// `P` pixels from column `ox`, `step` values apart in the input, every kernel column
-    /// inside it.
+    /// `P` pixels from column `ox`, `step` values apart, all taps read.
     ///
     /// # Safety
-    /// Each `corner + p * step + tap_off[t]`, `t` in `taps`, is a value of the input; pixels
-    /// `ox..ox + P` exist in the row `out` (and in the residual's row).
+    /// Each `corner + p * step + tap_off[t]` is readable; pixels `ox..ox + P` exist in the row
+    /// `out` (and in the residual's row).
     #[inline(always)]
-    unsafe fn interior<V: F32Vector, const P: usize>(
+    unsafe fn block<V: F32Vector, const P: usize>(
         &self,
         corner: *const f32,
         step: usize,
@@ -243,28 +377,28 @@ impl Pixels<'_> {
         // contract for the input.
         unsafe {
             let mut acc = [V::load(job.bias.as_ptr().add(self.co)); P];
-            for t in self.taps.clone() {
+            for (t, &off) in self.tap_off.iter().enumerate() {
                 let w = V::load(job.weights.as_ptr().add(t * job.co_pad + self.co));
-                let src = corner.wrapping_add(*job.tap_off.get_unchecked(t));
+                let src = corner.add(off);
                 for (p, a) in acc.iter_mut().enumerate() {
                     *a = V::madd(V::splat(*src.add(p * step)), w, *a);
                 }
             }
-            for (p, &a) in acc.iter().enumerate() {
-                self.store::<V>(a, out, ox + p);
-            }
+            self.store::<V, P>(acc, out, ox);
         }
     }
 
-    /// One pixel whose kernel columns `kx_lo..kx_hi` are inside the input.
+    /// One pixel whose kernel rows `taps` (whole rows of `[KH][KW][C_in]` indices) and
+    /// kernel columns `kx_lo..kx_hi` are inside the input.
     ///
     /// # Safety
     /// Each `corner + tap_off[t]` for `t` in `taps` with kernel column in `kx_lo..kx_hi` is a
     /// value of the input; pixel `ox` exists in the row `out`.
     #[inline(always)]
-    unsafe fn border<V: F32Vector>(
+    unsafe fn clipped<V: F32Vector>(
         &self,
         corner: *const f32,
+        taps: std::ops::Range<usize>,
         (kx_lo, kx_hi): (usize, usize),
         out: &mut [MaybeUninit<f32>],
         ox: usize,
@@ -275,37 +409,48 @@ impl Pixels<'_> {
         unsafe {
             let mut acc = V::load(job.bias.as_ptr().add(self.co));
             // Kernel row by kernel row (`taps` holds whole rows), its columns kx_lo..kx_hi.
-            for row in self.taps.clone().step_by(kw * cin) {
+            for row in taps.step_by(kw * cin) {
                 for t in row + kx_lo * cin..row + kx_hi.max(kx_lo) * cin {
                     let w = V::load(job.weights.as_ptr().add(t * job.co_pad + self.co));
-                    acc = V::madd(V::splat(*corner.wrapping_add(job.tap_off[t])), w, acc);
+                    acc = V::madd(V::splat(*corner.wrapping_add(self.tap_off[t])), w, acc);
                 }
             }
-            self.store::<V>(acc, out, ox);
+            self.store::<V, 1>([acc], out, ox);
         }
     }
 
-    /// Residual, activation and the store of pixel `ox`'s channels `co..co + n`.
+    /// Residual, activation and the store of pixels `ox..ox + P`, channels `co..co + n`.
     ///
     /// # Safety
-    /// Pixel `ox` exists in the row `out` (and in the residual's row); the ISA of `V` is
+    /// The pixels exist in the row `out` (and in the residual's row); the ISA of `V` is
     /// available.
     #[inline(always)]
-    unsafe fn store<V: F32Vector>(&self, mut v: V, out: &mut [MaybeUninit<f32>], ox: usize) {
-        let at = ox * self.job.g.out_c + self.co;
-        debug_assert!(at + self.n <= out.len());
-        // SAFETY: channels co..co + n of pixel ox lie in the row (and in the residual's row).
+    unsafe fn store<V: F32Vector, const P: usize>(&self, mut acc: [V; P], out: &mut [MaybeUninit<f32>], ox: usize) {
+        let cout = self.job.g.out_c;
+        let at = ox * cout + self.co;
+        debug_assert!(at + (P - 1) * cout + self.n <= out.len());
+        // SAFETY: channels co..co + n of pixels ox..ox + P lie in the row (and in the
+        // residual's row).
         unsafe {
             if let Some(res) = self.res_row {
-                let r = if self.n == V::N { V::load(res.add(at)) } else { V::load_part(res.add(at), self.n) };
-                v = V::add(v, r);
+                for (p, a) in acc.iter_mut().enumerate() {
+                    let r = res.add(at + p * cout);
+                    *a = V::add(*a, if self.n == V::N { V::load(r) } else { V::load_part(r, self.n) });
+                }
             }
-            v = V::activate(v, self.job.act);
+            // One branch on the activation per block, not per pixel.
+            match self.job.act {
+                Activation::Identity => {}
+                Activation::Relu => acc.iter_mut().for_each(|a| *a = V::activate(*a, Activation::Relu)),
+                act => acc.iter_mut().for_each(|a| *a = V::activate(*a, act)),
+            }
             let dst = out.as_mut_ptr().add(at).cast::<f32>();
-            if self.n == V::N {
-                V::store(dst, v);
-            } else {
-                V::store_part(dst, self.n, v);
+            for (p, &a) in acc.iter().enumerate() {
+                if self.n == V::N {
+                    V::store(dst.add(p * cout), a);
+                } else {
+                    V::store_part(dst.add(p * cout), self.n, a);
+                }
             }
         }
     }
