@@ -17,12 +17,12 @@ pub enum IsaRows {
 
 /// lanes-bench: lanes' GEMM against matrixmultiply, gemm, OpenBLAS, ONNX Runtime and a naive loop.
 ///
-/// Writes gemm.jsonl, peak.json, report.md and gemm.svg into the output folder.
-/// See docs/benchmarking.md.
+/// Writes gemm.jsonl, peak.json, machine.json, report.md and gemm.svg into
+/// bench-results/MACHINE/YYYY-MM-DDTHHMMZ/ (or --out DIR). See docs/benchmarking.md.
 #[derive(Clone, Debug, PartialEq, Parser)]
 #[command(
     name = "lanes-bench",
-    // scripts/bench.sh passes `--out DIR` before the user's options: the last one given wins.
+    // A repeated option: the last one given wins.
     args_override_self = true,
     after_help = "\
 Every implementation's result is checked against lanes' (and lanes' against f64) before timing.
@@ -30,9 +30,10 @@ Progress goes to stderr. Each thread count runs in its own worker process (matri
 its thread count once per process), all implementations interleaved within it."
 )]
 pub struct Options {
-    /// Output folder: gemm.jsonl, peak.json, report.md, gemm.svg
-    #[arg(long, value_name = "DIR", default_value = "bench-results")]
-    pub out: PathBuf,
+    /// Output folder, written exactly there [default: bench-results/MACHINE/YYYY-MM-DDTHHMMZ/,
+    /// then bench-results/latest points at it and bench-results/index.md lists every run]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 
     /// Small shape list (shapes/quick.txt) and a short time budget: a smoke test
     #[arg(long)]
@@ -161,7 +162,7 @@ mod tests {
     #[test]
     fn defaults_and_flags() {
         let d = p(&[]).unwrap();
-        assert_eq!(d.out, PathBuf::from("bench-results"));
+        assert_eq!(d.out, None);
         assert!(!d.quick && !d.peak_only && !d.worker);
         assert_eq!(d.shapes, None);
         assert_eq!(d.threads, [1, 2]);
@@ -172,7 +173,7 @@ mod tests {
 
         let o =
             p(&["--out", "x", "--quick", "--threads=2, 1", "--impls", "lanes-*, gemm", "--isa-rows", "all"]).unwrap();
-        assert_eq!(o.out, PathBuf::from("x"));
+        assert_eq!(o.out, Some(PathBuf::from("x")));
         assert!(o.quick);
         assert_eq!(o.threads, [2, 1]);
         assert_eq!(o.impls, ["lanes-*", "gemm"]);
@@ -185,9 +186,8 @@ mod tests {
 
     #[test]
     fn the_last_of_a_repeated_option_wins() {
-        // scripts/bench.sh runs `lanes-bench --out bench-results "$@"`.
         let o = p(&["--out", "bench-results", "--out", "/tmp/r", "--threads", "1,2", "--threads", "2"]).unwrap();
-        assert_eq!(o.out, PathBuf::from("/tmp/r"));
+        assert_eq!(o.out, Some(PathBuf::from("/tmp/r")));
         assert_eq!(o.threads, [2]);
         assert!(p(&["--quick", "--quick"]).unwrap().quick);
     }

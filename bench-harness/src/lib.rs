@@ -2,8 +2,9 @@
 //!
 //! The comparison benchmark of lanes' f32 GEMM against matrixmultiply, the gemm crate,
 //! OpenBLAS (feature `openblas`), ONNX Runtime (feature `onnxruntime`) and a naive loop, plus the machine's FMA peak. The binary
-//! `lanes-bench` (run by `scripts/bench.sh`) writes `gemm.jsonl`, `peak.json`, `report.md` and
-//! `gemm.svg`; `cargo bench -p lanes-bench` runs criterion benches of every microkernel.
+//! `lanes-bench` (run by `scripts/bench.sh`) writes `gemm.jsonl`, `peak.json`, `machine.json`,
+//! `report.md` and `gemm.svg` into `bench-results/<machine>/<date>/` (or `--out DIR`; see
+//! [`runs`]); `cargo bench -p lanes-bench` runs criterion benches of every microkernel.
 //! See docs/benchmarking.md.
 //!
 //! Unsafe code is denied here and allowed only where it is needed: the OpenBLAS FFI
@@ -29,5 +30,6 @@ pub mod peak;
 pub mod peers;
 pub mod record;
 pub mod report;
+pub mod runs;
 pub mod shapes;
 pub mod worker;

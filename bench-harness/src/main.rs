@@ -10,9 +10,10 @@ use lanes_bench::peak::{self, PeakRuns};
 use lanes_bench::peers::RosterOptions;
 use lanes_bench::record::{build_records, Measurement};
 use lanes_bench::shapes::{parse_shapes, Shape, DEFAULT_SHAPES, QUICK_SHAPES};
-use lanes_bench::{chart, report, worker};
+use lanes_bench::{chart, report, runs, worker};
 use std::error::Error;
 use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -119,29 +120,63 @@ fn run_worker(opts: &Options, threads: usize) -> Res<Vec<Measurement>> {
     Ok(out)
 }
 
-fn write_peaks(opts: &Options, machine: &MachineInfo, peaks: &[peak::Peak]) -> Res<()> {
+fn write_peaks(out: &Path, machine: &MachineInfo, peaks: &[peak::Peak]) -> Res<()> {
     let json = serde_json::json!({
         "suite": "peak",
         "chains": peak::CHAINS,
         "cpu": machine.cpu,
+        "microarch": machine.microarch,
+        "machine": machine.slug,
         "date_utc": machine.date_utc,
         "peaks": peaks,
     });
-    std::fs::write(opts.out.join("peak.json"), serde_json::to_string_pretty(&json)? + "\n")?;
+    std::fs::write(out.join("peak.json"), serde_json::to_string_pretty(&json)? + "\n")?;
     Ok(())
+}
+
+/// The output folder: `--out DIR` as given, or a new `bench-results/<slug>/<date>/`
+/// (`true`: the per-machine layout, whose `latest` link and index.md are updated at the end).
+fn output_dir(opts: &Options, machine: &MachineInfo) -> Res<(PathBuf, bool)> {
+    match &opts.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            Ok((dir.clone(), false))
+        }
+        None => {
+            let root = Path::new(runs::RESULTS_ROOT);
+            let dir = runs::create_run_dir(root, &machine.slug, jiff::Timestamp::now())
+                .map_err(|e| format!("cannot create a run folder under {}: {e}", root.display()))?;
+            Ok((dir, true))
+        }
+    }
+}
+
+/// The per-machine layout's bookkeeping after a run: `bench-results/latest` and index.md.
+fn finish_run_dir(out: &Path) {
+    let root = Path::new(runs::RESULTS_ROOT);
+    eprintln!("lanes-bench: {}", runs::mark_latest(root, out));
+    let latest = out.strip_prefix(root).ok().map(|p| p.display().to_string());
+    match runs::write_index(root, latest.as_deref()) {
+        Ok(path) => eprintln!("lanes-bench: index of runs: {}", path.display()),
+        Err(e) => eprintln!("lanes-bench: warning: no index.md: {e}"),
+    }
 }
 
 fn driver_main(opts: &Options) -> Res<()> {
     let started = Instant::now();
     let (shapes, source) = load_shapes(opts)?;
-    std::fs::create_dir_all(&opts.out).map_err(|e| format!("cannot create {}: {e}", opts.out.display()))?;
     let machine = MachineInfo::detect();
+    let (out, per_machine) = output_dir(opts, &machine)?;
+    let out = out.as_path();
+    std::fs::write(out.join("machine.json"), serde_json::to_string_pretty(&machine)? + "\n")?;
     eprintln!(
-        "lanes-bench: {} shapes from {source}, threads {:?}, {} ({} logical CPUs)",
+        "lanes-bench: {} shapes from {source}, threads {:?}, {} ({}; {} logical CPUs); writing to {}",
         shapes.len(),
         opts.threads,
         machine.cpu,
-        machine.logical_cpus
+        machine.microarch,
+        machine.logical_cpus,
+        out.display()
     );
 
     // The peak before and after the GEMM runs (the best run counts): one busy moment of the
@@ -152,8 +187,10 @@ fn driver_main(opts: &Options) -> Res<()> {
     if opts.peak_only {
         let peaks = peak_runs.summary();
         peak::log(&peaks);
-        write_peaks(opts, &machine, &peaks)?;
-        eprintln!("lanes-bench: peaks written to {}", opts.out.join("peak.json").display());
+        write_peaks(out, &machine, &peaks)?;
+        eprintln!("lanes-bench: peaks written to {}", out.join("peak.json").display());
+        // No report: `latest` keeps naming the last full run and the index would skip this one.
+        println!("{}", out.display());
         return Ok(());
     }
     peak::log(&peak_runs.summary());
@@ -166,33 +203,33 @@ fn driver_main(opts: &Options) -> Res<()> {
     let peaks = peak_runs.summary();
     eprintln!("lanes-bench: peaks, best of before and after:");
     peak::log(&peaks);
-    write_peaks(opts, &machine, &peaks)?;
+    write_peaks(out, &machine, &peaks)?;
     let load_after = machine::load_average();
     let (models_ms, measurements): (Vec<Measurement>, Vec<Measurement>) =
         measurements.into_iter().partition(|m| m.suite == "models");
     if !models_ms.is_empty() {
         let jsonl: String = build_records(&models_ms, &peaks).iter().map(|r| r.to_json_line() + "\n").collect();
-        std::fs::write(opts.out.join("models.jsonl"), jsonl)?;
+        std::fs::write(out.join("models.jsonl"), jsonl)?;
     }
     let (eltwise_ms, measurements): (Vec<Measurement>, Vec<Measurement>) =
         measurements.into_iter().partition(|m| m.suite == "eltwise");
     if !eltwise_ms.is_empty() {
         let jsonl: String = build_records(&eltwise_ms, &peaks).iter().map(|r| r.to_json_line() + "\n").collect();
-        std::fs::write(opts.out.join("eltwise.jsonl"), jsonl)?;
+        std::fs::write(out.join("eltwise.jsonl"), jsonl)?;
     }
     let (conv_ms, measurements): (Vec<Measurement>, Vec<Measurement>) =
         measurements.into_iter().partition(|m| m.suite == "conv");
     let records = build_records(&measurements, &peaks);
     if !conv_ms.is_empty() {
         let conv_jsonl: String = build_records(&conv_ms, &peaks).iter().map(|r| r.to_json_line() + "\n").collect();
-        std::fs::write(opts.out.join("conv.jsonl"), conv_jsonl)?;
+        std::fs::write(out.join("conv.jsonl"), conv_jsonl)?;
     }
 
     let jsonl: String = records.iter().map(|r| r.to_json_line() + "\n").collect();
-    std::fs::write(opts.out.join("gemm.jsonl"), jsonl)?;
+    std::fs::write(out.join("gemm.jsonl"), jsonl)?;
 
     let cases: Vec<String> = shapes.iter().map(Shape::name).collect();
-    let chart_ok = match chart::draw(&opts.out.join("gemm.svg"), &records, &cases, &opts.threads) {
+    let chart_ok = match chart::draw(&out.join("gemm.svg"), &records, &cases, &opts.threads) {
         Ok(()) => true,
         Err(e) => {
             eprintln!("lanes-bench: warning: no chart: {e}");
@@ -223,16 +260,22 @@ fn driver_main(opts: &Options) -> Res<()> {
         threads: &opts.threads,
         chart: chart_ok.then_some("gemm.svg"),
         run_notes: &run_notes,
+        docs_link: &runs::docs_link(out),
     });
     let md = if conv_ms.is_empty() { md } else { md + &lanes_bench::conv_suite::render(&conv_ms, &opts.threads) };
     let md =
         if eltwise_ms.is_empty() { md } else { md + &lanes_bench::eltwise_suite::render(&eltwise_ms, &opts.threads) };
     let md = if models_ms.is_empty() { md } else { md + &lanes_bench::models_suite::render(&models_ms, &opts.threads) };
-    std::fs::write(opts.out.join("report.md"), md)?;
+    std::fs::write(out.join("report.md"), md)?;
+    if per_machine {
+        finish_run_dir(out);
+    }
     eprintln!(
         "lanes-bench: done in {:.0} s; report: {}",
         started.elapsed().as_secs_f64(),
-        opts.out.join("report.md").display()
+        out.join("report.md").display()
     );
+    // The run folder, alone on stdout (scripts/bench.sh passes it on to the browser bench).
+    println!("{}", out.display());
     Ok(())
 }

@@ -18,6 +18,8 @@ pub struct ReportInput<'a> {
     pub chart: Option<&'a str>,
     /// Free-form lines for the "Run" section (shape file, budget, wall time).
     pub run_notes: &'a [String],
+    /// Relative link from the report to docs/benchmarking.md ([`crate::runs::docs_link`]).
+    pub docs_link: &'a str,
 }
 
 fn find<'r>(records: &'r [Record], case: &str, imp: &str, threads: usize) -> Option<&'r Record> {
@@ -86,10 +88,15 @@ pub fn render(inp: &ReportInput<'_>) -> String {
         s,
         "f32 `C = A·B`, row-major, alpha = 1, beta = 0. GFLOP/s = 2·M·N·K / median time per call. \
          All implementations of one thread count ran interleaved in one process; see \
-         [docs/benchmarking.md](../docs/benchmarking.md) for how to read this.\n"
+         [docs/benchmarking.md]({}) for how to read this.\n",
+        inp.docs_link
     );
     let _ = writeln!(s, "## Machine\n\n| | |\n|---|---|");
     let _ = writeln!(s, "| CPU | {} |", m.cpu);
+    let _ = writeln!(s, "| microarchitecture | {} |", m.microarch);
+    let num = |x: Option<u32>| x.map_or("?".to_string(), |x| x.to_string());
+    let _ = writeln!(s, "| vendor / family / model | {} / {} / {} |", m.vendor, num(m.family), num(m.model));
+    let _ = writeln!(s, "| machine (results folder) | {} |", m.slug);
     let _ = writeln!(s, "| logical CPUs | {} |", m.logical_cpus);
     let _ = writeln!(s, "| cache (per core, /proc/cpuinfo) | {} |", m.cache);
     let _ = writeln!(s, "| vector features | {} |", m.features.join(" "));
@@ -324,7 +331,16 @@ mod tests {
             fake("1x3072x768", "lanes", "avx512", 1, 20.0),
         ];
         let records = build_records(&ms, &fake_peaks());
-        let machine = MachineInfo { cpu: "Test CPU".into(), logical_cpus: 2, ..Default::default() };
+        let machine = MachineInfo {
+            cpu: "Test CPU".into(),
+            vendor: "AuthenticAMD".into(),
+            family: Some(25),
+            model: Some(1),
+            microarch: "AMD Zen 3".into(),
+            slug: "amd-zen3-avx2-2cpu".into(),
+            logical_cpus: 2,
+            ..Default::default()
+        };
         let cases = vec!["64x64x64".to_string(), "2048x2048x2048".to_string(), "1x3072x768".to_string()];
         let md = render(&ReportInput {
             machine: &machine,
@@ -334,8 +350,13 @@ mod tests {
             threads: &[1, 2],
             chart: Some("gemm.svg"),
             run_notes: &["budget 400 ms".to_string()],
+            docs_link: "../../../docs/benchmarking.md",
         });
         assert!(md.contains("| CPU | Test CPU |"), "{md}");
+        assert!(md.contains("| microarchitecture | AMD Zen 3 |"), "{md}");
+        assert!(md.contains("| vendor / family / model | AuthenticAMD / 25 / 1 |"), "{md}");
+        assert!(md.contains("| machine (results folder) | amd-zen3-avx2-2cpu |"), "{md}");
+        assert!(md.contains("[docs/benchmarking.md](../../../docs/benchmarking.md)"), "{md}");
         assert!(md.contains("## GEMM, 1 thread: GFLOP/s"));
         assert!(md.contains("## GEMM, 2 threads: GFLOP/s"));
         assert!(md.contains(

@@ -2,7 +2,8 @@
 # The browser benchmark (called by scripts/bench.sh when executable): builds the four lanes-web
 # variants, serves www/ with COOP/COEP on 127.0.0.1, runs the page in headless Chromium and writes
 #   <out_dir>/wasm.jsonl  <out_dir>/wasm-report.md  <out_dir>/wasm-bench.png
-# Usage: browser-bench/scripts/bench-wasm.sh [out_dir]     (default: bench-results/)
+# Usage: browser-bench/scripts/bench-wasm.sh [out_dir]     (default: bench-results/; scripts/bench.sh
+# passes the native run folder, bench-results/<machine>/<date>/ or its --out DIR)
 # Suites: gemm (GFLOP/s), conv (the layers of bench-harness/shapes/conv.txt, GFLOP/s) and
 # eltwise (softmax, layer norm, exp; GB/s, one thread), one JSON line per (suite, case,
 # implementation, threads).
