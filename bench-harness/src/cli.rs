@@ -59,7 +59,7 @@ pub struct Options {
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = trimmed, action = ArgAction::Set)]
     pub impls: Vec<String>,
 
-    /// lanes-<isa> rows for the other ISAs: at 1 thread only, at every thread count, or never
+    /// `lanes-<isa>` rows for the other ISAs: at 1 thread only, at every thread count, or never
     #[arg(long, value_name = "WHEN", value_enum, default_value = "1")]
     pub isa_rows: IsaRows,
 
