@@ -13,6 +13,8 @@ use core::arch::x86_64::*;
 
 /// Rows of B ahead that the packing tile prefetches.
 const B_PREFETCH_ROWS: isize = 16;
+/// Rows of B ahead that the general tiles prefetch (experiment).
+const PACKED_B_PREFETCH_ROWS: isize = 8;
 /// Rows of B ahead that the wide GEMV tiles prefetch (2 measured best of 1-16).
 const GEMV_PREFETCH_ROWS: isize = 2;
 
@@ -55,6 +57,9 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
                     // B rows are often pages apart here, where hardware prefetchers stop.
                     prefetch_row(b.wrapping_offset(B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
                 }
+                if VARIANT == GENERAL && M > 1 {
+                    prefetch_row(b.wrapping_offset(PACKED_B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
+                }
                 // SAFETY: one k step of B holds NR values; of A, M values `rsa` apart.
                 unsafe {
                     let mut bv = [_mm512_setzero_ps(); NV];
@@ -94,6 +99,7 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
             unsafe {
                 let rows: [*const f32; M] = core::array::from_fn(|i| *t.a_rows.add(r * M + i));
                 for c in 0..*t.run_len.add(r) {
+                    prefetch_row(b.wrapping_offset(PACKED_B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
                     let bv: [__m512; NV] = core::array::from_fn(|h| _mm512_maskz_loadu_ps(masks[h], b.add(16 * h)));
                     for (row, &ap) in acc.iter_mut().zip(&rows) {
                         let ai = _mm512_set1_ps(*ap.add(c));
