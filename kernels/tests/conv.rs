@@ -420,3 +420,15 @@ fn bad_input_is_a_typed_error() {
         Err(KernelError::LengthMismatch { what: "residual", .. })
     ));
 }
+
+/// A stride far larger than the image (one output pixel per row) on every path: the direct
+/// kernel's pixel step overflowed (found by fuzz/api_no_panic), nothing is read past the pixel.
+#[test]
+fn huge_strides_give_one_pixel_per_row() {
+    for gemm in gemms() {
+        for cin in [1, 3, 8] {
+            let p = Conv2dParams::new(cin, 5, (2, 2)).stride(1 << 40, usize::MAX / 2);
+            check(gemm, p, (2, 3, 4), true, Activation::Relu, false, FilterLayout::Oihw, cin as u64);
+        }
+    }
+}

@@ -211,29 +211,27 @@ unsafe fn rows<V: F32Vector>(job: &Job<'_>, first: usize, out: &mut [MaybeUninit
             // SAFETY: the buffer holds kh * buf_w * cin >= what `fill` writes for `len <= seg`
             // pixels (checked when `seg` was chosen).
             unsafe { fill::<V>(job, buf.as_mut_ptr().cast(), image, oy, ox, len) };
-            let step = g.stride.1 * cin;
+            // (Wrapping: with a huge stride a row has one pixel and the step is never used.)
+            let step = g.stride.1.wrapping_mul(cin);
+            let base = buf.as_ptr().cast::<f32>();
             let mut co = 0;
             while co < cout {
-                let px = Pixels { job, tap_off: &job.buf_off, co, n: V::N.min(cout - co), res_row };
-                let base = buf.as_ptr().cast::<f32>();
+                // Two vectors of channels per pass where the registers allow (AVX-512: 16
+                // accumulators): each broadcast input value feeds two multiply-adds.
+                let pair = V::N >= 16 && cout - co > V::N;
+                let vectors = if pair { 2 } else { 1 };
+                let n = V::N.min(cout - co - (vectors - 1) * V::N);
+                let px = Pixels { job, tap_off: &job.buf_off, co, n, res_row };
                 // SAFETY: pixel p of the segment reads buffer values p * step + buf_off[t], all
                 // written by `fill`; the outputs are pixels ox..ox + len of this row.
                 unsafe {
-                    if len >= PIXELS {
-                        let mut p = 0;
-                        while p < len {
-                            // The last block overlaps the one before (same values written).
-                            let q = p.min(len - PIXELS);
-                            px.block::<V, PIXELS>(base.add(q * step), step, out_row, ox + q);
-                            p += PIXELS;
-                        }
+                    if pair {
+                        px.segment::<V, 2>(base, step, out_row, ox, len);
                     } else {
-                        for p in 0..len {
-                            px.block::<V, 1>(base.add(p * step), step, out_row, ox + p);
-                        }
+                        px.segment::<V, 1>(base, step, out_row, ox, len);
                     }
                 }
-                co += V::N;
+                co += vectors * V::N;
             }
             ox += len;
         }
@@ -348,10 +346,12 @@ unsafe fn unsegmented_row<V: F32Vector>(
 }
 
 /// One output row's channels `co..co + n` (one vector): what its pixels share.
+#[derive(Clone, Copy)]
 struct Pixels<'a> {
     job: &'a Job<'a>,
     /// `[KH][KW][C_in]`: each tap's offset from the pixel's first value.
     tap_off: &'a [usize],
+    /// The first channel, and the lanes of the last vector of channels.
     co: usize,
     n: usize,
     /// The residual's row, when there is one.
@@ -359,13 +359,63 @@ struct Pixels<'a> {
 }
 
 impl Pixels<'_> {
-    /// `P` pixels from column `ox`, `step` values apart, all taps read.
+    /// Pixels `ox..ox + len` of one segment, `Q` vectors of channels from `co`: in blocks of
+    /// 8 pixels, of 4 below 8, one by one below 4.
+    ///
+    /// # Safety
+    /// As [`Pixels::block`] for pixels `0..len` from `base`.
+    #[inline(always)]
+    unsafe fn segment<V: F32Vector, const Q: usize>(
+        &self,
+        base: *const f32,
+        step: usize,
+        out: &mut [MaybeUninit<f32>],
+        ox: usize,
+        len: usize,
+    ) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            if len >= PIXELS {
+                self.blocks::<V, PIXELS, Q>(base, step, out, ox, len);
+            } else if len >= PIXELS / 2 {
+                self.blocks::<V, { PIXELS / 2 }, Q>(base, step, out, ox, len);
+            } else {
+                self.blocks::<V, 1, Q>(base, step, out, ox, len);
+            }
+        }
+    }
+
+    /// Pixels `ox..ox + len` (`len >= P`) in blocks of `P`, the last block overlapping the one
+    /// before (the same values written twice) rather than a remainder.
+    ///
+    /// # Safety
+    /// As [`Pixels::block`] for pixels `0..len` from `base`.
+    #[inline(always)]
+    unsafe fn blocks<V: F32Vector, const P: usize, const Q: usize>(
+        &self,
+        base: *const f32,
+        step: usize,
+        out: &mut [MaybeUninit<f32>],
+        ox: usize,
+        len: usize,
+    ) {
+        let mut p = 0;
+        while p < len {
+            let q = p.min(len - P);
+            // SAFETY: pixels q..q + P lie in 0..len (the caller's contract).
+            unsafe { self.block::<V, P, Q>(base.add(q * step), step, out, ox + q) };
+            p += P;
+        }
+    }
+
+    /// `P` pixels from column `ox`, `step` values apart, all taps read; `Q` vectors of
+    /// channels from `co` (the last one `n` lanes).
     ///
     /// # Safety
     /// Each `corner + p * step + tap_off[t]` is readable; pixels `ox..ox + P` exist in the row
     /// `out` (and in the residual's row).
     #[inline(always)]
-    unsafe fn block<V: F32Vector, const P: usize>(
+    unsafe fn block<V: F32Vector, const P: usize, const Q: usize>(
         &self,
         corner: *const f32,
         step: usize,
@@ -373,18 +423,26 @@ impl Pixels<'_> {
         ox: usize,
     ) {
         let job = self.job;
-        // SAFETY: bias and weights hold co_pad >= co + N values per tap (padded); the caller's
-        // contract for the input.
+        // SAFETY: bias and weights hold co_pad >= co + Q * N values per tap (padded to 16, a
+        // multiple of N, and co + (Q - 1) * N < C_out); the caller's contract for the input.
         unsafe {
-            let mut acc = [V::load(job.bias.as_ptr().add(self.co)); P];
+            let mut acc: [[V; P]; Q] =
+                core::array::from_fn(|q| [V::load(job.bias.as_ptr().add(self.co + q * V::N)); P]);
             for (t, &off) in self.tap_off.iter().enumerate() {
-                let w = V::load(job.weights.as_ptr().add(t * job.co_pad + self.co));
+                let w: [V; Q] =
+                    core::array::from_fn(|q| V::load(job.weights.as_ptr().add(t * job.co_pad + self.co + q * V::N)));
                 let src = corner.add(off);
-                for (p, a) in acc.iter_mut().enumerate() {
-                    *a = V::madd(V::splat(*src.add(p * step)), w, *a);
+                for p in 0..P {
+                    let x = V::splat(*src.add(p * step));
+                    for q in 0..Q {
+                        acc[q][p] = V::madd(x, w[q], acc[q][p]);
+                    }
                 }
             }
-            self.store::<V, P>(acc, out, ox);
+            for (q, acc) in acc.into_iter().enumerate() {
+                let part = Pixels { co: self.co + q * V::N, n: if q + 1 == Q { self.n } else { V::N }, ..*self };
+                part.store::<V, P>(acc, out, ox);
+            }
         }
     }
 
