@@ -432,6 +432,9 @@ impl Pixels<'_> {
                 let w: [V; Q] =
                     core::array::from_fn(|q| V::load(job.weights.as_ptr().add(t * job.co_pad + self.co + q * V::N)));
                 let src = corner.add(off);
+                // Pixel-outer, each broadcast feeding its Q multiply-adds (channel-major
+                // accumulators: pixel-major ones measured 3-7% slower).
+                #[allow(clippy::needless_range_loop)]
                 for p in 0..P {
                     let x = V::splat(*src.add(p * step));
                     for q in 0..Q {
