@@ -427,7 +427,7 @@ fn bad_input_is_a_typed_error() {
 fn huge_strides_give_one_pixel_per_row() {
     for gemm in gemms() {
         for cin in [1, 3, 8] {
-            let p = Conv2dParams::new(cin, 5, (2, 2)).stride(1 << 40, usize::MAX / 2);
+            let p = Conv2dParams::new(cin, 5, (2, 2)).stride(usize::MAX / 4, usize::MAX / 2);
             check(gemm, p, (2, 3, 4), true, Activation::Relu, false, FilterLayout::Oihw, cin as u64);
         }
     }
