@@ -15,8 +15,6 @@ const MR: usize = 6;
 const NR: usize = 16;
 /// Rows of B ahead that the packing tile prefetches.
 const B_PREFETCH_ROWS: isize = 16;
-/// Rows of B ahead that the GEMM tiles prefetch (as for AVX-512).
-const PACKED_B_PREFETCH_ROWS: isize = 8;
 /// Rows of B ahead that the wide GEMV tiles prefetch (as for AVX-512).
 const GEMV_PREFETCH_ROWS: isize = 2;
 
@@ -53,9 +51,6 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
                     // B rows are often pages apart here, where hardware prefetchers stop.
                     prefetch_row(b.wrapping_offset(B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 8 * NV);
                 }
-                if VARIANT == GENERAL && M > 1 {
-                    prefetch_row(b.wrapping_offset(PACKED_B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 8 * NV);
-                }
                 // SAFETY: one k step of B holds NR values; of A, M values `rsa` apart.
                 unsafe {
                     let mut bv = [_mm256_setzero_ps(); NV];
@@ -90,7 +85,6 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
             unsafe {
                 let rows: [*const f32; M] = core::array::from_fn(|i| *t.a_rows.add(r * M + i));
                 for c in 0..*t.run_len.add(r) {
-                    prefetch_row(b.wrapping_offset(PACKED_B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 8 * NV);
                     let bv: [__m256; NV] = core::array::from_fn(|h| _mm256_loadu_ps(b.add(8 * h)));
                     for (row, &ap) in acc.iter_mut().zip(&rows) {
                         let ai = _mm256_set1_ps(*ap.add(c));
