@@ -194,6 +194,8 @@ unsafe fn rows<V: F32Vector>(job: &Job<'_>, first: usize, out: &mut [MaybeUninit
     let g = &job.g;
     let (cin, cout) = (g.in_c, g.out_c);
     let row_len = g.out_w * cout;
+    // (Wrapping: with a huge stride a row has one pixel and the step is never used.)
+    let step = g.stride.1.wrapping_mul(cin);
     let mut buf = [MaybeUninit::<f32>::uninit(); SEGMENT_BUFFER];
     for (r, out_row) in out.chunks_exact_mut(row_len).enumerate() {
         let row = first + r;
@@ -211,8 +213,6 @@ unsafe fn rows<V: F32Vector>(job: &Job<'_>, first: usize, out: &mut [MaybeUninit
             // SAFETY: the buffer holds kh * buf_w * cin >= what `fill` writes for `len <= seg`
             // pixels (checked when `seg` was chosen).
             unsafe { fill::<V>(job, buf.as_mut_ptr().cast(), image, oy, ox, len) };
-            // (Wrapping: with a huge stride a row has one pixel and the step is never used.)
-            let step = g.stride.1.wrapping_mul(cin);
             let base = buf.as_ptr().cast::<f32>();
             let mut co = 0;
             while co < cout {
@@ -345,7 +345,8 @@ unsafe fn unsegmented_row<V: F32Vector>(
     }
 }
 
-/// One output row's channels `co..co + n` (one vector): what its pixels share.
+/// One output row's channels from `co` (one or two vectors, the last `n` lanes): what its
+/// pixels share.
 #[derive(Clone, Copy)]
 struct Pixels<'a> {
     job: &'a Job<'a>,

@@ -13,7 +13,8 @@ use core::arch::x86_64::*;
 
 /// Rows of B ahead that the packing tile prefetches.
 const B_PREFETCH_ROWS: isize = 16;
-/// Rows of B ahead that the general tiles prefetch (experiment).
+/// Rows of B ahead that the general and row-pointer tiles prefetch (B streams from memory when
+/// few rows share it; docs/gemm-tuning.md).
 const PACKED_B_PREFETCH_ROWS: isize = 8;
 /// Rows of B ahead that the wide GEMV tiles prefetch (2 measured best of 1-16).
 const GEMV_PREFETCH_ROWS: isize = 2;
