@@ -432,3 +432,80 @@ fn huge_strides_give_one_pixel_per_row() {
         }
     }
 }
+
+/// `run_max_pooled_to_vec` equals `run_to_vec` followed by the max-pooling kernel, value for
+/// value (NaN where either has NaN), on every ISA and kernel: the fused direct path (1-4 input
+/// channels: 2x2, 3x3 and 2x3 windows, 1x1, trailing rows and columns that fill no window,
+/// channels that are not a multiple of the vector width, stride, dilation, NaN in the input)
+/// and the two-step paths (the GEMM and depthwise convolutions, a window whose convolution
+/// values exceed the fused kernel's buffer, a dilation too large for its segments).
+#[test]
+fn max_pooled_equals_conv_then_pool() {
+    use lanes_kernels::ops::pool::{max_pool_after_conv, Pool2d, Pool2dParams, PoolKind};
+    let cases = [
+        // (params, (batch, h, w), window)
+        (Conv2dParams::new(1, 16, (3, 3)).padding(Padding::Same), (3, 28, 28), (2, 2)),
+        (Conv2dParams::new(1, 16, (3, 3)).padding(Padding::Same), (2, 13, 11), (2, 2)),
+        (Conv2dParams::new(3, 33, (3, 3)).padding(Padding::Same), (1, 15, 17), (3, 3)),
+        (Conv2dParams::new(2, 5, (5, 5)).padding(Padding::uniform(1)), (2, 12, 19), (2, 3)),
+        (Conv2dParams::new(4, 40, (3, 3)).stride(2, 2).padding(Padding::Same), (1, 23, 21), (2, 2)),
+        (Conv2dParams::new(1, 7, (3, 3)).dilation(2, 2), (1, 14, 15), (1, 1)),
+        (Conv2dParams::new(1, 1100, (3, 3)).padding(Padding::Same), (1, 6, 6), (2, 2)),
+        (Conv2dParams::new(1, 3, (3, 3)).dilation(1, 2000).padding(Padding::uniform(2000)), (1, 4, 4), (2, 2)),
+        (Conv2dParams::new(8, 24, (3, 3)).padding(Padding::Same), (2, 9, 10), (2, 2)),
+        (Conv2dParams::new(8, 8, (3, 3)).groups(8).padding(Padding::Same), (1, 10, 10), (2, 2)),
+    ];
+    for gemm in gemms() {
+        for (ci, &(p, (batch, h, w), window)) in cases.iter().enumerate() {
+            for (ai, act) in [Activation::Relu, Activation::Identity, Activation::Gelu].into_iter().enumerate() {
+                let mut r = Rng::new(100 + ci as u64 * 7 + ai as u64);
+                let filter = r.vec(p.filter_len().unwrap());
+                let bias = r.vec(p.out_channels);
+                let mut input = r.vec(p.geometry(batch, h, w).unwrap().input_len().unwrap());
+                if ai == 1 {
+                    let at = r.below(input.len());
+                    input[at] = f32::NAN;
+                }
+                let conv = Conv2d::with_gemm(gemm, p, &filter, FilterLayout::Oihw, Some(&bias), act).unwrap();
+                let (y, g) = conv.run_to_vec(&input, batch, h, w).unwrap();
+                let pool =
+                    Pool2d::with_isa(gemm.isa().unwrap(), Pool2dParams::new(PoolKind::Max, p.out_channels, window))
+                        .unwrap();
+                let (want, pg) = pool.run_to_vec(&y, batch, g.out_h, g.out_w).unwrap();
+                let (got, dims) = max_pool_after_conv(&conv, &input, batch, h, w, window).unwrap();
+                assert_eq!(dims, (pg.out_h, pg.out_w), "{p:?} {window:?}");
+                assert_eq!(got.len(), want.len());
+                for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        a == b || (a.is_nan() && b.is_nan()),
+                        "{:?} {p:?} {batch}x{h}x{w} {window:?} {act:?}: value {i} fused {a}, two steps {b}",
+                        gemm.isa()
+                    );
+                }
+                if ai == 1 {
+                    assert!(got.iter().any(|v| v.is_nan()), "{p:?}: the NaN in the input reached no window");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn max_pooled_refuses_bad_windows_and_input() {
+    use lanes_kernels::ops::pool::max_pool_after_conv;
+    let p = Conv2dParams::new(1, 4, (3, 3)).padding(Padding::Same);
+    let conv = Conv2d::new(p, &[0.5; 36], FilterLayout::Oihw, None, Activation::Relu).unwrap();
+    let x = vec![1.0; 2 * 6 * 5];
+    for window in [(0, 2), (2, 0), (7, 2), (2, 6)] {
+        assert!(
+            matches!(max_pool_after_conv(&conv, &x, 2, 6, 5, window), Err(KernelError::InvalidArgument { .. })),
+            "{window:?}"
+        );
+    }
+    assert!(matches!(max_pool_after_conv(&conv, &x[1..], 2, 6, 5, (2, 2)), Err(KernelError::LengthMismatch { .. })));
+    let (y, dims) = max_pool_after_conv(&conv, &x, 2, 6, 5, (6, 5)).unwrap();
+    assert_eq!((y.len(), dims), (2 * 4, (1, 1)));
+    assert!(y.iter().all(|&v| v == 4.5), "{y:?}"); // the centre pixels sum 9 taps of 0.5
+    let (empty, dims) = max_pool_after_conv(&conv, &[], 0, 6, 5, (2, 2)).unwrap();
+    assert_eq!((empty.len(), dims), (0, (3, 2)));
+}

@@ -5,7 +5,7 @@ use crate::error::{NnError, Result};
 use crate::layers::{Layer, Param};
 use crate::tensor::{filled, Tensor};
 use lanes_kernels::ops::conv::{Conv2d as ConvKernel, Conv2dGeometry, Conv2dParams, FilterLayout, Padding};
-use lanes_kernels::ops::pool::{Pool2d, Pool2dParams, PoolKind};
+use lanes_kernels::ops::pool::{max_pool_after_conv, Pool2d, Pool2dParams, PoolKind};
 use lanes_kernels::{Activation, Gemm, MatMut, MatRef, Parallelism};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -82,13 +82,21 @@ impl Conv2d {
     /// `act(conv(x) + bias)` through the packed filter (packed again when `act` changes).
     fn run(&mut self, x: &Tensor, act: Activation) -> Result<Tensor> {
         let (g, n, h, w) = self.geometry(x)?;
+        let (y, _) = self.packed_for(act)?.run_to_vec(x.data(), n, h, w)?;
+        Tensor::new(&[n, g.out_h, g.out_w, g.out_c], y)
+    }
+
+    /// The filter packed with `act` fused (packed again when `act` changes).
+    fn packed_for(&mut self, act: Activation) -> Result<&ConvKernel> {
         if self.packed.as_ref().is_none_or(|(a, _)| *a != act) {
             let (weight, bias) = (&self.weight, Some(&self.bias[..]));
             let kernel = ConvKernel::with_gemm(gemm(), self.params, weight, FilterLayout::Oihw, bias, act)?;
             self.packed = Some((act, kernel));
         }
-        let (y, _) = self.packed.as_ref().expect("packed above").1.run_to_vec(x.data(), n, h, w)?;
-        Tensor::new(&[n, g.out_h, g.out_w, g.out_c], y)
+        match &self.packed {
+            Some((_, kernel)) => Ok(kernel),
+            None => Err(NnError::InvalidArgument("Conv2d filter not packed".into())),
+        }
     }
 
     /// The im2col matrix of `x`: row `(n, oy, ox)`, column `(ky, kx, ci)`, zeros in the padding.
@@ -131,6 +139,21 @@ impl Layer for Conv2d {
 
     fn infer_fused(&mut self, x: &Tensor, act: Activation) -> Option<Result<Tensor>> {
         Some(self.run(x, act))
+    }
+
+    fn infer_fused_max_pool(&mut self, x: &Tensor, act: Activation, window: (usize, usize)) -> Option<Result<Tensor>> {
+        let (g, n, h, w) = match self.geometry(x) {
+            Ok(geometry) => geometry,
+            Err(e) => return Some(Err(e)),
+        };
+        if window.0 == 0 || window.1 == 0 || window.0 > g.out_h || window.1 > g.out_w {
+            return None; // (MaxPool2d's own error)
+        }
+        Some((|| {
+            let kernel = self.packed_for(act)?;
+            let (y, (ph, pw)) = max_pool_after_conv(kernel, x.data(), n, h, w, window)?;
+            Tensor::new(&[n, ph, pw, g.out_c], y)
+        })())
     }
 
     fn backward(&mut self, grad_out: &Tensor) -> Result<Tensor> {
@@ -248,6 +271,10 @@ impl MaxPool2d {
 impl Layer for MaxPool2d {
     fn kind(&self) -> &'static str {
         "MaxPool2d"
+    }
+
+    fn max_pool_window(&self) -> Option<(usize, usize)> {
+        Some((self.kh, self.kw))
     }
 
     fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {

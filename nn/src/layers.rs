@@ -37,8 +37,21 @@ pub trait Layer {
         let _ = (x, act);
         None
     }
+    /// Inference with `act` and then a `window` max pool (stride = window) applied in the same
+    /// pass, for layers that can (`Conv2d`); `None` for the others, and where the pooling
+    /// layer's own checks should speak (a window larger than the output).
+    /// [`crate::Sequential`] uses it for a layer followed by an optional activation and a
+    /// [`crate::conv::MaxPool2d`].
+    fn infer_fused_max_pool(&mut self, x: &Tensor, act: Activation, window: (usize, usize)) -> Option<Result<Tensor>> {
+        let _ = (x, act, window);
+        None
+    }
     /// The activation this layer applies, for element-wise activation layers (`Act`).
     fn activation(&self) -> Option<Activation> {
+        None
+    }
+    /// The window of a max-pooling layer whose stride is its window (`MaxPool2d`).
+    fn max_pool_window(&self) -> Option<(usize, usize)> {
         None
     }
     /// The trainable parameters with their gradients (empty for parameter-free layers).

@@ -3,6 +3,7 @@
 use crate::error::Result;
 use crate::layers::{Layer, Param};
 use crate::tensor::Tensor;
+use lanes_kernels::Activation;
 
 /// Layers applied one after another.
 ///
@@ -52,13 +53,25 @@ impl Sequential {
     }
 
     /// The output for `x`; with `train`, every layer keeps what its backward pass needs.
-    /// In inference, a `Linear` or `Conv2d` followed by an activation runs as one fused pass.
+    /// In inference, a `Linear` or `Conv2d` followed by an activation runs as one fused pass,
+    /// and so does a `Conv2d` (with or without an activation) followed by a `MaxPool2d`.
     pub fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut h = x.clone();
         let mut i = 0;
         while i < self.layers.len() {
             if !train {
-                if let Some(act) = self.layers.get(i + 1).and_then(|l| l.activation()) {
+                // Layer, optional activation, max pool: one pass where the layer can.
+                let act = self.layers.get(i + 1).and_then(|l| l.activation());
+                let pool_at = i + 1 + usize::from(act.is_some());
+                if let Some(window) = self.layers.get(pool_at).and_then(|l| l.max_pool_window()) {
+                    let act = act.unwrap_or(Activation::Identity);
+                    if let Some(y) = self.layers[i].infer_fused_max_pool(&h, act, window) {
+                        h = y?;
+                        i = pool_at + 1;
+                        continue;
+                    }
+                }
+                if let Some(act) = act {
                     if let Some(y) = self.layers[i].infer_fused(&h, act) {
                         h = y?;
                         i += 2;

@@ -337,6 +337,29 @@ fn fused_inference_matches_the_layer_by_layer_forward() {
             assert!((f - l).abs() <= 1e-5 * (1.0 + l.abs()), "{act:?}: fused {f} vs layer by layer {l}");
         }
     }
+    // A Conv2d straight into a MaxPool2d (fused too), on 9x9 images (the last row and column
+    // fill no window), then a GEMM-path Conv2d (8 input channels) with its activation and pool.
+    let x = input(2, 9 * 9, 14).reshape(&[2, 9, 9, 1]).unwrap();
+    let mut m = Sequential::new()
+        .push(Conv2d::new(Conv2dParams::new(1, 8, (3, 3)).padding(Padding::Same), 4).unwrap())
+        .push(MaxPool2d::new(2).unwrap())
+        .push(Conv2d::new(Conv2dParams::new(8, 6, (3, 3)).padding(Padding::Same), 5).unwrap())
+        .push(Act::relu())
+        .push(MaxPool2d::rect(2, 1).unwrap());
+    let layered = m.forward(&x, true).unwrap();
+    let fused = m.forward(&x, false).unwrap();
+    assert_eq!(fused.shape(), [2, 2, 4, 6]);
+    assert_eq!(fused.shape(), layered.shape());
+    for (f, l) in fused.data().iter().zip(layered.data()) {
+        assert!((f - l).abs() <= 1e-5 * (1.0 + l.abs()), "conv + pool: fused {f} vs layer by layer {l}");
+    }
+    // A window larger than the image is the pooling layer's error, fused or not.
+    let mut m = Sequential::new()
+        .push(Conv2d::new(Conv2dParams::new(1, 2, (3, 3)), 4).unwrap())
+        .push(MaxPool2d::new(8).unwrap());
+    for train in [false, true] {
+        assert!(matches!(m.forward(&x, train), Err(NnError::Shape { .. })), "train {train}");
+    }
     // NaN propagates through the inference max pool as through the training one.
     let mut pool = MaxPool2d::new(2).unwrap();
     let mut xn = input(1, 4 * 4 * 3, 2).reshape(&[1, 4, 4, 3]).unwrap();

@@ -38,6 +38,9 @@ const SEGMENT: usize = 64;
 /// Values of the stack buffer of one segment's input rows (16 KiB).
 const SEGMENT_BUFFER: usize = 4096;
 
+/// Values of the stack buffer of the convolution rows under a run of max-pooled pixels (16 KiB).
+pub(crate) const POOL_SCRATCH: usize = 4096;
+
 /// The packed weights of a direct convolution and the ISA it runs on.
 pub(crate) struct DirectFilter {
     /// `[KH][KW][C_in][co_pad]`, zero in the padding channels.
@@ -46,6 +49,7 @@ pub(crate) struct DirectFilter {
     bias: Vec<f32>,
     co_pad: usize,
     rows: RowFn,
+    pooled: PooledFn,
 }
 
 impl DirectFilter {
@@ -58,7 +62,7 @@ impl DirectFilter {
         layout: FilterLayout,
         bias: Option<&[f32]>,
     ) -> Result<Self, KernelError> {
-        let rows = select(isa)?;
+        let (rows, pooled) = (select(isa)?, select_pooled(isa)?);
         let (cin, cout) = (params.in_channels, params.out_channels);
         let (kh, kw) = params.kernel;
         let co_pad = cout.next_multiple_of(CO_ALIGN);
@@ -79,7 +83,7 @@ impl DirectFilter {
         if let Some(b) = bias {
             padded_bias[..cout].copy_from_slice(b);
         }
-        Ok(DirectFilter { weights, bias: padded_bias, co_pad, rows })
+        Ok(DirectFilter { weights, bias: padded_bias, co_pad, rows, pooled })
     }
 
     /// Runs on validated operands (`input`, `output`, `residual` of the geometry's lengths,
@@ -95,15 +99,64 @@ impl DirectFilter {
         output: &mut [MaybeUninit<f32>],
         threads: usize,
     ) -> Result<(), KernelError> {
+        let job = self.job(g, input, residual, act)?;
+        let f = self.rows;
+        super::for_row_blocks(output, g.out_w * g.out_c, threads, |first, block| {
+            // SAFETY: `f` was selected for an ISA that `select` checked; `block` holds whole
+            // rows starting at row `first`; `job`'s slices have the geometry's lengths (checked
+            // by Conv2d) and its tables were built for it.
+            unsafe { f(&job, first, block) }
+        });
+        Ok(())
+    }
+
+    /// Whether [`DirectFilter::run_max_pooled`] can run `g` with `window`: the window is not
+    /// empty and fits the output, its convolution values fit the scratch buffer, and the rows
+    /// run in segments.
+    pub(crate) fn fuses_max_pool(g: &Conv2dGeometry, (ph, pw): (usize, usize)) -> bool {
+        let fits = ph.checked_mul(pw).and_then(|w| w.checked_mul(g.out_c)).is_some_and(|v| v <= POOL_SCRATCH);
+        ph > 0 && pw > 0 && ph <= g.out_h && pw <= g.out_w && fits && segments(g).0 > 0
+    }
+
+    /// Like [`DirectFilter::run`] followed by a max pool of `window` (stride = window, no
+    /// padding, trailing rows and columns dropped) in the same pass, writing every value of
+    /// the pooled output (`batch x out_h / PH x out_w / PW x C_out`). `InvalidArgument`
+    /// (nothing written) unless [`DirectFilter::fuses_max_pool`].
+    pub(crate) fn run_max_pooled(
+        &self,
+        g: &Conv2dGeometry,
+        input: &[f32],
+        act: Activation,
+        window: (usize, usize),
+        output: &mut [MaybeUninit<f32>],
+        threads: usize,
+    ) -> Result<(), KernelError> {
+        if !Self::fuses_max_pool(g, window) {
+            return Err(KernelError::InvalidArgument { what: "max pool that the direct convolution cannot fuse" });
+        }
+        let job = self.job(g, input, None, act)?;
+        let (ph, pw) = window;
+        let f = self.pooled;
+        debug_assert_eq!(output.len(), g.batch * (g.out_h / ph) * (g.out_w / pw) * g.out_c);
+        super::for_row_blocks(output, g.out_w / pw * g.out_c, threads, |first, block| {
+            // SAFETY: as in `run`, for whole rows of the pooled output from `first`; the job has
+            // segments and the window fits the output and the scratch (checked above).
+            unsafe { f(&job, window, first, block) }
+        });
+        Ok(())
+    }
+
+    /// The tables of one call.
+    fn job<'a>(
+        &'a self,
+        g: &Conv2dGeometry,
+        input: &'a [f32],
+        residual: Option<&'a [f32]>,
+        act: Activation,
+    ) -> Result<Job<'a>, KernelError> {
         let (kh, kw) = g.kernel;
         let cin = g.in_c;
-        // Segments: the most pixels whose input rows fit the buffer (kh rows of `buf_w`
-        // pixels); 0 when not even one pixel's do (a huge dilation), and then every pixel
-        // reads the input directly with its taps clipped.
-        let span = (kw - 1).checked_mul(g.dilation.1).and_then(|s| s.checked_add(1));
-        let fits = (SEGMENT_BUFFER / kh.saturating_mul(cin).max(1)).checked_sub(span.unwrap_or(usize::MAX));
-        let seg = fits.map_or(0, |room| (room / g.stride.1 + 1).min(SEGMENT).min(g.out_w));
-        let buf_w = span.map_or(0, |span| if seg == 0 { 0 } else { (seg - 1) * g.stride.1 + span });
+        let (seg, buf_w) = segments(g);
         // Offset of each (ky, kx, ci): in the buffer from a pixel's first value, and in the
         // input from the pixel's top-left tap. (Wrapping: a tap that lands outside every image,
         // with a huge dilation, is clipped and never read.)
@@ -130,7 +183,7 @@ impl DirectFilter {
         } else {
             (Vec::new(), Vec::new())
         };
-        let job = Job {
+        Ok(Job {
             g: *g,
             input,
             weights: &self.weights,
@@ -143,16 +196,20 @@ impl DirectFilter {
             buf_off,
             tap_off,
             xr,
-        };
-        let f = self.rows;
-        super::for_row_blocks(output, g.out_w * g.out_c, threads, |first, block| {
-            // SAFETY: `f` was selected for an ISA that `select` checked; `block` holds whole
-            // rows starting at row `first`; `job`'s slices have the geometry's lengths (checked
-            // by Conv2d) and its tables were built for it.
-            unsafe { f(&job, first, block) }
-        });
-        Ok(())
+        })
     }
+}
+
+/// Pixels per segment and the segment buffer's row width: the most pixels whose input rows fit
+/// the buffer (kh rows of `buf_w` pixels); 0 when not even one pixel's do (a huge dilation),
+/// and then every pixel reads the input directly with its taps clipped.
+fn segments(g: &Conv2dGeometry) -> (usize, usize) {
+    let (kh, kw) = g.kernel;
+    let span = (kw - 1).checked_mul(g.dilation.1).and_then(|s| s.checked_add(1));
+    let fits = (SEGMENT_BUFFER / kh.saturating_mul(g.in_c).max(1)).checked_sub(span.unwrap_or(usize::MAX));
+    let seg = fits.map_or(0, |room| (room / g.stride.1 + 1).min(SEGMENT).min(g.out_w));
+    let buf_w = span.map_or(0, |span| if seg == 0 { 0 } else { (seg - 1) * g.stride.1 + span });
+    (seg, buf_w)
 }
 
 /// One call's operands and tables.
@@ -192,10 +249,7 @@ select_per_isa! {
 #[inline(always)]
 unsafe fn rows<V: F32Vector>(job: &Job<'_>, first: usize, out: &mut [MaybeUninit<f32>]) {
     let g = &job.g;
-    let (cin, cout) = (g.in_c, g.out_c);
-    let row_len = g.out_w * cout;
-    // (Wrapping: with a huge stride a row has one pixel and the step is never used.)
-    let step = g.stride.1.wrapping_mul(cin);
+    let row_len = g.out_w * g.out_c;
     let mut buf = [MaybeUninit::<f32>::uninit(); SEGMENT_BUFFER];
     for (r, out_row) in out.chunks_exact_mut(row_len).enumerate() {
         let row = first + r;
@@ -207,33 +261,190 @@ unsafe fn rows<V: F32Vector>(job: &Job<'_>, first: usize, out: &mut [MaybeUninit
             unsafe { unsegmented_row::<V>(job, image, oy, res_row, out_row) };
             continue;
         }
-        let mut ox = 0;
-        while ox < g.out_w {
-            let len = job.seg.min(g.out_w - ox);
-            // SAFETY: the buffer holds kh * buf_w * cin >= what `fill` writes for `len <= seg`
-            // pixels (checked when `seg` was chosen).
-            unsafe { fill::<V>(job, buf.as_mut_ptr().cast(), image, oy, ox, len) };
-            let base = buf.as_ptr().cast::<f32>();
-            let mut co = 0;
-            while co < cout {
-                // Two vectors of channels per pass where the registers allow (AVX-512: 16
-                // accumulators): each broadcast input value feeds two multiply-adds.
-                let pair = V::N >= 16 && cout - co > V::N;
-                let vectors = if pair { 2 } else { 1 };
-                let n = V::N.min(cout - co - (vectors - 1) * V::N);
-                let px = Pixels { job, tap_off: &job.buf_off, co, n, res_row };
-                // SAFETY: pixel p of the segment reads buffer values p * step + buf_off[t], all
-                // written by `fill`; the outputs are pixels ox..ox + len of this row.
+        // SAFETY: `out_row` (and the residual's row) is row `row`, all of its pixels; `job` has
+        // segments.
+        unsafe { row_span::<V>(job, &mut buf, image, oy, 0..g.out_w, res_row, out_row) };
+    }
+}
+
+/// Output pixels `span` of row `oy` of `image`, written to `out` from its start (pixel
+/// `span.start` first), segment by segment through `buf`.
+///
+/// # Safety
+/// `job` has segments (`seg > 0`); the pixels exist; `out` (and `res_row`, when given) holds
+/// `span.len()` pixels of `C_out` values.
+#[inline(always)]
+unsafe fn row_span<V: F32Vector>(
+    job: &Job<'_>,
+    buf: &mut [MaybeUninit<f32>; SEGMENT_BUFFER],
+    image: usize,
+    oy: usize,
+    span: std::ops::Range<usize>,
+    res_row: Option<*const f32>,
+    out: &mut [MaybeUninit<f32>],
+) {
+    let g = &job.g;
+    let (cin, cout) = (g.in_c, g.out_c);
+    // (Wrapping: with a huge stride a row has one pixel and the step is never used.)
+    let step = g.stride.1.wrapping_mul(cin);
+    let mut ox = span.start;
+    while ox < span.end {
+        let len = job.seg.min(span.end - ox);
+        // SAFETY: the buffer holds kh * buf_w * cin >= what `fill` writes for `len <= seg`
+        // pixels (checked when `seg` was chosen).
+        unsafe { fill::<V>(job, buf.as_mut_ptr().cast(), image, oy, ox, len) };
+        let base = buf.as_ptr().cast::<f32>();
+        let mut co = 0;
+        while co < cout {
+            // Two vectors of channels per pass where the registers allow (AVX-512: 16
+            // accumulators): each broadcast input value feeds two multiply-adds.
+            let pair = V::N >= 16 && cout - co > V::N;
+            let vectors = if pair { 2 } else { 1 };
+            let n = V::N.min(cout - co - (vectors - 1) * V::N);
+            let px = Pixels { job, tap_off: &job.buf_off, co, n, res_row };
+            // SAFETY: pixel p of the segment reads buffer values p * step + buf_off[t], all
+            // written by `fill`; the outputs are pixels ox..ox + len of the span, at
+            // ox - span.start in `out` (and in the residual's span).
+            unsafe {
+                // Stride 1 over one channel (a grey first layer) with the step a constant: each
+                // pixel's value is then an immediate offset, not a register of its own.
+                match (pair, step) {
+                    (true, 1) => px.segment::<V, 2>(base, 1, out, ox - span.start, len),
+                    (true, _) => px.segment::<V, 2>(base, step, out, ox - span.start, len),
+                    (false, 1) => px.segment::<V, 1>(base, 1, out, ox - span.start, len),
+                    (false, _) => px.segment::<V, 1>(base, step, out, ox - span.start, len),
+                }
+            }
+            co += vectors * V::N;
+        }
+        ox += len;
+    }
+}
+
+/// Computes whole rows `first..` of the max-pooled output (`window` = `(PH, PW)`, stride =
+/// window, row = image * (out_h / PH) + py): the convolution rows under a run of pooled pixels
+/// go to a stack buffer, which is reduced into `out`.
+///
+/// # Safety
+/// As [`RowFn`], for the pooled output; `job` has segments; `PH * PW * C_out <= POOL_SCRATCH`
+/// and `PH <= out_h`, `PW <= out_w`.
+type PooledFn = unsafe fn(&Job<'_>, (usize, usize), usize, &mut [MaybeUninit<f32>]);
+
+select_per_isa! {
+    /// The entry point of `isa` for a convolution followed by a max pool, or why it cannot run.
+    fn select_pooled -> PooledFn = pooled_rows(job: &Job<'_>, window: (usize, usize), first: usize, out: &mut [MaybeUninit<f32>])
+}
+
+/// See [`PooledFn`].
+#[inline(always)]
+unsafe fn pooled_rows<V: F32Vector>(
+    job: &Job<'_>,
+    (ph, pw): (usize, usize),
+    first: usize,
+    out: &mut [MaybeUninit<f32>],
+) {
+    let g = &job.g;
+    let cout = g.out_c;
+    let (pool_h, pool_w) = (g.out_h / ph, g.out_w / pw);
+    // Pooled pixels per run: the convolution's PH x (run * PW) pixels fill at most the scratch.
+    let run = (POOL_SCRATCH / (ph * pw * cout)).min(pool_w);
+    let mut buf = [MaybeUninit::<f32>::uninit(); SEGMENT_BUFFER];
+    let mut scratch = [MaybeUninit::<f32>::uninit(); POOL_SCRATCH];
+    for (r, out_row) in out.chunks_exact_mut(pool_w * cout).enumerate() {
+        let row = first + r;
+        let (image, py) = (row / pool_h, row % pool_h);
+        let mut px = 0;
+        while px < pool_w {
+            let n = run.min(pool_w - px);
+            let conv_row = n * pw * cout;
+            for dy in 0..ph {
+                // SAFETY: convolution row py * ph + dy < out_h and pixels px * pw..(px + n) * pw
+                // <= out_w exist; the scratch row holds n * pw pixels (ph * n * pw * cout <=
+                // POOL_SCRATCH).
                 unsafe {
-                    if pair {
-                        px.segment::<V, 2>(base, step, out_row, ox, len);
-                    } else {
-                        px.segment::<V, 1>(base, step, out_row, ox, len);
+                    row_span::<V>(
+                        job,
+                        &mut buf,
+                        image,
+                        py * ph + dy,
+                        px * pw..(px + n) * pw,
+                        None,
+                        &mut scratch[dy * conv_row..(dy + 1) * conv_row],
+                    )
+                };
+            }
+            let src = scratch.as_ptr().cast::<f32>();
+            // SAFETY: the scratch's first ph * conv_row values were written above; pooled
+            // pixels px..px + n of this row exist in `out_row`; the ISA of `V` is available.
+            unsafe {
+                let dst = out_row.as_mut_ptr().add(px * cout).cast::<f32>();
+                // The usual 2x2 window with its loop bounds known (a quarter of the fused time
+                // went to the general loop's bookkeeping).
+                if (ph, pw) == (2, 2) {
+                    max_windows::<V>(src, conv_row, cout, n, (2, 2), dst);
+                } else {
+                    max_windows::<V>(src, conv_row, cout, n, (ph, pw), dst);
+                }
+            }
+            px += n;
+        }
+    }
+}
+
+/// Max pools `n` windows of `ph x pw` pixels of `cout` channels, side by side in `ph` rows of
+/// `conv_row` values from `src`, into `n` pixels from `dst`. (Inlined, so a call with a
+/// constant window runs with fixed loops.)
+///
+/// # Safety
+/// `src` holds `ph * conv_row` values with `conv_row >= n * pw * cout`; `dst` holds `n * cout`;
+/// the ISA of `V` is available.
+#[inline(always)]
+unsafe fn max_windows<V: F32Vector>(
+    src: *const f32,
+    conv_row: usize,
+    cout: usize,
+    n: usize,
+    (ph, pw): (usize, usize),
+    dst: *mut f32,
+) {
+    // SAFETY: every read is inside the ph rows' first n * pw pixels, every write inside dst's
+    // n pixels (the caller's contract).
+    unsafe {
+        for p in 0..n {
+            let mut cb = 0;
+            while cb < cout {
+                let lanes = V::N.min(cout - cb);
+                let at = |dy: usize, dx: usize| src.add(dy * conv_row + (p * pw + dx) * cout + cb);
+                let mut acc = load_lanes::<V>(at(0, 0), lanes);
+                for dy in 0..ph {
+                    for dx in usize::from(dy == 0)..pw {
+                        // (A NaN anywhere in the window wins, as in the pooling kernel.)
+                        acc = V::max(acc, load_lanes::<V>(at(dy, dx), lanes));
                     }
                 }
-                co += vectors * V::N;
+                if lanes == V::N {
+                    V::store(dst.add(p * cout + cb), acc);
+                } else {
+                    V::store_part(dst.add(p * cout + cb), lanes, acc);
+                }
+                cb += V::N;
             }
-            ox += len;
+        }
+    }
+}
+
+/// `lanes <= N` values from `p` (the others 0).
+///
+/// # Safety
+/// `p` holds `lanes` values; the ISA of `V` is available.
+#[inline(always)]
+unsafe fn load_lanes<V: F32Vector>(p: *const f32, lanes: usize) -> V {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if lanes == V::N {
+            V::load(p)
+        } else {
+            V::load_part(p, lanes)
         }
     }
 }

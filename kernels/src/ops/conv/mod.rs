@@ -68,6 +68,9 @@ pub struct Conv2d {
     offsets: Mutex<Option<CachedOffsets>>,
 }
 
+/// A pooled output and its `(height, width)`.
+pub(crate) type PooledOutput = (Vec<f32>, (usize, usize));
+
 /// An offset table and the `(in_h, in_w)` it was built for.
 type CachedOffsets = ((usize, usize), Arc<Vec<usize>>);
 
@@ -253,6 +256,45 @@ impl Conv2d {
             )?
         };
         Ok((out, g))
+    }
+
+    /// [`crate::ops::pool::max_pool_after_conv`] in one pass, where the direct kernel can
+    /// (C_in <= 4; see `DirectFilter::fuses_max_pool`); `None` (nothing computed) elsewhere.
+    /// The window is checked by the caller: not empty, and not larger than the output.
+    pub(crate) fn run_max_pooled_fused(
+        &self,
+        input: &[f32],
+        batch: usize,
+        height: usize,
+        width: usize,
+        window: (usize, usize),
+    ) -> Result<Option<PooledOutput>, KernelError> {
+        let (g, out_len) = self.checked_geometry(input, batch, height, width)?;
+        let Path::Direct(d) = &self.path else {
+            return Ok(None);
+        };
+        if !DirectFilter::fuses_max_pool(&g, window) {
+            return Ok(None);
+        }
+        let pooled = (g.out_h / window.0, g.out_w / window.1);
+        let (kh, kw) = g.kernel;
+        let threads = self.gemm.threads_for(out_len.saturating_mul(kh * kw * g.in_c));
+        // (pooled.0 * pooled.1 <= out_h * out_w: no overflow)
+        let rows = batch * pooled.0 * pooled.1;
+        // SAFETY: the fused kernel writes every pooled value and reads none; `out` is the Vec's
+        // uninitialised storage of rows * C_out values, seen as such.
+        let out = unsafe {
+            crate::buffer::vec_written_by(("pooled convolution output", rows, g.out_c), |out| {
+                let out = std::slice::from_raw_parts_mut(out.cast::<MaybeUninit<f32>>(), rows * g.out_c);
+                d.run_max_pooled(&g, input, self.activation, window, out, threads)
+            })?
+        };
+        Ok(Some((out, pooled)))
+    }
+
+    /// The ISA this layer runs on.
+    pub(crate) fn isa(&self) -> Result<crate::isa::Isa, KernelError> {
+        self.gemm.isa()
     }
 
     /// The geometry and output length, after checking the input's length.

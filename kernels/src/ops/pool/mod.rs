@@ -13,7 +13,7 @@ use crate::buffer::try_collect;
 use crate::error::KernelError;
 use crate::isa::Isa;
 use crate::ops::conv::depthwise::tap_range;
-use crate::ops::conv::{Conv2dGeometry, Conv2dParams, Padding};
+use crate::ops::conv::{Conv2d, Conv2dGeometry, Conv2dParams, Padding};
 use crate::simd::vector::{select_per_isa, F32Vector};
 
 /// Max or average.
@@ -275,6 +275,56 @@ select_per_isa! {
         input: &[f32],
         output: *mut f32,
     )
+}
+
+/// `conv` on `batch` NHWC images followed by a `PH x PW` max pool (`window`, stride = window,
+/// no padding; trailing rows and columns that fill no window are dropped, like PyTorch's
+/// `MaxPool2d(k)`): the pooled NHWC output and its `(height, width)`. Where the convolution
+/// runs its direct kernel (C_in <= 4, a first layer) the two are one pass: the convolution rows
+/// under a run of pooled pixels go through a small buffer instead of memory. Elsewhere they run
+/// one after the other ([`Conv2d::run_to_vec`], then [`Pool2d`] on the layer's ISA). A NaN in a
+/// window gives NaN, as in [`Pool2d`].
+///
+/// ```
+/// use lanes_kernels::ops::conv::{Conv2d, Conv2dParams, FilterLayout, Padding};
+/// use lanes_kernels::ops::pool::max_pool_after_conv;
+/// use lanes_kernels::Activation;
+/// // The identity filter on a 4x4 grey image, then a 2x2 max pool.
+/// let params = Conv2dParams::new(1, 1, (3, 3)).padding(Padding::Same);
+/// let filter = [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0];
+/// let conv = Conv2d::new(params, &filter, FilterLayout::Oihw, None, Activation::Identity)?;
+/// let image: Vec<f32> = (0..16).map(|i| i as f32).collect();
+/// let (pooled, (h, w)) = max_pool_after_conv(&conv, &image, 1, 4, 4, (2, 2))?;
+/// assert_eq!((h, w), (2, 2));
+/// assert_eq!(pooled, [5.0, 7.0, 13.0, 15.0]);
+/// # Ok::<(), lanes_kernels::KernelError>(())
+/// ```
+pub fn max_pool_after_conv(
+    conv: &Conv2d,
+    input: &[f32],
+    batch: usize,
+    height: usize,
+    width: usize,
+    window: (usize, usize),
+) -> Result<(Vec<f32>, (usize, usize)), KernelError> {
+    let g = conv.geometry(batch, height, width)?;
+    let (ph, pw) = window;
+    if ph == 0 || pw == 0 {
+        return Err(KernelError::InvalidArgument { what: "max pool window of size 0" });
+    }
+    if ph > g.out_h || pw > g.out_w {
+        return Err(KernelError::InvalidArgument { what: "max pool window larger than the convolution output" });
+    }
+    if let Some(fused) = conv.run_max_pooled_fused(input, batch, height, width, window)? {
+        return Ok(fused);
+    }
+    let (y, g) = conv.run_to_vec(input, batch, height, width)?;
+    let pooled = (g.out_h / ph, g.out_w / pw);
+    if y.is_empty() {
+        return Ok((Vec::new(), pooled));
+    }
+    let pool = Pool2d::with_isa(conv.isa()?, Pool2dParams::new(PoolKind::Max, g.out_c, window))?;
+    Ok((pool.run_to_vec(&y, batch, g.out_h, g.out_w)?.0, pooled))
 }
 
 select_per_isa! {
