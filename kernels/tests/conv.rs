@@ -509,3 +509,34 @@ fn max_pooled_refuses_bad_windows_and_input() {
     let (empty, dims) = max_pool_after_conv(&conv, &[], 0, 6, 5, (2, 2)).unwrap();
     assert_eq!((empty.len(), dims), (0, (3, 2)));
 }
+
+/// A NaN in the input makes exactly the outputs whose windows read it NaN, through ReLU and
+/// clamp too (NaN propagates through the fused activations), on the direct, depthwise and
+/// GEMM paths of every ISA.
+#[test]
+fn a_nan_in_the_input_reaches_exactly_its_windows() {
+    let layers = [
+        Conv2dParams::new(1, 16, (3, 3)).padding(Padding::Same),
+        Conv2dParams::new(3, 20, (3, 3)).padding(Padding::Same),
+        Conv2dParams::new(24, 24, (3, 3)).groups(24).padding(Padding::Same),
+        Conv2dParams::new(16, 32, (3, 3)).padding(Padding::Same),
+    ];
+    for gemm in gemms() {
+        for (li, p) in layers.into_iter().enumerate() {
+            for act in [Activation::Relu, Activation::RELU6, Activation::Identity] {
+                let mut r = Rng::new(70 + li as u64);
+                let filter = r.vec(p.filter_len().unwrap());
+                let g = p.geometry(2, 9, 11).unwrap();
+                let mut input = r.vec(g.input_len().unwrap());
+                input[(9 * 11 + 4 * 11 + 6) * p.in_channels + p.in_channels - 1] = f32::NAN; // image 1, (4, 6)
+                let conv = Conv2d::with_gemm(gemm, p, &filter, FilterLayout::Oihw, None, act).unwrap();
+                let (got, _) = conv.run_to_vec(&input, 2, 9, 11).unwrap();
+                let (want, _) = conv2d_reference(&g, &input, &filter, None, None, act);
+                for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                    assert_eq!(a.is_nan(), b.is_nan(), "{:?} {p:?} {act:?}: output {i} is {a}, want {b}", gemm.isa());
+                }
+                assert!(got.iter().any(|v| v.is_nan()), "{p:?}");
+            }
+        }
+    }
+}

@@ -239,6 +239,10 @@ mod x86 {
         #[target_feature(enable = "avx512f")]
         #[inline]
         unsafe fn activate(v: Self, act: Activation) -> Self {
+            if act == Activation::Relu {
+                // One instruction: maxps yields its second operand, v, when v is NaN.
+                return Avx512(_mm512_max_ps(_mm512_setzero_ps(), v.0));
+            }
             Avx512(avx512::activate(v.0, act))
         }
     }
@@ -315,6 +319,10 @@ mod x86 {
         #[target_feature(enable = "avx2,fma")]
         #[inline]
         unsafe fn activate(v: Self, act: Activation) -> Self {
+            if act == Activation::Relu {
+                // One instruction: maxps yields its second operand, v, when v is NaN.
+                return Avx2(_mm256_max_ps(_mm256_setzero_ps(), v.0));
+            }
             Avx2(avx2_fma::activate(v.0, act))
         }
     }
