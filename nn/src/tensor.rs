@@ -1,6 +1,7 @@
 //! A tensor: a shape and contiguous row-major f32 storage (NHWC for images).
 
 use crate::error::{NnError, Result};
+use std::sync::Arc;
 
 /// `len` copies of `value` (a buffer whose size the caller's input sets): `AllocationFailed`
 /// instead of an abort when the allocator refuses it (or its size in bytes overflows).
@@ -12,11 +13,13 @@ pub(crate) fn filled<T: Clone>(what: &'static str, len: usize, value: T) -> Resu
     Ok(v)
 }
 
-/// A dense row-major f32 tensor.
+/// A dense row-major f32 tensor. Clones share the storage until one of them is written
+/// ([`Tensor::data_mut`] copies it then), so passing a tensor on, keeping a layer's input for
+/// its backward pass, or reshaping costs no copy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor {
     shape: Vec<usize>,
-    data: Vec<f32>,
+    data: Arc<Vec<f32>>,
 }
 
 impl Tensor {
@@ -30,7 +33,7 @@ impl Tensor {
                 found: vec![data.len()],
             });
         }
-        Ok(Tensor { shape: shape.to_vec(), data })
+        Ok(Tensor { shape: shape.to_vec(), data: Arc::new(data) })
     }
 
     /// Zeros of `shape`: `InvalidArgument` when its size overflows, `AllocationFailed` when
@@ -40,7 +43,7 @@ impl Tensor {
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
             .ok_or_else(|| NnError::InvalidArgument(format!("shape {shape:?} overflows")))?;
-        Ok(Tensor { shape: shape.to_vec(), data: filled("tensor", len, 0.0)? })
+        Ok(Tensor { shape: shape.to_vec(), data: Arc::new(filled("tensor", len, 0.0)?) })
     }
 
     /// The shape.
@@ -53,14 +56,14 @@ impl Tensor {
         &self.data
     }
 
-    /// The values, mutable.
+    /// The values, mutable (copied first when a clone shares them).
     pub fn data_mut(&mut self) -> &mut [f32] {
-        &mut self.data
+        Arc::make_mut(&mut self.data).as_mut_slice()
     }
 
-    /// The storage.
+    /// The storage (copied when a clone shares it).
     pub fn into_data(self) -> Vec<f32> {
-        self.data
+        Arc::unwrap_or_clone(self.data)
     }
 
     /// Rows and columns of a 2-D tensor (`[rows, cols]`), else a shape error naming `what`.
@@ -71,9 +74,17 @@ impl Tensor {
         }
     }
 
-    /// The same values with another shape of the same size.
+    /// The same values with another shape of the same size (no copy).
     pub fn reshape(self, shape: &[usize]) -> Result<Self> {
-        Tensor::new(shape, self.data)
+        let len = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if len != Some(self.data.len()) {
+            return Err(NnError::Shape {
+                what: "tensor data".into(),
+                expected: shape.to_vec(),
+                found: vec![self.data.len()],
+            });
+        }
+        Ok(Tensor { shape: shape.to_vec(), data: self.data })
     }
 
     /// Index of the largest value of each row of a 2-D tensor (predicted classes).
