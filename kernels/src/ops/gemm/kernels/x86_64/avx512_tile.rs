@@ -94,23 +94,34 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
         };
     }
     if VARIANT == INDIRECT {
-        for r in 0..t.runs {
-            // SAFETY: run r has run_len[r] steps and M row pointers, each to that many
-            // readable values (the `Tile::a_rows` contract); B as in the plain loop.
-            unsafe {
-                let rows: [*const f32; M] = core::array::from_fn(|i| *t.a_rows.add(r * M + i));
-                for c in 0..*t.run_len.add(r) {
-                    prefetch_row(b.wrapping_offset(PACKED_B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
-                    let bv: [__m512; NV] = core::array::from_fn(|h| _mm512_maskz_loadu_ps(masks[h], b.add(16 * h)));
-                    for (row, &ap) in acc.iter_mut().zip(&rows) {
-                        let ai = _mm512_set1_ps(*ap.add(c));
-                        for (acc, &bh) in row.iter_mut().zip(&bv) {
-                            *acc = _mm512_fmadd_ps(ai, bh, *acc);
+        // The run loop is written out twice, with plain and masked loads of B: a masked load
+        // is one more uop on the FMA ports.
+        macro_rules! runs {
+            ($load:expr) => {
+                for r in 0..t.runs {
+                    // SAFETY: run r has run_len[r] steps and M row pointers, each to that many
+                    // readable values (the `Tile::a_rows` contract); B as in the plain loop.
+                    unsafe {
+                        let rows: [*const f32; M] = core::array::from_fn(|i| *t.a_rows.add(r * M + i));
+                        for c in 0..*t.run_len.add(r) {
+                            prefetch_row(b.wrapping_offset(PACKED_B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
+                            let bv: [__m512; NV] = core::array::from_fn(|h| $load(h, b.add(16 * h)));
+                            for (row, &ap) in acc.iter_mut().zip(&rows) {
+                                let ai = _mm512_set1_ps(*ap.add(c));
+                                for (acc, &bh) in row.iter_mut().zip(&bv) {
+                                    *acc = _mm512_fmadd_ps(ai, bh, *acc);
+                                }
+                            }
+                            b = b.wrapping_offset(t.ldb);
                         }
                     }
-                    b = b.wrapping_offset(t.ldb);
                 }
-            }
+            };
+        }
+        if t.cols >= 16 * NV {
+            runs!(|_, p| _mm512_loadu_ps(p));
+        } else {
+            runs!(|h: usize, p| _mm512_maskz_loadu_ps(masks[h], p));
         }
     } else if prefetch_next_a {
         k_loop!(true);
