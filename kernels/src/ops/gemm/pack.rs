@@ -119,6 +119,25 @@ impl RowPointers {
         let mut r0 = 0;
         for tile in self.table.chunks_mut(mr * runs) {
             let rows = mr.min(mc - r0);
+            if at.1 + rows <= ind.pixels {
+                // All rows in one image (most tiles): one base, and each run's offsets `taps`
+                // apart in the table, so each pointer is one load and a select.
+                let base = ind.base.0.wrapping_add(at.0 * ind.image_stride);
+                let offs = &ind.offsets[at.1 * ind.taps..(at.1 + rows) * ind.taps];
+                for (run, &(tap, c)) in tile.chunks_exact_mut(rows).zip(&self.run_start) {
+                    let first = offs[tap..].as_ptr();
+                    for (r, out) in run.iter_mut().enumerate() {
+                        // SAFETY: tap < taps and r < rows: entry r * taps + tap of `offs`.
+                        let off = unsafe { *first.add(r * ind.taps) };
+                        // (Wrapping: computed, not read, for PAD too.)
+                        let src = base.wrapping_add(off.wrapping_add(c));
+                        *out = if off == Indirection::PAD { zero } else { src };
+                    }
+                }
+                at = if at.1 + rows == ind.pixels { (at.0 + 1, 0) } else { (at.0, at.1 + rows) };
+                r0 += rows;
+                continue;
+            }
             let (bases, tables) = next_rows(ind, &mut at, rows);
             for (run, &(tap, c)) in tile.chunks_exact_mut(rows).zip(&self.run_start) {
                 for ((out, base), offs) in run.iter_mut().zip(&bases).zip(&tables) {
