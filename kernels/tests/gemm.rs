@@ -165,22 +165,26 @@ fn nan_and_inf_in_inputs_propagate_like_the_reference() {
         a[k + 3] = f32::NAN; // row 1
         let mut b = vec![1.0f32; k * n];
         b[2 * n + 4] = f32::INFINITY; // column 4
-        let mut c = vec![f32::NAN; m * n];
-        g.run(
-            1.0,
-            MatRef::row_major(&a, m, k).unwrap(),
-            MatRef::row_major(&b, k, n).unwrap(),
-            0.0,
-            MatMut::row_major(&mut c, m, n).unwrap(),
-        )
-        .unwrap();
-        for i in 0..m {
-            for j in 0..n {
-                let x = c[i * n + j];
-                match (i, j) {
-                    (1, _) => assert!(x.is_nan(), "{isa} ({i},{j}) {x}"),
-                    (_, 4) => assert_eq!(x, f32::INFINITY, "{isa} ({i},{j})"),
-                    _ => assert_eq!(x, k as f32, "{isa} ({i},{j})"),
+                                      // Plain, and through the fused ReLU and clamp (NaN stays NaN in the tiles' epilogues).
+        for act in [Activation::Identity, Activation::Relu, Activation::Clamp { min: 0.0, max: f32::INFINITY }] {
+            let mut c = vec![f32::NAN; m * n];
+            g.run_fused(
+                1.0,
+                MatRef::row_major(&a, m, k).unwrap(),
+                MatRef::row_major(&b, k, n).unwrap(),
+                0.0,
+                MatMut::row_major(&mut c, m, n).unwrap(),
+                &Epilogue::new(None, act),
+            )
+            .unwrap();
+            for i in 0..m {
+                for j in 0..n {
+                    let x = c[i * n + j];
+                    match (i, j) {
+                        (1, _) => assert!(x.is_nan(), "{isa} {act:?} ({i},{j}) {x}"),
+                        (_, 4) => assert_eq!(x, f32::INFINITY, "{isa} {act:?} ({i},{j})"),
+                        _ => assert_eq!(x, k as f32, "{isa} {act:?} ({i},{j})"),
+                    }
                 }
             }
         }

@@ -3,6 +3,7 @@
 //! write only `Tile::cols` columns. Also the kernels' dot-product GEMV ([`dot_avx512`]).
 
 use super::super::dot::dot_rows;
+use crate::activation::Activation;
 use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT, MASKED, PACK_B, SHORT_PLAIN};
 use crate::ops::gemm::ukernel::{Dot, Tile};
 use crate::simd::prefetch_row;
@@ -141,16 +142,21 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
         return;
     }
     let beta = _mm512_set1_ps(t.beta);
+    // ReLU in one maxps, zero first: it yields v when v is NaN.
+    let relu = t.act == Activation::Relu;
+    let act = |v| if relu { _mm512_max_ps(_mm512_setzero_ps(), v) } else { activate(v, t.act) };
+    // A full row-pointer tile stores like a general one (masked stores cost more).
+    let masked = VARIANT == MASKED || (VARIANT == INDIRECT && t.cols < 16 * NV);
     for (i, row) in acc.iter().enumerate() {
         for (h, &v) in row.iter().enumerate() {
             // SAFETY: row i < M of the tile holds 16*NV contiguous values, bias as many (only
-            // the first `t.cols` of each when MASKED: masked-off lanes are neither read nor
+            // the first `t.cols` of each when masked: masked-off lanes are neither read nor
             // written, and do not fault; the same holds for B in the K loop).
             unsafe {
                 let c = t.c.offset(i as isize * t.rsc).add(16 * h);
                 let bias = t.bias.wrapping_add(16 * h);
-                let mut v = _mm512_mul_ps(v, alpha);
-                if VARIANT == MASKED || VARIANT == INDIRECT {
+                let mut v = if t.alpha == 1.0 { v } else { _mm512_mul_ps(v, alpha) };
+                if masked {
                     let k = masks[h];
                     if t.beta != 0.0 {
                         v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, c), beta, v);
@@ -158,7 +164,7 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
                     if !t.bias.is_null() {
                         v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, bias));
                     }
-                    _mm512_mask_storeu_ps(c, k, activate(v, t.act));
+                    _mm512_mask_storeu_ps(c, k, act(v));
                 } else {
                     if t.beta != 0.0 {
                         v = _mm512_fmadd_ps(_mm512_loadu_ps(c), beta, v);
@@ -166,7 +172,7 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
                     if !t.bias.is_null() {
                         v = _mm512_add_ps(v, _mm512_loadu_ps(bias));
                     }
-                    _mm512_storeu_ps(c, activate(v, t.act));
+                    _mm512_storeu_ps(c, act(v));
                 }
             }
         }

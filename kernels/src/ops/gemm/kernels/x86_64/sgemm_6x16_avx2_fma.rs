@@ -2,6 +2,7 @@
 //! the 4-cycle FMA latency on both ports), A broadcast from the packed panel, epilogue fused.
 
 use super::super::dot::dot_rows;
+use crate::activation::Activation;
 use crate::isa::Isa;
 use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT, PACK_B, SHORT_PLAIN};
 use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
@@ -112,6 +113,9 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
         return;
     }
     let beta = _mm256_set1_ps(t.beta);
+    // ReLU in one maxps, zero first: it yields v when v is NaN.
+    let relu = t.act == Activation::Relu;
+    let act = |v| if relu { _mm256_max_ps(_mm256_setzero_ps(), v) } else { activate(v, t.act) };
     for (i, row) in acc.iter().enumerate() {
         for (h, &v) in row.iter().enumerate() {
             // SAFETY: row i < M of the tile holds NR contiguous values; bias holds NR values.
@@ -124,7 +128,7 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
                 if !t.bias.is_null() {
                     v = _mm256_add_ps(v, _mm256_loadu_ps(t.bias.add(8 * h)));
                 }
-                _mm256_storeu_ps(c, activate(v, t.act));
+                _mm256_storeu_ps(c, act(v));
             }
         }
     }
