@@ -168,6 +168,12 @@ fn conv(b: &mut Bytes) {
     } else {
         unchanged_on_err("Conv2d::run", &mut output, |o| c.run(&input, batch, h, w, o));
     }
+    if b.u8() % 4 == 0 {
+        let window = (b.size(), b.size());
+        if let Err(e) = lanes_kernels::ops::pool::max_pool_after_conv(&c, &input, batch, h, w, window) {
+            assert!(!e.to_string().is_empty());
+        }
+    }
 }
 
 fn pool(b: &mut Bytes) {

@@ -1,9 +1,11 @@
 //! Convolution on fuzzer-chosen geometry (kernel, stride, dilation, explicit or same padding,
 //! groups, tiny and 1x1 images, batches) on every available ISA against the direct f64
-//! convolution of the test kit; impossible geometry must be a typed error, never a panic.
+//! convolution of the test kit; impossible geometry must be a typed error, never a panic. Then
+//! the convolution followed by a max pool (`max_pool_after_conv`) against the two steps.
 #![no_main]
 
 use lanes_kernels::ops::conv::{Conv2d, Conv2dParams, FilterLayout, Padding};
+use lanes_kernels::ops::pool::{max_pool_after_conv, Pool2d, Pool2dParams, PoolKind};
 use lanes_kernels::{Activation, Gemm, Isa, Parallelism};
 use lanes_testkit::{close, conv2d_reference};
 use libfuzzer_sys::fuzz_target;
@@ -71,6 +73,21 @@ fuzz_target!(|data: &[u8]| {
                 continue;
             }
             assert!(close(o, wv, tol), "{isa} {p:?} {batch}x{h}x{w}: output {i} got {o}, want {wv}");
+        }
+        // Convolution + max pool (fused on the direct path) equals the two steps, value for value.
+        let window = (1 + data.len() % 3, 1 + data.len() / 3 % 3);
+        let fused = max_pool_after_conv(&conv, &input, batch, h, w, window);
+        if window.0 > g.out_h || window.1 > g.out_w {
+            assert!(fused.is_err(), "{isa}: window {window:?} over a {}x{} output accepted", g.out_h, g.out_w);
+            continue;
+        }
+        let (fused, dims) = fused.unwrap();
+        let pool = Pool2d::with_isa(isa, Pool2dParams::new(PoolKind::Max, cout, window)).unwrap();
+        let (want, pg) = pool.run_to_vec(&out, batch, g.out_h, g.out_w).unwrap();
+        assert_eq!(dims, (pg.out_h, pg.out_w));
+        assert_eq!(fused.len(), want.len());
+        for (i, (a, b)) in fused.iter().zip(&want).enumerate() {
+            assert!(a == b || (a.is_nan() && b.is_nan()), "{isa} {p:?} {window:?}: pooled {i} fused {a}, two steps {b}");
         }
     }
 });

@@ -155,7 +155,7 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
             unsafe {
                 let c = t.c.offset(i as isize * t.rsc).add(16 * h);
                 let bias = t.bias.wrapping_add(16 * h);
-                let mut v = if t.alpha == 1.0 { v } else { _mm512_mul_ps(v, alpha) };
+                let mut v = _mm512_mul_ps(v, alpha);
                 if masked {
                     let k = masks[h];
                     if t.beta != 0.0 {
