@@ -12,6 +12,10 @@
 //! one before rather than running pixel by pixel, which is latency-bound). Bias, residual and
 //! activation are applied in registers before the one store. Rows are split across rayon
 //! threads like the depthwise kernel's. Written once, generic over [`F32Vector`].
+//!
+//! A max pool after the convolution (stride = window) can run in the same pass
+//! ([`DirectFilter::run_max_pooled`]): the convolution rows under a run of pooled pixels go to a
+//! second stack buffer and are reduced from there, so they never reach memory.
 
 use super::depthwise::tap_range;
 use super::{Conv2dGeometry, Conv2dParams, FilterLayout};
@@ -39,7 +43,7 @@ const SEGMENT: usize = 64;
 const SEGMENT_BUFFER: usize = 4096;
 
 /// Values of the stack buffer of the convolution rows under a run of max-pooled pixels (16 KiB).
-pub(crate) const POOL_SCRATCH: usize = 4096;
+const POOL_SCRATCH: usize = 4096;
 
 /// The packed weights of a direct convolution and the ISA it runs on.
 pub(crate) struct DirectFilter {
