@@ -1,5 +1,5 @@
-//! The implementations compared: lanes (best ISA and each ISA), matrixmultiply, the gemm crate,
-//! OpenBLAS, ONNX Runtime and a naive loop. Every one computes the same row-major `C = A*B` (alpha 1, beta 0).
+//! The implementations compared: lanes (best ISA and each ISA, and with B prepacked),
+//! matrixmultiply, the gemm crate, OpenBLAS, ONNX Runtime and a naive loop. Every one computes the same row-major `C = A*B` (alpha 1, beta 0).
 
 use crate::peak::PeakKind;
 use crate::shapes::Shape;
@@ -9,6 +9,10 @@ use rayon::prelude::*;
 
 /// Impl names used as keys in the JSON and the report.
 pub const LANES: &str = "lanes";
+/// lanes with B packed once per case before timing (`Gemm::pack_b`, `run_packed`): what the
+/// `onnxruntime` row measures too (ONNX Runtime prepacks its constant B), so the like-for-like
+/// comparison with it.
+pub const LANES_PACKED: &str = "lanes-packed";
 pub const MATRIXMULTIPLY: &str = "matrixmultiply";
 pub const GEMM: &str = "gemm";
 pub const OPENBLAS: &str = "openblas";
@@ -44,6 +48,11 @@ impl Problem {
 
 enum Kind {
     Lanes(Gemm),
+    /// B packed on first use per shape (the correctness check before timing), then reused.
+    LanesPacked {
+        gemm: Gemm,
+        packed: std::cell::RefCell<Option<(Shape, lanes_kernels::PackedB)>>,
+    },
     MatrixMultiply,
     GemmCrate(gemm::Parallelism),
     #[cfg(feature = "openblas")]
@@ -94,6 +103,20 @@ impl Impl {
                         0.0,
                         MatMut::row_major(c, m, n)?,
                     )
+                };
+                run().unwrap_or_else(|e| panic!("{} failed on {}: {e}", self.name, p.shape));
+            }
+            Kind::LanesPacked { gemm, packed } => {
+                let mut run = || -> Result<(), lanes_kernels::KernelError> {
+                    let mut cached = packed.borrow_mut();
+                    let b = match cached.take() {
+                        Some((shape, b)) if shape == p.shape => b,
+                        _ => gemm.pack_b(MatRef::row_major(&p.b, k, n)?)?,
+                    };
+                    let (a, c) = (MatRef::row_major(&p.a, m, k)?, MatMut::row_major(c, m, n)?);
+                    let result = gemm.run_packed(1.0, a, &b, 0.0, c, &lanes_kernels::Epilogue::NONE);
+                    *cached = Some((p.shape, b));
+                    result
                 };
                 run().unwrap_or_else(|e| panic!("{} failed on {}: {e}", self.name, p.shape));
             }
@@ -260,6 +283,13 @@ pub fn roster(threads: usize, opts: &RosterOptions) -> Result<Vec<Impl>, lanes_k
             });
         }
     }
+    out.push(Impl {
+        name: LANES_PACKED.into(),
+        isa: best.name().into(),
+        peak: peak_of_isa(best.name()),
+        max_macs: (best == Isa::Scalar).then_some(SLOW_MAX_MACS),
+        kind: Kind::LanesPacked { gemm: Gemm::new().parallelism(par), packed: std::cell::RefCell::new(None) },
+    });
     let mm_isa = x86_best();
     out.push(Impl {
         name: MATRIXMULTIPLY.into(),

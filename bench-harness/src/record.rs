@@ -103,6 +103,8 @@ pub struct Record {
     /// (peer's time / this impl's time). Samples of one round run back to back, so slow
     /// phases of a shared machine cancel out of each pair.
     pub paired_ratio_to_best_peer: Option<f64>,
+    /// Paired, against ONNX Runtime (the `lanes-packed` row's like-for-like peer).
+    pub paired_ratio_to_onnxruntime: Option<f64>,
     pub ratio_to_naive: Option<f64>,
     /// Minimal memory traffic (A, B and C once each, 4 bytes per element) / median time, in
     /// 1e9 B/s: the figure that matters when the shape is bound by bandwidth (GEMV, M = 1).
@@ -166,6 +168,7 @@ pub fn build_records(ms: &[Measurement], peaks: &[Peak]) -> Vec<Record> {
                 ratio_to_best_peer: ratio(me.gflops, best.map(|b| b.1)),
                 best_peer: best.map(|b| b.0.to_string()),
                 paired_ratio_to_best_peer: best.and_then(|b| row(b.0)).and_then(|o| paired_ratio(me, o)),
+                paired_ratio_to_onnxruntime: row(ONNXRUNTIME).and_then(|o| paired_ratio(me, o)),
                 ratio_to_naive: ratio(me.gflops, peer(NAIVE)),
                 gbytes_per_s: 4.0 * (me.m * me.k + me.k * me.n + me.m * me.n) as f64 / me.median_s / 1e9,
                 median_s: me.median_s,

@@ -2,7 +2,7 @@
 
 use crate::machine::MachineInfo;
 use crate::peak::{Peak, PeakKind};
-use crate::peers::LANES;
+use crate::peers::{LANES, LANES_PACKED, ONNXRUNTIME};
 use crate::record::{Measurement, Record};
 use std::fmt::Write;
 
@@ -162,12 +162,17 @@ pub fn render(inp: &ReportInput<'_>) -> String {
             let _ = write!(s, " {name} ({isa}) |");
         }
         let scaling = t > 1 && inp.threads.contains(&1);
+        // lanes with B prepacked against ONNX Runtime, which prepacks its constant B.
+        let packed_vs_ort = [LANES_PACKED, ONNXRUNTIME].iter().all(|n| impls.iter().any(|(i, _)| i == n));
         let _ = write!(s, " lanes / best peer | lanes eff. | lanes min–max |");
+        if packed_vs_ort {
+            let _ = write!(s, " lanes-packed / onnxruntime |");
+        }
         if scaling {
             let _ = write!(s, " lanes {t}t/1t |");
         }
         let _ = write!(s, "\n|---|");
-        for _ in 0..impls.len() + 3 + usize::from(scaling) {
+        for _ in 0..impls.len() + 3 + usize::from(scaling) + usize::from(packed_vs_ort) {
             s.push_str("---:|");
         }
         s.push('\n');
@@ -203,6 +208,16 @@ pub fn render(inp: &ReportInput<'_>) -> String {
                 pct(lanes.and_then(|l| l.efficiency)),
                 lanes.map_or("—".into(), |l| format!("{}–{}", gf(l.gflops_min), gf(l.gflops_max)))
             );
+            if packed_vs_ort {
+                let x = find(inp.records, case, LANES_PACKED, t).map(|r| {
+                    let paired = r.paired_ratio_to_onnxruntime;
+                    match paired {
+                        Some(y) => format!("{} (paired {})", times(r.ratio_to_onnxruntime), times(Some(y))),
+                        None => times(r.ratio_to_onnxruntime),
+                    }
+                });
+                let _ = write!(s, " {} |", x.unwrap_or_else(|| "—".into()));
+            }
             if scaling {
                 let one = find(inp.records, case, LANES, 1);
                 let x = lanes.zip(one).map(|(l, o)| l.gflops / o.gflops);
