@@ -591,7 +591,13 @@ impl Pixels<'_> {
     ) {
         // SAFETY: the caller's contract.
         unsafe {
-            if len >= PIXELS {
+            if len >= PIXELS && len % PIXELS == PIXELS / 2 {
+                // Exactly half a block left (a 28-pixel row: 8 + 8 + 8 + 4): a half block
+                // instead of an overlapping whole one, which would compute 4 pixels twice.
+                let whole = len - PIXELS / 2;
+                self.blocks::<V, PIXELS, Q>(base, step, out, ox, whole);
+                self.blocks::<V, { PIXELS / 2 }, Q>(base.add(whole * step), step, out, ox + whole, PIXELS / 2);
+            } else if len >= PIXELS {
                 self.blocks::<V, PIXELS, Q>(base, step, out, ox, len);
             } else if len >= PIXELS / 2 {
                 self.blocks::<V, { PIXELS / 2 }, Q>(base, step, out, ox, len);
