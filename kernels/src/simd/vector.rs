@@ -37,6 +37,38 @@ pub(crate) trait F32Vector: Copy {
     unsafe fn activate(v: Self, act: Activation) -> Self;
 }
 
+/// The first `n <= N` values from `p`, the other lanes 0: a whole vector when `n == N`.
+///
+/// # Safety
+/// `n` values readable at `p`; the ISA of `V` is available.
+#[inline(always)]
+pub(crate) unsafe fn load_n<V: F32Vector>(p: *const f32, n: usize) -> V {
+    // SAFETY: the caller's contract (a partial load reads only n values).
+    unsafe {
+        if n == V::N {
+            V::load(p)
+        } else {
+            V::load_part(p, n)
+        }
+    }
+}
+
+/// The first `n <= N` lanes of `v` to `p`, nothing else written: a whole vector when `n == N`.
+///
+/// # Safety
+/// `n` values writable at `p`; the ISA of `V` is available.
+#[inline(always)]
+pub(crate) unsafe fn store_n<V: F32Vector>(p: *mut f32, n: usize, v: V) {
+    // SAFETY: the caller's contract (a partial store writes only n values).
+    unsafe {
+        if n == V::N {
+            V::store(p, v)
+        } else {
+            V::store_part(p, n, v)
+        }
+    }
+}
+
 /// The scalar tier: one lane.
 impl F32Vector for f32 {
     const N: usize = 1;

@@ -20,7 +20,7 @@ use crate::activation::Activation;
 use crate::buffer::{try_collect, try_filled, try_to_vec};
 use crate::error::KernelError;
 use crate::isa::Isa;
-use crate::simd::vector::{select_per_isa, F32Vector};
+use crate::simd::vector::{load_n, select_per_isa, store_n, F32Vector};
 
 /// The packed weights of a depthwise convolution and the ISA it runs on.
 pub(crate) struct DepthwiseFilter {
@@ -333,7 +333,7 @@ unsafe fn border<V: F32Vector>(
     unsafe {
         while cb < c {
             let n = (c - cb).min(V::N);
-            let ld = |p: *const f32| if n == V::N { V::load(p) } else { V::load_part(p, n) };
+            let ld = |p: *const f32| load_n::<V>(p, n);
             let mut acc = ld(bias.add(cb));
             for ky in ky0..ky1 {
                 for kx in kx0..kx1 {
@@ -343,12 +343,7 @@ unsafe fn border<V: F32Vector>(
             if let Some(r) = res {
                 acc = V::add(acc, ld(r.add(cb)));
             }
-            let v = V::activate(acc, job.act);
-            if n == V::N {
-                V::store(dst.add(cb), v);
-            } else {
-                V::store_part(dst.add(cb), n, v);
-            }
+            store_n::<V>(dst.add(cb), n, V::activate(acc, job.act));
             cb += V::N;
         }
     }

@@ -23,7 +23,7 @@ use crate::activation::Activation;
 use crate::buffer::{checked_len, try_collect, try_filled};
 use crate::error::KernelError;
 use crate::isa::Isa;
-use crate::simd::vector::{select_per_isa, F32Vector};
+use crate::simd::vector::{load_n, select_per_isa, store_n, F32Vector};
 use std::mem::MaybeUninit;
 
 /// Most input channels (per group, with one group) that take the direct path.
@@ -419,36 +419,16 @@ unsafe fn max_windows<V: F32Vector>(
             while cb < cout {
                 let lanes = V::N.min(cout - cb);
                 let at = |dy: usize, dx: usize| src.add(dy * conv_row + (p * pw + dx) * cout + cb);
-                let mut acc = load_lanes::<V>(at(0, 0), lanes);
+                let mut acc = load_n::<V>(at(0, 0), lanes);
                 for dy in 0..ph {
                     for dx in usize::from(dy == 0)..pw {
                         // (A NaN anywhere in the window wins, as in the pooling kernel.)
-                        acc = V::max(acc, load_lanes::<V>(at(dy, dx), lanes));
+                        acc = V::max(acc, load_n::<V>(at(dy, dx), lanes));
                     }
                 }
-                if lanes == V::N {
-                    V::store(dst.add(p * cout + cb), acc);
-                } else {
-                    V::store_part(dst.add(p * cout + cb), lanes, acc);
-                }
+                store_n::<V>(dst.add(p * cout + cb), lanes, acc);
                 cb += V::N;
             }
-        }
-    }
-}
-
-/// `lanes <= N` values from `p` (the others 0).
-///
-/// # Safety
-/// `p` holds `lanes` values; the ISA of `V` is available.
-#[inline(always)]
-unsafe fn load_lanes<V: F32Vector>(p: *const f32, lanes: usize) -> V {
-    // SAFETY: the caller's contract.
-    unsafe {
-        if lanes == V::N {
-            V::load(p)
-        } else {
-            V::load_part(p, lanes)
         }
     }
 }
@@ -718,7 +698,7 @@ impl Pixels<'_> {
             if let Some(res) = self.res_row {
                 for (p, a) in acc.iter_mut().enumerate() {
                     let r = res.add(at + p * cout);
-                    *a = V::add(*a, if self.n == V::N { V::load(r) } else { V::load_part(r, self.n) });
+                    *a = V::add(*a, load_n::<V>(r, self.n));
                 }
             }
             // One branch on the activation per block, not per pixel.
@@ -729,11 +709,7 @@ impl Pixels<'_> {
             }
             let dst = out.as_mut_ptr().add(at).cast::<f32>();
             for (p, &a) in acc.iter().enumerate() {
-                if self.n == V::N {
-                    V::store(dst.add(p * cout), a);
-                } else {
-                    V::store_part(dst.add(p * cout), self.n, a);
-                }
+                store_n::<V>(dst.add(p * cout), self.n, a);
             }
         }
     }

@@ -14,7 +14,7 @@ use crate::error::KernelError;
 use crate::isa::Isa;
 use crate::ops::conv::depthwise::tap_range;
 use crate::ops::conv::{Conv2d, Conv2dGeometry, Conv2dParams, Padding};
-use crate::simd::vector::{select_per_isa, F32Vector};
+use crate::simd::vector::{load_n, select_per_isa, store_n, F32Vector};
 
 /// Max or average.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -466,7 +466,7 @@ unsafe fn global<V: F32Vector>(input: &[f32], pixels: usize, c: usize, output: &
             let mut cb = 0;
             while cb < c {
                 let nl = (c - cb).min(V::N);
-                let ld = |p: *const f32| if nl == V::N { V::load(p) } else { V::load_part(p, nl) };
+                let ld = |p: *const f32| load_n::<V>(p, nl);
                 let zero = V::splat(0.0);
                 let mut acc = [zero; 4];
                 let mut p = 0;
@@ -481,12 +481,7 @@ unsafe fn global<V: F32Vector>(input: &[f32], pixels: usize, c: usize, output: &
                     p += 1;
                 }
                 let sum = V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3]));
-                let v = V::mul(sum, scale_v);
-                if nl == V::N {
-                    V::store(dst.add(n * c + cb), v);
-                } else {
-                    V::store_part(dst.add(n * c + cb), nl, v);
-                }
+                store_n::<V>(dst.add(n * c + cb), nl, V::mul(sum, scale_v));
                 cb += V::N;
             }
         }

@@ -9,7 +9,7 @@
 
 use crate::activation::Activation;
 use crate::ops::gemm::ukernel::{Dot, DOT_ROWS};
-use crate::simd::vector::F32Vector;
+use crate::simd::vector::{load_n, F32Vector};
 
 /// `C[i, j] = act(alpha * A[i, ..] . x[.., j] + beta*C[i, j] + bias[i, j])` for every row
 /// `i < d.m` and column `j < N`, `U` accumulator sets per row and column.
@@ -28,22 +28,6 @@ pub(crate) unsafe fn dot_rows<V: F32Vector, const N: usize, const U: usize>(d: &
         // SAFETY: row i < m (forwarded contract).
         unsafe { block::<V, 1, N, U>(d, i) };
         i += 1;
-    }
-}
-
-/// `n <= V::N` values from `ptr` (the other lanes 0).
-///
-/// # Safety
-/// `n` values readable at `ptr`; the ISA of `V` is available.
-#[inline(always)]
-unsafe fn load_n<V: F32Vector>(ptr: *const f32, n: usize) -> V {
-    // SAFETY: forwarded contract (a partial load reads only n values).
-    unsafe {
-        if n == V::N {
-            V::load(ptr)
-        } else {
-            V::load_part(ptr, n)
-        }
     }
 }
 
