@@ -25,6 +25,11 @@ pub struct Tensor {
 impl Tensor {
     /// A tensor of `shape` holding `data` (row-major); an error when the sizes differ.
     pub fn new(shape: &[usize], data: Vec<f32>) -> Result<Self> {
+        Self::with_storage(shape, Arc::new(data))
+    }
+
+    /// A tensor of `shape` over `data`; an error when the sizes differ.
+    fn with_storage(shape: &[usize], data: Arc<Vec<f32>>) -> Result<Self> {
         let len = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         if len != Some(data.len()) {
             return Err(NnError::Shape {
@@ -33,7 +38,7 @@ impl Tensor {
                 found: vec![data.len()],
             });
         }
-        Ok(Tensor { shape: shape.to_vec(), data: Arc::new(data) })
+        Ok(Tensor { shape: shape.to_vec(), data })
     }
 
     /// Zeros of `shape`: `InvalidArgument` when its size overflows, `AllocationFailed` when
@@ -76,15 +81,7 @@ impl Tensor {
 
     /// The same values with another shape of the same size (no copy).
     pub fn reshape(self, shape: &[usize]) -> Result<Self> {
-        let len = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        if len != Some(self.data.len()) {
-            return Err(NnError::Shape {
-                what: "tensor data".into(),
-                expected: shape.to_vec(),
-                found: vec![self.data.len()],
-            });
-        }
-        Ok(Tensor { shape: shape.to_vec(), data: self.data })
+        Self::with_storage(shape, self.data)
     }
 
     /// Index of the largest value of each row of a 2-D tensor (predicted classes).
