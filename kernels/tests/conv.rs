@@ -126,6 +126,11 @@ fn dense_sweep_of_geometries() {
         // inside a tap on every kernel (KH*KW*C_in = 900).
         (Conv2dParams::new(5, 20, (3, 3)).padding(Padding::uniform(1)), (1, 6, 6)),
         (Conv2dParams::new(100, 20, (3, 3)).padding(Padding::uniform(1)), (2, 5, 4)),
+        // At most 3 output channels: filters kept column-major for the dot-product GEMV, read
+        // as a strided B by the implicit GEMM and by the 1x1 GEMM.
+        (Conv2dParams::new(9, 1, (3, 3)).padding(Padding::Same), (2, 5, 6)),
+        (Conv2dParams::new(6, 3, (3, 3)).stride(2, 2), (1, 7, 7)),
+        (Conv2dParams::new(16, 2, (1, 1)), (3, 4, 5)),
     ];
     for gemm in gemms() {
         for (i, &(p, shape)) in cases.iter().enumerate() {

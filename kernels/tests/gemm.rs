@@ -257,9 +257,11 @@ fn packed_b_matches_unpacked() {
     for isa in isas() {
         let g = Gemm::with_isa(isa).unwrap();
         let kern = kernel(isa);
-        for &(m, n, k) in
-            &[(1, 3 * kern.nr + 1, 2 * kern.kc + 1), (kern.mr * 3 + 1, kern.nr + 1, 70), (0, 4, 4), (3, 3, 0)]
-        {
+        // Narrow B (n <= 3) is kept column by column for the dot-product GEMV: deep and shallow
+        // (k < 16 takes the tiles), one row and many, more rows than a depth block.
+        let narrow = [(kern.mr * 3 + 1, 1, 300), (37, 2, 2 * kern.kc + 5), (37, 3, 5), (1, 2, 40), (2, 3, 1)];
+        let shapes = [(1, 3 * kern.nr + 1, 2 * kern.kc + 1), (kern.mr * 3 + 1, kern.nr + 1, 70), (0, 4, 4), (3, 3, 0)];
+        for &(m, n, k) in shapes.iter().chain(&narrow) {
             let mut r = Rng::new((m * n + k) as u64);
             let a = r.vec(m * k);
             let b = r.vec(k * n);

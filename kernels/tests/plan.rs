@@ -80,6 +80,25 @@ fn prepacked_b_plans_the_prepacked_path() {
 }
 
 #[test]
+fn narrow_prepacked_b_plans_the_dot_product_gemv() {
+    for isa in isas() {
+        let g = sequential(isa);
+        for n in 1..=3 {
+            let (m, k) = (50, 64);
+            let b = vec![0.5; k * n];
+            let packed = g.pack_b(MatRef::row_major(&b, k, n).unwrap()).unwrap();
+            let (a, mut c) = (vec![1.0; m * k], vec![0.0; m * n]);
+            let mut cv = MatMut::row_major(&mut c, m, n).unwrap();
+            let s = g.plan_packed(1.0, MatRef::row_major(&a, m, k).unwrap(), &packed, &mut cv).unwrap();
+            let Strategy::GemvDot(d) = s else { panic!("{isa} n = {n}: not the dot GEMV: {s:?}") };
+            assert!(!d.transposed && !d.gather, "{isa} n = {n}: B's columns are read in place: {d:?}");
+            g.run_packed(1.0, MatRef::row_major(&a, m, k).unwrap(), &packed, 0.0, cv, &Epilogue::NONE).unwrap();
+            assert!(c.iter().all(|&x| x == 32.0), "{isa}: 64 products of 1 x 0.5");
+        }
+    }
+}
+
+#[test]
 fn gemv_strips_cover_every_column_once() {
     for isa in isas() {
         let g = sequential(isa);

@@ -139,7 +139,7 @@ impl Gemm {
         c: &mut MatMut<'_>,
     ) -> Result<Strategy, KernelError> {
         check_shapes(&a, (b.rows(), b.cols()), c)?;
-        let p = problem(alpha, &a, BSource::Packed(b), b.rows(), b.cols(), 0.0, c, &Epilogue::NONE);
+        let p = problem(alpha, &a, BSource::packed(b), b.rows(), b.cols(), 0.0, c, &Epilogue::NONE);
         Ok(plan::plan(&b.kernel, &p, self.threads(p.m, p.n, p.k)))
     }
 
@@ -189,7 +189,7 @@ impl Gemm {
         check_shapes(&a, (b.rows(), b.cols()), &c)?;
         epi.validate(c.cols())?;
         // SAFETY: as in run_fused; `b` carries its own (available) kernel.
-        unsafe { self.execute(b.kernel, alpha, &a, BSource::Packed(b), b.rows(), b.cols(), beta, &mut c, epi) }
+        unsafe { self.execute(b.kernel, alpha, &a, BSource::packed(b), b.rows(), b.cols(), beta, &mut c, epi) }
     }
 
     /// `act(alpha*A*B + bias)` with a prepacked B into a new row-major `m x n` `Vec`, which is
@@ -299,7 +299,7 @@ impl Gemm {
             alpha: 1.0,
             a: Strided { ptr: std::ptr::null(), rs: 0, cs: 0 },
             a_indirect: Some(ind),
-            b: BSource::Packed(b),
+            b: BSource::packed(b),
             beta,
             c: StridedMut { ptr: c.as_mut_ptr(), rs: c.row_stride(), cs: c.col_stride() },
             bias: epi.bias,

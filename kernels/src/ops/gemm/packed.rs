@@ -7,7 +7,9 @@ use crate::error::KernelError;
 use crate::view::MatRef;
 
 /// B (`k x n`) packed for one microkernel: for each KC block of rows, `ceil(n / NR)` panels of
-/// `kc x NR` values, zero-padded. Build it with [`crate::Gemm::pack_b`], run it with
+/// `kc x NR` values, zero-padded; B of at most 3 columns (the kernel's dot-product widths)
+/// instead column by column, each column's `k` values contiguous, which the dot-product GEMV
+/// streams (panels would pad 3 columns to NR and leave that path unused). Build it with [`crate::Gemm::pack_b`], run it with
 /// [`crate::Gemm::run_packed`] (it runs on the microkernel it was packed for, whatever ISA the
 /// running `Gemm` names). `Send + Sync`: share one across threads.
 ///
@@ -35,6 +37,8 @@ pub struct PackedB {
     pub(crate) kernel: AvailableKernel,
     k: usize,
     n: usize,
+    /// Column-major B (`n <= kernel.gemv_dot.len()`) instead of panels.
+    columns: bool,
     data: AlignedVec,
 }
 
@@ -45,6 +49,16 @@ impl PackedB {
     pub(crate) fn new(kernel: AvailableKernel, b: MatRef<'_>) -> Result<Self, KernelError> {
         let (k, n, nr) = (b.rows(), b.cols(), kernel.nr);
         let too_large = KernelError::TooLarge { what: "packed B", rows: k, cols: n };
+        if n > 0 && n <= kernel.gemv_dot.len() {
+            let len = checked_len::<f32>("packed B", k, n).map_err(|_| too_large)?;
+            let mut data = AlignedVec::try_zeroed("packed B", len)?;
+            for (j, column) in data.as_mut_slice().chunks_exact_mut(k.max(1)).enumerate() {
+                for (p, v) in column.iter_mut().enumerate() {
+                    *v = b.get(p, j);
+                }
+            }
+            return Ok(Self { kernel, k, n, columns: true, data });
+        }
         let n_pad = n.div_ceil(nr).checked_mul(nr).ok_or(too_large.clone())?;
         let len = checked_len::<f32>("packed B", k, n_pad).map_err(|_| too_large)?;
         let mut data = AlignedVec::try_zeroed("packed B", len)?;
@@ -60,7 +74,7 @@ impl PackedB {
             }
             pc += kc;
         }
-        Ok(Self { kernel, k, n, data })
+        Ok(Self { kernel, k, n, columns: false, data })
     }
 
     /// Rows of B (the GEMM depth `k`).
@@ -76,8 +90,15 @@ impl PackedB {
         self.kernel.name
     }
 
+    /// A narrow B's column-major copy (`n * k` values, column `j` at `j * k`); `None` when
+    /// this B is in panels.
+    pub(crate) fn columns(&self) -> Option<&[f32]> {
+        self.columns.then(|| self.data.as_slice())
+    }
+
     /// Start of the panels of the KC block at row `pc`, column `jc` (a multiple of NR).
     pub(crate) fn block_ptr(&self, pc: usize, jc: usize) -> *const f32 {
+        assert!(!self.columns, "a column-major PackedB is read as a strided operand (BSource::packed)");
         let nr = self.kernel.nr;
         let n_pad = self.n.div_ceil(nr) * nr;
         let kc = self.kernel.depth_block(self.k).min(self.k - pc);

@@ -11,6 +11,17 @@ pub(crate) enum BSource<'a> {
     Packed(&'a PackedB),
 }
 
+impl<'a> BSource<'a> {
+    /// How the GEMM reads a prepacked B: its panels, or a narrow B's column-major copy as a
+    /// strided operand.
+    pub fn packed(b: &'a PackedB) -> Self {
+        match b.columns() {
+            Some(columns) => BSource::Strided(Strided { ptr: columns.as_ptr(), rs: 1, cs: b.rows() as isize }),
+            None => BSource::Packed(b),
+        }
+    }
+}
+
 /// One GEMM call after validation: `C = act(alpha*A*B + beta*C + bias)`, A `m x k`, B `k x n`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Problem<'a> {
