@@ -30,6 +30,7 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod activation;
+mod awake;
 mod buffer;
 mod error;
 mod isa;
@@ -40,6 +41,7 @@ mod simd;
 mod view;
 
 pub use activation::Activation;
+pub use awake::with_awake_workers;
 pub use error::KernelError;
 pub use isa::Isa;
 pub use ops::eltwise::Eltwise;

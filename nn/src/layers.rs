@@ -21,8 +21,9 @@ pub struct Param<'a> {
     pub grad: &'a [f32],
 }
 
-/// One layer of a model.
-pub trait Layer {
+/// One layer of a model. `Send`: a model's forward pass may run on a worker thread of the
+/// rayon pool ([`lanes_kernels::with_awake_workers`]).
+pub trait Layer: Send {
     /// What kind of layer this is (for messages).
     fn kind(&self) -> &'static str;
     /// The output for `x`; with `train`, keeps what the backward pass needs.

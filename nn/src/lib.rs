@@ -42,7 +42,7 @@ pub mod transformer;
 pub mod zoo;
 
 pub use error::{NnError, Result};
-pub use model::{NamedParam, Sequential};
+pub use model::{NamedParam, Sequential, AWAKE_MIN_INPUT};
 pub use tensor::Tensor;
 
 // The crate README's example runs as a doctest.

@@ -93,7 +93,9 @@ impl SentenceEmbedder {
             return Err(NnError::InvalidArgument(format!("sequence {i} is empty")));
         }
         let ids: Vec<u32> = sequences.concat();
-        let hidden = self.encoder.forward(&ids, &lens)?;
+        // A BERT pass splits every GEMM over the threads: keep them awake through all of it.
+        let encoder = &mut self.encoder;
+        let hidden = lanes_kernels::with_awake_workers(|| encoder.forward(&ids, &lens))?;
         let dim = self.dim();
         let mut out = Vec::with_capacity(sequences.len() * dim);
         let mut rows = hidden.data().chunks_exact(dim);

@@ -1,0 +1,108 @@
+//! Keeping rayon's workers awake through a run of parallel sections (a model's forward pass).
+//! An idle rayon worker goes to sleep within microseconds, and waking it took 50-100 us on the
+//! 2-vCPU VMs measured (docs/gemm-tuning.md, "Threads"): more than the whole parallel work of
+//! many layers, so each section after a sequential stretch ran mostly on one thread.
+
+#[cfg(feature = "rayon")]
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Rounds without work after which a spinning worker leaves (each round: one look for work
+/// and [`PAUSES_PER_ROUND`] pause instructions, about 1-2 us on x86): the pool goes back to
+/// sleeping through long sequential stretches, and a spinner that finds itself inside one of
+/// `f`'s own tasks (possible with 3+ threads) cannot hold `f` up for long.
+#[cfg(feature = "rayon")]
+const IDLE_ROUNDS: u32 = 1000;
+
+/// Pause instructions between two looks for work: fewer looks, less traffic on the deques the
+/// working threads use.
+#[cfg(feature = "rayon")]
+const PAUSES_PER_ROUND: u32 = 32;
+
+/// `with_awake_workers` calls running now (anywhere): a nested or concurrent call just runs
+/// its closure, so spinners never wait on each other.
+#[cfg(feature = "rayon")]
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs `f` on a thread of the current rayon pool while the pool's other workers stay awake,
+/// and returns its result. Each other worker runs a spinner that executes rayon work as it
+/// appears ([`rayon::yield_now`]) until `f` returns, or until it has found none for about a
+/// millisecond. The parallel sections inside `f` (GEMMs, convolutions of a forward pass) then
+/// start on every thread at once instead of waiting for sleeping workers to wake; from a
+/// thread outside the pool, `f` runs on a worker (one trip into the pool for the whole of `f`,
+/// not one per section).
+///
+/// The spinning workers keep their cores busy while `f` runs, as ONNX Runtime's spinning
+/// workers do. With one thread, inside another `with_awake_workers`, or without the `rayon`
+/// feature, `f` simply runs here. Results do not depend on it: the same work is split the same
+/// way, only started sooner.
+///
+/// ```
+/// let y = lanes_kernels::with_awake_workers(|| 6 * 7);
+/// assert_eq!(y, 42);
+/// ```
+pub fn with_awake_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    #[cfg(feature = "rayon")]
+    {
+        let threads = rayon::current_num_threads();
+        if threads <= 1 {
+            return f();
+        }
+        let _active = Release(&ACTIVE);
+        if ACTIVE.fetch_add(1, Ordering::AcqRel) > 0 {
+            return f();
+        }
+        let done = AtomicBool::new(false);
+        let done = &done;
+        rayon::scope(move |s| {
+            let owner = rayon::current_thread_index();
+            for _ in 1..threads {
+                s.spawn(move |_| spin(done, owner));
+            }
+            // Set on return and on unwind: the scope waits for the spinners to see it.
+            let _done = SetOnDrop(done);
+            f()
+        })
+    }
+    #[cfg(not(feature = "rayon"))]
+    f()
+}
+
+/// Executes rayon work until `done` or [`IDLE_ROUNDS`] rounds without any; returns at once on
+/// `owner`, the thread running `f` (which pops its own spinner when it waits inside `f`).
+#[cfg(feature = "rayon")]
+fn spin(done: &AtomicBool, owner: Option<usize>) {
+    if rayon::current_thread_index() == owner {
+        return;
+    }
+    let mut idle = 0;
+    while !done.load(Ordering::Acquire) && idle < IDLE_ROUNDS {
+        if rayon::yield_now() == Some(rayon::Yield::Executed) {
+            idle = 0;
+        } else {
+            idle += 1;
+            for _ in 0..PAUSES_PER_ROUND {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+#[cfg(feature = "rayon")]
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+#[cfg(feature = "rayon")]
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(feature = "rayon")]
+struct Release<'a>(&'a AtomicUsize);
+
+#[cfg(feature = "rayon")]
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
