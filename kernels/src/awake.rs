@@ -4,6 +4,8 @@
 //! many layers, so each section after a sequential stretch ran mostly on one thread.
 
 #[cfg(feature = "rayon")]
+use std::cell::Cell;
+#[cfg(feature = "rayon")]
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Rounds without work after which a spinning worker leaves (each round: one look for work
@@ -23,6 +25,31 @@ const PAUSES_PER_ROUND: u32 = 32;
 #[cfg(feature = "rayon")]
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
+#[cfg(feature = "rayon")]
+thread_local! {
+    /// Set on the thread running the closure of a `with_awake_workers` call.
+    static AWAKE_HERE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread runs the closure of a [`with_awake_workers`] call: its pool's other
+/// workers are spinning, so a fork costs a few microseconds instead of a wake-up.
+pub(crate) fn workers_awake() -> bool {
+    #[cfg(feature = "rayon")]
+    return AWAKE_HERE.with(Cell::get);
+    #[cfg(not(feature = "rayon"))]
+    false
+}
+
+/// Whether this thread is a worker of a rayon pool (where [`with_awake_workers`] costs about a
+/// microsecond; from other threads it costs a trip into the pool and back). `false` without
+/// the `rayon` feature.
+pub fn on_pool_thread() -> bool {
+    #[cfg(feature = "rayon")]
+    return rayon::current_thread_index().is_some();
+    #[cfg(not(feature = "rayon"))]
+    false
+}
+
 /// Runs `f` on a thread of the current rayon pool while the pool's other workers stay awake,
 /// and returns its result. Each other worker runs a spinner that executes rayon work as it
 /// appears ([`rayon::yield_now`]) until `f` returns, or until it has found none for about a
@@ -32,8 +59,10 @@ static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 /// not one per section).
 ///
 /// The spinning workers keep their cores busy while `f` runs, as ONNX Runtime's spinning
-/// workers do. With one thread, inside another `with_awake_workers`, or without the `rayon`
-/// feature, `f` simply runs here. Results do not depend on it: the same work is split the same
+/// workers do. One call at a time per process spins: with one thread, while another
+/// `with_awake_workers` call runs (nested or on another thread), or without the `rayon`
+/// feature, `f` simply runs here. Inside `f`, `Parallelism::Auto` splits products from
+/// [`crate::ops::gemm::AWAKE_PARALLEL_THRESHOLD_FLOP`] multiply-adds (forks are cheap there). Results do not depend on it: the same work is split the same
 /// way, only started sooner.
 ///
 /// ```
@@ -60,6 +89,7 @@ pub fn with_awake_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
             }
             // Set on return and on unwind: the scope waits for the spinners to see it.
             let _done = SetOnDrop(done);
+            let _here = AwakeHere::enter();
             f()
         })
     }
@@ -104,5 +134,23 @@ struct Release<'a>(&'a AtomicUsize);
 impl Drop for Release<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// [`AWAKE_HERE`] for the lifetime of the guard (restored on unwind too).
+#[cfg(feature = "rayon")]
+struct AwakeHere(bool);
+
+#[cfg(feature = "rayon")]
+impl AwakeHere {
+    fn enter() -> Self {
+        AwakeHere(AWAKE_HERE.with(|a| a.replace(true)))
+    }
+}
+
+#[cfg(feature = "rayon")]
+impl Drop for AwakeHere {
+    fn drop(&mut self) {
+        AWAKE_HERE.with(|a| a.set(self.0));
     }
 }

@@ -41,7 +41,7 @@ mod simd;
 mod view;
 
 pub use activation::Activation;
-pub use awake::with_awake_workers;
+pub use awake::{on_pool_thread, with_awake_workers};
 pub use error::KernelError;
 pub use isa::Isa;
 pub use ops::eltwise::Eltwise;

@@ -7,8 +7,13 @@ use rayon::prelude::*;
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// One test at a time: only one `with_awake_workers` call in a process spins up the workers
+/// (a concurrent one just runs its closure), and the thresholds test asserts that it did.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `body` on its own thread and fails if it takes more than a minute (a deadlock).
 fn within_a_minute(body: impl FnOnce() + Send + 'static) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (tx, rx) = mpsc::channel();
     let handle = std::thread::spawn(move || {
         body();
@@ -112,5 +117,37 @@ fn a_panic_inside_reaches_the_caller_and_later_calls_still_work() {
             pool.install(|| with_awake_workers(|| product(&g, 64, 64, 64))),
             pool.install(|| product(&g, 64, 64, 64))
         );
+    });
+}
+
+#[test]
+fn auto_splits_smaller_products_while_the_workers_are_awake() {
+    use lanes_kernels::ops::gemm::{Strategy, AWAKE_PARALLEL_THRESHOLD_FLOP, PARALLEL_THRESHOLD_FLOP};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let g = Gemm::new();
+    let threads_of = |m: usize, n: usize, k: usize| {
+        let b = vec![0.5f32; k * n];
+        let packed = g.pack_b(MatRef::row_major(&b, k, n).unwrap()).unwrap();
+        let (a, mut c) = (vec![1.0f32; m * k], vec![0.0f32; m * n]);
+        let s = g.plan_packed(
+            1.0,
+            MatRef::row_major(&a, m, k).unwrap(),
+            &packed,
+            &mut MatMut::row_major(&mut c, m, n).unwrap(),
+        );
+        match s.unwrap() {
+            Strategy::Blocked(p) => p.threads,
+            other => panic!("{m}x{n}x{k}: not blocked: {other:?}"),
+        }
+    };
+    // A GEMV layer between the two thresholds (1 x 512 x 784), and one below both.
+    let (mid, small) = ((1, 512, 784), (1, 64, 512));
+    assert!((AWAKE_PARALLEL_THRESHOLD_FLOP..PARALLEL_THRESHOLD_FLOP).contains(&(512 * 784)));
+    pool.install(|| {
+        assert_eq!(threads_of(mid.0, mid.1, mid.2), 1, "workers asleep: one thread");
+        assert_eq!(with_awake_workers(|| threads_of(mid.0, mid.1, mid.2)), 2, "workers awake: two");
+        assert_eq!(with_awake_workers(|| threads_of(small.0, small.1, small.2)), 1, "too small even then");
+        assert_eq!(threads_of(mid.0, mid.1, mid.2), 1, "asleep again after the call");
     });
 }

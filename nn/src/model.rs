@@ -5,10 +5,10 @@ use crate::layers::{Layer, Param};
 use crate::tensor::Tensor;
 use lanes_kernels::Activation;
 
-/// Fewest input values for which [`Sequential::forward`] keeps the pool's workers awake: below
-/// it (an MNIST image at batch 1) the layers are too small to split over threads, and from a
-/// thread outside the pool the trip into it (20-80 us on the VMs measured) would cost more than
-/// the whole pass (docs/nn.md).
+/// Fewest input values for which [`Sequential::forward`], called from a thread outside the
+/// rayon pool, keeps the pool's workers awake: below it (an MNIST image at batch 1) the trip
+/// into the pool (20-80 us on the VMs measured) would cost more than the whole pass
+/// (docs/nn.md).
 pub const AWAKE_MIN_INPUT: usize = 8192;
 
 /// Layers applied one after another.
@@ -62,11 +62,11 @@ impl Sequential {
     /// In inference, a `Linear` or `Conv2d` followed by an activation runs as one fused pass,
     /// and so does a `Conv2d` (with or without an activation) followed by a `MaxPool2d`.
     ///
-    /// With an input of [`AWAKE_MIN_INPUT`] values or more and several threads, the pass runs
-    /// inside [`lanes_kernels::with_awake_workers`]: the layers' parallel sections start on
-    /// every thread at once instead of waiting for sleeping workers.
+    /// On a rayon pool's thread, or with an input of [`AWAKE_MIN_INPUT`] values or more, the
+    /// pass runs inside [`lanes_kernels::with_awake_workers`]: the layers' parallel sections
+    /// start on every thread at once instead of waiting for sleeping workers.
     pub fn forward(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
-        if x.data().len() >= AWAKE_MIN_INPUT {
+        if lanes_kernels::on_pool_thread() || x.data().len() >= AWAKE_MIN_INPUT {
             return lanes_kernels::with_awake_workers(|| self.forward_layers(x, train));
         }
         self.forward_layers(x, train)

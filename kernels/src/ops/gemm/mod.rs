@@ -43,8 +43,9 @@ pub enum Parallelism {
     /// All threads of the current rayon pool (the global pool, or the one entered with
     /// `ThreadPool::install`), whatever the problem size.
     Rayon,
-    /// `Rayon` when the problem has at least [`PARALLEL_THRESHOLD_FLOP`] multiply-adds,
-    /// else `Sequential`. The default.
+    /// `Rayon` when the problem has at least [`PARALLEL_THRESHOLD_FLOP`] multiply-adds (inside
+    /// [`crate::with_awake_workers`]: [`AWAKE_PARALLEL_THRESHOLD_FLOP`]), else `Sequential`.
+    /// The default.
     #[default]
     Auto,
 }
@@ -54,6 +55,11 @@ pub enum Parallelism {
 /// the 128^3 of calls with pauses, docs/gemm-tuning.md); choose `Sequential` or `Rayon`
 /// explicitly when the calling pattern is known.
 pub const PARALLEL_THRESHOLD_FLOP: usize = 96 * 96 * 96;
+
+/// `Parallelism::Auto`'s threshold inside [`crate::with_awake_workers`], where the other
+/// workers spin and a fork costs microseconds: 64^3 multiply-adds (a 1 x 512 x 784 GEMV,
+/// 18-25 us on one thread, took 12 us on two; 1 x 256 x 512 lost).
+pub const AWAKE_PARALLEL_THRESHOLD_FLOP: usize = 64 * 64 * 64;
 
 /// A configured GEMM: which ISA (or which kernel) and how many threads. Cheap to create and copy.
 ///
@@ -228,6 +234,9 @@ impl Gemm {
                 Parallelism::Sequential => 1,
                 Parallelism::Rayon => rayon::current_num_threads(),
                 Parallelism::Auto if work >= PARALLEL_THRESHOLD_FLOP => rayon::current_num_threads(),
+                Parallelism::Auto if work >= AWAKE_PARALLEL_THRESHOLD_FLOP && crate::awake::workers_awake() => {
+                    rayon::current_num_threads()
+                }
                 Parallelism::Auto => 1,
             }
         }
