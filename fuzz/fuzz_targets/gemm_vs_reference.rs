@@ -1,5 +1,6 @@
-//! Every available ISA against the f64 reference on fuzzer-chosen shapes, strides (including
-//! negative), alpha/beta, bias and activation, with arbitrary f32 data (NaN, Inf, subnormals).
+//! Every available ISA, with B as given and prepacked, against the f64 reference on
+//! fuzzer-chosen shapes, strides (including negative), alpha/beta, bias and activation, with
+//! arbitrary f32 data (NaN, Inf, subnormals).
 #![no_main]
 
 use lanes_testkit::{bound, close, gemm_reference};
@@ -59,25 +60,34 @@ fuzz_target!(|data: &[u8]| {
 
     let mut want = c0.clone();
     gemm_reference(alpha, av, bv, beta, MatMut::with_offset(&mut want, gc.1, m, n, gc.2, gc.3).unwrap(), &epi);
-    for isa in Isa::available() {
-        let mut got = c0.clone();
-        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
-        g.run_fused(alpha, av, bv, beta, MatMut::with_offset(&mut got, gc.1, m, n, gc.2, gc.3).unwrap(), &epi)
-            .unwrap();
-        let gv = MatRef::with_offset(&got, gc.1, m, n, gc.2, gc.3).unwrap();
-        let wv = MatRef::with_offset(&want, gc.1, m, n, gc.2, gc.3).unwrap();
+    let c0v = MatRef::with_offset(&c0, gc.1, m, n, gc.2, gc.3).unwrap();
+    let wv = MatRef::with_offset(&want, gc.1, m, n, gc.2, gc.3).unwrap();
+    let check = |got: &[f32], what: &str| {
+        let gv = MatRef::with_offset(got, gc.1, m, n, gc.2, gc.3).unwrap();
         for i in 0..m {
             for j in 0..n {
                 let (x, y) = (gv.get(i, j), wv.get(i, j));
-                let c0v = MatRef::with_offset(&c0, gc.1, m, n, gc.2, gc.3).unwrap();
                 let tol = bound(alpha, av, bv, beta, &c0v, epi.bias, i, j) * 4.0 + 2e-6 * y.abs();
                 // Terms beyond 1e30 (or overflowing): the summation order decides Inf vs NaN.
                 if !(tol <= 4.0 * f32::EPSILON * (k as f32 + 2.0) * 1e30) {
                     continue;
                 }
                 let ok = close(x, y, tol);
-                assert!(ok, "{isa} {m}x{n}x{k} layouts {la}/{lb}/{lc} alpha {alpha} beta {beta} {act:?}: ({i},{j}) got {x}, want {y}");
+                assert!(ok, "{what} {m}x{n}x{k} layouts {la}/{lb}/{lc} alpha {alpha} beta {beta} {act:?}: ({i},{j}) got {x}, want {y}");
             }
         }
+    };
+    for isa in Isa::available() {
+        let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Sequential);
+        let mut got = c0.clone();
+        g.run_fused(alpha, av, bv, beta, MatMut::with_offset(&mut got, gc.1, m, n, gc.2, gc.3).unwrap(), &epi)
+            .unwrap();
+        check(&got, &format!("{isa}"));
+        // B prepacked (panels, or column by column when n <= 3).
+        let packed = g.pack_b(bv).unwrap();
+        let mut got = c0.clone();
+        g.run_packed(alpha, av, &packed, beta, MatMut::with_offset(&mut got, gc.1, m, n, gc.2, gc.3).unwrap(), &epi)
+            .unwrap();
+        check(&got, &format!("{isa} packed"));
     }
 });

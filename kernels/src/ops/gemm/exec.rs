@@ -8,7 +8,7 @@ use super::pack::{pack_a, pack_a_indirect, pack_b, pack_b_panel, RowPointers};
 use super::plan::{plan, APlan, BPlan, BlockedPlan, Strategy, TaskSplit};
 use super::problem::{BSource, Problem};
 use super::registry::AvailableKernel;
-use super::ukernel::{Tile, MAX_NR, MAX_TILE};
+use super::ukernel::{MicroKernel, Tile, MAX_NR, MAX_TILE};
 use crate::activation::Activation;
 use crate::buffer::{checked_len, try_reserve_scratch, try_with_scratch, with_scratch, AlignedVec, Scratch};
 use crate::error::KernelError;
@@ -86,7 +86,7 @@ fn reserve_blocked(kern: &AvailableKernel, p: &Problem, plan: &BlockedPlan) -> R
         let depth = if plan.single_pass { k } else { plan.kc };
         try_reserve_scratch(&PANEL_SCRATCH, "packed B panel", depth.saturating_mul(nr))?;
         if matches!(plan.a, APlan::Packed | APlan::Indirect) {
-            let split = TaskSplit::new(kern, p.m, nc, plan.threads, plan.b != BPlan::PackedPerTask);
+            let split = TaskSplit::new(kern, p.m, nc, plan.threads, splits_rows(kern, plan, p.m));
             try_reserve_scratch(&A_SCRATCH, "packed A block", split.mc.min(p.m).saturating_mul(plan.kc))?;
         }
     }
@@ -210,7 +210,7 @@ unsafe fn blocked(kern: AvailableKernel, p: &Problem, plan: &BlockedPlan) {
     // the B blocks' L2 reuse across row blocks).
     for jc in (0..p.n).step_by(plan.nc) {
         let nc = plan.nc.min(p.n - jc);
-        let split = TaskSplit::new(&kern, p.m, nc, threads, plan.b != BPlan::PackedPerTask);
+        let split = TaskSplit::new(&kern, p.m, nc, threads, splits_rows(&kern, plan, p.m));
         for pc in depth_blocks.clone() {
             let blk = Block::new(p, plan, k, jc, nc, pc);
             let tasks = |src: PanelSource| {
@@ -236,6 +236,14 @@ unsafe fn blocked(kern: AvailableKernel, p: &Problem, plan: &BlockedPlan) {
             }
         }
     }
+}
+
+/// Whether the tasks of a block split its rows as well as its columns: not when each task
+/// packs its own B panels (each panel then feeds one task), nor with fewer than two full tiles
+/// of rows per thread (16 rows on 2 threads made a 10-row and a 6-row block, one thread with
+/// 62% of the work; all rows in every task and the columns split evenly instead).
+fn splits_rows(kern: &MicroKernel, plan: &BlockedPlan, m: usize) -> bool {
+    plan.b != BPlan::PackedPerTask && m > 2 * kern.mr * plan.threads
 }
 
 /// `pack_b` on `threads` threads (each a contiguous range of panels) when the block is big.
