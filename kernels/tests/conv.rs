@@ -513,6 +513,19 @@ fn max_pooled_refuses_bad_windows_and_input() {
     assert!(y.iter().all(|&v| v == 4.5), "{y:?}"); // the centre pixels sum 9 taps of 0.5
     let (empty, dims) = max_pool_after_conv(&conv, &[], 0, 6, 5, (2, 2)).unwrap();
     assert_eq!((empty.len(), dims), (0, (3, 2)));
+    // A one-pixel input padded to terabytes of output (direct and GEMM paths): an error, not an
+    // abort (the fuzzing campaign of 2026-11-28 reached this call).
+    for cin in [1, 8] {
+        let p = Conv2dParams::new(cin, 64, (1, 1)).padding(Padding::uniform(100_000));
+        let conv = Conv2d::new(p, &vec![0.5; 64 * cin], FilterLayout::Oihw, None, Activation::Relu).unwrap();
+        let err = max_pool_after_conv(&conv, &vec![1.0; cin], 1, 1, 1, (2, 2)).unwrap_err();
+        // (On wasm32 the output's length itself overflows: InvalidGeometry.)
+        let refused = matches!(
+            err,
+            KernelError::AllocationFailed { .. } | KernelError::TooLarge { .. } | KernelError::InvalidGeometry { .. }
+        );
+        assert!(refused, "C_in {cin}: {err}");
+    }
 }
 
 /// A NaN in the input makes exactly the outputs whose windows read it NaN, through ReLU and
