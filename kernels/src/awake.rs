@@ -33,11 +33,9 @@ thread_local! {
 
 /// Whether this thread runs the closure of a [`with_awake_workers`] call: its pool's other
 /// workers are spinning, so a fork costs a few microseconds instead of a wake-up.
+#[cfg(feature = "rayon")]
 pub(crate) fn workers_awake() -> bool {
-    #[cfg(feature = "rayon")]
-    return AWAKE_HERE.with(Cell::get);
-    #[cfg(not(feature = "rayon"))]
-    false
+    AWAKE_HERE.with(Cell::get)
 }
 
 /// Whether this thread is a worker of a rayon pool (where [`with_awake_workers`] costs about a
