@@ -59,9 +59,14 @@ pub fn on_pool_thread() -> bool {
 /// The spinning workers keep their cores busy while `f` runs, as ONNX Runtime's spinning
 /// workers do. One call at a time per process spins: with one thread, while another
 /// `with_awake_workers` call runs (nested or on another thread), or without the `rayon`
-/// feature, `f` simply runs here. Inside `f`, `Parallelism::Auto` splits products from
-/// [`crate::ops::gemm::AWAKE_PARALLEL_THRESHOLD_FLOP`] multiply-adds (forks are cheap there). Results do not depend on it: the same work is split the same
-/// way, only started sooner.
+/// feature, `f` simply runs here.
+///
+/// Inside `f`, `Parallelism::Auto` splits products from
+/// [`crate::ops::gemm::AWAKE_PARALLEL_THRESHOLD_FLOP`] multiply-adds (forks are cheap there)
+/// instead of [`crate::ops::gemm::PARALLEL_THRESHOLD_FLOP`]: a product between the two runs on
+/// the pool's threads instead of one, and like any change of thread count that may change its
+/// last bits (docs/using-lanes.md, "Determinism"). With `Sequential` or `Rayon` the work is
+/// split exactly as without it, only started sooner: the same bits.
 ///
 /// ```
 /// let y = lanes_kernels::with_awake_workers(|| 6 * 7);
@@ -74,7 +79,7 @@ pub fn with_awake_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         if threads <= 1 {
             return f();
         }
-        let _active = Release(&ACTIVE);
+        let _active = Leave(&ACTIVE);
         if ACTIVE.fetch_add(1, Ordering::AcqRel) > 0 {
             return f();
         }
@@ -125,11 +130,12 @@ impl Drop for SetOnDrop<'_> {
     }
 }
 
+/// Counts the call out of [`ACTIVE`] on return and on unwind.
 #[cfg(feature = "rayon")]
-struct Release<'a>(&'a AtomicUsize);
+struct Leave<'a>(&'a AtomicUsize);
 
 #[cfg(feature = "rayon")]
-impl Drop for Release<'_> {
+impl Drop for Leave<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }

@@ -9,8 +9,8 @@ use crate::view::MatRef;
 /// B (`k x n`) packed for one microkernel: for each KC block of rows, `ceil(n / NR)` panels of
 /// `kc x NR` values, zero-padded; B of at most 3 columns (the kernel's dot-product widths)
 /// instead column by column, each column's `k` values contiguous, which the dot-product GEMV
-/// streams (panels would pad 3 columns to NR and leave that path unused). Build it with [`crate::Gemm::pack_b`], run it with
-/// [`crate::Gemm::run_packed`] (it runs on the microkernel it was packed for, whatever ISA the
+/// streams (panels would pad 3 columns to NR and leave that path unused). Build it with
+/// [`crate::Gemm::pack_b`], run it with [`crate::Gemm::run_packed`] (it runs on the microkernel it was packed for, whatever ISA the
 /// running `Gemm` names). `Send + Sync`: share one across threads.
 ///
 /// ```
