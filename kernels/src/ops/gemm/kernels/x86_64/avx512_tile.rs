@@ -94,35 +94,77 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
             }
         };
     }
-    if VARIANT == INDIRECT {
-        // The run loop is written out twice, with plain and masked loads of B: a masked load
-        // is one more uop on the FMA ports.
-        macro_rules! runs {
-            ($load:expr) => {
-                for r in 0..t.runs {
-                    // SAFETY: run r has run_len[r] steps and M row pointers, each to that many
-                    // readable values (the `Tile::a_rows` contract); B as in the plain loop.
-                    unsafe {
-                        let rows: [*const f32; M] = core::array::from_fn(|i| *t.a_rows.add(r * M + i));
-                        for c in 0..*t.run_len.add(r) {
-                            prefetch_row(b.wrapping_offset(PACKED_B_PREFETCH_ROWS.wrapping_mul(t.ldb)), 16 * NV);
-                            let bv: [__m512; NV] = core::array::from_fn(|h| $load(h, b.add(16 * h)));
-                            for (row, &ap) in acc.iter_mut().zip(&rows) {
-                                let ai = _mm512_set1_ps(*ap.add(c));
-                                for (acc, &bh) in row.iter_mut().zip(&bv) {
-                                    *acc = _mm512_fmadd_ps(ai, bh, *acc);
-                                }
-                            }
-                            b = b.wrapping_offset(t.ldb);
+    // The K loop over row pointers, 4 steps per round: every address is a row pointer or B
+    // plus a constant, so no integer chain of row strides competes with the FMAs for ports
+    // (the general loop below: 0.85 of the zmm peak in L1, this one 0.90; docs/gemm-tuning.md).
+    // `$csa`: distance between a row's k steps (1, or M for packed panels); B's rows are
+    // `t.ldb` apart, a constant when B is a packed panel (its offsets then need no registers).
+    macro_rules! rows_loop {
+        ($rows:expr, $csa:expr, $steps:expr, $load:expr) => {{
+            if t.ldb == (16 * NV) as isize {
+                rows_loop!($rows, $csa, $steps, $load, (16 * NV) as isize);
+            } else {
+                rows_loop!($rows, $csa, $steps, $load, t.ldb);
+            }
+        }};
+        ($rows:expr, $csa:expr, $steps:expr, $load:expr, $ldb:expr) => {{
+            const UNROLL: usize = 4;
+            let rows: [*const f32; M] = $rows;
+            let steps: usize = $steps;
+            let mut step = |c: usize, b: *const f32| {
+                prefetch_row(b.wrapping_offset(PACKED_B_PREFETCH_ROWS.wrapping_mul($ldb)), 16 * NV);
+                // SAFETY: step c < steps of every row is readable (the caller's row contract);
+                // one k step of B holds the tile's columns.
+                unsafe {
+                    let bv: [__m512; NV] = core::array::from_fn(|h| $load(h, b.add(16 * h)));
+                    for (row, &ap) in acc.iter_mut().zip(&rows) {
+                        let ai = _mm512_set1_ps(*ap.add(c * $csa));
+                        for (acc, &bh) in row.iter_mut().zip(&bv) {
+                            *acc = _mm512_fmadd_ps(ai, bh, *acc);
                         }
                     }
                 }
             };
-        }
-        if t.cols >= 16 * NV {
-            runs!(|_, p| _mm512_loadu_ps(p));
-        } else {
-            runs!(|h: usize, p| _mm512_maskz_loadu_ps(masks[h], p));
+            let mut c = 0;
+            while c + UNROLL <= steps {
+                for u in 0..UNROLL {
+                    step(c + u, b.wrapping_offset((u as isize).wrapping_mul($ldb)));
+                }
+                b = b.wrapping_offset((UNROLL as isize).wrapping_mul($ldb));
+                c += UNROLL;
+            }
+            while c < steps {
+                step(c, b);
+                b = b.wrapping_offset($ldb);
+                c += 1;
+            }
+        }};
+    }
+    // SAFETY: called by `rows_loop` on one k step of B, which holds the tile's columns.
+    let plain = |_: usize, p: *const f32| unsafe { _mm512_loadu_ps(p) };
+    // SAFETY: as for `plain`; masked-off lanes are not read.
+    let masked_load = |h: usize, p: *const f32| unsafe { _mm512_maskz_loadu_ps(masks[h], p) };
+    if VARIANT == GENERAL && M > 1 && !prefetch_next_a && t.rsa == 1 && t.csa == M as isize {
+        // A packed in M-row panels.
+        rows_loop!(core::array::from_fn(|i| a.wrapping_add(i)), M, t.k, plain);
+    } else if VARIANT == GENERAL && M > 1 && !prefetch_next_a && t.csa == 1 {
+        // Row-major A in place. The row pointers go through `black_box` so that LLVM treats them
+        // like the indirect tile's table instead of interleaving ten strided streams (it then
+        // hoisted and spilled the broadcasts: half speed).
+        let rows = core::array::from_fn(|i| a.wrapping_offset((i as isize).wrapping_mul(t.rsa)));
+        rows_loop!(core::hint::black_box(rows), 1, t.k, plain);
+    } else if VARIANT == INDIRECT {
+        // The run loop is written out twice, with plain and masked loads of B: a masked load
+        // is one more uop on the FMA ports.
+        for r in 0..t.runs {
+            // SAFETY: run r has run_len[r] steps and M row pointers, each to that many
+            // readable values (the `Tile::a_rows` contract).
+            let (rows, len) = unsafe { (core::array::from_fn(|i| *t.a_rows.add(r * M + i)), *t.run_len.add(r)) };
+            if t.cols >= 16 * NV {
+                rows_loop!(rows, 1, len, plain);
+            } else {
+                rows_loop!(rows, 1, len, masked_load);
+            }
         }
     } else if prefetch_next_a {
         k_loop!(true);
