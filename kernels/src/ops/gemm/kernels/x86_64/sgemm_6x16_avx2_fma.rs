@@ -79,23 +79,63 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
             }
         };
     }
-    if VARIANT == INDIRECT {
-        for r in 0..t.runs {
-            // SAFETY: run r has run_len[r] steps and M row pointers, each to that many
-            // readable values (the `Tile::a_rows` contract); B as in the plain loop.
-            unsafe {
-                let rows: [*const f32; M] = core::array::from_fn(|i| *t.a_rows.add(r * M + i));
-                for c in 0..*t.run_len.add(r) {
+    // The K loop over row pointers, 4 steps per round, as in the AVX-512 tiles: no integer
+    // chain of row strides beside the FMAs; B's offsets constant when B is a packed panel.
+    // `$csa`: distance between a row's k steps (1, or M for packed panels).
+    macro_rules! rows_loop {
+        ($rows:expr, $csa:expr, $steps:expr) => {{
+            if t.ldb == (8 * NV) as isize {
+                rows_loop!($rows, $csa, $steps, (8 * NV) as isize);
+            } else {
+                rows_loop!($rows, $csa, $steps, t.ldb);
+            }
+        }};
+        ($rows:expr, $csa:expr, $steps:expr, $ldb:expr) => {{
+            const UNROLL: usize = 4;
+            let rows: [*const f32; M] = $rows;
+            let steps: usize = $steps;
+            let mut step = |c: usize, b: *const f32| {
+                // SAFETY: step c < steps of every row is readable (the caller's row contract);
+                // one k step of B holds NR values.
+                unsafe {
                     let bv: [__m256; NV] = core::array::from_fn(|h| _mm256_loadu_ps(b.add(8 * h)));
                     for (row, &ap) in acc.iter_mut().zip(&rows) {
-                        let ai = _mm256_set1_ps(*ap.add(c));
+                        let ai = _mm256_set1_ps(*ap.add(c * $csa));
                         for (acc, &bh) in row.iter_mut().zip(&bv) {
                             *acc = _mm256_fmadd_ps(ai, bh, *acc);
                         }
                     }
-                    b = b.wrapping_offset(t.ldb);
                 }
+            };
+            let mut c = 0;
+            while c + UNROLL <= steps {
+                for u in 0..UNROLL {
+                    step(c + u, b.wrapping_offset((u as isize).wrapping_mul($ldb)));
+                }
+                b = b.wrapping_offset((UNROLL as isize).wrapping_mul($ldb));
+                c += UNROLL;
             }
+            while c < steps {
+                step(c, b);
+                b = b.wrapping_offset($ldb);
+                c += 1;
+            }
+        }};
+    }
+    if VARIANT == GENERAL && M > 1 && !prefetch_next_a && t.rsa == 1 && t.csa == M as isize {
+        // A packed in M-row panels.
+        rows_loop!(core::array::from_fn(|i| a.wrapping_add(i)), M, t.k);
+    } else if VARIANT == GENERAL && M > 1 && !prefetch_next_a && t.csa == 1 {
+        // Row-major A in place; `black_box` keeps LLVM from interleaving the strided row
+        // streams (as in the AVX-512 tile).
+        let rows = core::array::from_fn(|i| a.wrapping_offset((i as isize).wrapping_mul(t.rsa)));
+        rows_loop!(core::hint::black_box(rows), 1, t.k);
+    } else if VARIANT == INDIRECT {
+        for r in 0..t.runs {
+            // SAFETY: run r has run_len[r] steps and M row pointers, each to that many
+            // readable values (the `Tile::a_rows` contract).
+            let (rows, len) = unsafe { (core::array::from_fn(|i| *t.a_rows.add(r * M + i)), *t.run_len.add(r)) };
+            rows_loop!(rows, 1, len);
         }
     } else if prefetch_next_a {
         k_loop!(true);
