@@ -1,10 +1,12 @@
 //! AVX2+FMA: a 6x16 register tile (12 ymm accumulators of the 16 registers, enough to cover
 //! the 4-cycle FMA latency on both ports), A broadcast from the packed panel, epilogue fused.
+//! Edge tiles (a panel of fewer than 16 columns) are masked 6x8 / 6x16 tiles (`vmaskmovps`):
+//! they read and write only their columns, so C and a partial panel of B stay in place.
 
 use super::super::dot::dot_rows;
 use crate::activation::Activation;
 use crate::isa::Isa;
-use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT, PACK_B, SHORT_PLAIN};
+use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT, MASKED, PACK_B, SHORT_PLAIN};
 use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
 use crate::simd::prefetch_row;
 use crate::simd::vector::Avx2;
@@ -19,8 +21,9 @@ const B_PREFETCH_ROWS: isize = 16;
 /// Rows of B ahead that the wide GEMV tiles prefetch (as for AVX-512).
 const GEMV_PREFETCH_ROWS: isize = 2;
 
-/// `M x (8*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 6`), `M = 1, NV = 12, 4, 2` for GEMV.
-/// `VARIANT`: [`GENERAL`], [`SHORT_PLAIN`], [`PACK_B`] or [`INDIRECT`].
+/// `M x (8*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 6`), `M = 1, NV = 12, 4, 2` for GEMV,
+/// `NV = 1, 2` for the masked and indirect tiles. `VARIANT`: [`GENERAL`], [`SHORT_PLAIN`],
+/// [`PACK_B`], [`MASKED`] or [`INDIRECT`] (masked like `MASKED` when `t.cols < 8*NV`).
 ///
 /// # Safety
 /// The `Tile` contract, and the CPU supports AVX2 and FMA.
@@ -33,6 +36,14 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
             prefetch_row(t.c.wrapping_offset(i as isize * t.rsc), 8 * NV);
         }
     }
+    // MASKED (and INDIRECT with fewer columns): lanes of vector h inside the tile's `cols`
+    // columns, as `vmaskmovps` masks (all bits of a lane set).
+    let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let masks: [__m256i; NV] = core::array::from_fn(|h| {
+        let inside = t.cols.saturating_sub(8 * h).min(8) as i32;
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(inside), lane)
+    });
+    let masked = VARIANT == MASKED || (VARIANT == INDIRECT && t.cols < 8 * NV);
     let (mut a, mut b, mut b_pack) = (t.a, t.b, t.b_pack);
     // `Tile::prefetch_next_a`: prefetch the rows of the next tile down, one per k step.
     let prefetch_next_a = VARIANT == GENERAL && M == MR && NV == 2 && t.prefetch_next_a;
@@ -56,7 +67,12 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
                 unsafe {
                     let mut bv = [_mm256_setzero_ps(); NV];
                     for (h, v) in bv.iter_mut().enumerate() {
-                        *v = _mm256_loadu_ps(b.add(8 * h));
+                        *v = if VARIANT == MASKED {
+                            // Only the tile's `cols` columns of B are read (the rest are zero).
+                            _mm256_maskload_ps(b.add(8 * h), masks[h])
+                        } else {
+                            _mm256_loadu_ps(b.add(8 * h))
+                        };
                         if VARIANT == PACK_B {
                             // SAFETY: b_pack holds k steps of 8*NV values (the PACK_B contract).
                             _mm256_storeu_ps(b_pack.add(8 * h), *v);
@@ -83,14 +99,14 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
     // chain of row strides beside the FMAs; B's offsets constant when B is a packed panel.
     // `$csa`: distance between a row's k steps (1, or M for packed panels).
     macro_rules! rows_loop {
-        ($rows:expr, $csa:expr, $steps:expr) => {{
+        ($rows:expr, $csa:expr, $steps:expr, $load:expr) => {{
             if t.ldb == (8 * NV) as isize {
-                rows_loop!($rows, $csa, $steps, (8 * NV) as isize);
+                rows_loop!($rows, $csa, $steps, $load, (8 * NV) as isize);
             } else {
-                rows_loop!($rows, $csa, $steps, t.ldb);
+                rows_loop!($rows, $csa, $steps, $load, t.ldb);
             }
         }};
-        ($rows:expr, $csa:expr, $steps:expr, $ldb:expr) => {{
+        ($rows:expr, $csa:expr, $steps:expr, $load:expr, $ldb:expr) => {{
             const UNROLL: usize = 4;
             let rows: [*const f32; M] = $rows;
             let steps: usize = $steps;
@@ -98,7 +114,7 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
                 // SAFETY: step c < steps of every row is readable (the caller's row contract);
                 // one k step of B holds NR values.
                 unsafe {
-                    let bv: [__m256; NV] = core::array::from_fn(|h| _mm256_loadu_ps(b.add(8 * h)));
+                    let bv: [__m256; NV] = core::array::from_fn(|h| $load(h, b.add(8 * h)));
                     for (row, &ap) in acc.iter_mut().zip(&rows) {
                         let ai = _mm256_set1_ps(*ap.add(c * $csa));
                         for (acc, &bh) in row.iter_mut().zip(&bv) {
@@ -122,20 +138,28 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
             }
         }};
     }
+    // SAFETY: called by `rows_loop` on one k step of B, which holds the tile's columns.
+    let plain = |_: usize, p: *const f32| unsafe { _mm256_loadu_ps(p) };
+    // SAFETY: as for `plain`; masked-off lanes are not read.
+    let masked_load = |h: usize, p: *const f32| unsafe { _mm256_maskload_ps(p, masks[h]) };
     if VARIANT == GENERAL && M > 1 && !prefetch_next_a && t.rsa == 1 && t.csa == M as isize {
         // A packed in M-row panels.
-        rows_loop!(core::array::from_fn(|i| a.wrapping_add(i)), M, t.k);
+        rows_loop!(core::array::from_fn(|i| a.wrapping_add(i)), M, t.k, plain);
     } else if VARIANT == GENERAL && M > 1 && !prefetch_next_a && t.csa == 1 {
         // Row-major A in place; `black_box` keeps LLVM from interleaving the strided row
         // streams (as in the AVX-512 tile).
         let rows = core::array::from_fn(|i| a.wrapping_offset((i as isize).wrapping_mul(t.rsa)));
-        rows_loop!(core::hint::black_box(rows), 1, t.k);
+        rows_loop!(core::hint::black_box(rows), 1, t.k, plain);
     } else if VARIANT == INDIRECT {
         for r in 0..t.runs {
             // SAFETY: run r has run_len[r] steps and M row pointers, each to that many
             // readable values (the `Tile::a_rows` contract).
             let (rows, len) = unsafe { (core::array::from_fn(|i| *t.a_rows.add(r * M + i)), *t.run_len.add(r)) };
-            rows_loop!(rows, 1, len);
+            if masked {
+                rows_loop!(rows, 1, len, masked_load);
+            } else {
+                rows_loop!(rows, 1, len, plain);
+            }
         }
     } else if prefetch_next_a {
         k_loop!(true);
@@ -158,17 +182,31 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
     let act = |v| if relu { _mm256_max_ps(_mm256_setzero_ps(), v) } else { activate(v, t.act) };
     for (i, row) in acc.iter().enumerate() {
         for (h, &v) in row.iter().enumerate() {
-            // SAFETY: row i < M of the tile holds NR contiguous values; bias holds NR values.
+            // SAFETY: row i < M of the tile holds 8*NV contiguous values, bias as many (only
+            // the first `t.cols` of each when masked: masked-off lanes are neither read nor
+            // written, and do not fault; the same holds for B in the K loop).
             unsafe {
                 let c = t.c.offset(i as isize * t.rsc).add(8 * h);
+                let bias = t.bias.wrapping_add(8 * h);
                 let mut v = _mm256_mul_ps(v, alpha);
-                if t.beta != 0.0 {
-                    v = _mm256_fmadd_ps(_mm256_loadu_ps(c), beta, v);
+                if masked {
+                    let k = masks[h];
+                    if t.beta != 0.0 {
+                        v = _mm256_fmadd_ps(_mm256_maskload_ps(c, k), beta, v);
+                    }
+                    if !t.bias.is_null() {
+                        v = _mm256_add_ps(v, _mm256_maskload_ps(bias, k));
+                    }
+                    _mm256_maskstore_ps(c, k, act(v));
+                } else {
+                    if t.beta != 0.0 {
+                        v = _mm256_fmadd_ps(_mm256_loadu_ps(c), beta, v);
+                    }
+                    if !t.bias.is_null() {
+                        v = _mm256_add_ps(v, _mm256_loadu_ps(bias));
+                    }
+                    _mm256_storeu_ps(c, act(v));
                 }
-                if !t.bias.is_null() {
-                    v = _mm256_add_ps(v, _mm256_loadu_ps(t.bias.add(8 * h)));
-                }
-                _mm256_storeu_ps(c, act(v));
             }
         }
     }
@@ -207,16 +245,43 @@ pub(crate) static SGEMM_6X16_AVX2_FMA: MicroKernel = MicroKernel {
         sgemm_avx2_fma::<6, 2, GENERAL>,
     ],
     b_in_place: false,
-    masked: &[],
+    masked: &[
+        &[
+            sgemm_avx2_fma::<1, 1, MASKED>,
+            sgemm_avx2_fma::<2, 1, MASKED>,
+            sgemm_avx2_fma::<3, 1, MASKED>,
+            sgemm_avx2_fma::<4, 1, MASKED>,
+            sgemm_avx2_fma::<5, 1, MASKED>,
+            sgemm_avx2_fma::<6, 1, MASKED>,
+        ],
+        &[
+            sgemm_avx2_fma::<1, 2, MASKED>,
+            sgemm_avx2_fma::<2, 2, MASKED>,
+            sgemm_avx2_fma::<3, 2, MASKED>,
+            sgemm_avx2_fma::<4, 2, MASKED>,
+            sgemm_avx2_fma::<5, 2, MASKED>,
+            sgemm_avx2_fma::<6, 2, MASKED>,
+        ],
+    ],
     pack_b_tile: Some(sgemm_avx2_fma::<MR, 2, PACK_B>),
-    indirect: &[&[
-        sgemm_avx2_fma::<1, 2, INDIRECT>,
-        sgemm_avx2_fma::<2, 2, INDIRECT>,
-        sgemm_avx2_fma::<3, 2, INDIRECT>,
-        sgemm_avx2_fma::<4, 2, INDIRECT>,
-        sgemm_avx2_fma::<5, 2, INDIRECT>,
-        sgemm_avx2_fma::<6, 2, INDIRECT>,
-    ]],
+    indirect: &[
+        &[
+            sgemm_avx2_fma::<1, 1, INDIRECT>,
+            sgemm_avx2_fma::<2, 1, INDIRECT>,
+            sgemm_avx2_fma::<3, 1, INDIRECT>,
+            sgemm_avx2_fma::<4, 1, INDIRECT>,
+            sgemm_avx2_fma::<5, 1, INDIRECT>,
+            sgemm_avx2_fma::<6, 1, INDIRECT>,
+        ],
+        &[
+            sgemm_avx2_fma::<1, 2, INDIRECT>,
+            sgemm_avx2_fma::<2, 2, INDIRECT>,
+            sgemm_avx2_fma::<3, 2, INDIRECT>,
+            sgemm_avx2_fma::<4, 2, INDIRECT>,
+            sgemm_avx2_fma::<5, 2, INDIRECT>,
+            sgemm_avx2_fma::<6, 2, INDIRECT>,
+        ],
+    ],
     gemv_rows: None,
     gemv_dot: &[dot_avx2_fma::<1, 2>, dot_avx2_fma::<2, 1>, dot_avx2_fma::<3, 1>],
     rows_short_plain: &[
