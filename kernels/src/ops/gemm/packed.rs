@@ -10,8 +10,9 @@ use crate::view::MatRef;
 /// `kc x NR` values, zero-padded; B of at most 3 columns (the kernel's dot-product widths)
 /// instead column by column, each column's `k` values contiguous, which the dot-product GEMV
 /// streams (panels would pad 3 columns to NR and leave that path unused). Build it with
-/// [`crate::Gemm::pack_b`], run it with [`crate::Gemm::run_packed`] (it runs on the microkernel it was packed for, whatever ISA the
-/// running `Gemm` names). `Send + Sync`: share one across threads.
+/// [`crate::Gemm::pack_b`], run it with [`crate::Gemm::run_packed`] (it runs on the
+/// microkernel it was packed for, whatever ISA the running `Gemm` names). `Send + Sync`: share
+/// one across threads.
 ///
 /// ```
 /// use lanes_kernels::{Activation, Epilogue, Gemm, MatMut, MatRef};

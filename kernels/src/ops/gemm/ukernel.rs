@@ -262,7 +262,8 @@ pub(crate) mod variant {
     /// Reads and writes only the first `Tile::cols` columns of B, C and bias (AVX-512 masks),
     /// so a partial panel of B can be read in place.
     pub const MASKED: u8 = 3;
-    /// Reads A through row pointers (`Tile::a_rows`); masked like `MASKED` on kernels with masked tiles (AVX-512, AVX2).
+    /// Reads A through row pointers (`Tile::a_rows`); masked like `MASKED` on kernels with
+    /// masked tiles (AVX-512, AVX2).
     pub const INDIRECT: u8 = 4;
 }
 

@@ -37,6 +37,9 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
     // MASKED: lanes of vector h inside the tile's `cols` columns.
     let masks: [__mmask16; NV] =
         core::array::from_fn(|h| ((1u32 << t.cols.saturating_sub(16 * h).min(16)) - 1) as __mmask16);
+    // Masked loads and stores: a row-pointer tile only when it is partial (masked stores,
+    // and masked loads of B, cost more).
+    let masked = VARIANT == MASKED || (VARIANT == INDIRECT && t.cols < 16 * NV);
     let (mut a, mut b, mut b_pack) = (t.a, t.b, t.b_pack);
     // `Tile::prefetch_next_a`: the next tile down reads the M rows of A after these.
     // (The driver sets it only on full tiles.)
@@ -164,10 +167,10 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
             // SAFETY: run r has run_len[r] steps and M row pointers, each to that many
             // readable values (the `Tile::a_rows` contract).
             let (rows, len) = unsafe { (core::array::from_fn(|i| *t.a_rows.add(r * M + i)), *t.run_len.add(r)) };
-            if t.cols >= 16 * NV {
-                rows_loop!(rows, 1, len, plain);
-            } else {
+            if masked {
                 rows_loop!(rows, 1, len, masked_load);
+            } else {
+                rows_loop!(rows, 1, len, plain);
             }
         }
     } else if prefetch_next_a {
@@ -191,8 +194,6 @@ pub(crate) unsafe fn sgemm_avx512<const M: usize, const NV: usize, const VARIANT
     // ReLU in one maxps, zero first: it yields v when v is NaN.
     let relu = t.act == Activation::Relu;
     let act = |v| if relu { _mm512_max_ps(_mm512_setzero_ps(), v) } else { activate(v, t.act) };
-    // A full row-pointer tile stores like a general one (masked stores cost more).
-    let masked = VARIANT == MASKED || (VARIANT == INDIRECT && t.cols < 16 * NV);
     for (i, row) in acc.iter().enumerate() {
         for (h, &v) in row.iter().enumerate() {
             // SAFETY: row i < M of the tile holds 16*NV contiguous values, bias as many (only
