@@ -16,7 +16,7 @@
 //! wasm-bindgen-test's.
 
 use lanes_kernels::ops::gemm::{registry, AvailableKernel, DotArgs, TileArgs, Variant, VariantKind};
-use lanes_kernels::Activation;
+use lanes_kernels::{Activation, KernelError};
 use lanes_testkit::{activation_slack, close, Rng, ACTIVATIONS};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -140,19 +140,11 @@ fn check_tile(
     }
 }
 
-/// Column counts a variant takes: every one for masked variants (and indirect ones of kernels
-/// with masked tiles), else its width.
+/// Column counts a variant takes (`AvailableKernel::masked_cols`): every one its last vector
+/// can hold for masked variants (and indirect ones of kernels with masked tiles), else its
+/// width.
 fn col_counts(kern: &AvailableKernel, v: &Variant) -> Vec<usize> {
-    if v.kind == VariantKind::Masked || (v.kind == VariantKind::Indirect && !masked_widths(kern).is_empty()) {
-        (1..=v.width).collect()
-    } else {
-        vec![v.width]
-    }
-}
-
-/// The widths of a kernel's masked variants.
-fn masked_widths(kern: &AvailableKernel) -> Vec<usize> {
-    kern.variants().iter().filter(|v| v.kind == VariantKind::Masked).map(|v| v.width).collect()
+    kern.masked_cols(v).collect()
 }
 
 fn tile_variants() -> Vec<(AvailableKernel, Variant)> {
@@ -263,6 +255,50 @@ fn direct_calls_refuse_operands_too_short() {
             kern.run_tile(&v, args).is_err()
         };
         assert!(refused, "{}: C one value short was accepted", v.name());
+    }
+}
+
+#[test]
+fn masked_tiles_refuse_column_counts_outside_their_last_vector() {
+    // A masked tile masks only its last vector: fewer columns than one vector less holds
+    // (which the narrower tile covers), none, or more than its width are typed errors.
+    for (kern, v) in tile_variants() {
+        let range = kern.masked_cols(&v);
+        if range.start() == range.end() {
+            continue;
+        }
+        let (m, w) = (v.m, v.width);
+        let (a, b) = (vec![0.0; m * 4], vec![0.0; 4 * w]);
+        for cols in [0, range.start() - 1, w + 1] {
+            let mut c = vec![0.0; m * w];
+            let args = TileArgs {
+                k: 4,
+                a: &a,
+                rsa: 1,
+                csa: m,
+                b: &b,
+                ldb: w,
+                c: &mut c,
+                rsc: w,
+                alpha: 1.0,
+                beta: 0.0,
+                bias: None,
+                act: Activation::Identity,
+                cols,
+                b_pack: None,
+                prefetch_next_a: false,
+            };
+            let result = if v.kind == VariantKind::Indirect {
+                kern.run_tile_indirect(&v, args, &[4], &vec![0; m])
+            } else {
+                kern.run_tile(&v, args)
+            };
+            assert!(
+                matches!(result, Err(KernelError::LengthMismatch { what: "masked tile columns", .. })),
+                "{}: {cols} columns gave {result:?}",
+                v.name()
+            );
+        }
     }
 }
 

@@ -99,6 +99,18 @@ impl AvailableKernel {
         self.0.variants()
     }
 
+    /// The `Tile::cols` values variant `v` takes: for a masked tile (and an indirect one of a
+    /// kernel with masked tiles) more columns than one vector fewer holds, up to its width
+    /// (the planner runs the narrowest that covers a panel); for the others its width.
+    pub fn masked_cols(&self, v: &Variant) -> std::ops::RangeInclusive<usize> {
+        let masks = v.kind == VariantKind::Masked || (v.kind == VariantKind::Indirect && !self.0.masked.is_empty());
+        if !masks {
+            return v.width..=v.width;
+        }
+        let granule = self.0.nr / self.0.masked.len();
+        (v.width.saturating_sub(granule) + 1)..=v.width
+    }
+
     /// Runs one tile variant on checked slices: the per-kernel tester's and the benches' way
     /// to call a kernel function directly. Every element the variant reads or writes must lie
     /// inside the slices, else a typed error.
@@ -165,7 +177,7 @@ impl AvailableKernel {
         let (m, k) = (v.m, args.k);
         // (Indirect tiles mask like the kernel's masked ones, when it has them.)
         let masked = v.kind == VariantKind::Masked || (v.kind == VariantKind::Indirect && !self.masked.is_empty());
-        if masked && !(1..=v.width).contains(&args.cols) {
+        if masked && !self.masked_cols(v).contains(&args.cols) {
             return Err(KernelError::LengthMismatch {
                 what: "masked tile columns",
                 expected: v.width,

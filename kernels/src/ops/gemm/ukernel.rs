@@ -32,9 +32,11 @@ pub(crate) struct Tile {
     /// `NR` bias values, or null for none.
     pub bias: *const f32,
     pub act: Activation,
-    /// Columns of the tile, `1..=NR`: the masked tiles ([`MicroKernel::masked`]) read B and
-    /// bias and read/write C only in these (B, C and bias then need only `cols` valid values
-    /// per row); the others use all NR.
+    /// Columns of the tile, `1..=NR`: the masked tiles ([`MicroKernel::masked`], and the
+    /// indirect ones of kernels with masked tiles) read B and bias and read/write C only in
+    /// these (B, C and bias then need only `cols` valid values per row); the others use all
+    /// NR. A masked tile `v` vectors wide takes more columns than `v - 1` vectors hold (the
+    /// narrowest that covers them: only its last vector is masked).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // only the AVX-512 tiles mask
     pub cols: usize,
     /// Null, or where [`MicroKernel::pack_b_tile`] copies the `k x NR` B values it reads

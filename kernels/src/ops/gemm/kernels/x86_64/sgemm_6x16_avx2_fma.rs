@@ -21,6 +21,51 @@ const B_PREFETCH_ROWS: isize = 16;
 /// Rows of B ahead that the wide GEMV tiles prefetch (as for AVX-512).
 const GEMV_PREFETCH_ROWS: isize = 2;
 
+// The K loop over row pointers, 4 steps per round, as in the AVX-512 tiles: no integer
+// chain of row strides beside the FMAs; B's offsets constant when B is a packed panel.
+// `$csa`: distance between a row's k steps (1, or M for packed panels). Expanded inside a
+// function generic over `M` and `NV`; `$acc` the accumulators, `$b` B's pointer (advanced).
+macro_rules! rows_loop {
+    ($acc:ident, $b:ident, $ldb:expr, $rows:expr, $csa:expr, $steps:expr, $load:expr) => {{
+        if $ldb == (8 * NV) as isize {
+            rows_loop!(@ $acc, $b, (8 * NV) as isize, $rows, $csa, $steps, $load);
+        } else {
+            rows_loop!(@ $acc, $b, $ldb, $rows, $csa, $steps, $load);
+        }
+    }};
+    (@ $acc:ident, $b:ident, $ldb:expr, $rows:expr, $csa:expr, $steps:expr, $load:expr) => {{
+        const UNROLL: usize = 4;
+        let rows: [*const f32; M] = $rows;
+        let steps: usize = $steps;
+        let mut step = |c: usize, b: *const f32| {
+            // SAFETY: step c < steps of every row is readable (the caller's row contract);
+            // one k step of B holds NR values.
+            unsafe {
+                let bv: [__m256; NV] = core::array::from_fn(|h| $load(h, b.add(8 * h)));
+                for (row, &ap) in $acc.iter_mut().zip(&rows) {
+                    let ai = _mm256_set1_ps(*ap.add(c * $csa));
+                    for (acc, &bh) in row.iter_mut().zip(&bv) {
+                        *acc = _mm256_fmadd_ps(ai, bh, *acc);
+                    }
+                }
+            }
+        };
+        let mut c = 0;
+        while c + UNROLL <= steps {
+            for u in 0..UNROLL {
+                step(c + u, $b.wrapping_offset((u as isize).wrapping_mul($ldb)));
+            }
+            $b = $b.wrapping_offset((UNROLL as isize).wrapping_mul($ldb));
+            c += UNROLL;
+        }
+        while c < steps {
+            step(c, $b);
+            $b = $b.wrapping_offset($ldb);
+            c += 1;
+        }
+    }};
+}
+
 /// `M x (8*NV)` tile: `NV = 2` for the GEMM tiles (`M <= 6`), `M = 1, NV = 12, 4, 2` for GEMV,
 /// `NV = 1, 2` for the masked and indirect tiles. `VARIANT`: [`GENERAL`], [`SHORT_PLAIN`],
 /// [`PACK_B`], [`MASKED`] or [`INDIRECT`] (masked like `MASKED` when `t.cols < 8*NV`).
@@ -36,13 +81,14 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
             prefetch_row(t.c.wrapping_offset(i as isize * t.rsc), 8 * NV);
         }
     }
-    // MASKED (and INDIRECT with fewer columns): lanes of vector h inside the tile's `cols`
-    // columns, as `vmaskmovps` masks (all bits of a lane set).
-    let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    let masks: [__m256i; NV] = core::array::from_fn(|h| {
-        let inside = t.cols.saturating_sub(8 * h).min(8) as i32;
-        _mm256_cmpgt_epi32(_mm256_set1_epi32(inside), lane)
-    });
+    // MASKED (and INDIRECT with fewer columns): the last vector's lanes inside the tile's
+    // `cols` columns, as a `vmaskmovps` mask (all bits of a lane set). The vectors before it
+    // are whole (a masked tile has `cols > 8*(NV-1)`): one mask register, not NV, beside the
+    // 12 accumulators (two made the 6x16 tiles spill accumulators).
+    let mask = {
+        let inside = t.cols.saturating_sub(8 * (NV - 1)).min(8) as i32;
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(inside), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+    };
     let masked = VARIANT == MASKED || (VARIANT == INDIRECT && t.cols < 8 * NV);
     let (mut a, mut b, mut b_pack) = (t.a, t.b, t.b_pack);
     // `Tile::prefetch_next_a`: prefetch the rows of the next tile down, one per k step.
@@ -67,9 +113,9 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
                 unsafe {
                     let mut bv = [_mm256_setzero_ps(); NV];
                     for (h, v) in bv.iter_mut().enumerate() {
-                        *v = if VARIANT == MASKED {
+                        *v = if VARIANT == MASKED && h == NV - 1 {
                             // Only the tile's `cols` columns of B are read (the rest are zero).
-                            _mm256_maskload_ps(b.add(8 * h), masks[h])
+                            _mm256_maskload_ps(b.add(8 * h), mask)
                         } else {
                             _mm256_loadu_ps(b.add(8 * h))
                         };
@@ -95,70 +141,24 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
             }
         };
     }
-    // The K loop over row pointers, 4 steps per round, as in the AVX-512 tiles: no integer
-    // chain of row strides beside the FMAs; B's offsets constant when B is a packed panel.
-    // `$csa`: distance between a row's k steps (1, or M for packed panels).
-    macro_rules! rows_loop {
-        ($rows:expr, $csa:expr, $steps:expr, $load:expr) => {{
-            if t.ldb == (8 * NV) as isize {
-                rows_loop!($rows, $csa, $steps, $load, (8 * NV) as isize);
-            } else {
-                rows_loop!($rows, $csa, $steps, $load, t.ldb);
-            }
-        }};
-        ($rows:expr, $csa:expr, $steps:expr, $load:expr, $ldb:expr) => {{
-            const UNROLL: usize = 4;
-            let rows: [*const f32; M] = $rows;
-            let steps: usize = $steps;
-            let mut step = |c: usize, b: *const f32| {
-                // SAFETY: step c < steps of every row is readable (the caller's row contract);
-                // one k step of B holds NR values.
-                unsafe {
-                    let bv: [__m256; NV] = core::array::from_fn(|h| $load(h, b.add(8 * h)));
-                    for (row, &ap) in acc.iter_mut().zip(&rows) {
-                        let ai = _mm256_set1_ps(*ap.add(c * $csa));
-                        for (acc, &bh) in row.iter_mut().zip(&bv) {
-                            *acc = _mm256_fmadd_ps(ai, bh, *acc);
-                        }
-                    }
-                }
-            };
-            let mut c = 0;
-            while c + UNROLL <= steps {
-                for u in 0..UNROLL {
-                    step(c + u, b.wrapping_offset((u as isize).wrapping_mul($ldb)));
-                }
-                b = b.wrapping_offset((UNROLL as isize).wrapping_mul($ldb));
-                c += UNROLL;
-            }
-            while c < steps {
-                step(c, b);
-                b = b.wrapping_offset($ldb);
-                c += 1;
-            }
-        }};
-    }
     // SAFETY: called by `rows_loop` on one k step of B, which holds the tile's columns.
     let plain = |_: usize, p: *const f32| unsafe { _mm256_loadu_ps(p) };
-    // SAFETY: as for `plain`; masked-off lanes are not read.
-    let masked_load = |h: usize, p: *const f32| unsafe { _mm256_maskload_ps(p, masks[h]) };
     if VARIANT == GENERAL && M > 1 && !prefetch_next_a && t.rsa == 1 && t.csa == M as isize {
         // A packed in M-row panels.
-        rows_loop!(core::array::from_fn(|i| a.wrapping_add(i)), M, t.k, plain);
+        rows_loop!(acc, b, t.ldb, core::array::from_fn(|i| a.wrapping_add(i)), M, t.k, plain);
     } else if VARIANT == GENERAL && M > 1 && !prefetch_next_a && t.csa == 1 {
         // Row-major A in place; `black_box` keeps LLVM from interleaving the strided row
         // streams (as in the AVX-512 tile).
         let rows = core::array::from_fn(|i| a.wrapping_offset((i as isize).wrapping_mul(t.rsa)));
-        rows_loop!(core::hint::black_box(rows), 1, t.k, plain);
+        rows_loop!(acc, b, t.ldb, core::hint::black_box(rows), 1, t.k, plain);
     } else if VARIANT == INDIRECT {
-        for r in 0..t.runs {
-            // SAFETY: run r has run_len[r] steps and M row pointers, each to that many
-            // readable values (the `Tile::a_rows` contract).
-            let (rows, len) = unsafe { (core::array::from_fn(|i| *t.a_rows.add(r * M + i)), *t.run_len.add(r)) };
+        // SAFETY: the `Tile::a_rows` contract holds (an INDIRECT tile); B holds the tile's
+        // columns for every k step (masked: only its `cols` columns are read).
+        unsafe {
             if masked {
-                rows_loop!(rows, 1, len, masked_load);
+                indirect_runs::<M, NV, true>(&mut acc, t, mask);
             } else {
-                rows_loop!(rows, 1, len, plain);
+                indirect_runs::<M, NV, false>(&mut acc, t, mask);
             }
         }
     } else if prefetch_next_a {
@@ -189,8 +189,8 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
                 let c = t.c.offset(i as isize * t.rsc).add(8 * h);
                 let bias = t.bias.wrapping_add(8 * h);
                 let mut v = _mm256_mul_ps(v, alpha);
-                if masked {
-                    let k = masks[h];
+                if masked && h == NV - 1 {
+                    let k = mask;
                     if t.beta != 0.0 {
                         v = _mm256_fmadd_ps(_mm256_maskload_ps(c, k), beta, v);
                     }
@@ -210,6 +210,41 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
             }
         }
     }
+}
+
+/// The K loop of the row-pointer (convolution) tile: its runs (`Tile::a_rows`), each `len` k
+/// steps of `M` row pointers, against B from `t.b`, added to `acc`. Not inlined: in the tile
+/// function the masks stayed live beside the 12 accumulators, and LLVM spilled accumulators
+/// on every round (the tile ran at half speed on Zen 3).
+///
+/// # Safety
+/// The `Tile` contract of an INDIRECT tile (masked: `mask` enables the last vector's columns
+/// of the `t.cols`); the CPU supports AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+#[inline(never)]
+unsafe fn indirect_runs<const M: usize, const NV: usize, const MASK: bool>(
+    acc: &mut [[__m256; NV]; M],
+    t: &Tile,
+    mask: __m256i,
+) {
+    let mut sums = *acc;
+    let mut b = t.b;
+    // SAFETY: called by `rows_loop` on one k step of B, which holds the tile's columns (only
+    // those `mask` enables of the last vector are read when masked).
+    let load = |h: usize, p: *const f32| unsafe {
+        if MASK && h == NV - 1 {
+            _mm256_maskload_ps(p, mask)
+        } else {
+            _mm256_loadu_ps(p)
+        }
+    };
+    for r in 0..t.runs {
+        // SAFETY: run r has run_len[r] steps and M row pointers, each to that many readable
+        // values (the `Tile::a_rows` contract).
+        let (rows, len) = unsafe { (core::array::from_fn(|i| *t.a_rows.add(r * M + i)), *t.run_len.add(r)) };
+        rows_loop!(sums, b, t.ldb, rows, 1, len, load);
+    }
+    *acc = sums;
 }
 
 /// Dot-product GEMV against `N` columns (`ukernel::GemvDotFn`): 4 rows x N ymm accumulators,
