@@ -33,8 +33,13 @@ pub(crate) const DIRECT_MAX_CIN: usize = 4;
 /// so a partial last vector of channels loads weights and bias whole.
 const CO_ALIGN: usize = 16;
 
-/// Pixels computed together.
+/// Pixels computed together: 8, and 6 with 8-lane vectors (AVX2, 16 registers) unless the
+/// pixels are adjacent values (one input channel, stride 1). LLVM issues all of a block's
+/// broadcasts before its multiply-adds, so 8 pixels held 8 accumulators + 8 broadcasts + the
+/// weights and spilled on every tap (Zen 3: the RGB stem layer 1.5-1.9x faster with 6; the grey
+/// MNIST layer, whose broadcasts are offsets of one address, 10% slower).
 const PIXELS: usize = 8;
+const PIXELS_8_LANES: usize = 6;
 
 /// Most output pixels of a segment (the buffer holds the input under them).
 const SEGMENT: usize = 64;
@@ -556,7 +561,7 @@ struct Pixels<'a> {
 
 impl Pixels<'_> {
     /// Pixels `ox..ox + len` of one segment, `Q` vectors of channels from `co`: in blocks of
-    /// 8 pixels, of 4 below 8, one by one below 4.
+    /// [`PIXELS`] pixels (or [`PIXELS_8_LANES`]), of half that below, one by one below half.
     ///
     /// # Safety
     /// As [`Pixels::block`] for pixels `0..len` from `base`.
@@ -571,16 +576,39 @@ impl Pixels<'_> {
     ) {
         // SAFETY: the caller's contract.
         unsafe {
-            if len >= PIXELS && len % PIXELS == PIXELS / 2 {
+            if V::N == 8 && step != 1 {
+                self.segment_in::<V, PIXELS_8_LANES, { PIXELS_8_LANES / 2 }, Q>(base, step, out, ox, len);
+            } else {
+                self.segment_in::<V, PIXELS, { PIXELS / 2 }, Q>(base, step, out, ox, len);
+            }
+        }
+    }
+
+    /// [`Pixels::segment`] in blocks of `P` pixels (`HALF = P / 2`).
+    ///
+    /// # Safety
+    /// As [`Pixels::segment`].
+    #[inline(always)]
+    unsafe fn segment_in<V: F32Vector, const P: usize, const HALF: usize, const Q: usize>(
+        &self,
+        base: *const f32,
+        step: usize,
+        out: &mut [MaybeUninit<f32>],
+        ox: usize,
+        len: usize,
+    ) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            if len >= P && len % P == HALF {
                 // Exactly half a block left (a 28-pixel row: 8 + 8 + 8 + 4): a half block
                 // instead of an overlapping whole one, which would compute 4 pixels twice.
-                let whole = len - PIXELS / 2;
-                self.blocks::<V, PIXELS, Q>(base, step, out, ox, whole);
-                self.blocks::<V, { PIXELS / 2 }, Q>(base.add(whole * step), step, out, ox + whole, PIXELS / 2);
-            } else if len >= PIXELS {
-                self.blocks::<V, PIXELS, Q>(base, step, out, ox, len);
-            } else if len >= PIXELS / 2 {
-                self.blocks::<V, { PIXELS / 2 }, Q>(base, step, out, ox, len);
+                let whole = len - HALF;
+                self.blocks::<V, P, Q>(base, step, out, ox, whole);
+                self.blocks::<V, HALF, Q>(base.add(whole * step), step, out, ox + whole, HALF);
+            } else if len >= P {
+                self.blocks::<V, P, Q>(base, step, out, ox, len);
+            } else if len >= HALF {
+                self.blocks::<V, HALF, Q>(base, step, out, ox, len);
             } else {
                 self.blocks::<V, 1, Q>(base, step, out, ox, len);
             }
