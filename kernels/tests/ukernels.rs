@@ -225,35 +225,49 @@ fn gemv_rows_variants() {
     }
 }
 
+/// Runs variant `v` directly on a depth-4 tile of zeros (A packed, B `v.width` wide) into `c`
+/// with `cols` columns: the indirect variants through one run of row pointers.
+fn run_depth_4(
+    kern: &AvailableKernel,
+    v: &Variant,
+    c: &mut [f32],
+    cols: usize,
+    b_pack: Option<&mut [f32]>,
+) -> Result<(), KernelError> {
+    let (m, w) = (v.m, v.width);
+    let (a, b) = (vec![0.0; m * 4], vec![0.0; 4 * w]);
+    let args = TileArgs {
+        k: 4,
+        a: &a,
+        rsa: 1,
+        csa: m,
+        b: &b,
+        ldb: w,
+        c,
+        rsc: w,
+        alpha: 1.0,
+        beta: 0.0,
+        bias: None,
+        act: Activation::Identity,
+        cols,
+        b_pack,
+        prefetch_next_a: false,
+    };
+    if v.kind == VariantKind::Indirect {
+        kern.run_tile_indirect(v, args, &[4], &vec![0; m])
+    } else {
+        kern.run_tile(v, args)
+    }
+}
+
 #[test]
 fn direct_calls_refuse_operands_too_short() {
     for (kern, v) in tile_variants() {
-        let (m, w) = (v.m, v.width);
-        let (a, b) = (vec![0.0; m * 4], vec![0.0; 4 * w]);
-        let mut c = vec![0.0; m * w - 1];
+        let w = v.width;
+        let mut c = vec![0.0; v.m * w - 1];
         let mut b_pack = vec![0.0; 4 * w];
-        let args = TileArgs {
-            k: 4,
-            a: &a,
-            rsa: 1,
-            csa: m,
-            b: &b,
-            ldb: w,
-            c: &mut c,
-            rsc: w,
-            alpha: 1.0,
-            beta: 0.0,
-            bias: None,
-            act: Activation::Identity,
-            cols: w,
-            b_pack: (v.kind == VariantKind::PackB).then_some(&mut b_pack[..]),
-            prefetch_next_a: false,
-        };
-        let refused = if v.kind == VariantKind::Indirect {
-            kern.run_tile_indirect(&v, args, &[4], &vec![0; m]).is_err()
-        } else {
-            kern.run_tile(&v, args).is_err()
-        };
+        let b_pack = (v.kind == VariantKind::PackB).then_some(&mut b_pack[..]);
+        let refused = run_depth_4(&kern, &v, &mut c, w, b_pack).is_err();
         assert!(refused, "{}: C one value short was accepted", v.name());
     }
 }
@@ -267,32 +281,9 @@ fn masked_tiles_refuse_column_counts_outside_their_last_vector() {
         if range.start() == range.end() {
             continue;
         }
-        let (m, w) = (v.m, v.width);
-        let (a, b) = (vec![0.0; m * 4], vec![0.0; 4 * w]);
-        for cols in [0, range.start() - 1, w + 1] {
-            let mut c = vec![0.0; m * w];
-            let args = TileArgs {
-                k: 4,
-                a: &a,
-                rsa: 1,
-                csa: m,
-                b: &b,
-                ldb: w,
-                c: &mut c,
-                rsc: w,
-                alpha: 1.0,
-                beta: 0.0,
-                bias: None,
-                act: Activation::Identity,
-                cols,
-                b_pack: None,
-                prefetch_next_a: false,
-            };
-            let result = if v.kind == VariantKind::Indirect {
-                kern.run_tile_indirect(&v, args, &[4], &vec![0; m])
-            } else {
-                kern.run_tile(&v, args)
-            };
+        for cols in [0, range.start() - 1, v.width + 1] {
+            let mut c = vec![0.0; v.m * v.width];
+            let result = run_depth_4(&kern, &v, &mut c, cols, None);
             assert!(
                 matches!(result, Err(KernelError::LengthMismatch { what: "masked tile columns", .. })),
                 "{}: {cols} columns gave {result:?}",
