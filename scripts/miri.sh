@@ -19,8 +19,9 @@ if ! cargo "+$NIGHTLY" miri --version >/dev/null 2>&1; then
   [ "${MIRI_OPTIONAL:-0}" = 1 ] && exit 0
   exit 1
 fi
-# Its own target directory (Miri's artefacts do not mix with the normal ones).
-export CARGO_TARGET_DIR="${MIRI_TARGET_DIR:-target/miri}"
+# Its own target directories, one per ISA (Miri's artefacts do not mix with the normal ones):
+# the two runs go in parallel, as Miri interprets on one core.
+target_base="${MIRI_TARGET_DIR:-target/miri}"
 # LANES_ISA is set inside the interpreted program per run below (-Zmiri-env-set: with
 # -Zmiri-env-forward the host's LANES_ISA did not reach the tests on this nightly). Leaks are
 # not errors (rayon's global pool outlives the tests, and one registry test leaks its names on
@@ -38,9 +39,9 @@ run() {
   cargo "+$NIGHTLY" miri test -q -p lanes-kernels "${args[@]}" -- "$@"
 }
 
-for isa in scalar portable; do
-  printf '\n[miri] LANES_ISA=%s\n' "$isa"
-  t0=$SECONDS
+subset() { # isa
+  local isa="$1" t0=$SECONDS
+  export CARGO_TARGET_DIR="$target_base/$isa"
   export MIRIFLAGS="$base_flags -Zmiri-env-set=LANES_ISA=$isa"
   run lib
   run gemm zero_sizes_are_fine extreme_strides_on_single_rows_and_columns raw_api_checks_aliasing_and_strides \
@@ -48,4 +49,21 @@ for isa in scalar portable; do
   run ukernels direct_calls_refuse_operands_too_short
   run miri_subset
   printf '[miri] LANES_ISA=%s: %ss\n' "$isa" $((SECONDS - t0))
+}
+
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+pids=()
+for isa in scalar portable; do
+  subset "$isa" >"$logs/$isa" 2>&1 &
+  pids+=($!)
 done
+failed=0
+for i in 0 1; do
+  wait "${pids[$i]}" || failed=1
+done
+for isa in scalar portable; do
+  printf '\n[miri] LANES_ISA=%s\n' "$isa"
+  cat "$logs/$isa"
+done
+[ "$failed" = 0 ] || { echo "[miri] a run failed (output above)" >&2; exit 1; }

@@ -27,7 +27,9 @@ pub struct MachineInfo {
     pub logical_cpus: usize,
     /// Vector features that matter here, as detected at run time.
     pub features: Vec<String>,
-    /// `cache size` from /proc/cpuinfo (per core L2 on most x86 guests).
+    /// The data caches lanes' planner sizes its blocks from (`lanes_kernels::CacheSizes`, read
+    /// from CPUID or sysfs), e.g. `L1d 32 KiB, L2 512 KiB, L3 32 MiB`; else `cache size` from
+    /// /proc/cpuinfo.
     pub cache: String,
     pub date_utc: String,
     pub rustc: String,
@@ -62,13 +64,27 @@ impl MachineInfo {
             microarch: arch.name,
             logical_cpus,
             features,
-            cache: field("cache size").unwrap_or_else(|| "unknown".into()),
+            cache: lanes_kernels::CacheSizes::detected().map(cache_sizes).unwrap_or_else(|| {
+                field("cache size").map_or_else(|| "unknown".into(), |c| format!("{c} (/proc/cpuinfo)"))
+            }),
             date_utc: utc_now(),
             rustc: rustc_version(),
             lanes_isa: lanes_kernels::Isa::selected().map(|i| i.name().to_string()).unwrap_or_else(|e| e.to_string()),
             openblas: openblas_info(),
         }
     }
+}
+
+/// `L1d 32 KiB, L2 512 KiB, L3 32 MiB`.
+fn cache_sizes(c: lanes_kernels::CacheSizes) -> String {
+    let size = |b: usize| {
+        if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
+            format!("{} MiB", b >> 20)
+        } else {
+            format!("{} KiB", b >> 10)
+        }
+    };
+    format!("L1d {}, L2 {}, L3 {}", size(c.l1d), size(c.l2), size(c.l3))
 }
 
 /// A microarchitecture: the name for the report and the short form for the machine's slug.
@@ -251,6 +267,13 @@ mod tests {
         assert_eq!(at(951_782_400 + 3661), "2000-02-29 01:01 UTC");
         assert_eq!(at(1_795_000_000), "2026-11-18 11:06 UTC");
         assert_eq!(utc_now().len(), at(0).len());
+    }
+
+    #[test]
+    fn cache_sizes_in_the_report() {
+        let c = lanes_kernels::CacheSizes { l1d: 48 << 10, l2: 2 << 20, l3: 105 << 20 };
+        assert_eq!(cache_sizes(c), "L1d 48 KiB, L2 2 MiB, L3 105 MiB");
+        assert_eq!(cache_sizes(lanes_kernels::CacheSizes::FALLBACK), "L1d 32 KiB, L2 512 KiB, L3 32 MiB");
     }
 
     fn short(vendor: &str, family: u32, model: u32, flags: &[&str]) -> String {

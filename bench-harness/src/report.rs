@@ -98,7 +98,7 @@ pub fn render(inp: &ReportInput<'_>) -> String {
     let _ = writeln!(s, "| vendor / family / model | {} / {} / {} |", m.vendor, num(m.family), num(m.model));
     let _ = writeln!(s, "| machine (results folder) | {} |", m.slug);
     let _ = writeln!(s, "| logical CPUs | {} |", m.logical_cpus);
-    let _ = writeln!(s, "| cache (per core, /proc/cpuinfo) | {} |", m.cache);
+    let _ = writeln!(s, "| data caches (L1d, L2 per core) | {} |", m.cache);
     let _ = writeln!(s, "| vector features | {} |", m.features.join(" "));
     let _ = writeln!(s, "| lanes ISA (`lanes` row) | {} |", m.lanes_isa);
     let _ = writeln!(s, "| OpenBLAS | {} |", m.openblas);

@@ -32,6 +32,7 @@
 mod activation;
 mod awake;
 mod buffer;
+mod cache;
 mod error;
 mod isa;
 #[cfg(feature = "ndarray")]
@@ -42,6 +43,7 @@ mod view;
 
 pub use activation::Activation;
 pub use awake::{on_pool_thread, with_awake_workers};
+pub use cache::CacheSizes;
 pub use error::KernelError;
 pub use isa::Isa;
 pub use ops::eltwise::Eltwise;

@@ -126,6 +126,11 @@ fn dense_sweep_of_geometries() {
         // inside a tap on every kernel (KH*KW*C_in = 900).
         (Conv2dParams::new(5, 20, (3, 3)).padding(Padding::uniform(1)), (1, 6, 6)),
         (Conv2dParams::new(100, 20, (3, 3)).padding(Padding::uniform(1)), (2, 5, 4)),
+        // Rows wide enough for whole tiles away from the padding, whose taps of one input row
+        // merge into one run (stride 1 and 2; a depth block cutting taps; batches).
+        (Conv2dParams::new(8, 20, (3, 3)).padding(Padding::uniform(1)), (2, 4, 19)),
+        (Conv2dParams::new(6, 16, (3, 3)).stride(2, 2).padding(Padding::Same), (1, 5, 29)),
+        (Conv2dParams::new(100, 20, (3, 3)).padding(Padding::uniform(1)), (1, 3, 16)),
         // At most 3 output channels: filters kept column-major for the dot-product GEMV, read
         // as a strided B by the implicit GEMM and by the 1x1 GEMM.
         (Conv2dParams::new(9, 1, (3, 3)).padding(Padding::Same), (2, 5, 6)),

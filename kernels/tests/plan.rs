@@ -79,6 +79,55 @@ fn prepacked_b_plans_the_prepacked_path() {
     }
 }
 
+/// Prepacked B that stays in L2 whole: each task runs all depth blocks of its rows (C stays in
+/// cache between them); larger B or a single depth block: the blocks one after another. Beta,
+/// bias and activation (first and last depth block) give the reference's values either way,
+/// on one thread and (natively) on two.
+#[test]
+fn small_prepacked_b_runs_every_depth_block_in_one_task() {
+    let l2 = lanes_kernels::CacheSizes::for_planning().l2;
+    let sequential_gemms = isas().into_iter().map(sequential);
+    // Natively also on two threads.
+    #[cfg(not(target_arch = "wasm32"))]
+    let gemms: Vec<Gemm> = sequential_gemms
+        .chain(isas().into_iter().map(|isa| Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon)))
+        .collect();
+    #[cfg(target_arch = "wasm32")]
+    let gemms: Vec<Gemm> = sequential_gemms.collect();
+    let run = |g: &Gemm| {
+        let kern = g.kernel_for(64, 64, 1024).unwrap();
+        let isa = kern.isa;
+        for (m, n, k) in [(2 * kern.mc + 7, 20, 2 * kern.kc + 5), (40, 2048, 2 * kern.kc + 5), (40, 20, kern.kc)] {
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
+            let bias: Vec<f32> = (0..n).map(|j| j as f32 - 3.0).collect();
+            let c0: Vec<f32> = (0..m * n).map(|i| (i % 7) as f32).collect();
+            let packed = g.pack_b(MatRef::row_major(&b, k, n).unwrap()).unwrap();
+            let mut c = c0.clone();
+            let av = MatRef::row_major(&a, m, k).unwrap();
+            let s = g.plan_packed(1.0, av, &packed, &mut MatMut::row_major(&mut c, m, n).unwrap()).unwrap();
+            let Strategy::Blocked(p) = s else { panic!("{isa}: {m}x{n}x{k} not blocked: {s:?}") };
+            let in_task = k > kern.depth_block(k) && k * n * 4 <= l2 / 2;
+            assert_eq!(p.depth_in_task, in_task, "{isa} {m}x{n}x{k}: L2 {l2}");
+            assert_eq!(in_task, n == 20 && k > kern.kc, "{isa} {m}x{n}x{k}: L2 {l2}: not the case meant");
+            let epi = Epilogue::new(Some(&bias), lanes_kernels::Activation::Relu);
+            g.run_packed(2.0, av, &packed, 0.5, MatMut::row_major(&mut c, m, n).unwrap(), &epi).unwrap();
+            for i in 0..m {
+                for j in 0..n {
+                    let dot: f64 = (0..k).map(|p| a[i * k + p] as f64 * b[p * n + j] as f64).sum();
+                    let want = (2.0 * dot + 0.5 * c0[i * n + j] as f64 + bias[j] as f64).max(0.0);
+                    // Integer-valued products: exact in f32 up to 2^24.
+                    assert_eq!(c[i * n + j] as f64, want, "{isa} {m}x{n}x{k} ({i}, {j})");
+                }
+            }
+        }
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| gemms.iter().for_each(run));
+    #[cfg(target_arch = "wasm32")]
+    gemms.iter().for_each(run);
+}
+
 #[test]
 fn narrow_prepacked_b_plans_the_dot_product_gemv() {
     for isa in isas() {

@@ -207,10 +207,21 @@ unsafe fn blocked(kern: AvailableKernel, p: &Problem, plan: &BlockedPlan) {
     // Depth blocks: pc = 0, kc, 2*kc, ... (one block of depth 0 when k = 0).
     let depth_blocks = (0..k.div_ceil(plan.kc.max(1)).max(1)).map(|i| i * plan.kc);
     // One parallel section per (jc, pc) block (all depth blocks inside each task instead lose
-    // the B blocks' L2 reuse across row blocks).
+    // the B blocks' L2 reuse across row blocks), unless all of B stays in L2 (`depth_in_task`).
     for jc in (0..p.n).step_by(plan.nc) {
         let nc = plan.nc.min(p.n - jc);
         let split = TaskSplit::new(&kern, p.m, nc, threads, splits_rows(&kern, plan, p.m));
+        if let (true, BSource::Packed(pb)) = (plan.depth_in_task, p.b) {
+            for_each_task(split.tasks, threads, |t| {
+                for pc in depth_blocks.clone() {
+                    let blk = Block::new(p, plan, k, jc, nc, pc);
+                    let src = PanelSource::Packed { ptr: ReadPtr(pb.block_ptr(pc, jc)), kc: blk.kc };
+                    // SAFETY: forwarded contract; `src` describes this block's B panels.
+                    unsafe { run_task(kern, p, &blk, src, plan.a, &split, t) }
+                }
+            });
+            continue;
+        }
         for pc in depth_blocks.clone() {
             let blk = Block::new(p, plan, k, jc, nc, pc);
             let tasks = |src: PanelSource| {
