@@ -278,8 +278,8 @@ fn plan_indirect(kern: &MicroKernel, p: &Problem, k: usize, threads: usize) -> S
 
 /// Whether a prepacked B of `k x n` in depth blocks of `kc` runs [`BlockedPlan::depth_in_task`]:
 /// more than one depth block, and all of B in half of this CPU's L2 (each task reads all of it
-/// for every row block). Zen 3: the 3136x64x576 GEMM +7% at one thread, the MNIST CNN's
-/// 32 -> 64 layer +12% at two (one join instead of two); docs/gemm-tuning.md.
+/// for every row block). Zen 3, with the AVX2 KC then 256: the 3136x64x576 GEMM +7% at one
+/// thread, the MNIST CNN's 32 -> 64 layer +12% at two (one join instead of two).
 pub(crate) fn depth_blocks_in_task(k: usize, kc: usize, n: usize) -> bool {
     k > kc && k.saturating_mul(n).saturating_mul(4) <= CacheSizes::for_planning().l2 / 2
 }
