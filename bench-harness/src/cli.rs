@@ -15,6 +15,17 @@ pub enum IsaRows {
     None,
 }
 
+/// When the AVX2-tier pass runs (see [`Options::avx2_tier`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Avx2Tier {
+    /// When the CPU has AVX-512 (and AVX2): the main rows then measure AVX-512.
+    Auto,
+    /// Whenever the CPU has AVX2 and FMA.
+    On,
+    /// Never.
+    Off,
+}
+
 /// lanes-bench: lanes' GEMM against matrixmultiply, gemm, OpenBLAS, ONNX Runtime and a naive loop.
 ///
 /// Writes gemm.jsonl, peak.json, machine.json, report.md and gemm.svg into
@@ -84,6 +95,11 @@ pub struct Options {
     #[arg(long)]
     pub no_models: bool,
 
+    /// A GEMM pass at 1 thread of lanes forced to AVX2 against peers limited to AVX2 (OpenBLAS
+    /// with OPENBLAS_CORETYPE=Haswell, matrixmultiply): gemm-avx2.jsonl and a report section
+    #[arg(long, value_name = "WHEN", value_enum, default_value = "auto")]
+    pub avx2_tier: Avx2Tier,
+
     /// Internal: run one thread count and print measurements as JSON lines.
     #[arg(long, hide = true)]
     pub worker: bool,
@@ -134,6 +150,28 @@ impl Options {
         a
     }
 
+    /// Whether the AVX2-tier pass runs on a CPU with (or without) AVX-512 and AVX2+FMA.
+    pub fn avx2_tier(&self, has_avx512: bool, has_avx2: bool) -> bool {
+        has_avx2
+            && match self.avx2_tier {
+                Avx2Tier::Auto => has_avx512,
+                Avx2Tier::On => true,
+                Avx2Tier::Off => false,
+            }
+    }
+
+    /// Arguments for the AVX2-tier worker: the GEMM shapes at 1 thread, lanes and the peers
+    /// that can be held to AVX2 in a process of their own (its environment does the holding).
+    pub fn avx2_tier_worker_args(&self) -> Vec<String> {
+        let mut a = self.worker_args(1);
+        // Later options win (`args_override_self`).
+        a.extend(
+            ["--impls", "lanes,lanes-packed,openblas,matrixmultiply", "--isa-rows", "none", "--no-conv", "--no-models"]
+                .map(String::from),
+        );
+        a
+    }
+
     /// Whether `lanes-<isa>` rows run at `threads`.
     pub fn per_isa_rows(&self, threads: usize) -> bool {
         match self.isa_rows {
@@ -151,6 +189,21 @@ mod tests {
 
     fn p(args: &[&str]) -> Result<Options, clap::Error> {
         Options::try_parse_from(std::iter::once("lanes-bench").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn avx2_tier_pass() {
+        let d = p(&[]).unwrap();
+        assert_eq!(d.avx2_tier, Avx2Tier::Auto);
+        assert!(d.avx2_tier(true, true) && !d.avx2_tier(false, true) && !d.avx2_tier(true, false));
+        let on = p(&["--avx2-tier", "on", "--impls", "gemm", "--quick"]).unwrap();
+        assert!(on.avx2_tier(false, true) && !on.avx2_tier(false, false));
+        assert!(!p(&["--avx2-tier=off"]).unwrap().avx2_tier(true, true));
+        let w = Options::try_parse_from(std::iter::once("x".to_string()).chain(on.avx2_tier_worker_args())).unwrap();
+        assert!(w.worker && w.quick && w.no_conv && w.no_models);
+        assert_eq!((w.threads.as_slice(), w.isa_rows), (&[1][..], IsaRows::None));
+        assert_eq!(w.only(), ["lanes", "lanes-packed", "openblas", "matrixmultiply"]);
+        assert!(p(&["--avx2-tier", "sometimes"]).is_err());
     }
 
     #[test]

@@ -63,6 +63,13 @@ fn worker_main(opts: &Options) -> Res<()> {
     std::env::set_var("MATMUL_NUM_THREADS", threads.to_string());
     #[cfg(feature = "openblas")]
     lanes_bench::openblas::set_threads(threads);
+    #[cfg(feature = "openblas")]
+    if let Ok(core) = std::env::var("OPENBLAS_CORETYPE") {
+        eprintln!(
+            "[{threads}t] OpenBLAS runs its {} kernels (OPENBLAS_CORETYPE={core})",
+            lanes_bench::openblas::corename()
+        );
+    }
     let (shapes, _) = load_shapes(opts)?;
     let roster = RosterOptions { per_isa_rows: opts.per_isa_rows(threads), only: opts.only() };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
@@ -97,9 +104,15 @@ fn load_conv_layers(opts: &Options) -> Res<Vec<lanes_bench::conv_suite::ConvLaye
 
 /// Runs one worker process and collects its measurements.
 fn run_worker(opts: &Options, threads: usize) -> Res<Vec<Measurement>> {
+    run_worker_with(opts.worker_args(threads), threads, &[])
+}
+
+/// A worker process with these arguments and extra environment variables.
+fn run_worker_with(args: Vec<String>, threads: usize, env: &[(&str, &str)]) -> Res<Vec<Measurement>> {
     let exe = std::env::current_exe()?;
     let mut child = Command::new(exe)
-        .args(opts.worker_args(threads))
+        .args(args)
+        .envs(env.iter().copied())
         .env("MATMUL_NUM_THREADS", threads.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -199,6 +212,17 @@ fn driver_main(opts: &Options) -> Res<()> {
     for &t in &opts.threads {
         measurements.extend(run_worker(opts, t)?);
     }
+    let has = |f: &str| machine.features.iter().any(|x| x == f);
+    if opts.avx2_tier(has("avx512f"), has("avx2") && has("fma")) {
+        // In a process of its own: OpenBLAS reads OPENBLAS_CORETYPE when it loads, lanes
+        // LANES_ISA at its first call.
+        eprintln!("lanes-bench: AVX2 tier: lanes forced to AVX2, OpenBLAS held to its Haswell kernels, 1 thread");
+        let env = [("LANES_ISA", "avx2"), ("OPENBLAS_CORETYPE", "Haswell")];
+        for mut m in run_worker_with(opts.avx2_tier_worker_args(), 1, &env)? {
+            m.suite = report::AVX2_TIER_SUITE.into();
+            measurements.push(m);
+        }
+    }
     peak_runs.merge(PeakRuns::measure(&opts.threads, reps, run_ms));
     let peaks = peak_runs.summary();
     eprintln!("lanes-bench: peaks, best of before and after:");
@@ -216,6 +240,12 @@ fn driver_main(opts: &Options) -> Res<()> {
     if !eltwise_ms.is_empty() {
         let jsonl: String = build_records(&eltwise_ms, &peaks).iter().map(|r| r.to_json_line() + "\n").collect();
         std::fs::write(out.join("eltwise.jsonl"), jsonl)?;
+    }
+    let (avx2_ms, measurements): (Vec<Measurement>, Vec<Measurement>) =
+        measurements.into_iter().partition(|m| m.suite == report::AVX2_TIER_SUITE);
+    if !avx2_ms.is_empty() {
+        let jsonl: String = build_records(&avx2_ms, &peaks).iter().map(|r| r.to_json_line() + "\n").collect();
+        std::fs::write(out.join("gemm-avx2.jsonl"), jsonl)?;
     }
     let (conv_ms, measurements): (Vec<Measurement>, Vec<Measurement>) =
         measurements.into_iter().partition(|m| m.suite == "conv");
@@ -262,6 +292,7 @@ fn driver_main(opts: &Options) -> Res<()> {
         run_notes: &run_notes,
         docs_link: &runs::docs_link(out),
     });
+    let md = if avx2_ms.is_empty() { md } else { md + &report::render_avx2_tier(&avx2_ms) };
     let md = if conv_ms.is_empty() { md } else { md + &lanes_bench::conv_suite::render(&conv_ms, &opts.threads) };
     let md =
         if eltwise_ms.is_empty() { md } else { md + &lanes_bench::eltwise_suite::render(&eltwise_ms, &opts.threads) };

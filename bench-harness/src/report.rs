@@ -275,6 +275,28 @@ pub fn render(inp: &ReportInput<'_>) -> String {
     s
 }
 
+/// The `suite` of the AVX2-tier pass's measurements (`--avx2-tier`).
+pub const AVX2_TIER_SUITE: &str = "gemm-avx2";
+
+/// The AVX2-tier section: lanes forced to AVX2 against the peers held to AVX2, 1 thread.
+pub fn render_avx2_tier(ms: &[Measurement]) -> String {
+    let core = ms.iter().find(|m| m.impl_name == crate::peers::OPENBLAS).map_or("—", |m| m.isa.as_str());
+    format!(
+        "\n## GEMM, AVX2 tier (`--avx2-tier`)\n\n\
+         lanes forced to AVX2 (`LANES_ISA=avx2`) against the peers that can be held to AVX2 in a \
+         process of their own: OpenBLAS with `OPENBLAS_CORETYPE=Haswell` (its kernels: `{core}`) \
+         and matrixmultiply (AVX2+FMA kernels on x86-64 whatever the CPU). The gemm crate and ONNX \
+         Runtime are left out: their AVX-512 paths are chosen when they are built or loaded. \
+         Raw numbers in `gemm-avx2.jsonl` (efficiency against the ymm FMA peak).\n"
+    ) + &suite_tables(
+        ms,
+        &[1],
+        "shape",
+        &[crate::peers::LANES, crate::peers::LANES_PACKED, crate::peers::OPENBLAS, crate::peers::MATRIXMULTIPLY],
+        &[crate::peers::OPENBLAS, crate::peers::MATRIXMULTIPLY],
+    )
+}
+
 /// A per-thread-count table of one suite's measurements: a row per case (in the order
 /// measured), the throughput of each of `impls`, and lanes' ratio to each of `ratios_to`
 /// (ratio of medians, paired in parentheses). Used by the convolution and row-op sections.
@@ -332,6 +354,20 @@ mod tests {
     use super::*;
     use crate::record::build_records;
     use crate::record::tests::{fake, fake_peaks};
+
+    #[test]
+    fn avx2_tier_section() {
+        let ms = vec![
+            Measurement { suite: AVX2_TIER_SUITE.into(), ..fake("256x256x256", "lanes", "avx2", 1, 90.0) },
+            Measurement { suite: AVX2_TIER_SUITE.into(), ..fake("256x256x256", "openblas", "Haswell", 1, 100.0) },
+            Measurement { suite: AVX2_TIER_SUITE.into(), ..fake("256x256x256", "matrixmultiply", "avx2", 1, 60.0) },
+        ];
+        let md = render_avx2_tier(&ms);
+        assert!(md.contains("## GEMM, AVX2 tier"), "{md}");
+        assert!(md.contains("(its kernels: `Haswell`)"), "{md}");
+        assert!(md.contains("| shape | lanes | lanes-packed | openblas | matrixmultiply |"), "{md}");
+        assert!(md.contains("| 256x256x256 | 90.0 | — | 100.0 | 60.0 | 0.90x"), "{md}");
+    }
 
     #[test]
     fn report_on_fake_data() {
