@@ -151,6 +151,9 @@ unsafe fn sgemm_avx2_fma<const M: usize, const NV: usize, const VARIANT: u8>(t: 
         // streams (as in the AVX-512 tile).
         let rows = core::array::from_fn(|i| a.wrapping_offset((i as isize).wrapping_mul(t.rsa)));
         rows_loop!(acc, b, t.ldb, core::hint::black_box(rows), 1, t.k, plain);
+    } else if VARIANT == PACK_B && M > 1 && (t.csa == 1 || (t.rsa == 1 && t.csa == M as isize)) {
+        // SAFETY: the PACK_B contract; see `pack_b_runs`.
+        unsafe { pack_b_rows::<M, NV>(&mut acc, t) };
     } else if VARIANT == INDIRECT {
         // SAFETY: the `Tile::a_rows` contract holds (an INDIRECT tile); B holds the tile's
         // columns for every k step (masked: only its `cols` columns are read).
@@ -243,6 +246,45 @@ unsafe fn indirect_runs<const M: usize, const NV: usize, const MASK: bool>(
         // values (the `Tile::a_rows` contract).
         let (rows, len) = unsafe { (core::array::from_fn(|i| *t.a_rows.add(r * M + i)), *t.run_len.add(r)) };
         rows_loop!(sums, b, t.ldb, rows, 1, len, load);
+    }
+    *acc = sums;
+}
+
+/// The packing tile's K loop: A through row pointers (as the general tiles), B read in place
+/// (prefetched `B_PREFETCH_ROWS` ahead) and copied to `t.b_pack` as it goes. Its own function,
+/// not `k_loop`'s chain of row strides: Zen 3, 16x768x768 +12-16%, 24x768x768 +9%.
+///
+/// # Safety
+/// The `Tile` contract of a PACK_B tile; the CPU supports AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+#[inline(never)]
+unsafe fn pack_b_rows<const M: usize, const NV: usize>(acc: &mut [[__m256; NV]; M], t: &Tile) {
+    let mut sums = *acc;
+    let (mut b, mut bp, ldb) = (t.b, t.b_pack, t.ldb);
+    let rows: [*const f32; M] = if t.csa == 1 {
+        core::array::from_fn(|i| t.a.wrapping_offset((i as isize).wrapping_mul(t.rsa)))
+    } else {
+        core::array::from_fn(|i| t.a.wrapping_add(i))
+    };
+    let csa = t.csa as usize;
+    for c in 0..t.k {
+        prefetch_row(b.wrapping_offset(B_PREFETCH_ROWS.wrapping_mul(ldb)), 8 * NV);
+        // SAFETY: one k step of B holds 8*NV values, of b_pack as many (the PACK_B contract);
+        // step c of every row of A is readable.
+        unsafe {
+            let bv: [__m256; NV] = core::array::from_fn(|h| _mm256_loadu_ps(b.add(8 * h)));
+            for (h, &v) in bv.iter().enumerate() {
+                _mm256_storeu_ps(bp.add(8 * h), v);
+            }
+            for (row, &ap) in sums.iter_mut().zip(&rows) {
+                let ai = _mm256_set1_ps(*ap.add(c * csa));
+                for (s, &bh) in row.iter_mut().zip(&bv) {
+                    *s = _mm256_fmadd_ps(ai, bh, *s);
+                }
+            }
+        }
+        b = b.wrapping_offset(ldb);
+        bp = bp.wrapping_add(8 * NV);
     }
     *acc = sums;
 }
