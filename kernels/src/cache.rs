@@ -54,13 +54,13 @@ fn detect() -> Option<CacheSizes> {
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 fn from_cpuid() -> Option<CacheSizes> {
     use core::arch::x86_64::{__cpuid, __cpuid_count};
-    let r = __cpuid(0);
-    let vendor: Vec<u8> = [r.ebx, r.edx, r.ecx].iter().flat_map(|w| w.to_le_bytes()).collect();
+    let max_leaf = __cpuid(0).eax;
+    let vendor = &crate::isa::x86_vendor();
     let amd = vendor == b"AuthenticAMD" || vendor == b"HygonGenuine";
     let max_ext = __cpuid(0x8000_0000).eax;
     let topology_ext = max_ext >= 0x8000_001D && __cpuid(0x8000_0001).ecx & (1 << 22) != 0;
     let leaf = match () {
-        _ if vendor == b"GenuineIntel" && r.eax >= 4 => 4,
+        _ if vendor == b"GenuineIntel" && max_leaf >= 4 => 4,
         _ if amd && topology_ext => 0x8000_001D,
         _ if amd && max_ext >= 0x8000_0006 => {
             // L1d in KiB (0x80000005 ECX[31:24]), L2 in KiB (0x80000006 ECX[31:16]), L3 in

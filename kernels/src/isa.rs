@@ -101,11 +101,18 @@ impl Isa {
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn is_intel() -> bool {
     static INTEL: OnceLock<bool> = OnceLock::new();
-    *INTEL.get_or_init(|| {
-        let r = core::arch::x86_64::__cpuid(0);
-        let vendor: Vec<u8> = [r.ebx, r.edx, r.ecx].iter().flat_map(|w| w.to_le_bytes()).collect();
-        vendor == b"GenuineIntel"
-    })
+    *INTEL.get_or_init(|| x86_vendor() == *b"GenuineIntel")
+}
+
+/// The CPU vendor string of CPUID leaf 0 (`GenuineIntel`, `AuthenticAMD`, ...).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn x86_vendor() -> [u8; 12] {
+    let r = core::arch::x86_64::__cpuid(0);
+    let mut v = [0u8; 12];
+    for (chunk, w) in v.chunks_exact_mut(4).zip([r.ebx, r.edx, r.ecx]) {
+        chunk.copy_from_slice(&w.to_le_bytes());
+    }
+    v
 }
 
 impl FromStr for Isa {
