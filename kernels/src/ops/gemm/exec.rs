@@ -35,10 +35,38 @@ thread_local! {
 /// views, and C must not overlap A or B.
 pub(crate) unsafe fn run(kern: AvailableKernel, p: &Problem, threads: usize) -> Result<(), KernelError> {
     let strategy = plan(&kern, p, threads);
-    let workspace = reserve(&kern, p, &strategy)?;
-    // SAFETY: forwarded contract; the strategy was planned for this kernel and problem, and
-    // the workspace has the length `reserve` computed for it.
-    try_with_scratch(&WORKSPACE, "GEMM workspace", workspace, |ws| unsafe { execute(kern, p, &strategy, ws) })
+    // Called from outside the pool, each parallel section would wake a worker and put the
+    // caller to sleep (30-50 us a section on a 2-vCPU guest): the whole call moves to a worker
+    // instead, so only its first section pays (128^3 and 256^3 on 2 threads +10%).
+    #[cfg(feature = "rayon")]
+    if runs_parallel(&strategy) && rayon::current_thread_index().is_none() {
+        // SAFETY: forwarded contract; the caller blocks in `scope` until the call returns.
+        return rayon::scope(|_| unsafe { reserve_and_execute(kern, p, &strategy) });
+    }
+    // SAFETY: forwarded contract.
+    unsafe { reserve_and_execute(kern, p, &strategy) }
+}
+
+/// Whether `strategy` has parallel sections.
+#[cfg(feature = "rayon")]
+fn runs_parallel(strategy: &Strategy) -> bool {
+    match strategy {
+        Strategy::Blocked(b) => b.threads > 1,
+        Strategy::GemvStrips(g) => g.groups.len() > 1 || g.threads > 1,
+        Strategy::GemvDot(d) => d.threads > 1,
+        Strategy::Nothing | Strategy::GemvRows | Strategy::SweepInPlace => false,
+    }
+}
+
+/// Allocates what `strategy` needs on this thread, then runs it (its parallel sections on the
+/// current pool).
+///
+/// # Safety
+/// As for [`run`], and `strategy == plan(kern, p, _)`.
+unsafe fn reserve_and_execute(kern: AvailableKernel, p: &Problem, strategy: &Strategy) -> Result<(), KernelError> {
+    let workspace = reserve(&kern, p, strategy)?;
+    // SAFETY: forwarded contract; the workspace has the length `reserve` computed for it.
+    try_with_scratch(&WORKSPACE, "GEMM workspace", workspace, |ws| unsafe { execute(kern, p, strategy, ws) })
 }
 
 /// Grows this thread's packing buffers to what `strategy` uses on this thread, and returns the
