@@ -8,7 +8,7 @@ use super::pack::{pack_a, pack_a_indirect, pack_b, pack_b_panel, RowPointers};
 use super::plan::{plan, APlan, BPlan, BlockedPlan, Strategy, TaskSplit};
 use super::problem::{BSource, Problem};
 use super::registry::AvailableKernel;
-use super::ukernel::{MicroKernel, Tile, MAX_NR, MAX_TILE};
+use super::ukernel::{MicroKernel, Tile, TileFn, MAX_NR, MAX_TILE};
 use crate::activation::Activation;
 use crate::buffer::{checked_len, try_reserve_scratch, try_with_scratch, with_scratch, AlignedVec, Scratch};
 use crate::error::KernelError;
@@ -446,6 +446,33 @@ fn tile(p: &Problem, k: usize, a: *const f32, rsa: isize, csa: isize, b: *const 
     }
 }
 
+/// The tile function of the last `(rows, columns, packs B)` asked for: inside one sweep
+/// everything else `MicroKernel::tile_fn` looks at is fixed, and with short K (a convolution
+/// over 16 channels: 144) its divisions and branches were 3% of the layer.
+struct TileFnMemo {
+    kern: AvailableKernel,
+    last: Option<((usize, usize, bool), TileFn)>,
+}
+
+impl TileFnMemo {
+    fn new(kern: AvailableKernel) -> Self {
+        TileFnMemo { kern, last: None }
+    }
+
+    /// `kern.tile_fn(m, cols, t)` for the tiles of one sweep.
+    fn get(&mut self, m: usize, cols: usize, t: &Tile) -> TileFn {
+        let key = (m, cols, t.b_pack.is_null());
+        match self.last {
+            Some((k, f)) if k == key => f,
+            _ => {
+                let f = self.kern.tile_fn(m, cols, t);
+                self.last = Some((key, f));
+                f
+            }
+        }
+    }
+}
+
 /// The `jr` / `ir` loops over one A block and a range of B panels.
 ///
 /// # Safety
@@ -465,6 +492,7 @@ unsafe fn sweep(
 ) {
     let (mr, nr, kc) = (kern.mr, kern.nr, blk.kc);
     let first_panel = j_panels.start;
+    let mut tile_fns = TileFnMemo::new(kern);
     for jp in j_panels {
         let j = jp * nr; // column inside the block
         let cols = nr.min(blk.nc - j);
@@ -506,7 +534,7 @@ unsafe fn sweep(
             }
             // SAFETY: forwarded contract; (i0 + i, jc + j) is inside C and the tile is
             // m x cols; `b_pack`, when set, is `panel_buf` (kc * NR values).
-            unsafe { run_tile(kern, t, m, cols, p.c.cs, bias) };
+            unsafe { run_tile(kern, t, m, cols, p.c.cs, bias, &mut tile_fns) };
             if !b_pack.is_null() {
                 (bptr, ldb, b_pack) = (panel_buf.as_ptr(), nr as isize, no_pack);
             }
@@ -560,22 +588,24 @@ unsafe fn sweep_in_place(kern: AvailableKernel, p: &Problem) {
 ///
 /// # Safety
 /// `t.c` addresses an `m x cols` tile of C with row stride `t.rsc`, column stride `csc`; the
-/// other pointers in `t` satisfy the tile contract.
+/// other pointers in `t` satisfy the tile contract; `fns` was made for `kern` and only used for
+/// tiles of one sweep.
 #[inline]
-pub(super) unsafe fn run_tile(
+unsafe fn run_tile(
     kern: AvailableKernel,
     mut t: Tile,
     m: usize,
     cols: usize,
     csc: isize,
     bias: Option<&[f32]>,
+    fns: &mut TileFnMemo,
 ) {
     let nr = kern.nr;
     if csc == 1 && kern.writes_cols_in_place(cols) {
         t.bias = bias.map_or(std::ptr::null(), |b| b.as_ptr());
         // SAFETY: the tile writes its `cols` columns in place (whole or masked); the kernel's
         // ISA is available (AvailableKernel).
-        unsafe { kern.tile_fn(m, cols, &t)(&t) };
+        unsafe { fns.get(m, cols, &t)(&t) };
         return;
     }
     // A hard check (edge tiles only): the kernel writes m x NR values into `tmp` through a raw pointer.
@@ -601,7 +631,7 @@ pub(super) unsafe fn run_tile(
     // (t.cols stays `cols`: a masked tile may be reading a partial panel of B in place.)
     // SAFETY: tmp holds m x NR values; the ISA is available. (The function is picked once the
     // tile is complete: `tile_fn` looks at its bias.)
-    unsafe { kern.tile_fn(m, cols, &t)(&t) };
+    unsafe { fns.get(m, cols, &t)(&t) };
     for i in 0..m {
         for j in 0..cols {
             // SAFETY: (i, j) is inside the tile.
