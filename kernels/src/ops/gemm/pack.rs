@@ -124,14 +124,18 @@ impl RowPointers {
                 // apart in the table, so each pointer is one load and a select.
                 let base = ind.base.0.wrapping_add(at.0 * ind.image_stride);
                 let offs = &ind.offsets[at.1 * ind.taps..(at.1 + rows) * ind.taps];
-                for (run, &(tap, c)) in tile.chunks_exact_mut(rows).zip(&self.run_start) {
-                    let first = offs[tap..].as_ptr();
-                    for (r, out) in run.iter_mut().enumerate() {
-                        // SAFETY: tap < taps and r < rows: entry r * taps + tap of `offs`.
-                        let off = unsafe { *first.add(r * ind.taps) };
-                        // (Wrapping: computed, not read, for PAD too.)
-                        let src = base.wrapping_add(off.wrapping_add(c));
-                        *out = if off == Indirection::PAD { zero } else { src };
+                let one = OneImage { runs: &self.run_start, offs, taps: ind.taps, base, zero };
+                // The rows unrolled for the tile heights of the kernels (a loop of 4-10 rows
+                // behind each run's setup cost as much as the pointers themselves).
+                // SAFETY: `offs` holds `rows` rows of `taps` offsets, and every run's tap < taps.
+                unsafe {
+                    match rows {
+                        4 => one.fill::<4>(tile),
+                        5 => one.fill::<5>(tile),
+                        6 => one.fill::<6>(tile),
+                        8 => one.fill::<8>(tile),
+                        10 => one.fill::<10>(tile),
+                        _ => one.fill_any(tile, rows),
                     }
                 }
                 at = if at.1 + rows == ind.pixels { (at.0 + 1, 0) } else { (at.0, at.1 + rows) };
@@ -151,6 +155,63 @@ impl RowPointers {
                 }
             }
             r0 += rows;
+        }
+    }
+}
+
+/// The pointers of a tile whose rows are pixels of one image: for each run (tap, first channel),
+/// each row's input pixel from `base`, or `zero` where the tap is in the padding.
+struct OneImage<'a> {
+    runs: &'a [(usize, usize)],
+    /// The rows' offsets, `taps` per row.
+    offs: &'a [usize],
+    taps: usize,
+    base: *const f32,
+    zero: *const f32,
+}
+
+impl OneImage<'_> {
+    /// The source of row `r`'s run at `tap`, channel `c`.
+    ///
+    /// # Safety
+    /// `r * taps + tap < offs.len()`.
+    #[inline(always)]
+    unsafe fn source(&self, r: usize, tap: usize, c: usize) -> *const f32 {
+        // SAFETY: the caller's bound.
+        let off = unsafe { *self.offs.get_unchecked(r * self.taps + tap) };
+        // (Wrapping: computed, not read, for PAD too.)
+        let src = self.base.wrapping_add(off.wrapping_add(c));
+        if off == Indirection::PAD {
+            self.zero
+        } else {
+            src
+        }
+    }
+
+    /// `tile`: run after run, `R` row pointers each.
+    ///
+    /// # Safety
+    /// `offs` holds `R` rows of `taps` offsets and every run's tap is below `taps`.
+    #[inline(always)]
+    unsafe fn fill<const R: usize>(&self, tile: &mut [*const f32]) {
+        for (out, &(tap, c)) in tile.chunks_exact_mut(R).zip(self.runs) {
+            for (r, o) in out.iter_mut().enumerate() {
+                // SAFETY: r < R and tap < taps (the caller's bounds).
+                *o = unsafe { self.source(r, tap, c) };
+            }
+        }
+    }
+
+    /// [`OneImage::fill`] for any number of rows.
+    ///
+    /// # Safety
+    /// As for `fill`, with `rows` rows.
+    unsafe fn fill_any(&self, tile: &mut [*const f32], rows: usize) {
+        for (out, &(tap, c)) in tile.chunks_exact_mut(rows).zip(self.runs) {
+            for (r, o) in out.iter_mut().enumerate() {
+                // SAFETY: r < rows and tap < taps (the caller's bounds).
+                *o = unsafe { self.source(r, tap, c) };
+            }
         }
     }
 }
