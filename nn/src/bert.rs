@@ -112,12 +112,13 @@ impl Bert {
         let mut segment = w.take("embeddings.token_type_embeddings.weight", &[config.type_vocab_size, h])?;
         segment.truncate(h);
         let embedding_norm = w.norm("embeddings.LayerNorm", h)?;
-        let mut blocks = Vec::with_capacity(config.num_hidden_layers);
+        // Nothing is reserved from the config's numbers alone (a hostile config.json could ask
+        // for terabytes): buffers grow from tensors the file actually holds.
+        let mut blocks = Vec::new();
         for i in 0..config.num_hidden_layers {
             let p = format!("encoder.layer.{i}");
             // Query, key and value stacked into one [3h, h] projection: one GEMM instead of three.
-            let mut qkv_w = Vec::with_capacity(3 * h * h);
-            let mut qkv_b = Vec::with_capacity(3 * h);
+            let (mut qkv_w, mut qkv_b) = (Vec::new(), Vec::new());
             for part in ["query", "key", "value"] {
                 qkv_w.extend(w.take(&format!("{p}.attention.self.{part}.weight"), &[h, h])?);
                 qkv_b.extend(w.take(&format!("{p}.attention.self.{part}.bias"), &[h])?);

@@ -3,12 +3,10 @@
 
 use crate::error::{NnError, Result};
 use crate::layers::{Layer, Param};
-use crate::tensor::{filled, Tensor};
+use crate::tensor::{filled, uniform, Tensor};
 use lanes_kernels::ops::conv::{Conv2d as ConvKernel, Conv2dGeometry, Conv2dParams, FilterLayout, Padding};
 use lanes_kernels::ops::pool::{max_pool_after_conv, Pool2d, Pool2dParams, PoolKind};
 use lanes_kernels::{Activation, Gemm, MatMut, MatRef, Parallelism};
-use rand::{RngExt, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 
 fn gemm() -> Gemm {
     Gemm::new().parallelism(Parallelism::Auto)
@@ -41,14 +39,12 @@ impl Conv2d {
         let len = params.filter_len()?;
         let fan_in = params.kernel.0 * params.kernel.1 * params.in_channels;
         let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let weight = (0..len).map(|_| rng.random_range(-bound..bound)).collect();
         Ok(Conv2d {
             params,
-            weight,
-            bias: vec![0.0; params.out_channels],
-            grad_weight: vec![0.0; len],
-            grad_bias: vec![0.0; params.out_channels],
+            weight: uniform("Conv2d filter", len, 1, bound, seed)?,
+            bias: filled("Conv2d bias", params.out_channels, 0.0)?,
+            grad_weight: filled("Conv2d gradients", len, 0.0)?,
+            grad_bias: filled("Conv2d gradients", params.out_channels, 0.0)?,
             input: None,
             packed: None,
         })

@@ -4,11 +4,9 @@
 
 use crate::error::{NnError, Result};
 use crate::layers::{Layer, Param};
-use crate::tensor::Tensor;
+use crate::tensor::{filled, uniform, Tensor};
 use lanes_kernels::ops::conv::{Conv2d as ConvKernel, Conv2dGeometry, Conv2dParams, FilterLayout, Padding};
 use lanes_kernels::{Activation, Gemm, Parallelism};
-use rand::{RngExt, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Depthwise 2-D convolution: `channels` filters of `KH x KW`, weights `[C][1][KH][KW]` as in
 /// PyTorch (`groups = channels`). Input `[N, H, W, C]`, output `[N, OH, OW, C]`.
@@ -31,14 +29,12 @@ impl DepthwiseConv2d {
         params.validate()?;
         let len = params.filter_len()?;
         let bound = 1.0 / ((kernel.0 * kernel.1).max(1) as f32).sqrt();
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let weight = (0..len).map(|_| rng.random_range(-bound..bound)).collect();
         Ok(DepthwiseConv2d {
             params,
-            weight,
-            bias: vec![0.0; channels],
-            grad_weight: vec![0.0; len],
-            grad_bias: vec![0.0; channels],
+            weight: uniform("DepthwiseConv2d filter", len, 1, bound, seed)?,
+            bias: filled("DepthwiseConv2d bias", channels, 0.0)?,
+            grad_weight: filled("DepthwiseConv2d gradients", len, 0.0)?,
+            grad_bias: filled("DepthwiseConv2d gradients", channels, 0.0)?,
             input: None,
             packed: None,
         })

@@ -2,7 +2,7 @@
 //! All arithmetic that matters goes through lanes-kernels (GEMM with fused bias).
 
 use crate::error::{NnError, Result};
-use crate::tensor::Tensor;
+use crate::tensor::{filled, uniform, Tensor};
 use lanes_kernels::ops::eltwise::Unary;
 use lanes_kernels::{Activation, Eltwise, Epilogue, Gemm, MatMut, MatRef, PackedB, Parallelism};
 use rand::{RngExt, SeedableRng};
@@ -102,14 +102,13 @@ impl Linear {
     /// default) by a generator seeded with `seed`, zero bias.
     pub fn new(inputs: usize, outputs: usize, seed: u64) -> Result<Self> {
         let bound = 1.0 / (inputs.max(1) as f32).sqrt();
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let weight = (0..inputs * outputs).map(|_| rng.random_range(-bound..bound)).collect();
-        Self::from_weights(inputs, outputs, weight, vec![0.0; outputs])
+        let weight = uniform("Linear weights", outputs, inputs, bound, seed)?;
+        Self::from_weights(inputs, outputs, weight, filled("Linear bias", outputs, 0.0)?)
     }
 
     /// A layer with the given `[out, in]` weights and bias.
     pub fn from_weights(inputs: usize, outputs: usize, weight: Vec<f32>, bias: Vec<f32>) -> Result<Self> {
-        if weight.len() != inputs * outputs {
+        if inputs.checked_mul(outputs) != Some(weight.len()) {
             return Err(NnError::Shape {
                 what: "Linear weight".into(),
                 expected: vec![outputs, inputs],
@@ -126,8 +125,8 @@ impl Linear {
         Ok(Linear {
             inputs,
             outputs,
-            grad_weight: vec![0.0; weight.len()],
-            grad_bias: vec![0.0; outputs],
+            grad_weight: filled("Linear gradients", weight.len(), 0.0)?,
+            grad_bias: filled("Linear gradients", outputs, 0.0)?,
             weight,
             bias,
             input: None,

@@ -13,6 +13,20 @@ pub(crate) fn filled<T: Clone>(what: &'static str, len: usize, value: T) -> Resu
     Ok(v)
 }
 
+/// `rows * cols` values drawn uniformly from `[-bound, bound)` by a generator seeded with
+/// `seed` (a layer's initial weights): `InvalidArgument` when the count overflows,
+/// `AllocationFailed` when the allocator refuses it.
+pub(crate) fn uniform(what: &'static str, rows: usize, cols: usize, bound: f32, seed: u64) -> Result<Vec<f32>> {
+    use rand::{RngExt, SeedableRng};
+    let len = rows
+        .checked_mul(cols)
+        .ok_or_else(|| NnError::InvalidArgument(format!("{what}: {rows} x {cols} values overflow")))?;
+    let mut v = filled(what, len, 0.0)?;
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+    v.iter_mut().for_each(|x| *x = rng.random_range(-bound..bound));
+    Ok(v)
+}
+
 /// A dense row-major f32 tensor. Clones share the storage until one of them is written
 /// ([`Tensor::data_mut`] copies it then), so passing a tensor on, keeping a layer's input for
 /// its backward pass, or reshaping costs no copy.

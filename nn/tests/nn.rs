@@ -424,3 +424,46 @@ fn a_tensor_too_large_for_memory_is_an_error() {
     assert!(matches!(Tensor::zeros(&[usize::MAX, 2]), Err(NnError::InvalidArgument(_))));
     assert_eq!(Tensor::zeros(&[2, 3]).unwrap().data(), &[0.0; 6]);
 }
+
+#[test]
+fn a_bert_config_asking_for_terabytes_is_an_error_not_an_abort() {
+    use lanes_nn::bert::{Bert, BertConfig};
+    use safetensors::tensor::{Dtype, TensorView};
+    // hidden_size 2^20 passes the config's range checks; the loader used to reserve the
+    // stacked Q/K/V projection (3 h^2 floats, 12 TiB) before reading it from the file.
+    let h = 1usize << 20;
+    let config = format!(
+        r#"{{"model_type": "bert", "vocab_size": 1, "hidden_size": {h}, "num_hidden_layers": 1,
+            "num_attention_heads": 1, "intermediate_size": 1, "max_position_embeddings": 1,
+            "type_vocab_size": 1, "layer_norm_eps": 1e-12}}"#
+    );
+    let config = BertConfig::from_json(&config).unwrap();
+    let raw = vec![0u8; h * 4];
+    let names = [
+        "embeddings.word_embeddings.weight",
+        "embeddings.position_embeddings.weight",
+        "embeddings.token_type_embeddings.weight",
+        "embeddings.LayerNorm.weight",
+        "embeddings.LayerNorm.bias",
+    ];
+    let views = names.iter().enumerate().map(|(i, name)| {
+        let shape = if i < 3 { vec![1, h] } else { vec![h] };
+        (*name, TensorView::new(Dtype::F32, shape, &raw).unwrap())
+    });
+    let bytes = safetensors::serialize(views.collect::<Vec<_>>(), None).unwrap();
+    let err = Bert::from_safetensors(config, &bytes).err().expect("the layers' tensors are missing");
+    assert!(matches!(&err, NnError::ModelFile(m) if m.contains("query")), "{err}");
+}
+
+#[test]
+fn layer_constructors_refuse_impossible_sizes() {
+    use lanes_kernels::ops::conv::Conv2dParams;
+    use lanes_nn::conv::Conv2d;
+    assert!(matches!(Linear::new(usize::MAX, 2, 0), Err(NnError::InvalidArgument(_))), "count overflows");
+    assert!(matches!(Linear::new(1 << 40, 1 << 10, 0), Err(NnError::AllocationFailed { .. })), "4 PiB of weights");
+    assert!(matches!(Linear::from_weights(usize::MAX, 2, vec![], vec![0.0; 2]), Err(NnError::Shape { .. })));
+    let huge = Conv2d::new(Conv2dParams::new(1 << 20, 1 << 20, (3, 3)), 0).err().expect("36 TiB of filter");
+    assert!(matches!(huge, NnError::AllocationFailed { .. } | NnError::InvalidArgument(_)), "{huge}");
+    // Ordinary sizes still work after the refusals.
+    assert_eq!(Linear::new(3, 2, 0).unwrap().dims(), (3, 2));
+}
