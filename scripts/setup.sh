@@ -237,8 +237,17 @@ wasm() {
     echo "[setup] WARNING: no nightly toolchain: the threaded wasm build will not be available" >&2
   fi
   if [ -f browser-bench/package-lock.json ]; then
-    log "npm ci (browser-bench)"
-    (cd browser-bench && npm ci --no-audit --no-fund --loglevel=error)
+    # npm ci wipes and reinstalls node_modules: only when the lock file changed since the last
+    # install (its hash is kept in node_modules).
+    local lock_sum stamp=browser-bench/node_modules/.lanes-package-lock.sha256
+    lock_sum="$(sha256sum browser-bench/package-lock.json | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+      log "npm ci (browser-bench)"
+      (cd browser-bench && npm ci --no-audit --no-fund --loglevel=error)
+      echo "$lock_sum" >"$stamp"
+    else
+      log "npm packages of browser-bench/package-lock.json already installed"
+    fi
   fi
 }
 

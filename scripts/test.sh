@@ -115,8 +115,17 @@ drop_if_disk_short "$verify_dir" target/package
 step "native tests (default ISA)"
 cargo test --workspace
 
-# The same kernel suite once per ISA this CPU has, forced through LANES_ISA.
-for isa in $(cargo run -q -p lanes-kernels --example list_isas); do
+# The same kernel suite once per ISA this CPU has, forced through LANES_ISA; the ones it lacks
+# are named here and again at the end.
+native_isas="$(cargo run -q -p lanes-kernels --example list_isas | xargs)"
+skipped_isas=()
+for isa in scalar portable avx2 avx512 neon; do
+  grep -qw "$isa" <<<"$native_isas" || skipped_isas+=("$isa")
+done
+isa_summary="kernel suites forced to each ISA of this CPU: $native_isas; not on this CPU, so not run natively: ${skipped_isas[*]:-none}"
+[ "$(uname -m)" = aarch64 ] || isa_summary+=" (neon runs under qemu-user)"
+echo "$isa_summary"
+for isa in $native_isas; do
   step "kernel tests forced to LANES_ISA=$isa"
   LANES_ISA="$isa" cargo test -p lanes-kernels --tests
 done
@@ -156,4 +165,5 @@ if [ -x browser-bench/scripts/test-wasm.sh ]; then
   browser-bench/scripts/test-wasm.sh
 fi
 end_step
+printf '\n%s\n' "$isa_summary"
 printf '\n==== all tests passed ====\n'

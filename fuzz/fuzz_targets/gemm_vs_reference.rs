@@ -32,7 +32,9 @@ fn layout(kind: u8, r: usize, c: usize) -> (usize, usize, isize, isize) {
 
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes(data);
-    let (m, n, k) = (b.u8() as usize % 40, b.u8() as usize % 70, b.u8() as usize % 300);
+    // k up to 699: two depth blocks of every kernel (KC 256-576 on the CPU tiers).
+    let (m, n) = (b.u8() as usize % 40, b.u8() as usize % 70);
+    let k = u16::from_le_bytes([b.u8(), b.u8()]) as usize % 700;
     let (la, lb, lc) = (b.u8(), b.u8(), b.u8());
     let alpha = [0.0, 1.0, -0.5, 2.0][b.u8() as usize % 4];
     let beta = [0.0, 1.0, -0.5, 2.0][b.u8() as usize % 4];
