@@ -169,33 +169,51 @@ fn one_layer_on_several_image_sizes() {
 
 /// One `Conv2d` shared by eight threads at once, each running two image sizes in turn (the
 /// cached offset table changes hands and sizes): every output bit-identical to a call alone.
+/// Every path (implicit GEMM, depthwise, the direct kernel for C_in <= 4), on one thread and
+/// on two (rayon), from plain threads and from inside rayon jobs.
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn concurrent_calls_on_one_layer_are_bit_identical() {
-    for gemm in gemms() {
-        let p = Conv2dParams::new(8, 12, (3, 3)).padding(Padding::Same);
-        let mut r = Rng::new(41);
-        let conv =
-            Conv2d::with_gemm(gemm, p, &r.vec(p.filter_len().unwrap()), FilterLayout::Oihw, None, Activation::Relu)
-                .unwrap();
-        let sizes = [(2, 9, 7), (1, 6, 11)];
-        let inputs: Vec<Vec<f32>> =
-            sizes.iter().map(|&(b, h, w)| r.vec(p.geometry(b, h, w).unwrap().input_len().unwrap())).collect();
-        let want: Vec<Vec<f32>> =
-            sizes.iter().zip(&inputs).map(|(&(b, h, w), x)| conv.run_to_vec(x, b, h, w).unwrap().0).collect();
-        std::thread::scope(|s| {
-            for t in 0..8 {
-                let (conv, sizes, inputs, want) = (&conv, &sizes, &inputs, &want);
-                s.spawn(move || {
-                    for round in 0..20 {
-                        let i = (t + round) % 2;
-                        let (b, h, w) = sizes[i];
-                        let got = conv.run_to_vec(&inputs[i], b, h, w).unwrap().0;
-                        assert!(got.iter().zip(&want[i]).all(|(x, y)| x.to_bits() == y.to_bits()), "thread {t}");
+    use rayon::prelude::*;
+    let layers = [
+        Conv2dParams::new(8, 12, (3, 3)).padding(Padding::Same),
+        Conv2dParams::new(8, 8, (3, 3)).groups(8).padding(Padding::Same),
+        Conv2dParams::new(3, 12, (3, 3)).stride(2, 2).padding(Padding::Same),
+    ];
+    let threaded = isas().into_iter().map(|isa| (Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon), true));
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    for (gemm, rayon_layer) in gemms().into_iter().map(|g| (g, false)).chain(threaded) {
+        for p in layers {
+            let mut r = Rng::new(41);
+            let conv =
+                Conv2d::with_gemm(gemm, p, &r.vec(p.filter_len().unwrap()), FilterLayout::Oihw, None, Activation::Relu)
+                    .unwrap();
+            let sizes = [(2, 9, 7), (1, 6, 11)];
+            let inputs: Vec<Vec<f32>> =
+                sizes.iter().map(|&(b, h, w)| r.vec(p.geometry(b, h, w).unwrap().input_len().unwrap())).collect();
+            // The reference calls run in the pool, so `Rayon` layers use the same 2 threads.
+            let want: Vec<Vec<f32>> = pool.install(|| {
+                sizes.iter().zip(&inputs).map(|(&(b, h, w), x)| conv.run_to_vec(x, b, h, w).unwrap().0).collect()
+            });
+            let check = |t: usize| {
+                for round in 0..10 {
+                    let i = (t + round) % 2;
+                    let (b, h, w) = sizes[i];
+                    let got = conv.run_to_vec(&inputs[i], b, h, w).unwrap().0;
+                    assert!(got.iter().zip(&want[i]).all(|(x, y)| x.to_bits() == y.to_bits()), "{p:?} thread {t}");
+                }
+            };
+            // (A `Rayon` layer called from plain threads would use the global pool, whose
+            // thread count is the machine's.)
+            if !rayon_layer {
+                std::thread::scope(|s| {
+                    for t in 0..8 {
+                        s.spawn(move || check(t));
                     }
                 });
             }
-        });
+            pool.install(|| (0..8).into_par_iter().for_each(check));
+        }
     }
 }
 
