@@ -199,6 +199,54 @@ fn conv_and_element_wise_bindings_compute_and_throw() {
         .contains("rows x cols"));
 }
 
+/// The row ops and the sentence model the earlier tests do not reach: values, and the JS
+/// errors they throw on bad input.
+#[wasm_bindgen_test]
+fn row_ops_and_the_sentence_model_throw_js_errors() {
+    // logSoftmax: log of softmax, row by row; a wrong length throws.
+    let x = [0.0f32, 0.0, 1.0, 3.0];
+    let got = lanes_web::log_softmax(&x, 2.0, 2.0, None).unwrap();
+    let want = [-(2.0f32.ln()), -(2.0f32.ln()), -(1.0 + 2f32.exp()).ln(), 2.0 - (1.0 + 2f32.exp()).ln()];
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() <= 1e-6, "logSoftmax {got:?} vs {want:?}");
+    }
+    let msg = js_message(lanes_web::log_softmax(&x[..3], 2.0, 2.0, None).unwrap_err());
+    assert!(msg.contains("x has length 3, expected rows x cols = 2 x 2"), "{msg}");
+    // rmsNorm: x / rms(x) * gamma; gamma of the wrong length and a negative eps throw.
+    let got = lanes_web::rms_norm(&[3.0, 4.0], 1.0, 2.0, &[1.0, 2.0], 0.0, None).unwrap();
+    let rms = (12.5f32).sqrt();
+    assert!((got[0] - 3.0 / rms).abs() <= 1e-6 && (got[1] - 8.0 / rms).abs() <= 1e-6, "{got:?}");
+    let msg = js_message(lanes_web::rms_norm(&[3.0, 4.0], 1.0, 2.0, &[1.0], 0.0, None).unwrap_err());
+    assert!(msg.contains("has length 1, expected 2"), "{msg}");
+    assert!(lanes_web::rms_norm(&[3.0, 4.0], 1.0, 2.0, &[1.0, 1.0], -1.0, None).is_err());
+    // binary: add / mul, with a broadcast row; an unknown op and a wrong length throw.
+    assert_eq!(
+        lanes_web::binary("add", &[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0], 2.0, 2.0, None).unwrap(),
+        [11.0, 22.0, 13.0, 24.0]
+    );
+    assert_eq!(lanes_web::binary("mul", &[1.0, 2.0], &[3.0, 4.0], 1.0, 2.0, None).unwrap(), [3.0, 8.0]);
+    let msg = js_message(lanes_web::binary("sub", &[1.0], &[1.0], 1.0, 1.0, None).unwrap_err());
+    assert!(msg.contains("binary op \"sub\""), "{msg}");
+    let msg = js_message(lanes_web::binary("add", &[1.0; 4], &[1.0; 3], 2.0, 2.0, None).unwrap_err());
+    assert!(msg.contains("y has length 3"), "{msg}");
+    // SentenceModel: a broken config, a vocabulary without its special tokens, and weights
+    // that are not a safetensors file all throw (the loader itself is fuzzed natively:
+    // fuzz/fuzz_targets/sentence_load.rs).
+    let config = r#"{"model_type": "bert", "vocab_size": 5, "hidden_size": 4, "num_hidden_layers": 1,
+        "num_attention_heads": 2, "intermediate_size": 8, "max_position_embeddings": 8,
+        "type_vocab_size": 1, "layer_norm_eps": 1e-12}"#;
+    let vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello";
+    let msg = js_message(lanes_web::SentenceModel::new("{", vocab, &[]).err().unwrap());
+    assert!(msg.contains("config.json"), "{msg}");
+    let msg = js_message(lanes_web::SentenceModel::new(config, "hello", &[]).err().unwrap());
+    assert!(msg.contains("special token"), "{msg}");
+    let msg = js_message(lanes_web::SentenceModel::new(config, vocab, &[1, 2, 3]).err().unwrap());
+    assert!(msg.contains("safetensors"), "{msg}");
+    let huge = config.replace("\"hidden_size\": 4", "\"hidden_size\": 1048576");
+    let msg = js_message(lanes_web::SentenceModel::new(&huge, vocab, &[1, 2, 3]).err().unwrap());
+    assert!(msg.contains("safetensors"), "{msg}");
+}
+
 /// Requests too large for wasm's 4 GiB of memory are thrown JS errors, not traps, and the
 /// module keeps working after them.
 #[wasm_bindgen_test]
