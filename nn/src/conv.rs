@@ -185,7 +185,7 @@ impl Layer for Conv2d {
             }
         }
         self.grad_bias.fill(0.0);
-        for row in grad_out.data().chunks_exact(cout) {
+        for row in grad_out.data().chunks_exact(cout.max(1)) {
             for (g, d) in self.grad_bias.iter_mut().zip(row) {
                 *g += d;
             }
@@ -436,8 +436,9 @@ impl Layer for GlobalAvgPool {
         }
         let mut dx = Tensor::zeros(&shape)?;
         let inv = 1.0 / pixels as f32;
-        for (img, g) in dx.data_mut().chunks_exact_mut(pixels * c).zip(grad_out.data().chunks_exact(c)) {
-            for px in img.chunks_exact_mut(c) {
+        for (img, g) in dx.data_mut().chunks_exact_mut((pixels * c).max(1)).zip(grad_out.data().chunks_exact(c.max(1)))
+        {
+            for px in img.chunks_exact_mut(c.max(1)) {
                 px.iter_mut().zip(g).for_each(|(d, g)| *d = g * inv);
             }
         }

@@ -123,7 +123,7 @@ impl Layer for DepthwiseConv2d {
             }
         }
         self.grad_bias.fill(0.0);
-        for row in dyd.chunks_exact(c) {
+        for row in dyd.chunks_exact(c.max(1)) {
             self.grad_bias.iter_mut().zip(row).for_each(|(g, d)| *g += d);
         }
         Ok(dx)

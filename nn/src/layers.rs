@@ -227,7 +227,7 @@ impl Layer for Linear {
         let dw = MatMut::row_major(&mut self.grad_weight, self.outputs, self.inputs)?;
         gemm().run(1.0, dy.t(), xv, 0.0, dw)?;
         self.grad_bias.fill(0.0);
-        for row in grad_out.data().chunks_exact(outputs) {
+        for row in grad_out.data().chunks_exact(outputs.max(1)) {
             for (g, d) in self.grad_bias.iter_mut().zip(row) {
                 *g += d;
             }

@@ -12,7 +12,7 @@ pub fn softmax_cross_entropy(logits: &Tensor, labels: &[usize]) -> Result<(f32, 
     }
     let mut grad = vec![0.0f32; batch * classes];
     let mut total = 0.0f64;
-    for (i, (&label, row)) in labels.iter().zip(logits.data().chunks_exact(classes)).enumerate() {
+    for (i, (&label, row)) in labels.iter().zip(logits.data().chunks_exact(classes.max(1))).enumerate() {
         if label >= classes {
             return Err(NnError::InvalidArgument(format!("label {label} of row {i} is not below {classes} classes")));
         }

@@ -162,7 +162,7 @@ impl Layer for MatrixFactorization {
         let p = MatRef::row_major(rows, batch, self.dim)?;
         gemm().run(1.0, dy.t(), p, 0.0, MatMut::row_major(&mut self.grad_item, self.items, self.dim)?)?;
         self.grad_bias.fill(0.0);
-        for row in grad_out.data().chunks_exact(self.items) {
+        for row in grad_out.data().chunks_exact(self.items.max(1)) {
             for (g, d) in self.grad_bias.iter_mut().zip(row) {
                 *g += d;
             }
@@ -171,7 +171,7 @@ impl Layer for MatrixFactorization {
         let q = MatRef::row_major(&self.item, self.items, self.dim)?;
         gemm().run(1.0, dy, q, 0.0, MatMut::row_major(&mut dp, batch, self.dim)?)?;
         self.grad_user.fill(0.0);
-        for (&u, d) in ids.iter().zip(dp.chunks_exact(self.dim)) {
+        for (&u, d) in ids.iter().zip(dp.chunks_exact(self.dim.max(1))) {
             for (g, v) in self.grad_user[u * self.dim..][..self.dim].iter_mut().zip(d) {
                 *g += v;
             }

@@ -74,7 +74,7 @@ impl Embedding {
             });
         }
         self.grad.fill(0.0);
-        for (&id, g) in ids.iter().zip(grad_out.data().chunks_exact(self.dim)) {
+        for (&id, g) in ids.iter().zip(grad_out.data().chunks_exact(self.dim.max(1))) {
             let row = &mut self.grad[id as usize * self.dim..][..self.dim];
             row.iter_mut().zip(g).for_each(|(r, g)| *r += g);
         }

@@ -467,3 +467,29 @@ fn layer_constructors_refuse_impossible_sizes() {
     // Ordinary sizes still work after the refusals.
     assert_eq!(Linear::new(3, 2, 0).unwrap().dims(), (3, 2));
 }
+
+#[test]
+fn layers_with_a_zero_sized_dimension_run_forward_and_backward() {
+    use lanes_nn::conv::GlobalAvgPool;
+    use lanes_nn::norm::BatchNorm2d;
+    // Found by fuzz/web_nn_no_panic: a layer with 0 outputs (or a tensor with 0 channels)
+    // split its gradient into rows of 0 values, a panic.
+    let mut l = Linear::new(3, 0, 1).unwrap();
+    let y = l.forward(&input(2, 3, 1), true).unwrap();
+    assert_eq!(y.shape(), [2, 0]);
+    let dx = l.backward(&y).unwrap();
+    assert_eq!((dx.shape(), dx.data().iter().all(|&v| v == 0.0)), (&[2, 3][..], true));
+    let mut l = Linear::new(0, 2, 1).unwrap();
+    let y = l.forward(&Tensor::new(&[2, 0], vec![]).unwrap(), true).unwrap();
+    assert_eq!(y.data(), [0.0; 4], "no inputs: the zero bias");
+    assert_eq!(l.backward(&y).unwrap().shape(), [2, 0]);
+    let x = Tensor::new(&[1, 2, 2, 0], vec![]).unwrap();
+    // Zero channels: a typed error from the kernels, or a pass that backward can follow.
+    let layers: [Box<dyn Layer>; 2] = [Box::new(GlobalAvgPool::new()), Box::new(BatchNorm2d::new(0))];
+    for mut l in layers {
+        match l.forward(&x, true) {
+            Ok(y) => assert_eq!(l.backward(&y).unwrap().shape(), [1, 2, 2, 0], "{}", l.kind()),
+            Err(e) => assert!(matches!(e, NnError::Kernel(_) | NnError::Shape { .. }), "{}: {e}", l.kind()),
+        }
+    }
+}
