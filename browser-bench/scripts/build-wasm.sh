@@ -27,14 +27,23 @@ if [ "$have_bindgen" != "$want_bindgen" ]; then
 fi
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
+# LANES_WASM_QUICK=1 (the test suite's page tests): the same code built with 16 codegen units
+# and no LTO, which compiles in about half the time on 2 cores; the shipped builds (the default,
+# scripts/bench.sh) use one codegen unit and fat LTO.
+quick="${LANES_WASM_QUICK:-0}"
+profile_name() { if [ "$quick" = 1 ]; then echo "wasm-quick-$1"; else echo "wasm-$1"; fi; }
 profile_args() {
+  local p
+  p="$(profile_name "$1")"
   # codegen-units=1 + fat LTO: one module, everything inlined into the kernels' callers.
-  echo --profile "wasm-$1" \
-    --config "profile.wasm-$1.inherits='release'" \
-    --config "profile.wasm-$1.codegen-units=1" \
-    --config "profile.wasm-$1.lto='fat'" \
-    --config "profile.wasm-$1.debug=0" \
-    --config "profile.wasm-$1.panic='abort'"
+  local cgu=1 lto="'fat'"
+  [ "$quick" = 1 ] && cgu=16 lto="'off'"
+  echo --profile "$p" \
+    --config "profile.$p.inherits='release'" \
+    --config "profile.$p.codegen-units=$cgu" \
+    --config "profile.$p.lto=$lto" \
+    --config "profile.$p.debug=0" \
+    --config "profile.$p.panic='abort'"
 }
 
 # LLVM's default pre-RA scheduling for wasm hoists every A broadcast of a k step ahead of the
@@ -71,7 +80,7 @@ build() {
   local out="$here/www/pkg/$v"
   mkdir -p "$out"
   wasm-bindgen --target web --out-dir "$out" --no-typescript \
-    "$target_dir/wasm32-unknown-unknown/wasm-$v/lanes_web.wasm"
+    "$target_dir/wasm32-unknown-unknown/$(profile_name "$v")/lanes_web.wasm"
   echo "[build-wasm] $v: $(du -k "$out/lanes_web_bg.wasm" | cut -f1) KiB in $((SECONDS - t0)) s -> www/pkg/$v/"
 }
 

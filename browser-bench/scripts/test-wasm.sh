@@ -2,7 +2,7 @@
 # The wasm test suite (called by scripts/test.sh when executable):
 #  1. wasm-bindgen-test in Node: scalar, simd128, relaxed (NODE_ARGS=--experimental-wasm-relaxed-simd)
 #  2. wasm-bindgen-test in headless Chromium: simd128, relaxed (CHROMEDRIVER=/usr/bin/chromedriver)
-#  3. the four lanes-web builds (build-wasm.sh), then the page tests in headless Chromium
+#  3. the four lanes-web builds (build-wasm.sh, LANES_WASM_QUICK=1), then the page tests in headless Chromium
 #     (playwright-core): loader choice, JS errors, a short verified benchmark, COOP/COEP.
 # Each flavour compiles under its own cargo profile (wasm-test-<flavour>, inheriting dev) so the
 # different target features keep separate build caches. About 5 minutes from scratch on 2 cores.
@@ -70,8 +70,10 @@ run_tests relaxed node
 run_tests simd128 chromium
 run_tests relaxed chromium
 
-step "build the four lanes-web variants"
-"$here/scripts/build-wasm.sh"
+step "build the four lanes-web variants (quick: 16 codegen units, no LTO)"
+# The page tests check the loader, the bindings and the results, not the speed: the shipped
+# builds' fat LTO would double this step's time for the same code.
+LANES_WASM_QUICK=1 "$here/scripts/build-wasm.sh"
 
 step "page tests in headless Chromium"
 node "$here/scripts/test-page.mjs"
