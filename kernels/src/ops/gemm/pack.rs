@@ -130,12 +130,12 @@ impl RowPointers {
                 // SAFETY: `offs` holds `rows` rows of `taps` offsets, and every run's tap < taps.
                 unsafe {
                     match rows {
-                        4 => one.fill::<4>(tile),
-                        5 => one.fill::<5>(tile),
-                        6 => one.fill::<6>(tile),
-                        8 => one.fill::<8>(tile),
-                        10 => one.fill::<10>(tile),
-                        _ => one.fill_any(tile, rows),
+                        4 => one.fill(tile, 4),
+                        5 => one.fill(tile, 5),
+                        6 => one.fill(tile, 6),
+                        8 => one.fill(tile, 8),
+                        10 => one.fill(tile, 10),
+                        _ => one.fill(tile, rows),
                     }
                 }
                 at = if at.1 + rows == ind.pixels { (at.0 + 1, 0) } else { (at.0, at.1 + rows) };
@@ -188,25 +188,13 @@ impl OneImage<'_> {
         }
     }
 
-    /// `tile`: run after run, `R` row pointers each.
+    /// `tile`: run after run, `rows` row pointers each (inlined, so a constant `rows` unrolls
+    /// the inner loop).
     ///
     /// # Safety
-    /// `offs` holds `R` rows of `taps` offsets and every run's tap is below `taps`.
+    /// `offs` holds `rows` rows of `taps` offsets and every run's tap is below `taps`.
     #[inline(always)]
-    unsafe fn fill<const R: usize>(&self, tile: &mut [*const f32]) {
-        for (out, &(tap, c)) in tile.chunks_exact_mut(R).zip(self.runs) {
-            for (r, o) in out.iter_mut().enumerate() {
-                // SAFETY: r < R and tap < taps (the caller's bounds).
-                *o = unsafe { self.source(r, tap, c) };
-            }
-        }
-    }
-
-    /// [`OneImage::fill`] for any number of rows.
-    ///
-    /// # Safety
-    /// As for `fill`, with `rows` rows.
-    unsafe fn fill_any(&self, tile: &mut [*const f32], rows: usize) {
+    unsafe fn fill(&self, tile: &mut [*const f32], rows: usize) {
         for (out, &(tap, c)) in tile.chunks_exact_mut(rows).zip(self.runs) {
             for (r, o) in out.iter_mut().enumerate() {
                 // SAFETY: r < rows and tap < taps (the caller's bounds).
