@@ -3,7 +3,7 @@
 
 use crate::error::{NnError, Result};
 use crate::layers::{Layer, Param};
-use crate::tensor::{filled, uniform, Tensor};
+use crate::tensor::{filled, rows, rows_mut, uniform, Tensor};
 use lanes_kernels::ops::conv::{Conv2d as ConvKernel, Conv2dGeometry, Conv2dParams, FilterLayout, Padding};
 use lanes_kernels::ops::pool::{max_pool_after_conv, Pool2d, Pool2dParams, PoolKind};
 use lanes_kernels::{Activation, Gemm, MatMut, MatRef, Parallelism};
@@ -185,7 +185,7 @@ impl Layer for Conv2d {
             }
         }
         self.grad_bias.fill(0.0);
-        for row in grad_out.data().chunks_exact(cout.max(1)) {
+        for row in rows(grad_out.data(), cout) {
             for (g, d) in self.grad_bias.iter_mut().zip(row) {
                 *g += d;
             }
@@ -436,9 +436,8 @@ impl Layer for GlobalAvgPool {
         }
         let mut dx = Tensor::zeros(&shape)?;
         let inv = 1.0 / pixels as f32;
-        for (img, g) in dx.data_mut().chunks_exact_mut((pixels * c).max(1)).zip(grad_out.data().chunks_exact(c.max(1)))
-        {
-            for px in img.chunks_exact_mut(c.max(1)) {
+        for (img, g) in rows_mut(dx.data_mut(), pixels * c).zip(rows(grad_out.data(), c)) {
+            for px in rows_mut(img, c) {
                 px.iter_mut().zip(g).for_each(|(d, g)| *d = g * inv);
             }
         }

@@ -4,7 +4,7 @@
 
 use crate::error::{NnError, Result};
 use crate::layers::{Layer, Param};
-use crate::tensor::{filled, uniform, Tensor};
+use crate::tensor::{filled, rows, uniform, Tensor};
 use lanes_kernels::ops::conv::{Conv2d as ConvKernel, Conv2dGeometry, Conv2dParams, FilterLayout, Padding};
 use lanes_kernels::{Activation, Gemm, Parallelism};
 
@@ -123,7 +123,7 @@ impl Layer for DepthwiseConv2d {
             }
         }
         self.grad_bias.fill(0.0);
-        for row in dyd.chunks_exact(c.max(1)) {
+        for row in rows(dyd, c) {
             self.grad_bias.iter_mut().zip(row).for_each(|(g, d)| *g += d);
         }
         Ok(dx)

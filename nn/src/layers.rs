@@ -2,7 +2,7 @@
 //! All arithmetic that matters goes through lanes-kernels (GEMM with fused bias).
 
 use crate::error::{NnError, Result};
-use crate::tensor::{filled, uniform, Tensor};
+use crate::tensor::{filled, rows, uniform, Tensor};
 use lanes_kernels::ops::eltwise::Unary;
 use lanes_kernels::{Activation, Eltwise, Epilogue, Gemm, MatMut, MatRef, PackedB, Parallelism};
 use rand::{RngExt, SeedableRng};
@@ -227,7 +227,7 @@ impl Layer for Linear {
         let dw = MatMut::row_major(&mut self.grad_weight, self.outputs, self.inputs)?;
         gemm().run(1.0, dy.t(), xv, 0.0, dw)?;
         self.grad_bias.fill(0.0);
-        for row in grad_out.data().chunks_exact(outputs.max(1)) {
+        for row in rows(grad_out.data(), outputs) {
             for (g, d) in self.grad_bias.iter_mut().zip(row) {
                 *g += d;
             }

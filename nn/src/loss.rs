@@ -1,7 +1,7 @@
 //! Losses: each returns the mean loss over the batch and dLoss/dInput.
 
 use crate::error::{NnError, Result};
-use crate::tensor::Tensor;
+use crate::tensor::{rows, Tensor};
 
 /// Softmax cross-entropy of `logits` (`batch x classes`) against class `labels`: the mean of
 /// `-log softmax(logits)[label]`, and its gradient `(softmax - onehot) / batch`.
@@ -12,7 +12,7 @@ pub fn softmax_cross_entropy(logits: &Tensor, labels: &[usize]) -> Result<(f32, 
     }
     let mut grad = vec![0.0f32; batch * classes];
     let mut total = 0.0f64;
-    for (i, (&label, row)) in labels.iter().zip(logits.data().chunks_exact(classes.max(1))).enumerate() {
+    for (i, (&label, row)) in labels.iter().zip(rows(logits.data(), classes)).enumerate() {
         if label >= classes {
             return Err(NnError::InvalidArgument(format!("label {label} of row {i} is not below {classes} classes")));
         }

@@ -4,7 +4,7 @@
 use crate::conv::Conv2d;
 use crate::error::{NnError, Result};
 use crate::layers::{Layer, Param};
-use crate::tensor::Tensor;
+use crate::tensor::{rows, rows_mut, Tensor};
 use lanes_kernels::ops::layout::{fold_batch_norm, BatchNorm};
 use lanes_kernels::{Eltwise, MatMut};
 
@@ -97,7 +97,7 @@ impl Layer for BatchNorm2d {
             let scale: Vec<f32> =
                 self.gamma.iter().zip(&self.running_var).map(|(g, v)| g / (v + self.eps).sqrt()).collect();
             let shift: Vec<f32> = (0..c).map(|i| self.beta[i] - self.running_mean[i] * scale[i]).collect();
-            for row in y.data_mut().chunks_exact_mut(c.max(1)) {
+            for row in y.data_mut().chunks_exact_mut(c) {
                 for ((v, s), t) in row.iter_mut().zip(&scale).zip(&shift) {
                     *v = *v * s + t;
                 }
@@ -108,17 +108,17 @@ impl Layer for BatchNorm2d {
             return Err(NnError::InvalidArgument("BatchNorm2d training needs more than one value per channel".into()));
         }
         let (mut mean, mut var) = (vec![0.0f64; c], vec![0.0f64; c]);
-        for row in x.data().chunks_exact(c.max(1)) {
+        for row in x.data().chunks_exact(c) {
             mean.iter_mut().zip(row).for_each(|(m, &v)| *m += f64::from(v));
         }
         mean.iter_mut().for_each(|m| *m /= rows as f64);
-        for row in x.data().chunks_exact(c.max(1)) {
+        for row in x.data().chunks_exact(c) {
             var.iter_mut().zip(row).zip(&mean).for_each(|((s, &v), m)| *s += (f64::from(v) - m).powi(2));
         }
         var.iter_mut().for_each(|s| *s /= rows as f64);
         let inv: Vec<f32> = var.iter().map(|v| 1.0 / (*v as f32 + self.eps).sqrt()).collect();
         let mut xhat = x.clone();
-        for (h, out) in xhat.data_mut().chunks_exact_mut(c.max(1)).zip(y.data_mut().chunks_exact_mut(c.max(1))) {
+        for (h, out) in xhat.data_mut().chunks_exact_mut(c).zip(y.data_mut().chunks_exact_mut(c)) {
             for i in 0..c {
                 h[i] = (h[i] - mean[i] as f32) * inv[i];
                 out[i] = h[i] * self.gamma[i] + self.beta[i];
@@ -150,7 +150,7 @@ impl Layer for BatchNorm2d {
         let rows = (xhat.data().len() / c) as f32;
         // Per channel: sum(dy) and sum(dy * xhat); dx = gamma * inv / N * (N dy - sum(dy) - xhat sum(dy xhat)).
         let (mut sum_dy, mut sum_dy_h) = (vec![0.0f32; c], vec![0.0f32; c]);
-        for (h, dy) in xhat.data().chunks_exact(c.max(1)).zip(grad_out.data().chunks_exact(c.max(1))) {
+        for (h, dy) in xhat.data().chunks_exact(c).zip(grad_out.data().chunks_exact(c)) {
             for i in 0..c {
                 sum_dy[i] += dy[i];
                 sum_dy_h[i] += dy[i] * h[i];
@@ -159,8 +159,8 @@ impl Layer for BatchNorm2d {
         self.grad_beta.copy_from_slice(&sum_dy);
         self.grad_gamma.copy_from_slice(&sum_dy_h);
         let mut dx = Tensor::zeros(xhat.shape())?;
-        let rows_iter = xhat.data().chunks_exact(c.max(1)).zip(grad_out.data().chunks_exact(c.max(1)));
-        for ((h, dy), out) in rows_iter.zip(dx.data_mut().chunks_exact_mut(c.max(1))) {
+        let rows_iter = xhat.data().chunks_exact(c).zip(grad_out.data().chunks_exact(c));
+        for ((h, dy), out) in rows_iter.zip(dx.data_mut().chunks_exact_mut(c)) {
             for i in 0..c {
                 out[i] = self.gamma[i] * inv[i] / rows * (rows * dy[i] - sum_dy[i] - h[i] * sum_dy_h[i]);
             }
@@ -255,8 +255,7 @@ impl Layer for LayerNorm {
         self.check_cols(x, cols)?;
         let mut xhat = x.clone();
         let mut inv_std = Vec::new();
-        for (row, out) in xhat.data_mut().chunks_exact_mut(cols.max(1)).zip(y.data_mut().chunks_exact_mut(cols.max(1)))
-        {
+        for (row, out) in rows_mut(xhat.data_mut(), cols).zip(rows_mut(y.data_mut(), cols)) {
             let mean = row.iter().sum::<f32>() / cols as f32;
             let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / cols as f32;
             let r = 1.0 / (var + self.eps).sqrt();
@@ -286,8 +285,8 @@ impl Layer for LayerNorm {
         let mut dx = Tensor::zeros(xhat.shape())?;
         self.grad_gamma.fill(0.0);
         self.grad_beta.fill(0.0);
-        let rows = xhat.data().chunks_exact(cols.max(1)).zip(grad_out.data().chunks_exact(cols.max(1)));
-        for (((h, dy), dxr), &r) in rows.zip(dx.data_mut().chunks_exact_mut(cols.max(1))).zip(inv_std) {
+        let pairs = rows(xhat.data(), cols).zip(rows(grad_out.data(), cols));
+        for (((h, dy), dxr), &r) in pairs.zip(rows_mut(dx.data_mut(), cols)).zip(inv_std) {
             // dxhat = dy * gamma; dx = r * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
             let (mut m1, mut m2) = (0.0f32, 0.0f32);
             for j in 0..cols {

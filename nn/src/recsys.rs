@@ -4,7 +4,7 @@
 
 use crate::error::{NnError, Result};
 use crate::layers::{Layer, Param};
-use crate::tensor::Tensor;
+use crate::tensor::{rows, Tensor};
 use lanes_kernels::{Activation, Epilogue, Gemm, MatMut, MatRef, Parallelism};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -162,7 +162,7 @@ impl Layer for MatrixFactorization {
         let p = MatRef::row_major(rows, batch, self.dim)?;
         gemm().run(1.0, dy.t(), p, 0.0, MatMut::row_major(&mut self.grad_item, self.items, self.dim)?)?;
         self.grad_bias.fill(0.0);
-        for row in grad_out.data().chunks_exact(self.items.max(1)) {
+        for row in crate::tensor::rows(grad_out.data(), self.items) {
             for (g, d) in self.grad_bias.iter_mut().zip(row) {
                 *g += d;
             }
@@ -171,7 +171,7 @@ impl Layer for MatrixFactorization {
         let q = MatRef::row_major(&self.item, self.items, self.dim)?;
         gemm().run(1.0, dy, q, 0.0, MatMut::row_major(&mut dp, batch, self.dim)?)?;
         self.grad_user.fill(0.0);
-        for (&u, d) in ids.iter().zip(dp.chunks_exact(self.dim.max(1))) {
+        for (&u, d) in ids.iter().zip(crate::tensor::rows(&dp, self.dim)) {
             for (g, v) in self.grad_user[u * self.dim..][..self.dim].iter_mut().zip(d) {
                 *g += v;
             }
@@ -223,7 +223,7 @@ pub fn recommend(scores: &Tensor, k: usize, seen: &[Vec<u32>]) -> Result<Vec<Vec
             found: vec![seen.len()],
         });
     }
-    Ok(scores.data().chunks_exact(items.max(1)).zip(seen).map(|(row, s)| top_k(row, k, s)).collect())
+    Ok(rows(scores.data(), items).zip(seen).map(|(row, s)| top_k(row, k, s)).collect())
 }
 
 /// Mean over users with held-out items of `hits / min(k, held-out)`, the hits being the

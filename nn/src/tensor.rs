@@ -13,6 +13,17 @@ pub(crate) fn filled<T: Clone>(what: &'static str, len: usize, value: T) -> Resu
     Ok(v)
 }
 
+/// `data` as rows of `width` values. A zero-sized dimension (`width` 0, so `data` is empty)
+/// gives no rows, where `chunks_exact(0)` would panic.
+pub(crate) fn rows(data: &[f32], width: usize) -> std::slice::ChunksExact<'_, f32> {
+    data.chunks_exact(width.max(1))
+}
+
+/// [`rows`], mutable.
+pub(crate) fn rows_mut(data: &mut [f32], width: usize) -> std::slice::ChunksExactMut<'_, f32> {
+    data.chunks_exact_mut(width.max(1))
+}
+
 /// `rows * cols` values drawn uniformly from `[-bound, bound)` by a generator seeded with
 /// `seed` (a layer's initial weights): `InvalidArgument` when the count overflows,
 /// `AllocationFailed` when the allocator refuses it.

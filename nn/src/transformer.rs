@@ -8,7 +8,7 @@
 use crate::error::{NnError, Result};
 use crate::layers::{Linear, Param};
 use crate::norm::LayerNorm;
-use crate::tensor::Tensor;
+use crate::tensor::{rows, Tensor};
 use lanes_kernels::{Activation, Eltwise, Gemm, MatMut, MatRef, Parallelism};
 
 /// A lookup table from token ids to rows of `[vocab, dim]` weights.
@@ -74,7 +74,7 @@ impl Embedding {
             });
         }
         self.grad.fill(0.0);
-        for (&id, g) in ids.iter().zip(grad_out.data().chunks_exact(self.dim.max(1))) {
+        for (&id, g) in ids.iter().zip(rows(grad_out.data(), self.dim)) {
             let row = &mut self.grad[id as usize * self.dim..][..self.dim];
             row.iter_mut().zip(g).for_each(|(r, g)| *r += g);
         }
