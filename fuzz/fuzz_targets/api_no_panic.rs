@@ -14,22 +14,14 @@ use lanes_kernels::ops::pool::{global_avg_pool_with_isa, Pool2d, Pool2dParams, P
 use lanes_kernels::{Activation, Gemm, Isa, KernelError, MatMut, MatRef, Parallelism};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "common/bytes.rs"]
+mod bytes;
+use bytes::Bytes;
+
 /// Most buffers the target allocates (values): bigger requests get a wrong, small length.
 const MAX_LEN: usize = 1 << 14;
 
-struct Bytes<'a>(&'a [u8]);
 impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        let (b, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
-        self.0 = rest;
-        b
-    }
-    fn u64(&mut self) -> u64 {
-        u64::from_le_bytes(std::array::from_fn(|_| self.u8()))
-    }
-    fn f32(&mut self) -> f32 {
-        f32::from_le_bytes(std::array::from_fn(|_| self.u8()))
-    }
     /// A size: mostly small (0..8), sometimes up to 64, sometimes huge.
     fn size(&mut self) -> usize {
         match self.u8() {

@@ -7,18 +7,9 @@ use lanes_testkit::{bound, close, gemm_reference};
 use lanes_kernels::{Activation, Epilogue, Gemm, Isa, MatMut, MatRef, Parallelism};
 use libfuzzer_sys::fuzz_target;
 
-/// Reads little pieces of the input, then zeros once it runs out.
-struct Bytes<'a>(&'a [u8]);
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        let (b, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
-        self.0 = rest;
-        b
-    }
-    fn f32(&mut self) -> f32 {
-        f32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
-    }
-}
+#[path = "common/bytes.rs"]
+mod bytes;
+use bytes::Bytes;
 
 /// (buffer length, offset, row stride, column stride) for an `r x c` view of a given layout.
 fn layout(kind: u8, r: usize, c: usize) -> (usize, usize, isize, isize) {
@@ -34,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let mut b = Bytes(data);
     // k up to 699: two depth blocks of every kernel (KC 256-576 on the CPU tiers).
     let (m, n) = (b.u8() as usize % 40, b.u8() as usize % 70);
-    let k = u16::from_le_bytes([b.u8(), b.u8()]) as usize % 700;
+    let k = b.u16() as usize % 700;
     let (la, lb, lc) = (b.u8(), b.u8(), b.u8());
     let alpha = [0.0, 1.0, -0.5, 2.0][b.u8() as usize % 4];
     let beta = [0.0, 1.0, -0.5, 2.0][b.u8() as usize % 4];

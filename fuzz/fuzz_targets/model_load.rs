@@ -19,6 +19,10 @@ use lanes_nn::conv::{Conv2d, Reshape};
 use lanes_nn::layers::{Act, Linear};
 use lanes_nn::{io, NnError, Sequential, Tensor};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/bytes.rs"]
+mod bytes;
+use bytes::Bytes;
 use serde_json::{json, Map, Value};
 use std::sync::OnceLock;
 
@@ -43,19 +47,7 @@ fn valid_file() -> &'static [u8] {
     FILE.get_or_init(|| io::to_safetensors(&mut arch(100)).unwrap())
 }
 
-struct Bytes<'a>(&'a [u8]);
 impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        let (b, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
-        self.0 = rest;
-        b
-    }
-    fn u64(&mut self) -> u64 {
-        u64::from_le_bytes(std::array::from_fn(|_| self.u8()))
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
     /// A number for a shape or an offset: near a given one, small, or huge.
     fn number(&mut self, near: u64) -> Value {
         match self.u8() % 8 {

@@ -18,6 +18,10 @@
 use lanes_nn::sentence::SentenceEmbedder;
 use lanes_nn::NnError;
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/bytes.rs"]
+mod bytes;
+use bytes::Bytes;
 use safetensors::tensor::{Dtype, TensorView};
 use serde_json::{json, Value};
 
@@ -70,23 +74,6 @@ fn tiny(h: usize, layers: usize, ff: usize) -> (Value, Vec<u8>) {
     (config, safetensors::serialize(views, None).unwrap())
 }
 
-struct Bytes<'a>(&'a [u8]);
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        let (b, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
-        self.0 = rest;
-        b
-    }
-    fn u16(&mut self) -> usize {
-        u16::from_le_bytes([self.u8(), self.u8()]) as usize
-    }
-    fn take(&mut self, n: usize) -> &[u8] {
-        let (head, rest) = self.0.split_at(n.min(self.0.len()));
-        self.0 = rest;
-        head
-    }
-}
-
 /// A value for a config field: a count near `near`, at or past the limits, or not a count.
 fn value(b: &mut Bytes, near: u64) -> Option<Value> {
     Some(match b.u8() % 10 {
@@ -118,7 +105,7 @@ fn check(config: &str, vocab: &str, weights: &[u8]) {
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes(data);
     if b.u8() % 2 == 0 {
-        let (nc, nv) = (b.u16(), b.u16());
+        let (nc, nv) = (b.u16() as usize, b.u16() as usize);
         let config = String::from_utf8_lossy(b.take(nc)).into_owned();
         let vocab = String::from_utf8_lossy(b.take(nv)).into_owned();
         check(&config, &vocab, b.0);
@@ -160,10 +147,10 @@ fuzz_target!(|data: &[u8]| {
                     _ => vocab.push(format!("tok{}", b.u8())),
                 }
             }
-            3 => weights.truncate(b.u16() * weights.len() / 65536),
+            3 => weights.truncate(b.u16() as usize * weights.len() / 65536),
             4 => {
                 if !weights.is_empty() {
-                    let i = b.u16() * weights.len() / 65536;
+                    let i = b.u16() as usize * weights.len() / 65536;
                     weights[i] = b.u8();
                 }
             }

@@ -20,15 +20,13 @@ use lanes_nn::norm::{BatchNorm2d, LayerNorm};
 use lanes_nn::Tensor;
 use lanes_web::{api, ops};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/bytes.rs"]
+mod bytes;
+use bytes::Bytes;
 use serde_json::json;
 
-struct Bytes<'a>(&'a [u8]);
 impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        let (b, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
-        self.0 = rest;
-        b
-    }
     fn small(&mut self, below: u8) -> usize {
         (self.u8() % below) as usize
     }
