@@ -251,6 +251,9 @@ fn softmax_special_rows() {
         vec![1.0, inf, 2.0],
         vec![88.0, 89.0, 90.0, 1000.0],
         vec![-1e-45, 1e-45, 0.0, -0.0],
+        // Around the point where e^(x - max) leaves the normal floats (x - max = -87.34).
+        vec![0.0, -50.0, -87.0, -87.33, -87.34, -88.0, -100.0, -104.0, -200.0],
+        vec![1.0, -86.5, -86.25, -87.25, -87.5],
     ];
     for isa in isas() {
         let e = elt(isa);

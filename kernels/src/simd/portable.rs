@@ -15,6 +15,12 @@ pub(crate) fn exp(x: V) -> V {
     f32x8::from(x.to_array().map(f32::exp))
 }
 
+/// `e^x` for `x <= 0` (softmax's `x - max`): `exp` itself here (libm).
+#[inline(always)]
+pub(crate) fn exp_le0(x: V) -> V {
+    exp(x)
+}
+
 crate::simd::derived_math!();
 
 #[inline(always)]

@@ -12,6 +12,12 @@ pub(crate) fn exp(x: V) -> V {
     x.exp()
 }
 
+/// `e^x` for `x <= 0` (softmax's `x - max`): `exp` itself here (libm).
+#[inline(always)]
+pub(crate) fn exp_le0(x: V) -> V {
+    exp(x)
+}
+
 crate::simd::derived_math!();
 
 #[inline(always)]

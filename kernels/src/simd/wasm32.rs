@@ -3,7 +3,7 @@
 //! wasm has no run-time feature detection inside a module: this exists when the build enables
 //! `+simd128` (and the relaxed multiply-add with `+relaxed-simd`).
 
-use crate::simd::EXP_POLY;
+use crate::simd::{EXP_LE0_CUTOFF, EXP_POLY, EXP_ROUND_MAGIC};
 use core::arch::wasm32::*;
 
 /// `acc + a*b`, fused or not.
@@ -79,6 +79,29 @@ pub(crate) fn exp(x0: v128) -> v128 {
     let pow2 = |k: v128| i32x4_shl(i32x4_add(k, i32x4_splat(127)), 23);
     let e = f32x4_mul(f32x4_mul(p, pow2(n1)), pow2(n2));
     v128_bitselect(x0, e, f32x4_ne(x0, x0))
+}
+
+/// `e^x` for `x <= 0` or NaN (softmax's `x - max`), cheaper than `exp`: n is rounded by
+/// adding 1.5 * 2^23 + 127 (its low bits are then n + 127, shifted into the exponent: one
+/// scale, no conversions). A vector with a lane below -87.34 (a result under 2^-126: subnormal
+/// or 0) goes to `exp`, so the results are `exp`'s to within its error bound. No min/max here:
+/// NaN propagates through the arithmetic. x > 0 is outside the contract.
+#[inline(always)]
+pub(crate) fn exp_le0(x: v128) -> v128 {
+    if v128_any_true(f32x4_lt(x, splat(EXP_LE0_CUTOFF))) {
+        return exp(x);
+    }
+    let magic = splat(EXP_ROUND_MAGIC);
+    let biased = f32x4_add(f32x4_mul(x, splat(std::f32::consts::LOG2_E)), magic);
+    let scale = i32x4_shl(biased, 23);
+    let n = f32x4_sub(biased, magic);
+    let r = f32x4_sub(x, f32x4_mul(n, splat(0.693_145_75)));
+    let r = f32x4_sub(r, f32x4_mul(n, splat(1.428_606_8e-6)));
+    let mut p = splat(EXP_POLY[0]);
+    for c in &EXP_POLY[1..] {
+        p = f32x4_add(f32x4_mul(p, r), splat(*c));
+    }
+    f32x4_mul(p, scale)
 }
 
 crate::simd::derived_math!();

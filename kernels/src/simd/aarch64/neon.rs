@@ -4,7 +4,7 @@
 //! as on AVX2. Every function is compiled with `#[target_feature(enable = "neon")]`; callers
 //! hold an `AvailableKernel` (or otherwise checked the CPU) before reaching them.
 
-use crate::simd::EXP_POLY;
+use crate::simd::{EXP_LE0_CUTOFF, EXP_POLY, EXP_ROUND_MAGIC};
 use core::arch::aarch64::*;
 
 pub(crate) type V = float32x4_t;
@@ -32,6 +32,30 @@ pub(crate) fn exp(x: V) -> V {
     let n2 = vsubq_s32(ni, n1);
     let pow2 = |k: int32x4_t| vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(k, vdupq_n_s32(127))));
     vmulq_f32(vmulq_f32(p, pow2(n1)), pow2(n2))
+}
+
+/// `e^x` for `x <= 0` or NaN (softmax's `x - max`), cheaper than `exp`: n is rounded by
+/// adding 1.5 * 2^23 + 127 (its low bits are then n + 127, shifted into the exponent: one
+/// scale, no conversions). A vector with a lane below -87.34 (a result under 2^-126: subnormal
+/// or 0) goes to `exp`, so the results are `exp`'s to within its error bound. x > 0 is outside
+/// the contract.
+#[target_feature(enable = "neon")]
+#[inline]
+pub(crate) fn exp_le0(x: V) -> V {
+    if vmaxvq_u32(vcltq_f32(x, vdupq_n_f32(EXP_LE0_CUTOFF))) != 0 {
+        return exp(x);
+    }
+    let magic = vdupq_n_f32(EXP_ROUND_MAGIC);
+    let biased = vfmaq_f32(magic, x, vdupq_n_f32(std::f32::consts::LOG2_E));
+    let scale = vreinterpretq_f32_s32(vshlq_n_s32::<23>(vreinterpretq_s32_f32(biased)));
+    let n = vsubq_f32(biased, magic);
+    let r = vfmsq_f32(x, n, vdupq_n_f32(0.693_145_75));
+    let r = vfmsq_f32(r, n, vdupq_n_f32(1.428_606_8e-6));
+    let mut p = vdupq_n_f32(EXP_POLY[0]);
+    for c in &EXP_POLY[1..] {
+        p = vfmaq_f32(vdupq_n_f32(*c), p, r);
+    }
+    vmulq_f32(p, scale)
 }
 
 crate::simd::derived_math!(#[target_feature(enable = "neon")]);

@@ -2,7 +2,7 @@
 //! `exp`, and the derived math of `simd::derived_math!` (sigmoid, tanh, GELUs, SiLU, clamp);
 //! `activate` applies a GEMM epilogue activation.
 
-use crate::simd::EXP_POLY;
+use crate::simd::{EXP_LE0_CUTOFF, EXP_POLY, EXP_ROUND_MAGIC};
 use core::arch::x86_64::*;
 
 pub(crate) type V = __m256;
@@ -32,6 +32,30 @@ pub(crate) fn exp(x: __m256) -> __m256 {
     let n2 = _mm256_sub_epi32(ni, n1);
     let pow2 = |k: __m256i| _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(k, _mm256_set1_epi32(127))));
     _mm256_mul_ps(_mm256_mul_ps(p, pow2(n1)), pow2(n2))
+}
+
+/// `e^x` for `x <= 0` or NaN (softmax's `x - max`), cheaper than `exp`: n is rounded by
+/// adding 1.5 * 2^23 + 127 (its low bits are then n + 127, shifted into the exponent: one
+/// scale, no conversions). A vector with a lane below -87.34 (a result under 2^-126: subnormal
+/// or 0) goes to `exp`, so the results are `exp`'s to within its error bound. x > 0 is outside
+/// the contract.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn exp_le0(x: __m256) -> __m256 {
+    if _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_set1_ps(EXP_LE0_CUTOFF))) != 0 {
+        return exp(x);
+    }
+    let magic = _mm256_set1_ps(EXP_ROUND_MAGIC);
+    let biased = _mm256_fmadd_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E), magic);
+    let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(biased)));
+    let n = _mm256_sub_ps(biased, magic);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_145_75), x);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428_606_8e-6), r);
+    let mut p = _mm256_set1_ps(EXP_POLY[0]);
+    for c in &EXP_POLY[1..] {
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(*c));
+    }
+    _mm256_mul_ps(p, scale)
 }
 
 crate::simd::derived_math!(#[target_feature(enable = "avx2,fma")]);

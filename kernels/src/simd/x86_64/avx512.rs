@@ -29,6 +29,13 @@ pub(crate) fn exp(x: __m512) -> __m512 {
     _mm512_scalef_ps(p, n)
 }
 
+/// `e^x` for `x <= 0` (softmax's `x - max`): `exp` itself here (`vscalefps` already scales in one instruction).
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) fn exp_le0(x: V) -> V {
+    exp(x)
+}
+
 crate::simd::derived_math!(#[target_feature(enable = "avx512f")]);
 crate::activation::vector_activate!(#[target_feature(enable = "avx512f")]);
 

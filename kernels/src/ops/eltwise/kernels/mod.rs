@@ -174,11 +174,26 @@ macro_rules! eltwise_kernels {
             // y = e^(x - max) and its sum (tail lanes: e^(-inf - max) = 0, or NaN only
             // when the row's result is NaN anyway).
             let mut sum = splat(0.0);
+            let mut sum2 = splat(0.0);
             let mut i = 0;
+            // Two vectors per step: two independent exp chains and sums in flight.
+            while i + 2 * L <= n {
+                // SAFETY: i + 2L <= n.
+                unsafe {
+                    let e = exp_le0(sub(load(x.add(i)), mx));
+                    let e2 = exp_le0(sub(load(x.add(i + L)), mx));
+                    store(y.add(i), e);
+                    store(y.add(i + L), e2);
+                    sum = add(sum, e);
+                    sum2 = add(sum2, e2);
+                }
+                i += 2 * L;
+            }
+            let mut sum = add(sum, sum2);
             while i + L <= n {
                 // SAFETY: i + L <= n.
                 unsafe {
-                    let e = exp(sub(load(x.add(i)), mx));
+                    let e = exp_le0(sub(load(x.add(i)), mx));
                     store(y.add(i), e);
                     sum = add(sum, e);
                 }
@@ -187,7 +202,7 @@ macro_rules! eltwise_kernels {
             if i < n {
                 // SAFETY: the n - i < L values left.
                 unsafe {
-                    let e = exp(sub(load_partial(x.add(i), n - i, f32::NEG_INFINITY), mx));
+                    let e = exp_le0(sub(load_partial(x.add(i), n - i, f32::NEG_INFINITY), mx));
                     store_partial(y.add(i), n - i, e);
                     sum = add(sum, e);
                 }
@@ -206,7 +221,7 @@ macro_rules! eltwise_kernels {
             // SAFETY: forwarded.
             let m = unsafe { row_max(x, n) };
             let mx = splat(m);
-            let s = reduce_lanes!(x, n, splat(0.0), f32::NEG_INFINITY, add, |acc, v| add(acc, exp(sub(v, mx))));
+            let s = reduce_lanes!(x, n, splat(0.0), f32::NEG_INFINITY, add, |acc, v| add(acc, exp_le0(sub(v, mx))));
             let lse = splat(hsum(s).ln());
             map_lanes!(x, y, n, |v| sub(sub(v, mx), lse));
         }
