@@ -6,15 +6,15 @@
 /// f32: relative error 2e-8 before the rounding of the evaluation).
 #[cfg_attr(not(any(target_arch = "x86_64", target_feature = "simd128", target_arch = "aarch64")), allow(dead_code))] // (libm elsewhere)
 pub(crate) const EXP_POLY: [f32; 7] = [0.001_394_110_8, 0.008_375_126, 0.041_666_35, 0.166_664_15, 0.5, 1.0, 1.0];
-/// `exp_le0`'s rounding constant: `x log2(e) + 1.5 * 2^23` rounds to an integer n (f32 has no
+/// The single-scale `exp`'s rounding constant: `x log2(e) + 1.5 * 2^23` rounds to an integer n (f32 has no
 /// fraction bits left there) and the extra 127 leaves n + 127, the biased exponent of 2^n, in
 /// the low bits.
 #[cfg_attr(not(any(target_arch = "x86_64", target_feature = "simd128", target_arch = "aarch64")), allow(dead_code))]
 pub(crate) const EXP_ROUND_MAGIC: f32 = 12_583_039.0;
-/// `exp_le0` hands vectors with a lane below this to `exp`: ln(2^-126), where 2^n would
-/// leave the normal range.
+/// Where the single-scale `exp` stops: e^x for |x| <= 87.33 is a normal float (ln(2^-126) =
+/// -87.3365), so 2^n is one exponent field.
 #[cfg_attr(not(any(target_arch = "x86_64", target_feature = "simd128", target_arch = "aarch64")), allow(dead_code))]
-pub(crate) const EXP_LE0_CUTOFF: f32 = -87.336_54;
+pub(crate) const EXP_NORMAL_LIMIT: f32 = 87.33;
 
 /// `erfcx(u) = e^{u^2} erfc(u)` on `u in [0, 15/sqrt(2)]` as a polynomial in
 /// `t = 1 / (1 + 0.3 u)`, degree 11, highest first (Chebyshev fit with mpmath, relative error

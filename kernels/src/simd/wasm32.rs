@@ -3,7 +3,7 @@
 //! wasm has no run-time feature detection inside a module: this exists when the build enables
 //! `+simd128` (and the relaxed multiply-add with `+relaxed-simd`).
 
-use crate::simd::{EXP_LE0_CUTOFF, EXP_POLY, EXP_ROUND_MAGIC};
+use crate::simd::{EXP_NORMAL_LIMIT, EXP_POLY, EXP_ROUND_MAGIC};
 use core::arch::wasm32::*;
 
 /// `acc + a*b`, fused or not.
@@ -59,12 +59,50 @@ pub(crate) type V = v128;
 pub(crate) const L: usize = 4;
 
 /// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (`EXP_POLY`, unfused
-/// multiply-adds), times 2^n built in the exponent bits as 2^(n/2) * 2^(n - n/2) (n in
+/// multiply-adds), times 2^n. Vectors whose lanes all lie in [-87.33, 87.33] (or are NaN)
+/// take `exp_normal_range`'s single scale; the others `exp_any_range`, which reaches subnormal
+/// results and overflow like libm.
+#[inline(always)]
+pub(crate) fn exp(x: v128) -> v128 {
+    if v128_any_true(f32x4_gt(f32x4_abs(x), splat(EXP_NORMAL_LIMIT))) {
+        return exp_any_range(x);
+    }
+    exp_normal_range(x)
+}
+
+/// `e^x` for `x <= 0` or NaN (softmax's `x - max`): `exp` with the check on one side only.
+#[inline(always)]
+pub(crate) fn exp_le0(x: v128) -> v128 {
+    if v128_any_true(f32x4_lt(x, splat(-EXP_NORMAL_LIMIT))) {
+        return exp_any_range(x);
+    }
+    exp_normal_range(x)
+}
+
+/// `e^x` for |x| <= 87.33 or NaN, where 2^n is a normal float: n is rounded by adding
+/// 1.5 * 2^23 + 127 (its low bits are then n + 127, shifted into the exponent: one scale, no
+/// rounding instruction, no conversions). No min/max: NaN propagates through the arithmetic.
+#[inline(always)]
+fn exp_normal_range(x: v128) -> v128 {
+    let magic = splat(EXP_ROUND_MAGIC);
+    let biased = f32x4_add(f32x4_mul(x, splat(std::f32::consts::LOG2_E)), magic);
+    let scale = i32x4_shl(biased, 23);
+    let n = f32x4_sub(biased, magic);
+    let r = f32x4_sub(x, f32x4_mul(n, splat(0.693_145_75)));
+    let r = f32x4_sub(r, f32x4_mul(n, splat(1.428_606_8e-6)));
+    let mut p = splat(EXP_POLY[0]);
+    for c in &EXP_POLY[1..] {
+        p = f32x4_add(f32x4_mul(p, r), splat(*c));
+    }
+    f32x4_mul(p, scale)
+}
+
+/// `e^x` for any x: 2^n built in the exponent bits as 2^(n/2) * 2^(n - n/2) (n in
 /// [-150, 128]: subnormal results, overflow to +inf). NaN lanes are selected back explicitly:
 /// with relaxed-simd LLVM may turn `pmin`/`pmax` into `relaxed_min/max`, whose NaN result is
 /// up to the engine (docs/wasm.md).
 #[inline(always)]
-pub(crate) fn exp(x0: v128) -> v128 {
+fn exp_any_range(x0: v128) -> v128 {
     let x = f32x4_pmin(f32x4_pmax(x0, splat(-104.0)), splat(88.8));
     let n = f32x4_nearest(f32x4_mul(x, splat(std::f32::consts::LOG2_E)));
     let r = f32x4_sub(x, f32x4_mul(n, splat(0.693_145_75)));
@@ -79,29 +117,6 @@ pub(crate) fn exp(x0: v128) -> v128 {
     let pow2 = |k: v128| i32x4_shl(i32x4_add(k, i32x4_splat(127)), 23);
     let e = f32x4_mul(f32x4_mul(p, pow2(n1)), pow2(n2));
     v128_bitselect(x0, e, f32x4_ne(x0, x0))
-}
-
-/// `e^x` for `x <= 0` or NaN (softmax's `x - max`), cheaper than `exp`: n is rounded by
-/// adding 1.5 * 2^23 + 127 (its low bits are then n + 127, shifted into the exponent: one
-/// scale, no conversions). A vector with a lane below -87.34 (a result under 2^-126: subnormal
-/// or 0) goes to `exp`, so the results are `exp`'s to within its error bound. No min/max here:
-/// NaN propagates through the arithmetic. x > 0 is outside the contract.
-#[inline(always)]
-pub(crate) fn exp_le0(x: v128) -> v128 {
-    if v128_any_true(f32x4_lt(x, splat(EXP_LE0_CUTOFF))) {
-        return exp(x);
-    }
-    let magic = splat(EXP_ROUND_MAGIC);
-    let biased = f32x4_add(f32x4_mul(x, splat(std::f32::consts::LOG2_E)), magic);
-    let scale = i32x4_shl(biased, 23);
-    let n = f32x4_sub(biased, magic);
-    let r = f32x4_sub(x, f32x4_mul(n, splat(0.693_145_75)));
-    let r = f32x4_sub(r, f32x4_mul(n, splat(1.428_606_8e-6)));
-    let mut p = splat(EXP_POLY[0]);
-    for c in &EXP_POLY[1..] {
-        p = f32x4_add(f32x4_mul(p, r), splat(*c));
-    }
-    f32x4_mul(p, scale)
 }
 
 crate::simd::derived_math!();

@@ -4,20 +4,61 @@
 //! as on AVX2. Every function is compiled with `#[target_feature(enable = "neon")]`; callers
 //! hold an `AvailableKernel` (or otherwise checked the CPU) before reaching them.
 
-use crate::simd::{EXP_LE0_CUTOFF, EXP_POLY, EXP_ROUND_MAGIC};
+use crate::simd::{EXP_NORMAL_LIMIT, EXP_POLY, EXP_ROUND_MAGIC};
 use core::arch::aarch64::*;
 
 pub(crate) type V = float32x4_t;
 /// Lanes per vector.
 pub(crate) const L: usize = 4;
 
-/// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (`EXP_POLY`), times 2^n
-/// built in the exponent bits as 2^(n/2) * 2^(n - n/2), so n may span [-150, 128]: results
-/// near f32::MAX stay finite, larger ones overflow to +inf, tiny ones come out subnormal or 0,
-/// like libm. NaN propagates (`fmax`/`fmin` return NaN when either operand is NaN).
+/// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (`EXP_POLY`), times 2^n.
+/// Vectors whose lanes all lie in [-87.33, 87.33] (or are NaN) take `exp_normal_range`'s single
+/// scale; the others `exp_any_range`, which reaches subnormal results and overflow like libm.
 #[target_feature(enable = "neon")]
 #[inline]
 pub(crate) fn exp(x: V) -> V {
+    if vmaxvq_u32(vcagtq_f32(x, vdupq_n_f32(EXP_NORMAL_LIMIT))) != 0 {
+        return exp_any_range(x);
+    }
+    exp_normal_range(x)
+}
+
+/// `e^x` for `x <= 0` or NaN (softmax's `x - max`): `exp` with the check on one side only.
+#[target_feature(enable = "neon")]
+#[inline]
+pub(crate) fn exp_le0(x: V) -> V {
+    if vmaxvq_u32(vcltq_f32(x, vdupq_n_f32(-EXP_NORMAL_LIMIT))) != 0 {
+        return exp_any_range(x);
+    }
+    exp_normal_range(x)
+}
+
+/// `e^x` for |x| <= 87.33 or NaN, where 2^n is a normal float: n is rounded by adding
+/// 1.5 * 2^23 + 127 (its low bits are then n + 127, shifted into the exponent: one scale, no
+/// rounding instruction, no conversions).
+#[target_feature(enable = "neon")]
+#[inline]
+fn exp_normal_range(x: V) -> V {
+    let magic = vdupq_n_f32(EXP_ROUND_MAGIC);
+    let biased = vfmaq_f32(magic, x, vdupq_n_f32(std::f32::consts::LOG2_E));
+    let scale = vreinterpretq_f32_s32(vshlq_n_s32::<23>(vreinterpretq_s32_f32(biased)));
+    let n = vsubq_f32(biased, magic);
+    let r = vfmsq_f32(x, n, vdupq_n_f32(0.693_145_75));
+    let r = vfmsq_f32(r, n, vdupq_n_f32(1.428_606_8e-6));
+    let mut p = vdupq_n_f32(EXP_POLY[0]);
+    for c in &EXP_POLY[1..] {
+        p = vfmaq_f32(vdupq_n_f32(*c), p, r);
+    }
+    vmulq_f32(p, scale)
+}
+
+/// `e^x` for any x: 2^n built in the exponent bits as 2^(n/2) * 2^(n - n/2), so n may span
+/// [-150, 128]: results near f32::MAX stay finite, larger ones overflow to +inf, tiny ones come
+/// out subnormal or 0, like libm. NaN propagates (`fmax`/`fmin` return NaN when either operand
+/// is NaN).
+#[target_feature(enable = "neon")]
+#[inline]
+fn exp_any_range(x: V) -> V {
     let x = vminq_f32(vdupq_n_f32(88.8), vmaxq_f32(vdupq_n_f32(-104.0), x));
     let n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(std::f32::consts::LOG2_E)));
     let r = vfmsq_f32(x, n, vdupq_n_f32(0.693_145_75));
@@ -32,30 +73,6 @@ pub(crate) fn exp(x: V) -> V {
     let n2 = vsubq_s32(ni, n1);
     let pow2 = |k: int32x4_t| vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(k, vdupq_n_s32(127))));
     vmulq_f32(vmulq_f32(p, pow2(n1)), pow2(n2))
-}
-
-/// `e^x` for `x <= 0` or NaN (softmax's `x - max`), cheaper than `exp`: n is rounded by
-/// adding 1.5 * 2^23 + 127 (its low bits are then n + 127, shifted into the exponent: one
-/// scale, no conversions). A vector with a lane below -87.34 (a result under 2^-126: subnormal
-/// or 0) goes to `exp`, so the results are `exp`'s to within its error bound. x > 0 is outside
-/// the contract.
-#[target_feature(enable = "neon")]
-#[inline]
-pub(crate) fn exp_le0(x: V) -> V {
-    if vmaxvq_u32(vcltq_f32(x, vdupq_n_f32(EXP_LE0_CUTOFF))) != 0 {
-        return exp(x);
-    }
-    let magic = vdupq_n_f32(EXP_ROUND_MAGIC);
-    let biased = vfmaq_f32(magic, x, vdupq_n_f32(std::f32::consts::LOG2_E));
-    let scale = vreinterpretq_f32_s32(vshlq_n_s32::<23>(vreinterpretq_s32_f32(biased)));
-    let n = vsubq_f32(biased, magic);
-    let r = vfmsq_f32(x, n, vdupq_n_f32(0.693_145_75));
-    let r = vfmsq_f32(r, n, vdupq_n_f32(1.428_606_8e-6));
-    let mut p = vdupq_n_f32(EXP_POLY[0]);
-    for c in &EXP_POLY[1..] {
-        p = vfmaq_f32(vdupq_n_f32(*c), p, r);
-    }
-    vmulq_f32(p, scale)
 }
 
 crate::simd::derived_math!(#[target_feature(enable = "neon")]);

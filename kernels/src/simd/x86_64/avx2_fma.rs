@@ -2,20 +2,63 @@
 //! `exp`, and the derived math of `simd::derived_math!` (sigmoid, tanh, GELUs, SiLU, clamp);
 //! `activate` applies a GEMM epilogue activation.
 
-use crate::simd::{EXP_LE0_CUTOFF, EXP_POLY, EXP_ROUND_MAGIC};
+use crate::simd::{EXP_NORMAL_LIMIT, EXP_POLY, EXP_ROUND_MAGIC};
 use core::arch::x86_64::*;
 
 pub(crate) type V = __m256;
 /// Lanes per vector.
 pub(crate) const L: usize = 8;
 
-/// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (`EXP_POLY`), times
-/// 2^n built in the exponent bits as 2^(n/2) * 2^(n - n/2), so n may span [-150, 128]:
-/// results near f32::MAX stay finite, larger ones overflow to +inf, tiny ones come out
-/// subnormal or 0, like libm. NaN propagates (`max`/`min` return their second operand, x).
+/// `e^x`: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (`EXP_POLY`), times 2^n.
+/// Vectors whose lanes all lie in [-87.33, 87.33] (or are NaN) take `exp_normal_range`'s single
+/// scale; the others `exp_any_range`, which reaches subnormal results and overflow like libm.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) fn exp(x: __m256) -> __m256 {
+    let big = _mm256_cmp_ps::<_CMP_GT_OQ>(abs(x), _mm256_set1_ps(EXP_NORMAL_LIMIT));
+    if _mm256_movemask_ps(big) != 0 {
+        return exp_any_range(x);
+    }
+    exp_normal_range(x)
+}
+
+/// `e^x` for `x <= 0` or NaN (softmax's `x - max`): `exp` with the check on one side only.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn exp_le0(x: __m256) -> __m256 {
+    let tiny = _mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_set1_ps(-EXP_NORMAL_LIMIT));
+    if _mm256_movemask_ps(tiny) != 0 {
+        return exp_any_range(x);
+    }
+    exp_normal_range(x)
+}
+
+/// `e^x` for |x| <= 87.33 or NaN, where 2^n is a normal float: n is rounded by adding
+/// 1.5 * 2^23 + 127 (its low bits are then n + 127, shifted into the exponent: one scale, no
+/// rounding instruction, no conversions).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn exp_normal_range(x: __m256) -> __m256 {
+    let magic = _mm256_set1_ps(EXP_ROUND_MAGIC);
+    let biased = _mm256_fmadd_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E), magic);
+    let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(biased)));
+    let n = _mm256_sub_ps(biased, magic);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_145_75), x);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428_606_8e-6), r);
+    let mut p = _mm256_set1_ps(EXP_POLY[0]);
+    for c in &EXP_POLY[1..] {
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(*c));
+    }
+    _mm256_mul_ps(p, scale)
+}
+
+/// `e^x` for any x: 2^n built in the exponent bits as 2^(n/2) * 2^(n - n/2), so n may span
+/// [-150, 128]: results near f32::MAX stay finite, larger ones overflow to +inf, tiny ones
+/// come out subnormal or 0, like libm. NaN propagates (`max`/`min` return their second
+/// operand, x).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn exp_any_range(x: __m256) -> __m256 {
     let x = _mm256_min_ps(_mm256_set1_ps(88.8), _mm256_max_ps(_mm256_set1_ps(-104.0), x));
     let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
         x,
@@ -32,30 +75,6 @@ pub(crate) fn exp(x: __m256) -> __m256 {
     let n2 = _mm256_sub_epi32(ni, n1);
     let pow2 = |k: __m256i| _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(k, _mm256_set1_epi32(127))));
     _mm256_mul_ps(_mm256_mul_ps(p, pow2(n1)), pow2(n2))
-}
-
-/// `e^x` for `x <= 0` or NaN (softmax's `x - max`), cheaper than `exp`: n is rounded by
-/// adding 1.5 * 2^23 + 127 (its low bits are then n + 127, shifted into the exponent: one
-/// scale, no conversions). A vector with a lane below -87.34 (a result under 2^-126: subnormal
-/// or 0) goes to `exp`, so the results are `exp`'s to within its error bound. x > 0 is outside
-/// the contract.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-pub(crate) fn exp_le0(x: __m256) -> __m256 {
-    if _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_set1_ps(EXP_LE0_CUTOFF))) != 0 {
-        return exp(x);
-    }
-    let magic = _mm256_set1_ps(EXP_ROUND_MAGIC);
-    let biased = _mm256_fmadd_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E), magic);
-    let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(biased)));
-    let n = _mm256_sub_ps(biased, magic);
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_145_75), x);
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428_606_8e-6), r);
-    let mut p = _mm256_set1_ps(EXP_POLY[0]);
-    for c in &EXP_POLY[1..] {
-        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(*c));
-    }
-    _mm256_mul_ps(p, scale)
 }
 
 crate::simd::derived_math!(#[target_feature(enable = "avx2,fma")]);
