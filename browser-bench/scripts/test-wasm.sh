@@ -59,7 +59,8 @@ run_tests() { # flavour, where (node|chromium)
   # wasm-bindgen API of lanes-web.
   local kernels=(cargo test -p lanes-kernels --no-default-features --target wasm32-unknown-unknown "${profile[@]}")
   env "${env[@]}" RUSTFLAGS="$(flags_of "$v")" "${kernels[@]}" \
-    --test gemm --test ukernels --test plan --test conv --test depthwise --test pool --test nchw --test eltwise
+    --test gemm --test ukernels --test plan --test conv --test depthwise --test pool --test nchw --test eltwise \
+    --test errors_by_function
   env "${env[@]}" RUSTFLAGS="$(flags_of "$v")" cargo test -p lanes-web --target wasm32-unknown-unknown \
     "${profile[@]}" --test bindings
 }

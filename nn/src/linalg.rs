@@ -2,7 +2,7 @@
 //! normal equations (the Gram matrix from lanes-kernels' GEMM).
 
 use crate::error::{NnError, Result};
-use crate::tensor::{rows, Tensor};
+use crate::tensor::Tensor;
 use lanes_kernels::{Gemm, MatMut, MatRef, Parallelism};
 
 /// Solves `a x = b` for a symmetric positive definite `n x n` matrix `a` (row-major) by
@@ -56,8 +56,9 @@ pub fn least_squares(x: &Tensor, y: &[f32], ridge: f64) -> Result<(Vec<f32>, f32
     let m = d + 1;
     // [x 1 y]: one GEMM gives the Gram matrix of [x 1] and, in its last column, [x 1]^T y.
     let mut a = Vec::with_capacity(n * (m + 1));
-    for (row, &t) in rows(x.data(), d).take(n).zip(y) {
-        a.extend_from_slice(&row[..d]);
+    // By index, not `rows`: with d = 0 (an intercept-only fit) there are n empty rows.
+    for (i, &t) in y.iter().enumerate() {
+        a.extend_from_slice(&x.data()[i * d..(i + 1) * d]);
         a.push(1.0);
         a.push(t);
     }

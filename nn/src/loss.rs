@@ -10,12 +10,13 @@ pub fn softmax_cross_entropy(logits: &Tensor, labels: &[usize]) -> Result<(f32, 
     if labels.len() != batch {
         return Err(NnError::Shape { what: "labels".into(), expected: vec![batch], found: vec![labels.len()] });
     }
+    // Checked before the rows: with 0 classes there are no rows to find a label in.
+    if let Some((i, &label)) = labels.iter().enumerate().find(|(_, &label)| label >= classes) {
+        return Err(NnError::InvalidArgument(format!("label {label} of row {i} is not below {classes} classes")));
+    }
     let mut grad = vec![0.0f32; batch * classes];
     let mut total = 0.0f64;
     for (i, (&label, row)) in labels.iter().zip(rows(logits.data(), classes)).enumerate() {
-        if label >= classes {
-            return Err(NnError::InvalidArgument(format!("label {label} of row {i} is not below {classes} classes")));
-        }
         let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
         let sum: f32 = row.iter().map(|&v| (v - max).exp()).sum();
         let log_sum = sum.ln();

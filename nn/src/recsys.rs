@@ -43,9 +43,20 @@ impl MatrixFactorization {
                 "matrix factorisation with {users} users, {items} items, dimension {dim}"
             )));
         }
+        if !(scale >= 0.0 && scale.is_finite()) {
+            return Err(NnError::InvalidArgument(format!("embedding scale {scale} is not a finite value >= 0")));
+        }
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-scale..=scale)).collect() };
-        let (user, item) = (draw(users * dim), draw(items * dim));
+        let mut draw = |what: &'static str, rows: usize| -> Result<Vec<f32>> {
+            let len = rows
+                .checked_mul(dim)
+                .ok_or_else(|| NnError::InvalidArgument(format!("{what}: {rows} x {dim} values overflow")))?;
+            let mut v = crate::tensor::filled(what, len, 0.0)?;
+            v.iter_mut().for_each(|x| *x = rng.random_range(-scale..=scale));
+            Ok(v)
+        };
+        let user = draw("user embeddings", users)?;
+        let item = draw("item embeddings", items)?;
         Ok(MatrixFactorization {
             users,
             items,
@@ -230,7 +241,7 @@ pub fn recommend(scores: &Tensor, k: usize, seen: &[Vec<u32>]) -> Result<Vec<Vec
 /// recommended items (the first `k` of each list) that are held out for that user. With
 /// `min(k, ...)` a perfect list scores 1 even for users with more than `k` held-out items.
 pub fn recall_at_k(recommended: &[Vec<u32>], held_out: &[Vec<u32>], k: usize) -> Result<f64> {
-    rank_metric(recommended, held_out, |rec, truth| {
+    rank_metric(k, recommended, held_out, |rec, truth| {
         let hits = rec.iter().take(k).filter(|i| truth.contains(i)).count();
         hits as f64 / k.min(truth.len()) as f64
     })
@@ -240,7 +251,7 @@ pub fn recall_at_k(recommended: &[Vec<u32>], held_out: &[Vec<u32>], k: usize) ->
 /// relevance: `sum over hits at rank r (from 0) of 1 / log2(r + 2)`, divided by the same sum for
 /// an ideal list (`min(k, held-out)` hits at the top).
 pub fn ndcg_at_k(recommended: &[Vec<u32>], held_out: &[Vec<u32>], k: usize) -> Result<f64> {
-    rank_metric(recommended, held_out, |rec, truth| {
+    rank_metric(k, recommended, held_out, |rec, truth| {
         let gain = |r: usize| 1.0 / ((r + 2) as f64).log2();
         let dcg: f64 = rec.iter().take(k).enumerate().filter(|(_, i)| truth.contains(i)).map(|(r, _)| gain(r)).sum();
         let ideal: f64 = (0..k.min(truth.len())).map(gain).sum();
@@ -248,7 +259,15 @@ pub fn ndcg_at_k(recommended: &[Vec<u32>], held_out: &[Vec<u32>], k: usize) -> R
     })
 }
 
-fn rank_metric(recommended: &[Vec<u32>], held_out: &[Vec<u32>], f: impl Fn(&[u32], &[u32]) -> f64) -> Result<f64> {
+fn rank_metric(
+    k: usize,
+    recommended: &[Vec<u32>],
+    held_out: &[Vec<u32>],
+    f: impl Fn(&[u32], &[u32]) -> f64,
+) -> Result<f64> {
+    if k == 0 {
+        return Err(NnError::InvalidArgument("a metric at k = 0 (no recommendation counted) is undefined".into()));
+    }
     if recommended.len() != held_out.len() {
         return Err(NnError::Shape {
             what: "recommendation lists".into(),
