@@ -719,31 +719,7 @@ mod tests {
         .to_string();
         let vocab_txt: String =
             ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "b", "c", "d", "e", "f", "g", "h"].join("\n") + "\n";
-        let mut shapes: Vec<(String, Vec<usize>)> = vec![
-            ("embeddings.word_embeddings.weight".into(), vec![vocab, h]),
-            ("embeddings.position_embeddings.weight".into(), vec![max_pos, h]),
-            ("embeddings.token_type_embeddings.weight".into(), vec![2, h]),
-            ("embeddings.LayerNorm.weight".into(), vec![h]),
-            ("embeddings.LayerNorm.bias".into(), vec![h]),
-        ];
-        for i in 0..layers {
-            let p = format!("encoder.layer.{i}");
-            for (name, out, inp) in [
-                ("attention.self.query", h, h),
-                ("attention.self.key", h, h),
-                ("attention.self.value", h, h),
-                ("attention.output.dense", h, h),
-                ("intermediate.dense", ff, h),
-                ("output.dense", h, ff),
-            ] {
-                shapes.push((format!("{p}.{name}.weight"), vec![out, inp]));
-                shapes.push((format!("{p}.{name}.bias"), vec![out]));
-            }
-            for norm in ["attention.output.LayerNorm", "output.LayerNorm"] {
-                shapes.push((format!("{p}.{norm}.weight"), vec![h]));
-                shapes.push((format!("{p}.{norm}.bias"), vec![h]));
-            }
-        }
+        let shapes = lanes_nn::bert::BertConfig::from_json(&config_json).unwrap().tensor_shapes();
         let mut rng = Rng::new(5);
         let data: Vec<Vec<u8>> = shapes
             .iter()

@@ -78,6 +78,40 @@ impl BertConfig {
         }
         Ok(config)
     }
+
+    /// Every tensor a Hugging Face `BertModel` checkpoint of this configuration holds for the
+    /// encoder, with its shape (`[out, in]` for a linear layer's weight): what
+    /// [`Bert::from_safetensors`] reads (it also accepts, and ignores, the pooler and the
+    /// position-id buffer). Test fixtures and tools build checkpoints from it.
+    pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let (h, ff) = (self.hidden_size, self.intermediate_size);
+        let mut shapes: Vec<(String, Vec<usize>)> = vec![
+            ("embeddings.word_embeddings.weight".into(), vec![self.vocab_size, h]),
+            ("embeddings.position_embeddings.weight".into(), vec![self.max_position_embeddings, h]),
+            ("embeddings.token_type_embeddings.weight".into(), vec![self.type_vocab_size, h]),
+            ("embeddings.LayerNorm.weight".into(), vec![h]),
+            ("embeddings.LayerNorm.bias".into(), vec![h]),
+        ];
+        for i in 0..self.num_hidden_layers {
+            let p = format!("encoder.layer.{i}");
+            for (part, out, inp) in [
+                ("attention.self.query", h, h),
+                ("attention.self.key", h, h),
+                ("attention.self.value", h, h),
+                ("attention.output.dense", h, h),
+                ("intermediate.dense", ff, h),
+                ("output.dense", h, ff),
+            ] {
+                shapes.push((format!("{p}.{part}.weight"), vec![out, inp]));
+                shapes.push((format!("{p}.{part}.bias"), vec![out]));
+            }
+            for norm in ["attention.output.LayerNorm", "output.LayerNorm"] {
+                shapes.push((format!("{p}.{norm}.weight"), vec![h]));
+                shapes.push((format!("{p}.{norm}.bias"), vec![h]));
+            }
+        }
+        shapes
+    }
 }
 
 /// A BERT encoder with its weights, ready for inference.

@@ -222,29 +222,7 @@ const VOCAB: &str = "[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n";
 /// A safetensors file with every tensor of `config`'s encoder (plus `extra`), small values.
 fn tiny_bert_weights(config: &BertConfig, extra: Option<&str>) -> Vec<u8> {
     use safetensors::tensor::{Dtype, TensorView};
-    let (h, ff) = (config.hidden_size, config.intermediate_size);
-    let mut shapes: Vec<(String, Vec<usize>)> = vec![
-        ("embeddings.word_embeddings.weight".into(), vec![config.vocab_size, h]),
-        ("embeddings.position_embeddings.weight".into(), vec![config.max_position_embeddings, h]),
-        ("embeddings.token_type_embeddings.weight".into(), vec![config.type_vocab_size, h]),
-        ("embeddings.LayerNorm.weight".into(), vec![h]),
-        ("embeddings.LayerNorm.bias".into(), vec![h]),
-    ];
-    for i in 0..config.num_hidden_layers {
-        let p = format!("encoder.layer.{i}");
-        for part in ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"] {
-            shapes.push((format!("{p}.{part}.weight"), vec![h, h]));
-            shapes.push((format!("{p}.{part}.bias"), vec![h]));
-        }
-        shapes.push((format!("{p}.intermediate.dense.weight"), vec![ff, h]));
-        shapes.push((format!("{p}.intermediate.dense.bias"), vec![ff]));
-        shapes.push((format!("{p}.output.dense.weight"), vec![h, ff]));
-        shapes.push((format!("{p}.output.dense.bias"), vec![h]));
-        for norm in ["attention.output.LayerNorm", "output.LayerNorm"] {
-            shapes.push((format!("{p}.{norm}.weight"), vec![h]));
-            shapes.push((format!("{p}.{norm}.bias"), vec![h]));
-        }
-    }
+    let mut shapes = config.tensor_shapes();
     if let Some(name) = extra {
         shapes.push((name.into(), vec![1]));
     }
