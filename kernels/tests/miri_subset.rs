@@ -11,6 +11,8 @@ use lanes_kernels::ops::eltwise::{Binary, Eltwise, Rhs, Unary};
 use lanes_kernels::ops::layout::{nchw_to_nhwc, nhwc_to_nchw};
 use lanes_kernels::ops::pool::{global_avg_pool_with_isa, Pool2d, Pool2dParams, PoolKind};
 use lanes_kernels::{Activation, Epilogue, Gemm, MatMut, MatRef, Parallelism};
+#[cfg(all(feature = "rayon", not(target_arch = "wasm32")))]
+use lanes_kernels::ops::gemm::Strategy;
 use lanes_testkit::{
     check_case, close, conv2d_reference, global_avg_pool_reference, isas, layer_norm_reference, pool2d_reference,
     softmax_reference, unary_reference, Layout, Rng, LAYOUTS,
@@ -190,4 +192,56 @@ fn nchw_nhwc_round_trip() {
     assert_eq!(y[((h + 2) * w + 3) * c + 1], x[((c + 1) * h + 2) * w + 3], "image 1, channel 1, (2, 3)");
     nhwc_to_nchw(&y, batch, c, h, w, &mut z).unwrap();
     assert_eq!(x, z);
+}
+
+/// The threaded paths (rayon tasks writing disjoint blocks of C and of the output through raw
+/// pointers, B packed in a section shared by the tasks or inside them): a 2-worker pool with
+/// `Parallelism::Rayon`, which splits even these small sizes, against one thread, bit for bit.
+/// Under Miri this is where a data race between tasks would show.
+#[cfg(all(feature = "rayon", not(target_arch = "wasm32")))]
+#[test]
+fn threads_split_the_work_and_give_the_same_bits() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for isa in isas() {
+        let seq = gemm(isa);
+        let par = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
+        let mut r = Rng::new(60);
+        let (m, n, k) = (13, 40, 7);
+        let (a, b) = (r.vec(m * k), r.vec(k * n));
+        let (av, bv) = (MatRef::row_major(&a, m, k).unwrap(), MatRef::row_major(&b, k, n).unwrap());
+        let bias = r.vec(n);
+        let epi = Epilogue::new(Some(&bias), Activation::Relu);
+        let mut want = r.vec(m * n);
+        let mut got = want.clone();
+        let plan = pool.install(|| par.plan(0.5, av, bv, &mut MatMut::row_major(&mut got, m, n).unwrap())).unwrap();
+        assert!(matches!(&plan, Strategy::Blocked(p) if p.threads == 2), "{isa:?}: {plan:?}");
+        seq.run_fused(0.5, av, bv, 1.5, MatMut::row_major(&mut want, m, n).unwrap(), &epi).unwrap();
+        pool.install(|| par.run_fused(0.5, av, bv, 1.5, MatMut::row_major(&mut got, m, n).unwrap(), &epi)).unwrap();
+        assert_eq!(bits(&got), bits(&want), "{isa:?} GEMM");
+        let packed = par.pack_b(bv).unwrap();
+        let got = pool.install(|| par.run_packed_to_vec(1.0, av, &packed, &Epilogue::NONE)).unwrap();
+        assert_eq!(bits(&got), bits(&seq.run_packed_to_vec(1.0, av, &packed, &Epilogue::NONE).unwrap()), "{isa:?}");
+
+        let p = Conv2dParams::new(4, 6, (3, 3)).padding(Padding::uniform(1));
+        let filter = r.vec(p.filter_len().unwrap());
+        let mut conv = Conv2d::with_gemm(seq.clone(), p, &filter, FilterLayout::Oihw, None, Activation::Identity).unwrap();
+        let input = r.vec(conv.geometry(2, 5, 4).unwrap().input_len().unwrap());
+        let want = conv.run_to_vec(&input, 2, 5, 4).unwrap().0;
+        conv.set_parallelism(Parallelism::Rayon);
+        let got = pool.install(|| conv.run_to_vec(&input, 2, 5, 4)).unwrap().0;
+        assert_eq!(bits(&got), bits(&want), "{isa:?} conv");
+
+        let (rows, cols) = (9, 21);
+        let x = r.vec(rows * cols);
+        let softmax = |par: Parallelism| {
+            let mut y = vec![f32::NAN; rows * cols];
+            let e = Eltwise::with_isa(isa).unwrap().parallelism(par);
+            e.softmax(MatRef::row_major(&x, rows, cols).unwrap(), MatMut::row_major(&mut y, rows, cols).unwrap())
+                .unwrap();
+            y
+        };
+        let want = softmax(Parallelism::Sequential);
+        assert_eq!(bits(&pool.install(|| softmax(Parallelism::Rayon))), bits(&want), "{isa:?} softmax");
+    }
 }
