@@ -8,11 +8,11 @@
 
 use lanes_kernels::ops::conv::{Conv2d, Conv2dParams, FilterLayout, Padding};
 use lanes_kernels::ops::eltwise::{Binary, Eltwise, Rhs, Unary};
+#[cfg(all(feature = "rayon", not(target_arch = "wasm32")))]
+use lanes_kernels::ops::gemm::Strategy;
 use lanes_kernels::ops::layout::{nchw_to_nhwc, nhwc_to_nchw};
 use lanes_kernels::ops::pool::{global_avg_pool_with_isa, Pool2d, Pool2dParams, PoolKind};
 use lanes_kernels::{Activation, Epilogue, Gemm, MatMut, MatRef, Parallelism};
-#[cfg(all(feature = "rayon", not(target_arch = "wasm32")))]
-use lanes_kernels::ops::gemm::Strategy;
 use lanes_testkit::{
     check_case, close, conv2d_reference, global_avg_pool_reference, isas, layer_norm_reference, pool2d_reference,
     softmax_reference, unary_reference, Layout, Rng, LAYOUTS,
@@ -225,7 +225,8 @@ fn threads_split_the_work_and_give_the_same_bits() {
 
         let p = Conv2dParams::new(4, 6, (3, 3)).padding(Padding::uniform(1));
         let filter = r.vec(p.filter_len().unwrap());
-        let mut conv = Conv2d::with_gemm(seq.clone(), p, &filter, FilterLayout::Oihw, None, Activation::Identity).unwrap();
+        let mut conv =
+            Conv2d::with_gemm(seq.clone(), p, &filter, FilterLayout::Oihw, None, Activation::Identity).unwrap();
         let input = r.vec(conv.geometry(2, 5, 4).unwrap().input_len().unwrap());
         let want = conv.run_to_vec(&input, 2, 5, 4).unwrap().0;
         conv.set_parallelism(Parallelism::Rayon);
