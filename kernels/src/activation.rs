@@ -80,6 +80,12 @@ impl Activation {
         }
     }
 
+    /// Identity, ReLU or clamp (no transcendental function).
+    #[cfg_attr(not(target_feature = "simd128"), allow(dead_code))]
+    pub(crate) fn is_piecewise_linear(self) -> bool {
+        matches!(self, Activation::Identity | Activation::Relu | Activation::Clamp { .. })
+    }
+
     /// The clamp bounds as (lo, hi), for vector code: ReLU is `[0, +inf]`.
     /// (Unused in builds with no vector kernel, e.g. wasm without simd128.)
     #[cfg_attr(not(any(target_arch = "x86_64", target_feature = "simd128")), allow(dead_code))]
@@ -111,21 +117,52 @@ use crate::simd::{GELU_C, GELU_K};
 macro_rules! vector_activate {
     ($(#[$attr:meta])*) => {
         /// Applies a GEMM epilogue activation lane-wise; NaN propagates. (The scalar and
-        /// portable tiers apply `Activation::apply` instead.)
+        /// portable tiers apply `Activation::apply` instead.) In wasm always inlined, the
+        /// transcendental ones behind a call (`activate_transcendental`): as a call, even the
+        /// identity cost the depthwise convolution a call per output vector and the spill of
+        /// every live register around it (V8 saves no XMM register across calls). Natively
+        /// `#[inline]` (`#[target_feature]` functions cannot be `inline(always)`).
         $(#[$attr])*
-        #[inline]
+        #[cfg_attr(target_arch = "wasm32", inline(always))]
+        #[cfg_attr(not(target_arch = "wasm32"), inline)]
         #[allow(dead_code)]
         pub(crate) fn activate(x: V, act: $crate::activation::Activation) -> V {
             use $crate::activation::Activation;
             match act {
-                Activation::Identity => x,
+                Activation::Gelu | Activation::GeluErf | Activation::Silu => activate_transcendental(x, act),
+                _ => activate_piecewise(x, act),
+            }
+        }
+
+        /// `activate` for the identity, ReLU and clamp; GELU and SiLU pass through unchanged
+        /// (a tile epilogue applies those in a second pass, with nothing live across the call).
+        $(#[$attr])*
+        #[cfg_attr(target_arch = "wasm32", inline(always))]
+        #[cfg_attr(not(target_arch = "wasm32"), inline)]
+        #[allow(dead_code)]
+        pub(crate) fn activate_piecewise(x: V, act: $crate::activation::Activation) -> V {
+            use $crate::activation::Activation;
+            match act {
                 Activation::Relu | Activation::Clamp { .. } => {
                     let (lo, hi) = act.bounds();
                     clamp(x, splat(lo), splat(hi))
                 }
+                _ => x,
+            }
+        }
+
+        /// GELU (both forms) and SiLU for `activate`. Out of line in wasm: inlined at every
+        /// epilogue they doubled the module (2.9 MiB) for no measured gain.
+        $(#[$attr])*
+        #[cfg_attr(target_arch = "wasm32", inline(never))]
+        #[cfg_attr(not(target_arch = "wasm32"), inline)]
+        #[allow(dead_code)]
+        fn activate_transcendental(x: V, act: $crate::activation::Activation) -> V {
+            use $crate::activation::Activation;
+            match act {
                 Activation::Gelu => gelu_tanh(x),
                 Activation::GeluErf => gelu_erf(x),
-                Activation::Silu => silu(x),
+                _ => silu(x),
             }
         }
     };

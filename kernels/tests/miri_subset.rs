@@ -225,8 +225,7 @@ fn threads_split_the_work_and_give_the_same_bits() {
 
         let p = Conv2dParams::new(4, 6, (3, 3)).padding(Padding::uniform(1));
         let filter = r.vec(p.filter_len().unwrap());
-        let mut conv =
-            Conv2d::with_gemm(seq.clone(), p, &filter, FilterLayout::Oihw, None, Activation::Identity).unwrap();
+        let mut conv = Conv2d::with_gemm(seq, p, &filter, FilterLayout::Oihw, None, Activation::Identity).unwrap();
         let input = r.vec(conv.geometry(2, 5, 4).unwrap().input_len().unwrap());
         let want = conv.run_to_vec(&input, 2, 5, 4).unwrap().0;
         conv.set_parallelism(Parallelism::Rayon);

@@ -23,7 +23,7 @@ use crate::ops::gemm::ukernel::{Dot, Tile};
 #[cfg(target_feature = "simd128")]
 use crate::simd::vector::Wasm;
 #[cfg(target_feature = "simd128")]
-use crate::simd::wasm32::{activate, load, store, MulAdd};
+use crate::simd::wasm32::{activate, activate_piecewise, load, store, MulAdd};
 #[cfg(target_feature = "simd128")]
 use core::arch::wasm32::*;
 
@@ -64,10 +64,12 @@ pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: u
                         for (j, v) in bv.iter_mut().enumerate() {
                             *v = load(b.add(4 * j));
                         }
-                        for (row, &ap) in set.iter_mut().zip(&rows) {
-                            let ai = v128_load32_splat(ap.add(c + s).cast::<u32>());
-                            for (r, &bj) in row.iter_mut().zip(&bv) {
-                                *r = F::madd(ai, bj, *r);
+                        // Indexed loops, not `zip`: without LTO (a dependent's default
+                        // release build) `Zip::new` stayed a call per k step (20x slower).
+                        for (i, row) in set.iter_mut().enumerate() {
+                            let ai = v128_load32_splat(rows[i].add(c + s).cast::<u32>());
+                            for (j, r) in row.iter_mut().enumerate() {
+                                *r = F::madd(ai, bv[j], *r);
                             }
                         }
                         b = b.wrapping_offset(t.ldb);
@@ -75,8 +77,8 @@ pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: u
                     c += U;
                 }
                 for c in c..len {
-                    for (row, &ap) in acc[0].iter_mut().zip(&rows) {
-                        let ai = v128_load32_splat(ap.add(c).cast::<u32>());
+                    for (i, row) in acc[0].iter_mut().enumerate() {
+                        let ai = v128_load32_splat(rows[i].add(c).cast::<u32>());
                         for (j, r) in row.iter_mut().enumerate() {
                             *r = F::madd(ai, load(b.add(4 * j)), *r);
                         }
@@ -129,9 +131,9 @@ pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: u
     let (first, rest) = acc.split_at_mut(1);
     let sum = &mut first[0];
     for set in rest.iter() {
-        for (srow, row) in sum.iter_mut().zip(set) {
-            for (s, v) in srow.iter_mut().zip(row) {
-                *s = f32x4_add(*s, *v);
+        for (i, srow) in sum.iter_mut().enumerate() {
+            for (j, s) in srow.iter_mut().enumerate() {
+                *s = f32x4_add(*s, set[i][j]);
             }
         }
     }
@@ -150,7 +152,20 @@ pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: u
                 if !t.bias.is_null() {
                     v = f32x4_add(v, load(t.bias.add(4 * j)));
                 }
-                store(c, activate(v, t.act));
+                store(c, activate_piecewise(v, t.act));
+            }
+        }
+    }
+    if !t.act.is_piecewise_linear() {
+        // GELU / SiLU over the stored tile: their code is a call in wasm, which would force
+        // V8 to spill every accumulator still live in the loop above.
+        for i in 0..M {
+            for j in 0..NV {
+                // SAFETY: as above.
+                unsafe {
+                    let c = t.c.offset(i as isize * t.rsc).add(4 * j);
+                    store(c, activate(load(c), t.act));
+                }
             }
         }
     }
