@@ -51,14 +51,12 @@ unsafe fn block<V: F32Vector, const R: usize, const N: usize, const U: usize>(d:
             let q = p + u * step;
             // SAFETY: q + step <= k: every row of A and column of x holds k values.
             unsafe {
-                let mut xv = [zero; N];
-                for (v, x) in xv.iter_mut().zip(&xs) {
-                    *v = V::load(x.add(q));
-                }
-                for (row, a) in set.iter_mut().zip(&rows) {
-                    let av = V::load(a.add(q));
-                    for (s, &x) in row.iter_mut().zip(&xv) {
-                        *s = V::madd(av, x, *s);
+                // Indexed loops, not `zip`: built for wasm without LTO, `Zip::new` stayed a call.
+                let xv: [V; N] = core::array::from_fn(|j| V::load(xs[j].add(q)));
+                for (r, row) in set.iter_mut().enumerate() {
+                    let av = V::load(rows[r].add(q));
+                    for (j, s) in row.iter_mut().enumerate() {
+                        *s = V::madd(av, xv[j], *s);
                     }
                 }
             }
@@ -70,14 +68,11 @@ unsafe fn block<V: F32Vector, const R: usize, const N: usize, const U: usize>(d:
         let n = (d.k - p).min(step);
         // SAFETY: p + n <= k values of every row and column (partial loads read only n).
         unsafe {
-            let mut xv = [zero; N];
-            for (v, x) in xv.iter_mut().zip(&xs) {
-                *v = load_n::<V>(x.add(p), n);
-            }
-            for (row, a) in acc[0].iter_mut().zip(&rows) {
-                let av = load_n::<V>(a.add(p), n);
-                for (s, &x) in row.iter_mut().zip(&xv) {
-                    *s = V::madd(av, x, *s);
+            let xv: [V; N] = core::array::from_fn(|j| load_n::<V>(xs[j].add(p), n));
+            for (r, row) in acc[0].iter_mut().enumerate() {
+                let av = load_n::<V>(rows[r].add(p), n);
+                for (j, s) in row.iter_mut().enumerate() {
+                    *s = V::madd(av, xv[j], *s);
                 }
             }
         }
