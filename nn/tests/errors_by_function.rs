@@ -513,6 +513,14 @@ fn former_panics_and_silent_results_are_errors() {
     let (recs, truth) = (vec![vec![1u32]], vec![vec![1u32]]);
     assert!(is_invalid(recsys::recall_at_k(&recs, &truth, 0)), "recall at k = 0");
     assert!(is_invalid(recsys::ndcg_at_k(&recs, &truth, 0)), "NDCG at k = 0");
+    let data = Dataset { features: 2, inputs: vec![0.5; 6], labels: vec![0, 1, 0] };
+    assert!(is_invalid(data.batch(&[0, 3], 7)), "an index past the examples");
+    let bad = Dataset { features: 2, inputs: vec![0.5; 5], labels: vec![0, 1, 0] };
+    assert!(is_shape(bad.batch(&[0], 0)), "inputs not labels x features");
+    assert_eq!(data.batch(&[2, 0], 0).unwrap().1, vec![0, 0]);
+    let mut images = t(&[2, 4]);
+    assert!(is_shape(shift_augment(&mut images, usize::MAX, 2, 1, 0)), "height x width overflows");
+    shift_augment(&mut images, 2, 2, usize::MAX, 0).expect("a huge shift bound is the image's size");
     // No feature columns: an intercept-only fit, the mean of y.
     let (w, b) = linalg::least_squares(&t(&[4, 0]), &[1.0, 2.0, 3.0, 6.0], 0.0).unwrap();
     assert!(w.is_empty());

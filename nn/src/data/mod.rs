@@ -42,14 +42,30 @@ impl Dataset {
     /// The examples at `idx` as a `batch x features` tensor and their labels. NaN or Inf in
     /// them is an error naming `batch_index`.
     pub fn batch(&self, idx: &[usize], batch_index: usize) -> Result<(Tensor, Vec<usize>)> {
-        let mut x = Vec::with_capacity(idx.len() * self.features);
+        // The fields are public: check them against each other before indexing.
+        if self.labels.len().checked_mul(self.features) != Some(self.inputs.len()) {
+            return Err(NnError::Shape {
+                what: "data set inputs".into(),
+                expected: vec![self.labels.len(), self.features],
+                found: vec![self.inputs.len()],
+            });
+        }
+        let mut x = Vec::with_capacity(idx.len().saturating_mul(self.features));
+        let mut labels = Vec::with_capacity(idx.len());
         for &i in idx {
+            let Some(&label) = self.labels.get(i) else {
+                return Err(NnError::InvalidArgument(format!(
+                    "example {i} of batch {batch_index} is past the data set's {} examples",
+                    self.labels.len()
+                )));
+            };
             x.extend_from_slice(&self.inputs[i * self.features..(i + 1) * self.features]);
+            labels.push(label);
         }
         if x.iter().any(|v| !v.is_finite()) {
             return Err(NnError::NonFinite { what: "training input", batch: batch_index });
         }
-        Ok((Tensor::new(&[idx.len(), self.features], x)?, idx.iter().map(|&i| self.labels[i]).collect()))
+        Ok((Tensor::new(&[idx.len(), self.features], x)?, labels))
     }
 
     /// The indices `0..n` shuffled by a generator seeded with `seed` (the same order for the same
@@ -144,17 +160,18 @@ impl Mnist {
 /// the usual augmentation for digit images. Deterministic for a given `seed`.
 pub fn shift_augment(x: &mut Tensor, height: usize, width: usize, max_shift: usize, seed: u64) -> Result<()> {
     let (batch, features) = x.dims2("images")?;
-    if features != height * width {
+    if height.checked_mul(width) != Some(features) {
         return Err(NnError::Shape {
             what: "images".into(),
-            expected: vec![batch, height * width],
+            expected: vec![batch, height.saturating_mul(width)],
             found: x.shape().to_vec(),
         });
     }
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let m = max_shift as i64;
+    // A shift past the image's size empties it whatever its size: bounded so the range fits i64.
+    let m = max_shift.min(height.max(width)) as i64;
     let mut out = vec![0.0f32; features];
-    for img in x.data_mut().chunks_exact_mut(features) {
+    for img in crate::tensor::rows_mut(x.data_mut(), features) {
         let (dy, dx) = (rng.random_range(-m..=m), rng.random_range(-m..=m));
         out.fill(0.0);
         for y in 0..height as i64 {
