@@ -117,14 +117,33 @@ use crate::simd::{GELU_C, GELU_K};
 macro_rules! vector_activate {
     ($(#[$attr:meta])*) => {
         /// Applies a GEMM epilogue activation lane-wise; NaN propagates. (The scalar and
-        /// portable tiers apply `Activation::apply` instead.) In wasm always inlined, the
-        /// transcendental ones behind a call (`activate_transcendental`): as a call, even the
-        /// identity cost the depthwise convolution a call per output vector and the spill of
-        /// every live register around it (V8 saves no XMM register across calls). Natively
-        /// `#[inline]` (`#[target_feature]` functions cannot be `inline(always)`).
+        /// portable tiers apply `Activation::apply` instead.) One match, inlined by LLVM into
+        /// the kernels: splitting it as for wasm below made the AVX2 GEMM with ReLU 2.4x slower
+        /// (MNIST MLP, Zen 3).
+        #[cfg(not(target_arch = "wasm32"))]
         $(#[$attr])*
-        #[cfg_attr(target_arch = "wasm32", inline(always))]
-        #[cfg_attr(not(target_arch = "wasm32"), inline)]
+        #[inline]
+        #[allow(dead_code)]
+        pub(crate) fn activate(x: V, act: $crate::activation::Activation) -> V {
+            use $crate::activation::Activation;
+            match act {
+                Activation::Identity => x,
+                Activation::Relu | Activation::Clamp { .. } => {
+                    let (lo, hi) = act.bounds();
+                    clamp(x, splat(lo), splat(hi))
+                }
+                Activation::Gelu => gelu_tanh(x),
+                Activation::GeluErf => gelu_erf(x),
+                Activation::Silu => silu(x),
+            }
+        }
+
+        /// wasm: `activate` always inlined, the transcendental ones behind a call
+        /// (`activate_transcendental`): as a call, even the identity cost the depthwise
+        /// convolution a call per output vector and the spill of every live register around it
+        /// (V8 saves no XMM register across calls).
+        #[cfg(target_arch = "wasm32")]
+        #[inline(always)]
         #[allow(dead_code)]
         pub(crate) fn activate(x: V, act: $crate::activation::Activation) -> V {
             use $crate::activation::Activation;
@@ -134,11 +153,11 @@ macro_rules! vector_activate {
             }
         }
 
-        /// `activate` for the identity, ReLU and clamp; GELU and SiLU pass through unchanged
-        /// (a tile epilogue applies those in a second pass, with nothing live across the call).
-        $(#[$attr])*
-        #[cfg_attr(target_arch = "wasm32", inline(always))]
-        #[cfg_attr(not(target_arch = "wasm32"), inline)]
+        /// wasm: `activate` for the identity, ReLU and clamp; GELU and SiLU pass through
+        /// unchanged (a tile epilogue applies those in a second pass, with nothing live across
+        /// the call).
+        #[cfg(target_arch = "wasm32")]
+        #[inline(always)]
         #[allow(dead_code)]
         pub(crate) fn activate_piecewise(x: V, act: $crate::activation::Activation) -> V {
             use $crate::activation::Activation;
@@ -151,11 +170,10 @@ macro_rules! vector_activate {
             }
         }
 
-        /// GELU (both forms) and SiLU for `activate`. Out of line in wasm: inlined at every
-        /// epilogue they doubled the module (2.9 MiB) for no measured gain.
-        $(#[$attr])*
-        #[cfg_attr(target_arch = "wasm32", inline(never))]
-        #[cfg_attr(not(target_arch = "wasm32"), inline)]
+        /// wasm: GELU (both forms) and SiLU for `activate`, out of line (inlined at every
+        /// epilogue they doubled the module to 2.9 MiB for no measured gain).
+        #[cfg(target_arch = "wasm32")]
+        #[inline(never)]
         #[allow(dead_code)]
         fn activate_transcendental(x: V, act: $crate::activation::Activation) -> V {
             use $crate::activation::Activation;
