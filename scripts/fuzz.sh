@@ -16,7 +16,7 @@ if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
 fi
 if rustup toolchain list | grep -q '^nightly-2026-05-20'; then NIGHTLY=nightly-2026-05-20; else NIGHTLY=nightly; fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(gemm_vs_reference api_bad_input conv_vs_reference eltwise_vs_reference api_no_panic model_load sentence_load web_nn_no_panic)
+[ ${#targets[@]} -gt 0 ] || targets=(gemm_vs_reference api_bad_input conv_vs_reference eltwise_vs_reference api_no_panic model_load sentence_load web_nn_no_panic data_readers_no_panic)
 cd fuzz
 for t in "${targets[@]}"; do
   if [ "$mode" = replay ]; then

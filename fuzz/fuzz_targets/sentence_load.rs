@@ -15,6 +15,7 @@
 //! embeds a text.
 #![no_main]
 
+use lanes_nn::bert::BertConfig;
 use lanes_nn::sentence::SentenceEmbedder;
 use lanes_nn::NnError;
 use libfuzzer_sys::fuzz_target;
@@ -36,28 +37,7 @@ fn tiny(h: usize, layers: usize, ff: usize) -> (Value, Vec<u8>) {
         "intermediate_size": ff, "max_position_embeddings": pos, "type_vocab_size": 2,
         "layer_norm_eps": 1e-12,
     });
-    let mut shapes: Vec<(String, Vec<usize>)> = vec![
-        ("embeddings.word_embeddings.weight".into(), vec![vocab, h]),
-        ("embeddings.position_embeddings.weight".into(), vec![pos, h]),
-        ("embeddings.token_type_embeddings.weight".into(), vec![2, h]),
-        ("embeddings.LayerNorm.weight".into(), vec![h]),
-        ("embeddings.LayerNorm.bias".into(), vec![h]),
-    ];
-    for i in 0..layers {
-        let p = format!("encoder.layer.{i}");
-        for part in ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"] {
-            shapes.push((format!("{p}.{part}.weight"), vec![h, h]));
-            shapes.push((format!("{p}.{part}.bias"), vec![h]));
-        }
-        shapes.push((format!("{p}.intermediate.dense.weight"), vec![ff, h]));
-        shapes.push((format!("{p}.intermediate.dense.bias"), vec![ff]));
-        shapes.push((format!("{p}.output.dense.weight"), vec![h, ff]));
-        shapes.push((format!("{p}.output.dense.bias"), vec![h]));
-        for norm in ["attention.output.LayerNorm", "output.LayerNorm"] {
-            shapes.push((format!("{p}.{norm}.weight"), vec![h]));
-            shapes.push((format!("{p}.{norm}.bias"), vec![h]));
-        }
-    }
+    let shapes = BertConfig::from_json(&config.to_string()).unwrap().tensor_shapes();
     let data: Vec<Vec<u8>> = shapes
         .iter()
         .enumerate()

@@ -2,6 +2,7 @@
 //! spectrograms (Hann window, power spectrum, triangular mel filters applied as one GEMM).
 
 use crate::error::{NnError, Result};
+use crate::tensor::filled;
 use lanes_kernels::{Gemm, MatMut, MatRef, Parallelism};
 use std::path::Path;
 
@@ -14,10 +15,15 @@ pub struct Wav {
     pub samples: Vec<f32>,
 }
 
-/// Parses a RIFF/WAVE file of 16-bit PCM (any channel count; channels are averaged). Chunks
-/// other than `fmt ` and `data` are skipped; a `data` size past the end of the file (as
-/// streaming writers leave it) is cut to the file. Anything else is an [`NnError::Data`]
-/// naming `source`.
+/// The highest sample rate [`parse_wav`] accepts, in Hz: 1 MHz, past every audio interface and
+/// ultrasound recorder. A header's rate sizes what is computed from the clip ([`LogMel::speech`]
+/// frames 25 ms of it), so 4 GHz in a hostile header would ask for gigabytes of filters.
+pub const MAX_SAMPLE_RATE: u32 = 1_000_000;
+
+/// Parses a RIFF/WAVE file of 16-bit PCM (any channel count; channels are averaged) at 1 Hz to
+/// [`MAX_SAMPLE_RATE`]. Chunks other than `fmt ` and `data` are skipped; a `data` size past the
+/// end of the file (as streaming writers leave it) is cut to the file. Anything else is an
+/// [`NnError::Data`] naming `source`.
 pub fn parse_wav(bytes: &[u8], source: &str) -> Result<Wav> {
     let bad = |what: &str| NnError::Data(format!("{source}: {what}"));
     if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
@@ -27,7 +33,9 @@ pub fn parse_wav(bytes: &[u8], source: &str) -> Result<Wav> {
     let u32_at = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
     let mut pos = 12;
     let mut format: Option<(u16, u16, u32, u16)> = None;
-    while pos + 8 <= bytes.len() {
+    // `pos` saturates at usize::MAX after a huge chunk size on 32-bit targets (wasm32), where
+    // `pos + 8` would overflow.
+    while bytes.len().saturating_sub(pos) >= 8 {
         let id = &bytes[pos..pos + 4];
         let size = u32_at(pos + 4) as usize;
         let body = pos + 8;
@@ -41,8 +49,10 @@ pub fn parse_wav(bytes: &[u8], source: &str) -> Result<Wav> {
             if tag != 1 || bits != 16 {
                 return Err(bad(&format!("format {tag} with {bits} bits per sample (only 16-bit PCM, format 1)")));
             }
-            if channels == 0 || rate == 0 {
-                return Err(bad(&format!("{channels} channels at {rate} Hz")));
+            if channels == 0 || rate == 0 || rate > MAX_SAMPLE_RATE {
+                return Err(bad(&format!(
+                    "{channels} channels at {rate} Hz (1 or more channels at 1 to {MAX_SAMPLE_RATE} Hz)"
+                )));
             }
             let end = body.saturating_add(size).min(bytes.len());
             let ch = channels as usize;
@@ -70,17 +80,17 @@ pub fn read_wav(path: &Path) -> Result<Wav> {
 /// In-place iterative radix-2 FFT of `re + i im` (length a power of two): `X_k = sum_n x_n
 /// e^{-2 pi i k n / N}`. Twiddles are computed in f64 (see [`LogMel`], which keeps them).
 pub fn fft(re: &mut [f32], im: &mut [f32]) -> Result<()> {
-    fft_with(&twiddles(re.len()), re, im)
+    fft_with(&twiddles(re.len())?, re, im)
 }
 
-/// `e^{-2 pi i k / n}` for `k < n / 2`.
-fn twiddles(n: usize) -> Vec<(f32, f32)> {
-    (0..n / 2)
-        .map(|k| {
-            let (s, c) = (-2.0 * std::f64::consts::PI * k as f64 / n as f64).sin_cos();
-            (c as f32, s as f32)
-        })
-        .collect()
+/// `e^{-2 pi i k / n}` for `k < n / 2` (`AllocationFailed` when the allocator refuses them).
+fn twiddles(n: usize) -> Result<Vec<(f32, f32)>> {
+    let mut tw = filled("FFT twiddles", n / 2, (0.0f32, 0.0f32))?;
+    for (k, t) in tw.iter_mut().enumerate() {
+        let (s, c) = (-2.0 * std::f64::consts::PI * k as f64 / n as f64).sin_cos();
+        *t = (c as f32, s as f32);
+    }
+    Ok(tw)
 }
 
 fn fft_with(tw: &[(f32, f32)], re: &mut [f32], im: &mut [f32]) -> Result<()> {
@@ -160,7 +170,9 @@ impl LogMel {
         Self::new(sample_rate, window, hop, bands, 20.0, (sr / 2.0).min(8000.0))
     }
 
-    /// Any framing and band range (see the type's documentation).
+    /// Any framing and band range (see the type's documentation). Sizes whose FFT length or
+    /// filter bank (`(n_fft / 2 + 1) x bands`) overflows are an [`NnError::InvalidArgument`], a
+    /// filter bank or window the allocator refuses an [`NnError::AllocationFailed`].
     pub fn new(sample_rate: u32, window: usize, hop: usize, bands: usize, low_hz: f64, high_hz: f64) -> Result<Self> {
         let nyquist = f64::from(sample_rate) / 2.0;
         if window < 2 || hop == 0 || bands == 0 || !(0.0 <= low_hz && low_hz < high_hz && high_hz <= nyquist) {
@@ -168,17 +180,24 @@ impl LogMel {
                 "log-mel: window {window}, hop {hop}, {bands} bands over {low_hz}-{high_hz} Hz at {sample_rate} Hz"
             )));
         }
-        let n_fft = window.next_power_of_two();
+        let sizes =
+            window.checked_next_power_of_two().and_then(|n_fft| Some((n_fft, (n_fft / 2 + 1).checked_mul(bands)?)));
+        let Some((n_fft, filter_len)) = sizes else {
+            return Err(NnError::InvalidArgument(format!(
+                "log-mel: a window of {window} samples with {bands} bands overflows its FFT or filter bank"
+            )));
+        };
         let bins = n_fft / 2 + 1;
-        let hann = (0..window)
-            .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / window as f64).cos()) as f32)
-            .collect();
+        let mut filters = filled("log-mel filter bank", filter_len, 0.0f32)?;
+        let mut hann = filled("log-mel window", window, 0.0f32)?;
+        for (i, h) in hann.iter_mut().enumerate() {
+            *h = (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / window as f64).cos()) as f32;
+        }
         let (lo, hi) = (hz_to_mel(low_hz), hz_to_mel(high_hz));
-        let edges: Vec<f64> =
-            (0..bands + 2).map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (bands + 1) as f64)).collect();
-        let mut filters = vec![0.0f32; bins * bands];
+        // Band b spans edges b, b + 1 and b + 2 (of bands + 2, evenly spaced in mel).
+        let edge = |i: usize| mel_to_hz(lo + (hi - lo) * i as f64 / (bands as f64 + 1.0));
         for b in 0..bands {
-            let (left, centre, right) = (edges[b], edges[b + 1], edges[b + 2]);
+            let (left, centre, right) = (edge(b), edge(b + 1), edge(b + 2));
             for k in 0..bins {
                 let f = k as f64 * f64::from(sample_rate) / n_fft as f64;
                 let w = if f > left && f <= centre {
@@ -191,7 +210,7 @@ impl LogMel {
                 filters[k * bands + b] = w as f32;
             }
         }
-        Ok(LogMel { sample_rate, window, hop, n_fft, bands, hann, twiddles: twiddles(n_fft), filters })
+        Ok(LogMel { sample_rate, window, hop, n_fft, bands, hann, twiddles: twiddles(n_fft)?, filters })
     }
 
     /// The sample rate these filters are for.

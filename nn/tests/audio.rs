@@ -6,7 +6,7 @@
 #[path = "../examples/keyword_spotting.rs"]
 mod keyword_spotting;
 
-use lanes_nn::audio::{fft, hz_to_mel, mel_to_hz, parse_wav, LogMel};
+use lanes_nn::audio::{fft, hz_to_mel, mel_to_hz, parse_wav, LogMel, MAX_SAMPLE_RATE};
 use lanes_nn::conv::MaxPool2d;
 use lanes_nn::data::keyword_clips;
 use lanes_nn::layers::Layer;
@@ -67,6 +67,36 @@ fn wav_files_parse_and_bad_ones_are_refused() {
     assert!(
         matches!(keyword_clips(std::path::Path::new("/nonexistent")), Err(NnError::Data(m)) if m.contains("scripts/setup.sh"))
     );
+}
+
+/// Found by the `data_readers_no_panic` fuzz target (fuzz/seeds/data_readers_no_panic/
+/// crash-wav-huge-sample-rate): a WAV header claiming 4,294,967,295 Hz parsed, and
+/// `LogMel::speech` at that rate (25 ms windows of 107 million samples) asked for 10 GiB of mel
+/// filters: an abort. Rates past `MAX_SAMPLE_RATE` are a `Data` error now, and `LogMel::new`
+/// checks its sizes and allocates fallibly.
+#[test]
+fn a_huge_sample_rate_or_filter_bank_is_an_error_not_an_abort() {
+    let with_rate = |rate: u32| {
+        let mut b = wav_bytes(1, 16, false, &[0, 100, -100, 0], None);
+        b[24..28].copy_from_slice(&rate.to_le_bytes());
+        b
+    };
+    for rate in [u32::MAX, MAX_SAMPLE_RATE + 1] {
+        match parse_wav(&with_rate(rate), "fast.wav") {
+            Err(NnError::Data(m)) => assert!(m.contains(&format!("at {rate} Hz")), "{m}"),
+            other => panic!("{rate} Hz: {other:?}"),
+        }
+    }
+    let w = parse_wav(&with_rate(MAX_SAMPLE_RATE), "fast.wav").unwrap();
+    let mel = LogMel::speech(w.sample_rate, 40).unwrap();
+    assert_eq!(mel.compute(&w.samples).unwrap(), Vec::<f32>::new(), "shorter than a window: no frames");
+    // Sizes a caller passes: an overflowing filter bank or FFT, a filter bank of 1 PiB.
+    for (window, bands) in [(400, usize::MAX), (usize::MAX / 2 + 2, 1)] {
+        let r = LogMel::new(16_000, window, 160, bands, 20.0, 8000.0);
+        assert!(matches!(r, Err(NnError::InvalidArgument(_))), "{window} {bands}");
+    }
+    let r = LogMel::new(16_000, 400, 160, 1 << 40, 20.0, 8000.0);
+    assert!(matches!(r, Err(NnError::AllocationFailed { .. })));
 }
 
 #[test]

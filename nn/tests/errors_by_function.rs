@@ -518,6 +518,11 @@ fn former_panics_and_silent_results_are_errors() {
     let bad = Dataset { features: 2, inputs: vec![0.5; 5], labels: vec![0, 1, 0] };
     assert!(is_shape(bad.batch(&[0], 0)), "inputs not labels x features");
     assert_eq!(data.batch(&[2, 0], 0).unwrap().1, vec![0, 0]);
+    let table = Tabular { features: 2, inputs: vec![0.5; 6], targets: vec![1.0, 2.0, 3.0] };
+    assert!(is_invalid(table.batch(&[3])), "a row past the table");
+    let bad = Tabular { features: 2, inputs: vec![0.5; 5], targets: vec![1.0, 2.0, 3.0] };
+    assert!(is_shape(bad.batch(&[0])), "inputs not rows x features");
+    assert_eq!(bad.split_at(3).0.inputs.len(), 5, "split_at of inconsistent fields does not panic");
     let mut images = t(&[2, 4]);
     assert!(is_shape(shift_augment(&mut images, usize::MAX, 2, 1, 0)), "height x width overflows");
     shift_augment(&mut images, 2, 2, usize::MAX, 0).expect("a huge shift bound is the image's size");

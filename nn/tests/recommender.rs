@@ -135,3 +135,49 @@ fn inter_files_parse_and_split() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Found by the `data_readers_no_panic` fuzz target (fuzz/seeds/data_readers_no_panic/
+/// crash-inter-huge-user-id, crash-inter-huge-item-id): one valid line with user or item id
+/// 4,000,000,000 made the split allocate a list per user id (about 100 GB) or `item_counts` a
+/// count per item id (16 GB): an abort, not an error. Ids past `MAX_ID` (and id 0, which
+/// `Rating`'s public fields allow) are now a `Data` error before anything is allocated.
+#[test]
+fn huge_or_zero_ids_are_an_error_not_an_allocation() {
+    let header = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n";
+    for line in ["4000000000\t1\t1\t1", "1\t4000000000\t1\t1", "4194305\t1\t1\t1"] {
+        let r = parse_inter(&format!("{header}{line}\n"), "big.inter").unwrap();
+        match InteractionSplit::chronological(&r, 0.2) {
+            Err(NnError::Data(m)) => assert!(m.contains("ids must be 1 to 4194304"), "{m}"),
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+    let max = InteractionSplit::MAX_ID;
+    let edge = [
+        Rating { user: 1, item: max, rating: 1.0, timestamp: 0 },
+        Rating { user: 2, item: 1, rating: 1.0, timestamp: 0 },
+    ];
+    let s = InteractionSplit::chronological(&edge, 0.2).unwrap();
+    assert_eq!((s.users, s.items, s.item_counts().len()), (2, max as usize, max as usize));
+    for bad in
+        [Rating { user: 0, item: 1, rating: 1.0, timestamp: 0 }, Rating { user: 1, item: 0, rating: 1.0, timestamp: 0 }]
+    {
+        assert!(matches!(InteractionSplit::chronological(&[bad], 0.2), Err(NnError::Data(_))), "{bad:?}");
+    }
+}
+
+/// Found reading the code beside the fuzz target's finds: `movielens_titles` grew its list to the
+/// largest item id of `ml-100k.item`, so one line with id 4,000,000,000 asked for 96 GB (an
+/// abort). Such a file is now "malformed" (`None`), like id 0.
+#[test]
+fn titles_with_a_huge_item_id_are_none_not_an_allocation() {
+    let dir = std::env::temp_dir().join(format!("lanes-nn-titles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ml-100k.item");
+    std::fs::write(&file, "item_id:token\tmovie_title:token_seq\n2\tB\n1\tA\n").unwrap();
+    assert_eq!(lanes_nn::data::movielens_titles(&dir), Some(vec!["A".to_string(), "B".to_string()]));
+    for id in ["4000000000", "4194305", "0"] {
+        std::fs::write(&file, format!("item_id:token\tmovie_title:token_seq\n{id}\tX\n")).unwrap();
+        assert_eq!(lanes_nn::data::movielens_titles(&dir), None, "id {id}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

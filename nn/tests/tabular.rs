@@ -62,6 +62,22 @@ fn standardizer_uses_training_statistics() {
     assert_eq!(test.inputs, vec![2., 2.]);
 }
 
+/// Found by the `data_readers_no_panic` fuzz target's checks (fuzz/seeds/data_readers_no_panic/
+/// crash-table-subnormal-deviation): a feature whose deviation is positive in f64 but rounds to 0
+/// as an f32 (values 0 and 1e-45, the smallest f32) got `std = 0`, and standardising divided by
+/// zero (NaN and Inf features).
+#[test]
+fn a_deviation_that_rounds_to_zero_in_f32_is_one() {
+    let table = parse_table("0,0\n0,0\n0,0\n1e-45,0\n", "t.csv", 0).unwrap();
+    let inputs: Vec<f32> = table.values.chunks_exact(2).map(|r| r[0] as f32).collect();
+    assert!(inputs[3] > 0.0, "1e-45 is a subnormal f32, not 0");
+    let mut data = Tabular { features: 1, inputs, targets: vec![0.0; 4] };
+    let s = Standardizer::fit(&data);
+    assert_eq!(s.std, vec![1.0]);
+    s.apply(&mut data).unwrap();
+    assert!(data.inputs.iter().all(|v| v.is_finite()), "{:?}", data.inputs);
+}
+
 fn scratch_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lanes-nn-tabular-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -95,6 +111,9 @@ fn malformed_csv_is_a_data_error_naming_file_and_line() {
     assert!(data_message(breast_cancer(&dir)).contains("label 2 is not 0 or 1"));
     std::fs::write(dir.join("breast_cancer.csv"), format!("3,30,malignant,benign\n{row},0\n{row},1\n")).unwrap();
     assert!(data_message(breast_cancer(&dir)).contains("header says 3 rows"));
+    // A header of usize::MAX features (`features + 1` overflowed: a panic in debug builds).
+    std::fs::write(dir.join("breast_cancer.csv"), format!("2,{},a,b\n{row},0\n{row},1\n", usize::MAX)).unwrap();
+    assert!(data_message(breast_cancer(&dir)).contains("the header says 2 rows of 18446744073709551615 features"));
     // Diabetes: more targets than rows.
     std::fs::write(dir.join("diabetes_data_raw.csv"), "1 2 3 4 5 6 7 8 9 10\n").unwrap();
     std::fs::write(dir.join("diabetes_target.csv"), "1\n2\n").unwrap();

@@ -29,8 +29,9 @@ pub fn movielens_dir() -> PathBuf {
 /// Parses RecBole's atomic `.inter` format: a header line (`user_id:token`, `item_id:token`, ...),
 /// then one interaction per line, tab-separated, with the columns `user_id`, `item_id`,
 /// `rating` and `timestamp` found by name in the header. User and item ids must be whole
-/// numbers from 1. A missing column, a bad value or a short row is an [`NnError::Data`]
-/// naming `source`, the line (from 1) and the column.
+/// numbers from 1 (the split takes them up to [`InteractionSplit::MAX_ID`]). A missing column,
+/// a bad value or a short row is an [`NnError::Data`] naming `source`, the line (from 1) and
+/// the column.
 pub fn parse_inter(text: &str, source: &str) -> Result<Vec<Rating>> {
     let mut lines = text.lines().enumerate();
     let header = lines.next().map(|(_, h)| h).unwrap_or("");
@@ -96,15 +97,16 @@ pub fn movielens_100k(dir: &Path) -> Result<Vec<Rating>> {
 }
 
 /// Film titles by item id (index `id - 1`) from `ml-100k.item` in `dir` (tab-separated:
-/// `item_id`, `movie_title`, ...); `None` when the file is missing or malformed (titles are only
-/// for display).
+/// `item_id`, `movie_title`, ...); `None` when the file is missing or malformed, or has an id
+/// past [`InteractionSplit::MAX_ID`] (titles are only for display).
 pub fn movielens_titles(dir: &Path) -> Option<Vec<String>> {
     let text = std::fs::read_to_string(dir.join("ml-100k.item")).ok()?;
     let mut titles = Vec::new();
     for line in text.lines().skip(1) {
         let mut f = line.split('\t');
         let id: usize = f.next()?.trim().parse().ok()?;
-        if id == 0 {
+        // The list grows to the largest id: one line with id 4,000,000,000 asked for 96 GB.
+        if id == 0 || id > InteractionSplit::MAX_ID as usize {
             return None;
         }
         if titles.len() < id {
@@ -131,12 +133,29 @@ pub struct InteractionSplit {
 }
 
 impl InteractionSplit {
+    /// The largest user or item id the split takes: 2^22 (4,194,304; MovieLens 32M's largest
+    /// item id is 292,757, Netflix's largest user id 2,649,429). The split, and the models after
+    /// it, hold a list or an embedding row per id up to the largest, so one rating of user
+    /// 4,000,000,000 would ask for about 100 GB: sparse ids beyond this must be renumbered.
+    pub const MAX_ID: u32 = 1 << 22;
+
     /// Splits `ratings`: each user's interactions sorted by time (ties by item id), the last
     /// `floor(n * test_fraction)` (at least one when the user has two or more) held out. A
-    /// repeated (user, item) pair counts once, at its first time.
+    /// repeated (user, item) pair counts once, at its first time. A user or item id of 0 or past
+    /// [`Self::MAX_ID`] is an [`NnError::Data`]; a fraction outside `[0, 1)` an
+    /// [`NnError::InvalidArgument`].
     pub fn chronological(ratings: &[Rating], test_fraction: f64) -> Result<Self> {
         if !(0.0..1.0).contains(&test_fraction) {
             return Err(NnError::InvalidArgument(format!("test fraction {test_fraction} is not in [0, 1)")));
+        }
+        let ids = 1..=Self::MAX_ID;
+        if let Some(r) = ratings.iter().find(|r| !ids.contains(&r.user) || !ids.contains(&r.item)) {
+            return Err(NnError::Data(format!(
+                "user {} rated item {}: ids must be 1 to {} (the split holds a list per id up to the largest)",
+                r.user,
+                r.item,
+                Self::MAX_ID
+            )));
         }
         let users = ratings.iter().map(|r| r.user).max().unwrap_or(0) as usize;
         let items = ratings.iter().map(|r| r.item).max().unwrap_or(0) as usize;

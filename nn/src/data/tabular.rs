@@ -104,7 +104,8 @@ impl Tabular {
     /// The first `n` examples and the rest.
     pub fn split_at(&self, n: usize) -> (Tabular, Tabular) {
         let n = n.min(self.len());
-        let (a, b) = self.inputs.split_at(n * self.features);
+        // (min: inputs shorter than targets x features, a caller's inconsistency, cannot panic.)
+        let (a, b) = self.inputs.split_at(n.saturating_mul(self.features).min(self.inputs.len()));
         let (ta, tb) = self.targets.split_at(n);
         (
             Tabular { features: self.features, inputs: a.to_vec(), targets: ta.to_vec() },
@@ -124,11 +125,26 @@ impl Tabular {
 
     /// The examples at `idx`: a `batch x features` input tensor and a `batch x 1` target tensor.
     pub fn batch(&self, idx: &[usize]) -> Result<(Tensor, Tensor)> {
-        let mut x = Vec::with_capacity(idx.len() * self.features);
-        for &i in idx {
-            x.extend_from_slice(&self.inputs[i * self.features..(i + 1) * self.features]);
+        // The fields are public: check them against each other before indexing.
+        if self.targets.len().checked_mul(self.features) != Some(self.inputs.len()) {
+            return Err(NnError::Shape {
+                what: "table inputs".into(),
+                expected: vec![self.targets.len(), self.features],
+                found: vec![self.inputs.len()],
+            });
         }
-        let y = idx.iter().map(|&i| self.targets[i]).collect();
+        let mut x = Vec::with_capacity(idx.len().saturating_mul(self.features));
+        let mut y = Vec::with_capacity(idx.len());
+        for &i in idx {
+            let Some(&t) = self.targets.get(i) else {
+                return Err(NnError::InvalidArgument(format!(
+                    "row {i} is past the table's {} rows",
+                    self.targets.len()
+                )));
+            };
+            x.extend_from_slice(&self.inputs[i * self.features..(i + 1) * self.features]);
+            y.push(t);
+        }
         Ok((Tensor::new(&[idx.len(), self.features], x)?, Tensor::new(&[idx.len(), 1], y)?))
     }
 
@@ -151,7 +167,8 @@ impl Tabular {
 }
 
 /// Per-feature mean and standard deviation, fitted on one set (the training set) and applied to
-/// any: `(x - mean) / std`. A constant feature gets `std = 1`.
+/// any: `(x - mean) / std`. A constant feature (or one whose deviation rounds to 0 in `f32`)
+/// gets `std = 1`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Standardizer {
     /// Mean of each feature.
@@ -177,7 +194,8 @@ impl Standardizer {
                 *s += (f64::from(v) - m).powi(2);
             }
         }
-        let std = var.iter().map(|s| (s / n).sqrt()).map(|s| if s > 0.0 { s as f32 } else { 1.0 }).collect();
+        // Tested in f32: a deviation of 1e-46 is positive in f64 but 0 as an f32 divisor.
+        let std = var.iter().map(|s| (s / n).sqrt() as f32).map(|s| if s > 0.0 { s } else { 1.0 }).collect();
         Standardizer { mean: mean.into_iter().map(|m| m as f32).collect(), std }
     }
 
@@ -283,7 +301,8 @@ pub fn breast_cancer(dir: &Path) -> Result<TabularSplit> {
         return Err(NnError::Data(format!("{name}:1: header {header:?} does not start with `rows,features`")));
     };
     let table = parse_table(&text, &name, 1)?;
-    if table.rows != rows || table.cols != features + 1 {
+    // `features + 1` unchecked overflowed for a header of usize::MAX features.
+    if table.rows != rows || features.checked_add(1) != Some(table.cols) {
         return Err(NnError::Data(format!(
             "{name}: {} rows of {} values, the header says {rows} rows of {features} features + a label",
             table.rows, table.cols
