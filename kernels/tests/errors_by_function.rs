@@ -11,6 +11,7 @@ use lanes_kernels::ops::gemm::{registry, AvailableKernel, DotArgs, TileArgs, Var
 use lanes_kernels::ops::layout::{fold_batch_norm, nhwc_to_nchw, BatchNorm};
 use lanes_kernels::ops::pool::{global_avg_pool_with_isa, Pool2d, Pool2dParams, PoolKind};
 use lanes_kernels::{microkernels, Activation, Eltwise, Epilogue, Gemm, Isa, KernelError, MatMut, MatRef};
+use lanes_testkit::dense_dot_args;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -419,33 +420,6 @@ fn run_gemv_rows_refuses_bad_operands() {
     }
 }
 
-/// Dense operands of a dot GEMV of `m` rows, depth `k`, width `w` (bias per column, C `m x w`).
-fn dot_args<'a>(
-    (m, k, w): (usize, usize, usize),
-    a: &'a [f32],
-    x: &'a [f32],
-    c: &'a mut [f32],
-    bias: Option<&'a [f32]>,
-) -> DotArgs<'a> {
-    DotArgs {
-        m,
-        k,
-        a,
-        lda: k,
-        x,
-        ldx: k,
-        c,
-        rsc: w,
-        csc: 1,
-        alpha: 1.0,
-        beta: 0.0,
-        bias,
-        bias_rs: w,
-        bias_cs: 1,
-        act: Activation::Identity,
-    }
-}
-
 #[test]
 fn run_gemv_dot_refuses_bad_operands() {
     for (kern, v) in variants_of(VariantKind::GemvDot) {
@@ -454,27 +428,28 @@ fn run_gemv_dot_refuses_bad_operands() {
         let mut c = vec![0.0f32; 3 * v.width];
         let bias = vec![0.0f32; 3 * v.width];
         let name = v.name();
-        let e = kern.run_gemv_dot(&v, dot_args(shape, &a[1..], &x, &mut c, None));
+        let e = kern.run_gemv_dot(&v, dense_dot_args(shape, &a[1..], &x, &mut c, None));
         assert!(matches!(e, Err(KernelError::LengthMismatch { what: "A", .. })), "{name}: {e:?}");
-        let e = kern.run_gemv_dot(&v, dot_args(shape, &a, &x[1..], &mut c, None));
+        let e = kern.run_gemv_dot(&v, dense_dot_args(shape, &a, &x[1..], &mut c, None));
         assert!(matches!(e, Err(KernelError::LengthMismatch { what: "x", .. })), "{name}: {e:?}");
-        let e = kern.run_gemv_dot(&v, dot_args(shape, &a, &x, &mut c[1..], None));
+        let e = kern.run_gemv_dot(&v, dense_dot_args(shape, &a, &x, &mut c[1..], None));
         assert!(matches!(e, Err(KernelError::LengthMismatch { what: "C", .. })), "{name}: {e:?}");
-        let e = kern.run_gemv_dot(&v, dot_args(shape, &a, &x, &mut c, Some(&bias[1..])));
+        let e = kern.run_gemv_dot(&v, dense_dot_args(shape, &a, &x, &mut c, Some(&bias[1..])));
         assert!(matches!(e, Err(KernelError::LengthMismatch { what: "bias", .. })), "{name}: {e:?}");
-        let e = kern.run_gemv_dot(&v, DotArgs { act: BAD_CLAMP, ..dot_args(shape, &a, &x, &mut c, None) });
+        let e = kern.run_gemv_dot(&v, DotArgs { act: BAD_CLAMP, ..dense_dot_args(shape, &a, &x, &mut c, None) });
         assert!(matches!(e, Err(KernelError::InvalidArgument { .. })), "{name}: {e:?}");
         if v.width > 1 {
-            let e = kern.run_gemv_dot(&v, DotArgs { rsc: 1, csc: 1, ..dot_args(shape, &a, &x, &mut c, None) });
+            let e = kern.run_gemv_dot(&v, DotArgs { rsc: 1, csc: 1, ..dense_dot_args(shape, &a, &x, &mut c, None) });
             assert!(matches!(e, Err(KernelError::InvalidArgument { what: "C's elements must not overlap" })), "{e:?}");
         }
         let big = isize::MAX as usize + 1;
-        let e = kern.run_gemv_dot(&v, DotArgs { bias_rs: big, m: 1, ..dot_args(shape, &a, &x, &mut c, Some(&bias)) });
+        let e =
+            kern.run_gemv_dot(&v, DotArgs { bias_rs: big, m: 1, ..dense_dot_args(shape, &a, &x, &mut c, Some(&bias)) });
         assert!(matches!(e, Err(KernelError::InvalidArgument { what: "strides must fit isize" })), "{name}: {e:?}");
         assert!(c.iter().all(|&x| x == 0.0), "{name}: nothing written");
         // A tile variant is not a dot variant.
         let tile = kern.variants().into_iter().find(|t| t.kind == VariantKind::Tile).unwrap();
-        let e = kern.run_gemv_dot(&tile, dot_args(shape, &a, &x, &mut c, None));
+        let e = kern.run_gemv_dot(&tile, dense_dot_args(shape, &a, &x, &mut c, None));
         assert!(matches!(e, Err(KernelError::InvalidArgument { .. })), "{e:?}");
     }
 }

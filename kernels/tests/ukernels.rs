@@ -17,7 +17,7 @@
 
 use lanes_kernels::ops::gemm::{registry, AvailableKernel, DotArgs, TileArgs, Variant, VariantKind};
 use lanes_kernels::{Activation, KernelError};
-use lanes_testkit::{activation_slack, close, Rng, ACTIVATIONS};
+use lanes_testkit::{activation_slack, close, dense_dot_args, Rng, ACTIVATIONS};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -434,40 +434,19 @@ fn dot_variants_alpha_beta_bias_and_activation() {
     }
 }
 
-/// Plain operands of a direct dot call: `m x k` A, `w` columns of x, `m x w` C, all dense.
-fn dense_dot_args<'a>((m, k, w): (usize, usize, usize), a: &'a [f32], x: &'a [f32], c: &'a mut [f32]) -> DotArgs<'a> {
-    DotArgs {
-        m,
-        k,
-        a,
-        lda: k,
-        x,
-        ldx: k,
-        c,
-        rsc: w,
-        csc: 1,
-        alpha: 1.0,
-        beta: 0.0,
-        bias: None,
-        bias_rs: 0,
-        bias_cs: 1,
-        act: Activation::Identity,
-    }
-}
-
 #[test]
 fn dot_calls_refuse_operands_too_short() {
     for (kern, v) in dot_variants() {
         let shape = (5, 8, v.width);
         let (a, x) = (vec![0.0; 5 * 8], vec![0.0; v.width * 8]);
         let mut c = vec![0.0; 5 * v.width];
-        assert!(kern.run_gemv_dot(&v, dense_dot_args(shape, &a, &x, &mut c)).is_ok(), "{v:?}");
-        assert!(kern.run_gemv_dot(&v, dense_dot_args(shape, &a[1..], &x, &mut c)).is_err(), "{v:?}: A");
-        assert!(kern.run_gemv_dot(&v, dense_dot_args(shape, &a, &x[1..], &mut c)).is_err(), "{v:?}: x");
+        assert!(kern.run_gemv_dot(&v, dense_dot_args(shape, &a, &x, &mut c, None)).is_ok(), "{v:?}");
+        assert!(kern.run_gemv_dot(&v, dense_dot_args(shape, &a[1..], &x, &mut c, None)).is_err(), "{v:?}: A");
+        assert!(kern.run_gemv_dot(&v, dense_dot_args(shape, &a, &x[1..], &mut c, None)).is_err(), "{v:?}: x");
         let short = c.len() - 1;
-        assert!(kern.run_gemv_dot(&v, dense_dot_args(shape, &a, &x, &mut c[..short])).is_err(), "{v:?}: C");
+        assert!(kern.run_gemv_dot(&v, dense_dot_args(shape, &a, &x, &mut c[..short], None)).is_err(), "{v:?}: C");
         // A tile variant is not a dot variant, and the other way round.
         let tile = kern.variants().into_iter().find(|t| t.kind == VariantKind::Tile).unwrap();
-        assert!(kern.run_gemv_dot(&tile, dense_dot_args(shape, &a, &x, &mut c)).is_err());
+        assert!(kern.run_gemv_dot(&tile, dense_dot_args(shape, &a, &x, &mut c, None)).is_err());
     }
 }

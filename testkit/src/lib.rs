@@ -13,6 +13,7 @@ pub use eltwise::{
     erfc, layer_norm_reference, log_softmax_reference, rel_error, rms_norm_reference, softmax_reference, sweep_inputs,
     unary_reference,
 };
+use lanes_kernels::ops::gemm::DotArgs;
 use lanes_kernels::{Activation, Epilogue, Gemm, Isa, MatMut, MatRef};
 pub use pool::{global_avg_pool_reference, pool2d_reference};
 use rand::{RngExt, SeedableRng};
@@ -274,5 +275,33 @@ pub fn assert_untouched_outside(what: &str, c: &[f32], c0: &[f32], layout: Layou
         if !inside[idx] {
             assert!(x.to_bits() == y.to_bits(), "{what}: wrote outside C at {idx}");
         }
+    }
+}
+
+/// Plain operands of a direct dot-GEMV call (`AvailableKernel::run_gemv_dot`): `m x k` A, `w`
+/// columns of x, `m x w` C, all dense, and a bias per column of C if given.
+pub fn dense_dot_args<'a>(
+    (m, k, w): (usize, usize, usize),
+    a: &'a [f32],
+    x: &'a [f32],
+    c: &'a mut [f32],
+    bias: Option<&'a [f32]>,
+) -> DotArgs<'a> {
+    DotArgs {
+        m,
+        k,
+        a,
+        lda: k,
+        x,
+        ldx: k,
+        c,
+        rsc: w,
+        csc: 1,
+        alpha: 1.0,
+        beta: 0.0,
+        bias,
+        bias_rs: w,
+        bias_cs: 1,
+        act: Activation::Identity,
     }
 }
