@@ -46,6 +46,51 @@ pub(crate) const TANH_SMALL: f32 = 0.4;
 pub(crate) const GELU_K: f32 = 1.595_769;
 pub(crate) const GELU_C: f32 = 0.044_715;
 
+/// Lane-splatted constants for [`konst!`]: every value of `c` eight times, 32-byte aligned (the
+/// widest vector that reads them on wasm: the portable tier's `f32x8`).
+#[repr(C, align(32))]
+pub(crate) struct KonstTable<const N: usize>(pub(crate) [[f32; 8]; N]);
+
+impl<const N: usize> KonstTable<N> {
+    #[allow(dead_code)]
+    pub(crate) const fn new(c: [f32; N]) -> Self {
+        let mut t = [[0.0; 8]; N];
+        let mut i = 0;
+        while i < N {
+            t[i] = [c[i]; 8];
+            i += 1;
+        }
+        KonstTable(t)
+    }
+}
+
+/// A constant vector of the module's type `V`: `konst!(c)` (every lane `c`) or
+/// `konst!(ARRAY, i)` (every lane `ARRAY[i]`; `i` must fold to a constant). On wasm it is read
+/// from a static at each use: V8 (Chromium 156) builds every `v128.const` from immediates,
+/// three instructions at each use inside a loop, and the loads made `exp` 1.5x faster there
+/// (docs/wasm.md). Elsewhere `splat`: native compilers keep constants in registers.
+macro_rules! konst {
+    ($c:expr) => {
+        $crate::simd::konst!([$c], 0)
+    };
+    ($table:expr, $i:expr) => {{
+        #[cfg(target_arch = "wasm32")]
+        {
+            static TABLE: $crate::simd::KonstTable<{ $table.len() }> = $crate::simd::KonstTable::new($table);
+            const { assert!(core::mem::size_of::<V>() <= 32 && core::mem::align_of::<V>() <= 32) };
+            let lanes: *const [f32; 8] = &TABLE.0[$i];
+            // SAFETY: 32 readable bytes aligned to 32, at least `V`'s size and alignment, every
+            // lane a valid f32. Volatile, or LLVM folds the load back into a `v128.const`.
+            unsafe { core::ptr::read_volatile(lanes.cast::<V>()) }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            splat($table[$i])
+        }
+    }};
+}
+pub(crate) use konst;
+
 /// The math every ISA derives from its primitives (`V`, `splat`, `add`, `sub`, `mul`, `div`,
 /// `fma`, `min`, `max`, `abs`, `lt`, `gt`, `is_nan`, `select`, `exp`), written once: sigmoid,
 /// tanh, the two GELUs, SiLU and a NaN-propagating clamp. Expanded inside each
@@ -60,7 +105,7 @@ macro_rules! derived_math {
         #[inline]
         pub(crate) fn sigmoid(z: V) -> V {
             let e = exp(sub(splat(0.0), abs(z)));
-            let s = div(splat(1.0), add(splat(1.0), e));
+            let s = div($crate::simd::konst!(1.0), add($crate::simd::konst!(1.0), e));
             select(lt(z, splat(0.0)), mul(e, s), s)
         }
 
@@ -72,16 +117,16 @@ macro_rules! derived_math {
             use $crate::simd::{TANH_POLY, TANH_SMALL};
             let a = abs(x);
             let x2 = mul(x, x);
-            let mut p = splat(TANH_POLY[0]);
-            for c in &TANH_POLY[1..] {
-                p = fma(p, x2, splat(*c));
+            let mut p = $crate::simd::konst!(TANH_POLY, 0);
+            for i in 1..TANH_POLY.len() {
+                p = fma(p, x2, $crate::simd::konst!(TANH_POLY, i));
             }
             // x (1 + x^2 p) keeps the sign of -0 (x + x^3 p would round -0 + 0 to +0).
-            let small = mul(x, fma(p, x2, splat(1.0)));
+            let small = mul(x, fma(p, x2, $crate::simd::konst!(1.0)));
             let e = exp(add(a, a));
-            let big = sub(splat(1.0), div(splat(2.0), add(e, splat(1.0))));
+            let big = sub($crate::simd::konst!(1.0), div($crate::simd::konst!(2.0), add(e, $crate::simd::konst!(1.0))));
             let big = select(lt(x, splat(0.0)), sub(splat(0.0), big), big);
-            select(lt(a, splat(TANH_SMALL)), small, big)
+            select(lt(a, $crate::simd::konst!(TANH_SMALL)), small, big)
         }
 
         /// GELU, tanh form: `x * sigmoid(GELU_K (x + GELU_C x^3))` (`Activation::Gelu`).
@@ -90,7 +135,7 @@ macro_rules! derived_math {
         pub(crate) fn gelu_tanh(x: V) -> V {
             use $crate::simd::{GELU_C, GELU_K};
             let x3 = mul(mul(x, x), x);
-            mul(x, sigmoid(mul(splat(GELU_K), fma(splat(GELU_C), x3, x))))
+            mul(x, sigmoid(mul($crate::simd::konst!(GELU_K), fma($crate::simd::konst!(GELU_C), x3, x))))
         }
 
         /// SiLU: `x * sigmoid(x)`.
@@ -108,20 +153,20 @@ macro_rules! derived_math {
         #[inline]
         pub(crate) fn gelu_erf(x: V) -> V {
             use $crate::simd::{ERFCX_P, ERFCX_POLY};
-            let ax = abs(min(max(x, splat(-15.0)), splat(15.0)));
-            let c = mul(ax, splat(4097.0));
+            let ax = abs(min(max(x, $crate::simd::konst!(-15.0)), $crate::simd::konst!(15.0)));
+            let c = mul(ax, $crate::simd::konst!(4097.0));
             let h = sub(c, sub(c, ax));
             let l = sub(ax, h);
             let hi = mul(ax, ax);
             let lo = add(add(sub(mul(h, h), hi), mul(add(h, h), l)), mul(l, l));
-            let e = mul(exp(mul(hi, splat(-0.5))), sub(splat(1.0), mul(lo, splat(0.5))));
-            let t = div(splat(1.0), fma(ax, splat(ERFCX_P), splat(1.0)));
-            let mut f = splat(ERFCX_POLY[0]);
-            for c in &ERFCX_POLY[1..] {
-                f = fma(f, t, splat(*c));
+            let e = mul(exp(mul(hi, $crate::simd::konst!(-0.5))), sub($crate::simd::konst!(1.0), mul(lo, $crate::simd::konst!(0.5))));
+            let t = div($crate::simd::konst!(1.0), fma(ax, $crate::simd::konst!(ERFCX_P), $crate::simd::konst!(1.0)));
+            let mut f = $crate::simd::konst!(ERFCX_POLY, 0);
+            for i in 1..ERFCX_POLY.len() {
+                f = fma(f, t, $crate::simd::konst!(ERFCX_POLY, i));
             }
-            let half = mul(mul(e, f), splat(0.5));
-            mul(x, select(gt(x, splat(0.0)), sub(splat(1.0), half), half))
+            let half = mul(mul(e, f), $crate::simd::konst!(0.5));
+            mul(x, select(gt(x, splat(0.0)), sub($crate::simd::konst!(1.0), half), half))
         }
 
         /// `min(max(x, lo), hi)`; NaN propagates (whatever `min`/`max` do with it).

@@ -64,7 +64,7 @@ pub(crate) const L: usize = 4;
 /// results and overflow like libm.
 #[inline(always)]
 pub(crate) fn exp(x: v128) -> v128 {
-    if v128_any_true(f32x4_gt(f32x4_abs(x), splat(EXP_NORMAL_LIMIT))) {
+    if v128_any_true(f32x4_gt(f32x4_abs(x), konst!(EXP_NORMAL_LIMIT))) {
         return exp_any_range(x);
     }
     exp_normal_range(x)
@@ -73,7 +73,7 @@ pub(crate) fn exp(x: v128) -> v128 {
 /// `e^x` for `x <= 0` or NaN (softmax's `x - max`): `exp` with the check on one side only.
 #[inline(always)]
 pub(crate) fn exp_le0(x: v128) -> v128 {
-    if v128_any_true(f32x4_lt(x, splat(-EXP_NORMAL_LIMIT))) {
+    if v128_any_true(f32x4_lt(x, konst!(-EXP_NORMAL_LIMIT))) {
         return exp_any_range(x);
     }
     exp_normal_range(x)
@@ -84,15 +84,15 @@ pub(crate) fn exp_le0(x: v128) -> v128 {
 /// rounding instruction, no conversions). No min/max: NaN propagates through the arithmetic.
 #[inline(always)]
 fn exp_normal_range(x: v128) -> v128 {
-    let magic = splat(EXP_ROUND_MAGIC);
-    let biased = f32x4_add(f32x4_mul(x, splat(std::f32::consts::LOG2_E)), magic);
+    let magic = konst!(EXP_ROUND_MAGIC);
+    let biased = f32x4_add(f32x4_mul(x, konst!(std::f32::consts::LOG2_E)), magic);
     let scale = i32x4_shl(biased, 23);
     let n = f32x4_sub(biased, magic);
-    let r = f32x4_sub(x, f32x4_mul(n, splat(0.693_145_75)));
-    let r = f32x4_sub(r, f32x4_mul(n, splat(1.428_606_8e-6)));
-    let mut p = splat(EXP_POLY[0]);
-    for c in &EXP_POLY[1..] {
-        p = f32x4_add(f32x4_mul(p, r), splat(*c));
+    let r = f32x4_sub(x, f32x4_mul(n, konst!(0.693_145_75)));
+    let r = f32x4_sub(r, f32x4_mul(n, konst!(1.428_606_8e-6)));
+    let mut p = konst!(EXP_POLY, 0);
+    for i in 1..EXP_POLY.len() {
+        p = f32x4_add(f32x4_mul(p, r), konst!(EXP_POLY, i));
     }
     f32x4_mul(p, scale)
 }
@@ -103,13 +103,13 @@ fn exp_normal_range(x: v128) -> v128 {
 /// up to the engine (docs/wasm.md).
 #[inline(always)]
 fn exp_any_range(x0: v128) -> v128 {
-    let x = f32x4_pmin(f32x4_pmax(x0, splat(-104.0)), splat(88.8));
-    let n = f32x4_nearest(f32x4_mul(x, splat(std::f32::consts::LOG2_E)));
-    let r = f32x4_sub(x, f32x4_mul(n, splat(0.693_145_75)));
-    let r = f32x4_sub(r, f32x4_mul(n, splat(1.428_606_8e-6)));
-    let mut p = splat(EXP_POLY[0]);
-    for c in &EXP_POLY[1..] {
-        p = f32x4_add(f32x4_mul(p, r), splat(*c));
+    let x = f32x4_pmin(f32x4_pmax(x0, konst!(-104.0)), konst!(88.8));
+    let n = f32x4_nearest(f32x4_mul(x, konst!(std::f32::consts::LOG2_E)));
+    let r = f32x4_sub(x, f32x4_mul(n, konst!(0.693_145_75)));
+    let r = f32x4_sub(r, f32x4_mul(n, konst!(1.428_606_8e-6)));
+    let mut p = konst!(EXP_POLY, 0);
+    for i in 1..EXP_POLY.len() {
+        p = f32x4_add(f32x4_mul(p, r), konst!(EXP_POLY, i));
     }
     let ni = i32x4_trunc_sat_f32x4(n);
     let n1 = i32x4_shr(ni, 1);
