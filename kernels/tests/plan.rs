@@ -63,6 +63,24 @@ fn column_major_b_under_many_rows_is_packed_once_and_shared() {
 }
 
 #[test]
+fn one_thread_avx2_packs_b_in_its_tiles_under_rows_whose_a_fits_in_l2() {
+    if !isas().contains(&Isa::Avx2) {
+        return;
+    }
+    let g = sequential(Isa::Avx2);
+    let kern = g.kernel_for(128, 128, 128).unwrap();
+    // More rows than one row block: all of them in one block (A's block, 126 x 128, is far under
+    // half of any L2), each panel packed by its first tile.
+    let rows = kern.mc + kern.mr;
+    let Strategy::Blocked(p) = plan_of(&g, (rows, 128, 128), false) else { panic!("not blocked") };
+    assert_eq!((p.a, p.b, p.threads), (APlan::InPlace, BPlan::PackedPerTask, 1), "{rows} rows");
+    check_case(&g, (rows, 128 + 5, 128), 1.0, 0.5, ROW, &Epilogue::NONE, 4);
+    // B's rows a page apart (1024 columns): one shared packing pass instead.
+    let Strategy::Blocked(p) = plan_of(&g, (rows, 1024, 128), false) else { panic!("not blocked") };
+    assert_eq!(p.b, BPlan::PackedShared, "rows of B a page apart");
+}
+
+#[test]
 fn prepacked_b_plans_the_prepacked_path() {
     for isa in isas() {
         let g = sequential(isa);
