@@ -239,16 +239,21 @@ fn threads_split_blocked_and_gemv_work() {
             let g = Gemm::with_isa(isa).unwrap().parallelism(Parallelism::Rayon);
             let Strategy::Blocked(p) = plan_of(&g, (256, 256, 256), false) else { panic!("{isa}: not blocked") };
             assert_eq!(p.threads, 2, "{isa}");
-            // AVX2 with threads: up to 2 * MC rows (A's block in half of L2), every task takes
-            // all rows and packs its own panels; more rows share one packed block.
+            // AVX2 with threads: rows whose A block fits in half of L2 (up to 2 * MC, or any
+            // number when B's rows are under a page apart), every task takes all rows and packs
+            // its own panels; otherwise the row blocks share one packed block.
             let kern = g.kernel_for(128, 128, 128).unwrap();
             if isa == Isa::Avx2 {
                 let rows = kern.mc + kern.mr;
-                let Strategy::Blocked(p) = plan_of(&g, (rows, 128, 128), false) else { panic!("{isa}: not blocked") };
+                let Strategy::Blocked(p) = plan_of(&g, (rows, 1024, 128), false) else { panic!("{isa}: not blocked") };
                 assert_eq!(p.b, BPlan::PackedPerTask, "{isa}: {rows} rows");
                 check_case(&g, (rows, 128 + 5, 128), 1.0, 0.5, ROW, &Epilogue::NONE, 3);
-                let Strategy::Blocked(p) = plan_of(&g, (2 * kern.mc + 1, 128, 128), false) else { panic!("{isa}") };
-                assert_eq!(p.b, BPlan::PackedShared, "{isa}: over 2 * MC rows");
+                let more = 2 * kern.mc + 1;
+                let Strategy::Blocked(p) = plan_of(&g, (more, 128, 128), false) else { panic!("{isa}") };
+                assert_eq!(p.b, BPlan::PackedPerTask, "{isa}: over 2 * MC rows, B's rows 512 bytes apart");
+                check_case(&g, (more, 128 + 5, 128), 1.0, 0.5, ROW, &Epilogue::NONE, 3);
+                let Strategy::Blocked(p) = plan_of(&g, (more, 1024, 128), false) else { panic!("{isa}") };
+                assert_eq!(p.b, BPlan::PackedShared, "{isa}: over 2 * MC rows, B's rows a page apart");
             }
             if let Strategy::GemvStrips(s) = plan_of(&g, (1, 3072, 77), false) {
                 assert_eq!(s.groups.len(), 2, "{isa}: one group of strips per thread");

@@ -227,20 +227,21 @@ pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy 
             // panel packs it, hot in L1/L2, no shared buffer (with one thread only where the
             // first tile packs row-major B as it reads it).
             let fused_pack = b.cs == 1 && kern.pack_b_tile.is_some();
-            // With threads, AVX2 also up to two row blocks' worth of rows whose A block fits in
-            // half of L2: all rows in each task, B packed by its tiles, one parallel section
-            // instead of a packing pass and a section of tiles (Zen 3, 2 threads: 128^3 +17%,
-            // 128x3072x768 and 160x512x512 unchanged, 256^3 -3-9%; AVX-512 not measured).
+            // AVX2 also takes all rows in one block when A's block fits in half of L2: with
+            // threads up to 2 MC rows, and any number when B's rows are under a page apart (the
+            // packing tile reads one row of B per k step; 12 KiB apart, 128x3072x768 lost 8% on
+            // one thread). No separate packing pass, no join after it, no short last row block
+            // (128 = 120 + 8). Zen 3, in-process A/B: 1 thread 128^3-256^3, 128x512x512 +2-4%;
+            // 2 threads 128^3 +17%, 256^3 +5-8%, 300x300x200 +5-16%, 128x3072x768 equal
+            // (AVX-512 not measured).
             let a_in_l2 = p.m.saturating_mul(kc).saturating_mul(4) <= CacheSizes::for_planning().l2 / 2;
-            let two_blocks =
-                threads > 1 && kern.isa == Isa::Avx2 && direct_a && fused_pack && p.m <= 2 * kern.mc && a_in_l2;
-            // With one thread, AVX2 also any rows whose A block fits in half of L2, when B's
-            // rows are under a page apart (the packing tile reads one row of B per k step; with
-            // rows 12 KiB apart, 128x3072x768 lost 8%): no separate packing pass and no short
-            // last row block (128 = 120 + 8). Zen 3: 128^3 to 256^3, 128x512x512 +2-4%.
             let near_rows = b.rs.unsigned_abs().saturating_mul(4) < PAGE_BYTES;
-            let one_block = threads <= 1 && kern.isa == Isa::Avx2 && direct_a && fused_pack && a_in_l2 && near_rows;
-            if (p.m <= kern.mc || two_blocks || one_block) && (threads > 1 || fused_pack) {
+            let all_rows = kern.isa == Isa::Avx2
+                && direct_a
+                && fused_pack
+                && a_in_l2
+                && ((threads > 1 && p.m <= 2 * kern.mc) || near_rows);
+            if (p.m <= kern.mc || all_rows) && (threads > 1 || fused_pack) {
                 blocked(BPlan::PackedPerTask, p.n, false)
             } else {
                 blocked(BPlan::PackedShared, kern.nc.next_multiple_of(nr), false)
