@@ -289,6 +289,22 @@ pub fn softmax(rows: usize, cols: usize) -> Vec<u8> {
     )
 }
 
+/// A one-input element-wise op (`Relu`, `Sigmoid`, `Exp`, ...) on a `rows x cols` input.
+pub fn unary(op: &str, rows: usize, cols: usize) -> Vec<u8> {
+    model(&[node(op, &["X"], "Y", &[])], &[], value_info("X", &[rows, cols]), value_info("Y", &[rows, cols]))
+}
+
+/// `X + row`: a constant row of `cols` values added to every row of a `rows x cols` input
+/// (`Add` with broadcasting, a bias add).
+pub fn add_row(rows: usize, cols: usize, row: &[f32]) -> Vec<u8> {
+    model(
+        &[node("Add", &["X", "B"], "Y", &[])],
+        &[tensor("B", &[cols], row)],
+        value_info("X", &[rows, cols]),
+        value_info("Y", &[rows, cols]),
+    )
+}
+
 /// Layer norm of each row of a `rows x cols` input with constant `gamma` and `beta`
 /// (`LayerNormalization`, axis -1).
 pub fn layer_norm(rows: usize, cols: usize, gamma: &[f32], beta: &[f32], eps: f32) -> Vec<u8> {
