@@ -100,11 +100,11 @@ pub(crate) use konst;
 macro_rules! derived_math {
     ($(#[$attr:meta])*) => {
         /// `1 / (1 + e^-z)`, as `e^z / (1 + e^z)` for `z < 0` so tiny results keep their
-        /// precision. NaN propagates.
+        /// precision. NaN propagates. (`exp_le0`: its argument is never positive.)
         $(#[$attr])*
         #[inline]
         pub(crate) fn sigmoid(z: V) -> V {
-            let e = exp(sub(splat(0.0), abs(z)));
+            let e = exp_le0(sub(splat(0.0), abs(z)));
             let s = div($crate::simd::konst!(1.0), add($crate::simd::konst!(1.0), e));
             select(lt(z, splat(0.0)), mul(e, s), s)
         }
