@@ -3,7 +3,7 @@
 //! moved threshold shows here instead of silently testing another path. Also run on wasm32
 //! (browser-bench/scripts/test-wasm.sh), but for the threads test.
 
-use lanes_kernels::ops::gemm::{APlan, BPlan, Strategy};
+use lanes_kernels::ops::gemm::{APlan, BInPlace, BPlan, Strategy};
 use lanes_kernels::{Epilogue, Gemm, Isa, MatMut, MatRef, Parallelism};
 use lanes_testkit::{check_case, isas, Layout};
 #[cfg(target_arch = "wasm32")]
@@ -35,15 +35,19 @@ fn small_row_major_products_sweep_in_place() {
         let g = sequential(isa);
         let kern = g.kernel_for(8, 64, 16).unwrap();
         // Whole panels (n a multiple of NR): every tile writes C in place; one row of tiles
-        // reads B in place on every kernel, more rows only on kernels with `b_in_place`.
+        // reads B in place on every kernel, more (but few) rows on all but `BInPlace::Never`.
         let shape = (kern.mr, 2 * kern.nr, 16);
         assert_eq!(plan_of(&g, shape, false), Strategy::SweepInPlace, "{isa}");
         check_case(&g, shape, 1.0, 0.5, ROW, &Epilogue::NONE, 1);
-        // More rows: in place on kernels with `b_in_place`, or when B's block fits in L1.
+        // More rows: in place unless `BInPlace::Never`, or when B's block fits in L1.
         for k in [16, kern.kc.min(300)] {
             let taller = (kern.mr + 1, 2 * kern.nr, k);
             let in_l1 = k * 2 * kern.nr * 4 <= 16 << 10;
-            assert_eq!(plan_of(&g, taller, false) == Strategy::SweepInPlace, kern.b_in_place || in_l1, "{isa} k={k}");
+            assert_eq!(
+                plan_of(&g, taller, false) == Strategy::SweepInPlace,
+                kern.b_in_place != BInPlace::Never || in_l1,
+                "{isa} k={k}"
+            );
             check_case(&g, taller, 1.0, 0.5, ROW, &Epilogue::NONE, 1);
         }
     }
@@ -59,6 +63,27 @@ fn column_major_b_under_many_rows_is_packed_once_and_shared() {
         assert_eq!(p.nc % kern.nr, 0, "{isa}: shared blocks are whole panels");
         let col = (Layout::RowMajor, Layout::ColMajor, Layout::RowMajor);
         check_case(&g, (kern.mc + 5, 300, 40), 1.0, 0.0, col, &Epilogue::NONE, 2);
+    }
+}
+
+#[test]
+fn many_rows_read_row_major_b_in_place_only_on_by_shape_kernels() {
+    let reads_b_in_place = |s: Strategy| match s {
+        Strategy::SweepInPlace => true,
+        Strategy::Blocked(p) => p.b == BPlan::InPlace,
+        other => panic!("not a tiled plan: {other:?}"),
+    };
+    for isa in isas() {
+        let g = sequential(isa);
+        // 100 rows (more than the few-rows rule's 64), B 40 x 300: its rows 1200 bytes apart
+        // (no L1 set conflict), the block 48 KB (over L1's share, far under L2).
+        let kern = g.kernel_for(100, 300, 40).unwrap();
+        let in_place = reads_b_in_place(plan_of(&g, (100, 300, 40), false));
+        assert_eq!(in_place, kern.b_in_place == BInPlace::ByShape, "{isa} ({:?})", kern.b_in_place);
+        check_case(&g, (100, 300, 40), 1.0, 0.5, ROW, &Epilogue::NONE, 3);
+        // 64 rows: in place on every kernel but `BInPlace::Never` ones.
+        let in_place = reads_b_in_place(plan_of(&g, (64, 300, 40), false));
+        assert_eq!(in_place, kern.b_in_place != BInPlace::Never, "{isa} ({:?}) 64 rows", kern.b_in_place);
     }
 }
 

@@ -4,7 +4,7 @@
 //! docs/gemm-tuning.md; one line of why stays at each decision.
 
 use super::problem::{BSource, Problem};
-use super::ukernel::{MicroKernel, DOT_ROWS};
+use super::ukernel::{BInPlace, MicroKernel, DOT_ROWS};
 use crate::isa::Isa;
 use crate::CacheSizes;
 
@@ -193,13 +193,18 @@ pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy 
         BSource::Strided(b) => {
             // With few rows B is read in place whatever its stride (packing would cost a pass
             // over B that few rows do not earn back); with more, only when a depth block of it
-            // fits in L2 and its rows do not conflict in L1. Kernels without `b_in_place`
-            // read it in place only when a single row of tiles reads it.
+            // fits in L2 and its rows do not conflict in L1 (`BInPlace`).
+            let few_rows = p.m <= DIRECT_B_MAX_M;
             let fits_l2 = kc.saturating_mul(p.n).saturating_mul(4) <= DIRECT_B_MAX_BYTES * threads.max(1);
-            let shape_ok = p.m <= DIRECT_B_MAX_M || (b.rs % SET_CONFLICT_STRIDE != 0 && fits_l2);
-            // A block small enough to stay in L1 is read in place by every kernel.
+            let by_kernel = match kern.b_in_place {
+                BInPlace::Never => false,
+                BInPlace::FewRows => few_rows,
+                BInPlace::ByShape => few_rows || (b.rs % SET_CONFLICT_STRIDE != 0 && fits_l2),
+            };
+            // A single row of tiles, or a block small enough to stay in L1: in place on every
+            // kernel.
             let fits_l1 = kc.saturating_mul(p.n).saturating_mul(4) <= B_IN_L1_BYTES;
-            b.cs == 1 && (p.m <= kern.mr || fits_l1 || (kern.b_in_place && shape_ok))
+            b.cs == 1 && (p.m <= kern.mr || fits_l1 || by_kernel)
         }
         BSource::Packed(_) => false,
     };

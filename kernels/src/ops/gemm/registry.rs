@@ -12,7 +12,7 @@ use crate::isa::Isa;
 /// order [`select`] prefers them.
 static KERNELS: &[&MicroKernel] = &[
     &kernels::sgemm_4x4_scalar::SGEMM_4X4_SCALAR,
-    &kernels::sgemm_3x16_portable::SGEMM_3X16_PORTABLE,
+    &kernels::sgemm_2x16_portable::SGEMM_2X16_PORTABLE,
     #[cfg(target_arch = "x86_64")]
     &kernels::x86_64::sgemm_6x16_avx2_fma::SGEMM_6X16_AVX2_FMA,
     #[cfg(target_arch = "x86_64")]

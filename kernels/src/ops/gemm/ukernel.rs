@@ -129,6 +129,19 @@ pub(crate) struct Dot {
 /// is available (as for [`TileFn`]).
 pub(crate) type GemvDotFn = unsafe fn(&Dot);
 
+/// When a kernel reads row-major B in place rather than packing it, beyond the cases every
+/// kernel reads it in place (one row of tiles; a depth block of B that fits in L1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BInPlace {
+    /// Never: B is packed whenever more than one row of tiles reads it (tiles that stream one
+    /// cache line of B per k step, badly from L2: the 6x16 AVX2 tile, docs/gemm-tuning.md).
+    Never,
+    /// With few rows of A (at most 64), where a packing pass would not be earned back.
+    FewRows,
+    /// With few rows, or when a depth block of B fits in L2 and its rows do not conflict in L1.
+    ByShape,
+}
+
 /// One microkernel family: an `MR x NR` register tile, its variants ([`Variant`]) and its
 /// blocking. A descriptor only: its functions run through an `AvailableKernel`.
 pub struct MicroKernel {
@@ -164,10 +177,8 @@ pub struct MicroKernel {
     /// branch-free store loop instead of the general epilogue, in a separate function because
     /// in the general one it slows long tiles (docs/gemm-tuning.md).
     pub(crate) rows_short_plain: &'static [TileFn],
-    /// Whether row-major B may be read in place by several row tiles (the planner then decides
-    /// by shape). False packs it whenever more than one row of tiles reads it (the 6x16 AVX2
-    /// tile streams one cache line of B per k step badly from L2: docs/gemm-tuning.md).
-    pub b_in_place: bool,
+    /// When row-major B may be read in place by several rows of tiles.
+    pub b_in_place: BInPlace,
     /// Masked tiles for panels narrower than NR: `masked[v - 1][m - 1]` is an `m x (v*G)`
     /// tile, `G = NR / masked.len()` columns per vector, that reads and writes only
     /// `Tile::cols` columns of B, C and bias (AVX-512 masks). A partial panel of `cols`

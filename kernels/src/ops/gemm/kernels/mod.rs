@@ -5,7 +5,7 @@
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod aarch64;
 pub(crate) mod dot;
-pub(crate) mod sgemm_3x16_portable;
+pub(crate) mod sgemm_2x16_portable;
 pub(crate) mod sgemm_4x4_scalar;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod wasm32;

@@ -2,7 +2,7 @@
 
 use super::dot::dot_rows;
 use crate::isa::Isa;
-use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
+use crate::ops::gemm::ukernel::{BInPlace, Dot, MicroKernel, Tile};
 
 const NR: usize = 4;
 
@@ -65,7 +65,7 @@ pub(crate) static SGEMM_4X4_SCALAR: MicroKernel = MicroKernel {
     gemv_rows: None,
     gemv_dot: &[dot_scalar::<1, 2>, dot_scalar::<2, 1>, dot_scalar::<3, 1>],
     rows_short_plain: &[],
-    b_in_place: true,
+    b_in_place: BInPlace::ByShape,
     masked: &[],
     pack_b_tile: None,
     indirect: &[],

@@ -16,7 +16,7 @@
 use super::super::dot::dot_rows;
 use crate::isa::Isa;
 use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT};
-use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
+use crate::ops::gemm::ukernel::{BInPlace, Dot, MicroKernel, Tile};
 use crate::simd::aarch64::neon::activate;
 use crate::simd::vector::Neon;
 use core::arch::aarch64::*;
@@ -173,7 +173,7 @@ pub(crate) static SGEMM_8X12_NEON: MicroKernel = MicroKernel {
     rows_short_plain: &[],
     // Row-major B with more than one row of tiles is packed, as for the 6x16 AVX2 tile (each k
     // step reads 48 bytes of a different row of B; unmeasured on NEON, the conservative choice).
-    b_in_place: false,
+    b_in_place: BInPlace::Never,
     masked: &[],
     pack_b_tile: None,
     indirect: &[&[

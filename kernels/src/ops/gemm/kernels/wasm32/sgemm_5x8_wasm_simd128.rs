@@ -8,7 +8,7 @@
 use super::{dot, gemv_rows, tile};
 use crate::isa::Isa;
 use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT};
-use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
+use crate::ops::gemm::ukernel::{BInPlace, Dot, MicroKernel, Tile};
 use crate::simd::wasm32::MulThenAdd;
 
 const MR: usize = 5;
@@ -60,7 +60,7 @@ pub(crate) static SGEMM_5X8_WASM_SIMD128: MicroKernel = MicroKernel {
     gemv_dot: &[dot_wasm_simd128::<1, 2>, dot_wasm_simd128::<2, 1>, dot_wasm_simd128::<3, 1>],
     gemv_rows: Some(gemv_rows::<MulThenAdd>),
     rows_short_plain: &[],
-    b_in_place: true,
+    b_in_place: BInPlace::ByShape,
     masked: &[],
     pack_b_tile: None,
     indirect: &[&[

@@ -12,7 +12,7 @@
 use super::{dot, gemv_rows, tile};
 use crate::isa::Isa;
 use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT};
-use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
+use crate::ops::gemm::ukernel::{BInPlace, Dot, MicroKernel, Tile};
 use crate::simd::wasm32::RelaxedMadd;
 
 const MR: usize = 6;
@@ -64,7 +64,7 @@ pub(crate) static SGEMM_6X8_WASM_RELAXED: MicroKernel = MicroKernel {
     gemv_dot: &[dot_wasm_relaxed::<1, 2>, dot_wasm_relaxed::<2, 1>, dot_wasm_relaxed::<3, 1>],
     gemv_rows: Some(gemv_rows::<RelaxedMadd>),
     rows_short_plain: &[],
-    b_in_place: true,
+    b_in_place: BInPlace::ByShape,
     masked: &[],
     pack_b_tile: None,
     indirect: &[&[

@@ -3,7 +3,7 @@
 //! Sapphire Rapids class), where the 4x64 tile reaches only 50-70% of the zmm peak, and for
 //! products with N <= 32 everywhere. KC 768 (a 96 KiB B panel from L2): KC 256 lost 25% at
 //! 512x512x4608 (C re-read every depth block). B is packed unless a single row of tiles reads it
-//! or a block fits in L1 (`b_in_place: false`): a 32-wide panel read in place streams badly
+//! or a block fits in L1 (`BInPlace::Never`): a 32-wide panel read in place streams badly
 //! (512^3 1.47x, 3136x64x576 1.33x, 2 threads 512x512x4608 0.65x -> 1.01x). 11 or 12 rows
 //! collapse to a third of the speed.
 //! Measurements: docs/gemm-tuning.md.
@@ -11,7 +11,7 @@
 use super::avx512_tile::{dot_avx512, sgemm_avx512};
 use crate::isa::Isa;
 use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT, MASKED, PACK_B, SHORT_PLAIN};
-use crate::ops::gemm::ukernel::MicroKernel;
+use crate::ops::gemm::ukernel::{BInPlace, MicroKernel};
 
 const MR: usize = 10;
 const NR: usize = 32;
@@ -41,7 +41,7 @@ pub(crate) static SGEMM_10X32_AVX512: MicroKernel = MicroKernel {
         sgemm_avx512::<9, 2, GENERAL>,
         sgemm_avx512::<10, 2, GENERAL>,
     ],
-    b_in_place: false,
+    b_in_place: BInPlace::Never,
     masked: &[
         &[
             sgemm_avx512::<1, 1, MASKED>,

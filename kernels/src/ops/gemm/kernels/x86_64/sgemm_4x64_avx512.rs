@@ -8,7 +8,7 @@
 use super::avx512_tile::{dot_avx512, sgemm_avx512};
 use crate::isa::Isa;
 use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT, MASKED, PACK_B, SHORT_PLAIN};
-use crate::ops::gemm::ukernel::MicroKernel;
+use crate::ops::gemm::ukernel::{BInPlace, MicroKernel};
 
 const MR: usize = 4;
 const NR: usize = 64;
@@ -32,7 +32,7 @@ pub(crate) static SGEMM_4X64_AVX512: MicroKernel = MicroKernel {
         sgemm_avx512::<3, 4, GENERAL>,
         sgemm_avx512::<4, 4, GENERAL>,
     ],
-    b_in_place: true,
+    b_in_place: BInPlace::ByShape,
     masked: &[
         &[
             sgemm_avx512::<1, 1, MASKED>,

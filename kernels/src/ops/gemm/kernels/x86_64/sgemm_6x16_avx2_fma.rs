@@ -7,7 +7,7 @@ use super::super::dot::dot_rows;
 use crate::activation::Activation;
 use crate::isa::Isa;
 use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT, MASKED, PACK_B, SHORT_PLAIN};
-use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
+use crate::ops::gemm::ukernel::{BInPlace, Dot, MicroKernel, Tile};
 use crate::simd::prefetch_row;
 use crate::simd::vector::Avx2;
 use crate::simd::x86_64::avx2_fma::activate;
@@ -347,7 +347,7 @@ pub(crate) static SGEMM_6X16_AVX2_FMA: MicroKernel = MicroKernel {
         sgemm_avx2_fma::<5, 2, GENERAL>,
         sgemm_avx2_fma::<6, 2, GENERAL>,
     ],
-    b_in_place: false,
+    b_in_place: BInPlace::Never,
     masked: &[
         &[
             sgemm_avx2_fma::<1, 1, MASKED>,

@@ -1,23 +1,22 @@
-//! Portable tier: a 3x16 tile written with `wide::f32x4` (compiled for the build's baseline
+//! Portable tier: a 2x16 tile written with `wide::f32x4` (compiled for the build's baseline
 //! target features, so it runs on every target; wide picks SSE2/NEON/simd128 or scalar code).
 //!
-//! Sized for baseline x86-64, which has 16 xmm registers and no FMA: 12 accumulators (3 rows
-//! of 4 `f32x4`), 4 B vectors, one broadcast of A and one product temporary. The ceiling is
-//! the ports, not the registers: every `mul_add` is a `mulps` + an `addps`, and every broadcast
-//! of A a `shufps` competing with them, so the more vectors a broadcast feeds (NR / 4) the
-//! better; 3 rows keep the spills to two accumulators per k step, which cost less than a
-//! fourth row's spills or a narrower tile's extra shuffles. Sapphire Rapids, through the
-//! driver, against the former 4x16 tile of `f32x8` (16 stack accesses per k step): 1.06-1.27x
-//! (paired) on every shape measured, 81-85% of the 128-bit mul + add peak on 64^3-1024^3; the
-//! most consistent of 4x8, 5x8, 6x8, 3x12, 4x12, 2x16, 2x24, 3x24 and 2x32 (docs/gemm-tuning.md).
+//! Sized for baseline x86-64, which has 16 xmm registers and no FMA: 8 accumulators (2 rows of
+//! 4 `f32x4`), 4 B vectors, one broadcast of A and one product temporary, 14 registers, so
+//! nothing spills. Every `mul_add` is a `mulps`, an `addps` and a `movaps` copy (SSE's multiply
+//! overwrites an operand) and every broadcast of A a `movss` + `shufps`: the tile is bound by
+//! instructions per cycle, not by the FP ports. The former 3x16 tile (12 accumulators, 18
+//! registers) kept two accumulators on the stack, whose store-to-load round trip each k step
+//! capped it at 45-50% of the 128-bit mul + add peak on AMD Zen 3; 2x16 runs at 56-61% there
+//! through the driver, and measured level with 3x16 on Sapphire Rapids (docs/gemm-tuning.md).
 
 use super::dot::dot_rows;
 use crate::isa::Isa;
-use crate::ops::gemm::ukernel::{Dot, MicroKernel, Tile};
+use crate::ops::gemm::ukernel::{BInPlace, Dot, MicroKernel, Tile};
 use crate::simd::vector::Portable;
 use wide::f32x4;
 
-const MR: usize = 3;
+const MR: usize = 2;
 /// `f32x4` vectors per row of the tile.
 const V: usize = 4;
 const NR: usize = 4 * V;
@@ -30,7 +29,7 @@ unsafe fn load(p: *const f32) -> f32x4 {
     f32x4::from(unsafe { p.cast::<[f32; 4]>().read_unaligned() })
 }
 
-/// `M x 16` tile, `M <= 3`.
+/// `M x 16` tile, `M <= 2`.
 ///
 /// # Safety
 /// The `Tile` contract.
@@ -90,13 +89,13 @@ unsafe fn dot_portable<const N: usize>(d: &Dot) {
     unsafe { dot_rows::<Portable, N, 1>(d) }
 }
 
-pub(crate) static SGEMM_3X16_PORTABLE: MicroKernel = MicroKernel {
-    name: "sgemm_3x16_portable",
+pub(crate) static SGEMM_2X16_PORTABLE: MicroKernel = MicroKernel {
+    name: "sgemm_2x16_portable",
     isa: Isa::Portable,
     mr: MR,
     nr: NR,
     // KC 192-512, MC 60-240 and NC 2048 measured within the noise of KC 256 / MC 120 / NC 1024
-    // on Sapphire Rapids (docs/gemm-tuning.md).
+    // on Sapphire Rapids with the 3x16 tile (docs/gemm-tuning.md).
     kc: 256,
     mc: 120,
     nc: 1024,
@@ -104,9 +103,11 @@ pub(crate) static SGEMM_3X16_PORTABLE: MicroKernel = MicroKernel {
     gemv_rows: None,
     gemv_dot: &[dot_portable::<1>, dot_portable::<2>, dot_portable::<3>],
     rows_short_plain: &[],
-    b_in_place: true,
+    // Packed with more rows: 16-column panels of row-major B read in place conflict in L1 on
+    // most widths (512^3 45% of the peak in place, 60% packed; Zen 3).
+    b_in_place: BInPlace::FewRows,
     masked: &[],
     pack_b_tile: None,
     indirect: &[],
-    rows: &[sgemm_mx16_portable::<1>, sgemm_mx16_portable::<2>, sgemm_mx16_portable::<3>],
+    rows: &[sgemm_mx16_portable::<1>, sgemm_mx16_portable::<2>],
 };
