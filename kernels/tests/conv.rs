@@ -110,6 +110,10 @@ fn dense_sweep_of_geometries() {
         (Conv2dParams::new(4, 40, (3, 3)).stride(2, 2).padding(Padding::Same), (2, 9, 11)),
         (Conv2dParams::new(2, 18, (3, 3)).dilation(2, 2).padding(Padding::uniform(2)), (1, 7, 12)),
         (Conv2dParams::new(3, 8, (5, 3)).stride(1, 2).padding(Padding::uniform(1)), (2, 6, 21)),
+        // Two vectors of channels per block (AVX-512, AVX2) with a partial second one, adjacent
+        // (4-pixel blocks on AVX2) and strided pixels, rows not a multiple of the block.
+        (Conv2dParams::new(1, 12, (3, 3)).padding(Padding::Same), (1, 5, 9)),
+        (Conv2dParams::new(3, 27, (3, 3)).stride(2, 2).padding(Padding::Same), (1, 7, 25)),
         // Its segments: rows wider than one segment (64 pixels; a last block that overlaps the
         // one before), narrower than one block of 8 pixels, a segment all in the padding, and a
         // dilation too large for one pixel's input rows to fit the buffer (no segments).
