@@ -68,13 +68,8 @@ impl Isa {
         Isa::ALL.into_iter().filter(|i| i.is_available()).collect()
     }
 
-    /// The fastest available ISA. On wasm without simd128 that is the scalar tier: there
-    /// `wide`'s vectors are arrays of f32 and the portable tier's GEMM and convolutions run at
-    /// half the scalar kernel's speed (Node 20, docs/wasm.md).
+    /// The fastest available ISA.
     pub fn best() -> Isa {
-        if cfg!(all(target_arch = "wasm32", not(target_feature = "simd128"))) {
-            return Isa::Scalar;
-        }
         *Isa::available().last().expect("scalar is always available")
     }
 
