@@ -208,7 +208,7 @@ fn gemv_strips_cover_every_column_once() {
                 }
                 assert_eq!(next + s.tail, n, "{isa}: head + strips + tail = n: {s:?}");
             }
-            Strategy::GemvRows => {}
+            Strategy::GemvRows { .. } => {}
             other => panic!("{isa}: M = 1 planned {other:?}"),
         }
         check_case(&g, (1, n, 300), 1.0, 0.5, ROW, &Epilogue::NONE, 3);
@@ -225,7 +225,7 @@ fn gemv_strips_over_rows_a_page_apart_use_short_depth_blocks() {
         for (n, want) in [(1000, 192), (1024, paged), (2100, paged)] {
             match plan_of(&g, (1, n, 100), false) {
                 Strategy::GemvStrips(s) => assert_eq!(s.depth_block, want, "{isa} n={n}"),
-                Strategy::GemvRows | Strategy::SweepInPlace | Strategy::Blocked(_) => {}
+                Strategy::GemvRows { .. } | Strategy::SweepInPlace | Strategy::Blocked(_) => {}
                 other => panic!("{isa}: M = 1 planned {other:?}"),
             }
             // Several blocks, the last one partial; beta in the first, bias and activation in the last.
@@ -282,6 +282,25 @@ fn threads_split_blocked_and_gemv_work() {
             }
             if let Strategy::GemvStrips(s) = plan_of(&g, (1, 3072, 77), false) {
                 assert_eq!(s.groups.len(), 2, "{isa}: one group of strips per thread");
+            }
+            // The whole-row GEMV (AVX2) splits its columns over the threads from 1M
+            // multiply-adds, with shares of whole 64-column groups and a ragged last one; below,
+            // the strips do.
+            if isa == Isa::Avx2 {
+                assert_eq!(plan_of(&g, (1, 3001, 1000), false), Strategy::GemvRows { threads: 2 }, "{isa}");
+                let bias: Vec<f32> = (0..3001).map(|j| j as f32 * 0.01).collect();
+                check_case(
+                    &g,
+                    (1, 3001, 1000),
+                    0.5,
+                    2.0,
+                    ROW,
+                    &Epilogue::new(Some(&bias), lanes_kernels::Activation::Relu),
+                    5,
+                );
+                let Strategy::GemvStrips(s) = plan_of(&g, (1, 700, 700), false) else { panic!("{isa}: small: strips") };
+                assert_eq!(s.groups.len(), 2, "{isa}");
+                check_case(&g, (1, 700, 700), 1.0, 0.0, ROW, &Epilogue::NONE, 6);
             }
             // The dot GEMV splits its rows into tasks (several per thread, multiples of 4 rows).
             let Strategy::GemvDot(d) = plan_of(&g, (4096, 1, 4096), false) else { panic!("{isa}: not dot") };

@@ -54,7 +54,8 @@ fn runs_parallel(strategy: &Strategy) -> bool {
         Strategy::Blocked(b) => b.threads > 1,
         Strategy::GemvStrips(g) => g.groups.len() > 1 || g.threads > 1,
         Strategy::GemvDot(d) => d.threads > 1,
-        Strategy::Nothing | Strategy::GemvRows | Strategy::SweepInPlace => false,
+        Strategy::GemvRows { threads } => *threads > 1,
+        Strategy::Nothing | Strategy::SweepInPlace => false,
     }
 }
 
@@ -80,7 +81,7 @@ fn reserve(kern: &AvailableKernel, p: &Problem, strategy: &Strategy) -> Result<u
         }
         Strategy::GemvDot(_) => 0,
         // The row of partial sums (its epilogue, a product of depth 1, needs no workspace).
-        Strategy::GemvRows => checked_len::<f32>("GEMV partial sums", 1, p.n)?,
+        Strategy::GemvRows { .. } => checked_len::<f32>("GEMV partial sums", 1, p.n)?,
         Strategy::GemvStrips(g) => {
             let BSource::Strided(b) = p.b else { unreachable!("planned for strided B only") };
             let a_row = if p.a.cs == 1 { 0 } else { checked_len::<f32>("GEMV row of A", 1, k)? };
@@ -132,8 +133,8 @@ pub(crate) unsafe fn execute(kern: AvailableKernel, p: &Problem, strategy: &Stra
         // SAFETY: forwarded contract (the planner checked the strategy's conditions). The
         // epilogue problem reads `[1]` and the row of sums, which outlive it, and writes C;
         // of depth 1, it needs no workspace.
-        Strategy::GemvRows => unsafe {
-            gemv::rows(kern, p, &mut ws[..p.n], |e| execute(kern, e, &plan(&kern, e, 1), &mut []))
+        Strategy::GemvRows { threads } => unsafe {
+            gemv::rows(kern, p, *threads, &mut ws[..p.n], |e| execute(kern, e, &plan(&kern, e, 1), &mut []))
         },
         Strategy::GemvStrips(g) => {
             let BSource::Strided(b) = p.b else { unreachable!("planned for strided B only") };

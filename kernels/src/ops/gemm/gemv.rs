@@ -5,7 +5,7 @@
 
 use super::operand::{ReadPtr, Strided};
 use super::pack::pack_a;
-use super::plan::{DotPlan, GemvPlan, Strip};
+use super::plan::{DotPlan, GemvPlan, Strip, GEMV_ROWS_TASK_COLS};
 use super::problem::{BSource, Problem};
 use super::registry::AvailableKernel;
 use super::ukernel::{Dot, Tile, TileFn};
@@ -91,15 +91,42 @@ pub(super) unsafe fn dot(kern: AvailableKernel, p: &Problem, d: &DotPlan, ws: &m
 /// # Safety
 /// As for `exec::execute`, with the planner's conditions: M = 1, row-major B, `C.cs == 1`,
 /// a kernel with `gemv_rows`; `epilogue` must compute the problem it is given.
-pub(super) unsafe fn rows(kern: AvailableKernel, p: &Problem, acc: &mut [f32], epilogue: impl FnOnce(&Problem)) {
+pub(super) unsafe fn rows(
+    kern: AvailableKernel,
+    p: &Problem,
+    threads: usize,
+    acc: &mut [f32],
+    epilogue: impl FnOnce(&Problem),
+) {
     let (BSource::Strided(b), Some(rows)) = (p.b, kern.gemv_rows) else {
         unreachable!("planned for strided B and a kernel with gemv_rows")
     };
     assert_eq!(acc.len(), p.n, "one partial sum per column");
     {
-        // SAFETY: A's row holds k values `p.a.cs` apart, B is k x n row-major (forwarded
-        // contract); acc holds n values; the ISA is available (AvailableKernel).
-        unsafe { rows(p.depth(), p.n, p.a.ptr, p.a.cs, b.ptr, b.rs, acc.as_mut_ptr()) };
+        // By reference: a closure would capture a field `.0` (a raw pointer) alone.
+        let (a, bp) = (&ReadPtr(p.a.ptr), &ReadPtr(b.ptr));
+        let (k, csa, ldb) = (p.depth(), p.a.cs, b.rs);
+        // Shares of `per` columns (a multiple of GEMV_ROWS_TASK_COLS), the last one the rest.
+        let per = p.n / threads / GEMV_ROWS_TASK_COLS * GEMV_ROWS_TASK_COLS;
+        let share = |t: usize, acc: &mut [f32]| {
+            // SAFETY: A's row holds k values `csa` apart, B is k x n row-major (forwarded
+            // contract), columns t * per.. < n of it; `acc` is this share's part of the row of
+            // sums; the ISA is available (AvailableKernel).
+            unsafe { rows(k, acc.len(), a.0, csa, bp.0.wrapping_add(t * per), ldb, acc.as_mut_ptr()) };
+        };
+        #[cfg(feature = "rayon")]
+        if threads > 1 {
+            use rayon::prelude::*;
+            let (head, last) = acc.split_at_mut(per * (threads - 1));
+            rayon::join(
+                || head.par_chunks_mut(per).enumerate().for_each(|(t, c)| share(t, c)),
+                || share(threads - 1, last),
+            );
+        } else {
+            share(0, acc);
+        }
+        #[cfg(not(feature = "rayon"))]
+        share(0, acc);
         let one = [1.0f32];
         epilogue(&Problem {
             k: 1,

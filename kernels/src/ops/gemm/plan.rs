@@ -14,10 +14,13 @@ use crate::CacheSizes;
 pub enum Strategy {
     /// `m == 0` or `n == 0`: nothing to compute.
     Nothing,
-    /// M = 1 with row-major B on a kernel with a whole-row GEMV (wasm, no prefetch
-    /// instruction): B's rows stream into a row of partial sums, then the epilogue runs as a
-    /// `1 x n x 1` product.
-    GemvRows,
+    /// M = 1 with row-major B on a kernel with a whole-row GEMV (AVX2, wasm): B's rows stream
+    /// into a row of partial sums, then the epilogue runs as a `1 x n x 1` product. With
+    /// `threads > 1`, each thread streams its own share of the columns.
+    GemvRows {
+        /// Parallel tasks (column shares), 1 for none.
+        threads: usize,
+    },
     /// M = 1 with row-major B: `1 x w` strips read B in place, no packing.
     GemvStrips(GemvPlan),
     /// N <= 3 with row-major A (or, transposed, M <= 3 with column-major B): dot products of
@@ -163,8 +166,18 @@ const SET_CONFLICT_STRIDE: isize = 1024;
 /// k = 16 the dot kernel wins, 1.3-3x at k = 16-64 on Sapphire Rapids, docs/gemm-tuning.md).
 const DOT_MIN_K_MULTI: usize = 16;
 
-/// Least multiply-adds per task of a threaded dot GEMV.
+/// Least multiply-adds per task of a threaded dot GEMV (and of a whole-row GEMV's share).
 const DOT_TASK_MIN_WORK: usize = 1 << 16;
+
+/// Fewest columns of a whole-row GEMV's per-thread share (a multiple of 16: shares start on a
+/// cache line of each row when B's rows do).
+pub(crate) const GEMV_ROWS_TASK_COLS: usize = 64;
+
+/// Least multiply-adds for which an AVX2 whole-row GEMV runs with threads; below, the threaded
+/// strips. Zen 3, 2 threads, rows against strips: 1x1024x1024 1.07-1.20x, 1x3072x768
+/// 1.09-1.17x, B of 64 MiB 1.09-1.35x, but 1x768x768 0.72-0.81x (one thread: rows 1.0-1.57x
+/// everywhere).
+const GEMV_ROWS_MIN_THREADED_WORK: usize = 1 << 20;
 
 /// Decides how `kern` computes `p` on `threads` threads.
 pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy {
@@ -180,8 +193,14 @@ pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy 
     }
     if let BSource::Strided(b) = p.b {
         if p.m == 1 && b.cs == 1 && p.c.cs == 1 && !kern.gemv.is_empty() && p.n >= kern.gemv_width() {
-            if kern.gemv_rows.is_some() && k > 1 {
-                return Strategy::GemvRows;
+            let work = k.saturating_mul(p.n);
+            // AVX2 with threads: the strips scale better on small products (see the constant).
+            let strips_scale_better = kern.isa == Isa::Avx2 && threads > 1 && work < GEMV_ROWS_MIN_THREADED_WORK;
+            if kern.gemv_rows.is_some() && k > 1 && !strips_scale_better {
+                // Column shares of at least GEMV_ROWS_TASK_COLS columns and DOT_TASK_MIN_WORK
+                // multiply-adds each.
+                let most = (p.n / GEMV_ROWS_TASK_COLS).min(work / DOT_TASK_MIN_WORK);
+                return Strategy::GemvRows { threads: threads.min(most).max(1) };
             }
             return Strategy::GemvStrips(plan_gemv(kern, p.n, b.ptr as usize, b.rs, threads));
         }
