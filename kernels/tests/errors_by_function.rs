@@ -410,7 +410,7 @@ fn run_gemv_rows_refuses_bad_operands() {
     let mut acc = vec![0.0f32; 8];
     let e = kern.run_gemv_rows(&tile, 2, &[1.0; 2], 1, &[1.0; 16], 8, &mut acc);
     assert!(matches!(e, Err(KernelError::InvalidArgument { .. })), "not a gemv_rows variant: {e:?}");
-    // (Only the wasm kernels have gemv_rows variants.)
+    // (The AVX2 and wasm kernels have gemv_rows variants.)
     for (kern, v) in variants_of(VariantKind::GemvRows) {
         let e = kern.run_gemv_rows(&v, 2, &[1.0; 1], 1, &[1.0; 16], 8, &mut acc);
         assert!(matches!(e, Err(KernelError::LengthMismatch { what: "A", .. })), "{e:?}");
