@@ -5,6 +5,8 @@
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod aarch64;
 pub(crate) mod dot;
+#[cfg(any(target_arch = "x86_64", target_feature = "simd128"))]
+pub(crate) mod gemv_rows;
 pub(crate) mod sgemm_2x16_portable;
 pub(crate) mod sgemm_4x4_scalar;
 #[cfg(target_arch = "wasm32")]

@@ -171,19 +171,14 @@ pub(crate) unsafe fn tile<F: MulAdd, const M: usize, const NV: usize, const U: u
     }
 }
 
-/// Rows of B that [`gemv_rows`] streams at a time.
-#[cfg(target_feature = "simd128")]
-const GEMV_ROWS: usize = 4;
-
-/// `acc[j] = sum_p a[p*csa] * b[p*ldb + j]` for `j < n`: GEMV with row-major B read a few
-/// whole rows at a time, the partial sums in `acc` (hot in L1). B's rows are then sequential
-/// streams; a 1x32 strip instead touches a new row, often a new page, at every k step, and
-/// wasm has no prefetch instruction (1x3072x768 in Chromium: 15 GFLOP/s in strips).
+/// Whole-row GEMV (`ukernel::GemvRowsFn`) with multiply-add `F`: the shared
+/// [`gemv_rows`](super::gemv_rows::gemv_rows), chunks of 8 `v128` (32 columns), the row loop
+/// kept. wasm has no prefetch instruction, and strips wait on memory at every row (1x3072x768
+/// in Chromium: 15 GFLOP/s in strips).
 ///
 /// # Safety
-/// `a` readable at `p*csa`, B at `p*ldb + j` for `p < k`, `j < n`; `acc` writable for `n`.
+/// The shared function's contract (simd128 is part of the build).
 #[cfg(target_feature = "simd128")]
-#[inline(always)]
 pub(crate) unsafe fn gemv_rows<F: MulAdd>(
     k: usize,
     n: usize,
@@ -193,65 +188,8 @@ pub(crate) unsafe fn gemv_rows<F: MulAdd>(
     ldb: isize,
     acc: *mut f32,
 ) {
-    const V: usize = 8; // v128 per column chunk: 32 columns
-    let mut p0 = 0;
-    while p0 < k {
-        let rows = GEMV_ROWS.min(k - p0);
-        let mut av = [f32x4_splat(0.0); GEMV_ROWS];
-        let mut ar = [0.0f32; GEMV_ROWS];
-        let mut bp = [b; GEMV_ROWS];
-        for r in 0..rows {
-            // SAFETY: row p0 + r < k of A and B.
-            unsafe {
-                ar[r] = *a.offset((p0 + r) as isize * csa);
-                bp[r] = b.offset((p0 + r) as isize * ldb);
-            }
-            av[r] = f32x4_splat(ar[r]);
-        }
-        let mut j = 0;
-        while j + 4 * V <= n {
-            // SAFETY: columns j..j+32 < n of acc and of rows p0..p0+rows of B.
-            unsafe {
-                let mut s = [f32x4_splat(0.0); V];
-                if p0 > 0 {
-                    for (h, s) in s.iter_mut().enumerate() {
-                        *s = load(acc.add(j + 4 * h));
-                    }
-                }
-                for r in 0..rows {
-                    for (h, s) in s.iter_mut().enumerate() {
-                        *s = F::madd(av[r], load(bp[r].add(j + 4 * h)), *s);
-                    }
-                }
-                for (h, s) in s.iter().enumerate() {
-                    store(acc.add(j + 4 * h), *s);
-                }
-            }
-            j += 4 * V;
-        }
-        while j + 4 <= n {
-            // SAFETY: columns j..j+4 < n, as above.
-            unsafe {
-                let mut s = if p0 > 0 { load(acc.add(j)) } else { f32x4_splat(0.0) };
-                for r in 0..rows {
-                    s = F::madd(av[r], load(bp[r].add(j)), s);
-                }
-                store(acc.add(j), s);
-            }
-            j += 4;
-        }
-        for j in j..n {
-            // SAFETY: column j < n, as above.
-            unsafe {
-                let mut s = if p0 > 0 { *acc.add(j) } else { 0.0 };
-                for r in 0..rows {
-                    s += ar[r] * *bp[r].add(j);
-                }
-                *acc.add(j) = s;
-            }
-        }
-        p0 += rows;
-    }
+    // SAFETY: forwarded contract.
+    unsafe { super::gemv_rows::gemv_rows::<Wasm<F>, 8, false>(k, n, a, csa, b, ldb, acc) }
 }
 
 /// Dot-product GEMV against `N` columns (`ukernel::GemvDotFn`) with multiply-add `F`: 4 rows x

@@ -4,6 +4,7 @@
 //! they read and write only their columns, so C and a partial panel of B stay in place.
 
 use super::super::dot::dot_rows;
+use super::super::gemv_rows::gemv_rows;
 use crate::activation::Activation;
 use crate::isa::Isa;
 use crate::ops::gemm::ukernel::variant::{GENERAL, INDIRECT, MASKED, PACK_B, SHORT_PLAIN};
@@ -397,83 +398,13 @@ pub(crate) static SGEMM_6X16_AVX2_FMA: MicroKernel = MicroKernel {
     ],
 };
 
-/// Rows of B that [`gemv_rows_avx2_fma`] streams at a time.
-const GEMV_ROWS: usize = 4;
-
-/// `acc[j] = sum_p a[p*csa] * b[p*ldb + j]` for `j < n` (`ukernel::GemvRowsFn`): GEMV with
-/// row-major B read `GEMV_ROWS` whole rows at a time, the partial sums in `acc` (hot in L1), so
-/// B's rows are sequential streams, as BLAS's `sgemv_n` reads its columns.
+/// Whole-row GEMV (`ukernel::GemvRowsFn`): [`gemv_rows`] compiled for AVX2 + FMA, chunks of 4
+/// ymm (32 columns), passes of 4 rows unrolled.
 ///
 /// # Safety
-/// `a` readable at `p*csa`, B at `p*ldb + j` for `p < k`, `j < n`; `acc` writable for `n`; the
-/// CPU supports AVX2 and FMA.
+/// `gemv_rows`' contract, and the CPU supports AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn gemv_rows_avx2_fma(k: usize, n: usize, a: *const f32, csa: isize, b: *const f32, ldb: isize, acc: *mut f32) {
-    let mut p0 = 0;
-    while p0 < k {
-        // SAFETY: rows p0.. < k of A and B; the caller's contract for acc.
-        unsafe {
-            if k - p0 >= GEMV_ROWS {
-                gemv_rows_pass::<GEMV_ROWS>(p0, n, a, csa, b, ldb, acc);
-                p0 += GEMV_ROWS;
-            } else {
-                gemv_rows_pass::<1>(p0, n, a, csa, b, ldb, acc);
-                p0 += 1;
-            }
-        }
-    }
-}
-
-/// `acc[j] (+)= sum_r a[(p0+r)*csa] * b[(p0+r)*ldb + j]` for `r < R`, `j < n` (`=` when p0 = 0).
-///
-/// # Safety
-/// Rows p0..p0 + R of A and B exist; `acc` holds n values; AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn gemv_rows_pass<const R: usize>(
-    p0: usize,
-    n: usize,
-    a: *const f32,
-    csa: isize,
-    b: *const f32,
-    ldb: isize,
-    acc: *mut f32,
-) {
-    const V: usize = 4; // ymm per chunk: 32 columns
-                        // SAFETY: rows p0..p0 + R < k, columns below n (the caller's contract).
-    unsafe {
-        let ar: [f32; R] = core::array::from_fn(|r| *a.offset((p0 + r) as isize * csa));
-        let av: [__m256; R] = core::array::from_fn(|r| _mm256_set1_ps(ar[r]));
-        let bp: [*const f32; R] = core::array::from_fn(|r| b.offset((p0 + r) as isize * ldb));
-        let first = p0 == 0;
-        let mut j = 0;
-        while j + 8 * V <= n {
-            let mut s: [__m256; V] =
-                core::array::from_fn(|h| if first { _mm256_setzero_ps() } else { _mm256_loadu_ps(acc.add(j + 8 * h)) });
-            for r in 0..R {
-                for (h, s) in s.iter_mut().enumerate() {
-                    *s = _mm256_fmadd_ps(av[r], _mm256_loadu_ps(bp[r].add(j + 8 * h)), *s);
-                }
-            }
-            for (h, s) in s.iter().enumerate() {
-                _mm256_storeu_ps(acc.add(j + 8 * h), *s);
-            }
-            j += 8 * V;
-        }
-        while j + 8 <= n {
-            let mut s = if first { _mm256_setzero_ps() } else { _mm256_loadu_ps(acc.add(j)) };
-            for r in 0..R {
-                s = _mm256_fmadd_ps(av[r], _mm256_loadu_ps(bp[r].add(j)), s);
-            }
-            _mm256_storeu_ps(acc.add(j), s);
-            j += 8;
-        }
-        for j in j..n {
-            let mut s = if first { 0.0 } else { *acc.add(j) };
-            for r in 0..R {
-                s = ar[r].mul_add(*bp[r].add(j), s);
-            }
-            *acc.add(j) = s;
-        }
-    }
+    // SAFETY: forwarded contract.
+    unsafe { gemv_rows::<Avx2, 4, true>(k, n, a, csa, b, ldb, acc) }
 }
