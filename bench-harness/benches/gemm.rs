@@ -31,13 +31,13 @@ fn shapes() -> Vec<Shape> {
 }
 
 fn bench_tile(c: &mut Criterion, kern: AvailableKernel) {
-    let full = kern.variants().into_iter().find(|v| v.kind == VariantKind::Tile && v.m == kern.mr);
+    let full = kern.variants().into_iter().find(|v| v.kind == full_kind(&kern) && v.m == kern.mr);
     let Some(full) = full else { return };
     let mut group = c.benchmark_group(format!("{}/tile", kern.name));
     group.sample_size(10).warm_up_time(Duration::from_millis(200)).measurement_time(Duration::from_millis(500));
     let mut r = Rng::new(3);
     for k in [64, 256] {
-        let (a, b) = (r.vec(kern.mr * k), r.vec(kern.nr * k));
+        let (a, b) = (r.vec(kern.mr * k * kern.packed_a_lanes()), r.vec(kern.nr * k));
         let mut out = vec![0.0f32; kern.mr * kern.nr];
         group.throughput(Throughput::Elements(2 * (kern.mr * kern.nr * k) as u64));
         group.bench_function(BenchmarkId::from_parameter(format!("k{k}")), |bench| {
@@ -45,8 +45,8 @@ fn bench_tile(c: &mut Criterion, kern: AvailableKernel) {
                 let args = TileArgs {
                     k,
                     a: black_box(&a),
-                    rsa: 1,
-                    csa: kern.mr,
+                    rsa: kern.packed_a_lanes(),
+                    csa: kern.mr * kern.packed_a_lanes(),
                     b: black_box(&b),
                     ldb: kern.nr,
                     c: &mut out,
@@ -155,3 +155,12 @@ fn kernels(c: &mut Criterion) {
 
 criterion_group!(benches, kernels);
 criterion_main!(benches);
+
+/// The full tile the driver runs on packed A: the broadcast-A one where the kernel has it.
+fn full_kind(kern: &lanes_kernels::ops::gemm::AvailableKernel) -> VariantKind {
+    if kern.packed_a_lanes() > 1 {
+        VariantKind::ABroadcast
+    } else {
+        VariantKind::Tile
+    }
+}

@@ -837,12 +837,18 @@ fn four_kib_row_strides_and_large_b_blocks_take_the_packing_path() {
         let packs = b_plan(&plan_of(&g, (67, 1024, 300), 1024));
         assert!(matches!(packs, BPlan::PackedPerTask | BPlan::PackedShared), "{isa}: 4 KiB rows of B: {packs:?}");
         let few_rows = b_plan(&plan_of(&g, (2 * kern.mr + 3, 1024, 300), 1024));
-        // (`BInPlace::Never` kernels read B in place only for a single row of tiles.)
+        // (`BInPlace::Never` kernels read B in place only for a single row of tiles;
+        // `FewRows` ones not with rows 4 KiB apart.)
         assert_eq!(
             few_rows == BPlan::InPlace,
-            kern.b_in_place != BInPlace::Never,
+            kern.b_in_place == BInPlace::ByShape,
             "{isa}: M <= 64 reads B in place: {few_rows:?}"
         );
+        if kern.b_in_place == BInPlace::FewRows {
+            let eight = b_plan(&plan_of(&g, (8, 1000, 300), 1000));
+            let twelve = b_plan(&plan_of(&g, (12, 1000, 300), 1000));
+            assert_eq!((eight, twelve == BPlan::InPlace), (BPlan::InPlace, false), "{isa}: FewRows");
+        }
         let big = b_plan(&plan_of(&g, (67, 1100, 1000), 1100));
         assert_ne!(big, BPlan::InPlace, "{isa}: a depth block of B larger than L2 is packed");
         let a_4k = {

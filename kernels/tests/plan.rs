@@ -59,7 +59,9 @@ fn column_major_b_under_many_rows_is_packed_once_and_shared() {
         let g = sequential(isa);
         let kern = g.kernel_for(200, 300, 40).unwrap();
         let Strategy::Blocked(p) = plan_of(&g, (kern.mc + 5, 300, 40), true) else { panic!("{isa}: not blocked") };
-        assert_eq!((p.a, p.b), (APlan::InPlace, BPlan::PackedShared), "{isa}: M > MC, column-major B");
+        // (A broadcast-packed for kernels whose tiles read it so.)
+        let a = if kern.packed_a_lanes() > 1 { APlan::Packed } else { APlan::InPlace };
+        assert_eq!((p.a, p.b), (a, BPlan::PackedShared), "{isa}: M > MC, column-major B");
         assert_eq!(p.nc % kern.nr, 0, "{isa}: shared blocks are whole panels");
         let col = (Layout::RowMajor, Layout::ColMajor, Layout::RowMajor);
         check_case(&g, (kern.mc + 5, 300, 40), 1.0, 0.0, col, &Epilogue::NONE, 2);
@@ -81,9 +83,12 @@ fn many_rows_read_row_major_b_in_place_only_on_by_shape_kernels() {
         let in_place = reads_b_in_place(plan_of(&g, (100, 300, 40), false));
         assert_eq!(in_place, kern.b_in_place == BInPlace::ByShape, "{isa} ({:?})", kern.b_in_place);
         check_case(&g, (100, 300, 40), 1.0, 0.5, ROW, &Epilogue::NONE, 3);
-        // 64 rows: in place on every kernel but `BInPlace::Never` ones.
+        // 64 rows: in place on `ByShape` kernels; on `FewRows` ones up to 8 rows.
         let in_place = reads_b_in_place(plan_of(&g, (64, 300, 40), false));
-        assert_eq!(in_place, kern.b_in_place != BInPlace::Never, "{isa} ({:?}) 64 rows", kern.b_in_place);
+        assert_eq!(in_place, kern.b_in_place == BInPlace::ByShape, "{isa} ({:?}) 64 rows", kern.b_in_place);
+        let in_place = reads_b_in_place(plan_of(&g, (8, 300, 40), false));
+        assert_eq!(in_place, kern.b_in_place != BInPlace::Never, "{isa} ({:?}) 8 rows", kern.b_in_place);
+        check_case(&g, (8, 300, 40), 1.0, 0.5, ROW, &Epilogue::NONE, 4);
     }
 }
 

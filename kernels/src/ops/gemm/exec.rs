@@ -4,7 +4,7 @@
 
 use super::gemv;
 use super::operand::{ReadPtr, Strided};
-use super::pack::{pack_a, pack_a_indirect, pack_b, pack_b_panel, RowPointers};
+use super::pack::{broadcast_packed_a, pack_a, pack_a_broadcast, pack_a_indirect, pack_b, pack_b_panel, RowPointers};
 use super::plan::{plan, APlan, BPlan, BlockedPlan, Strategy, TaskSplit};
 use super::problem::{BSource, Problem};
 use super::registry::AvailableKernel;
@@ -116,7 +116,8 @@ fn reserve_blocked(kern: &AvailableKernel, p: &Problem, plan: &BlockedPlan) -> R
         try_reserve_scratch(&PANEL_SCRATCH, "packed B panel", depth.saturating_mul(nr))?;
         if matches!(plan.a, APlan::Packed | APlan::Indirect) {
             let split = TaskSplit::new(kern, p.m, nc, plan.threads, splits_rows(kern, plan, p.m));
-            try_reserve_scratch(&A_SCRATCH, "packed A block", split.mc.min(p.m).saturating_mul(plan.kc))?;
+            let len = split.mc.min(p.m).saturating_mul(plan.kc).saturating_mul(kern.packed_a_lanes());
+            try_reserve_scratch(&A_SCRATCH, "packed A block", len)?;
         }
     }
     Ok(())
@@ -369,7 +370,8 @@ unsafe fn run_task(
                         run_len: ptrs.run_len.as_ptr(),
                         runs: ptrs.run_len.len(),
                     };
-                    let a = APanels { ptr: std::ptr::null(), rsa: 0, packed: true, rows: Some(rows_a) };
+                    let a =
+                        APanels { ptr: std::ptr::null(), rsa: 0, packed: true, broadcast: false, rows: Some(rows_a) };
                     sweep(kern, p, blk, src, a, i0, rows, j_panels.clone(), panel_buf);
                 }
             };
@@ -380,28 +382,37 @@ unsafe fn run_task(
             });
             return;
         }
-        with_scratch(&A_SCRATCH, rows * blk.kc, |abuf| {
+        let lanes = kern.packed_a_lanes();
+        let broadcast = lanes > 1;
+        with_scratch(&A_SCRATCH, rows * blk.kc * lanes, |abuf| {
             // SAFETY: rows i0..i0+rows, columns pc..pc+kc are inside A (through the
             // indirection buffer when there is one: its pointers address readable rows).
             unsafe {
                 match p.a_indirect {
-                    Some(ind) => pack_a_indirect(abuf, &ind, i0, rows, blk.pc, blk.kc, kern.mr),
+                    Some(ind) => {
+                        pack_a_indirect(abuf, &ind, i0, rows, blk.pc, blk.kc, kern.mr);
+                        if broadcast {
+                            broadcast_packed_a(abuf, rows * blk.kc);
+                        }
+                    }
+                    None if broadcast => pack_a_broadcast(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, kern.mr),
                     None => pack_a(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, kern.mr),
                 }
-                let a = APanels { ptr: abuf.as_ptr(), rsa: 1, packed: true, rows: None };
+                let a = APanels { ptr: abuf.as_ptr(), rsa: lanes as isize, packed: true, broadcast, rows: None };
                 sweep(kern, p, blk, src, a, i0, rows, j_panels, panel_buf);
             }
         });
     });
 }
 
-/// The A block of a task: packed panels (`MR x kc` each, contiguous), row-major A in place, or
-/// row pointers into a convolution's input.
+/// The A block of a task: packed panels (`MR x kc` each, contiguous; with `broadcast`, each
+/// value `rsa` times), row-major A in place, or row pointers into a convolution's input.
 #[derive(Clone, Copy)]
 struct APanels {
     ptr: *const f32,
     rsa: isize,
     packed: bool,
+    broadcast: bool,
     rows: Option<TileRows>,
 }
 
@@ -416,7 +427,7 @@ struct TileRows {
 
 impl APanels {
     fn in_place(ptr: *const f32, rsa: isize) -> Self {
-        APanels { ptr, rsa, packed: false, rows: None }
+        APanels { ptr, rsa, packed: false, broadcast: false, rows: None }
     }
 }
 
@@ -444,6 +455,7 @@ fn tile(p: &Problem, k: usize, a: *const f32, rsa: isize, csa: isize, b: *const 
         a_rows: std::ptr::null(),
         run_len: std::ptr::null(),
         runs: 0,
+        a_broadcast: false,
     }
 }
 
@@ -523,10 +535,11 @@ unsafe fn sweep(
         let mut apanel = a.ptr;
         while i < rows {
             let m = mr.min(rows - i);
-            let csa = if a.packed { m as isize } else { 1 };
+            // Packed: k steps of m values (each `a.rsa` wide).
+            let csa = if a.packed { m as isize * a.rsa } else { 1 };
             let mut t = tile(p, kc, apanel, a.rsa, csa, bptr, ldb, cols);
             t.c = p.c.at(i0 + i, blk.jc + j);
-            (t.beta, t.act, t.b_pack) = (blk.beta, blk.act, b_pack);
+            (t.beta, t.act, t.b_pack, t.a_broadcast) = (blk.beta, blk.act, b_pack, a.broadcast);
             // The first panel's tiles are the first to read their A rows.
             t.prefetch_next_a = !a.packed && jp == first_panel && i + 2 * mr <= rows;
             if let Some(r) = a.rows {
@@ -542,7 +555,7 @@ unsafe fn sweep(
             // Wrapping: after the last tile this points past the view (never dereferenced), and
             // with an extreme row stride the product itself may overflow.
             apanel = if a.packed {
-                apanel.wrapping_add(m * kc)
+                apanel.wrapping_add(m * kc * a.rsa as usize)
             } else {
                 apanel.wrapping_offset((m as isize).wrapping_mul(a.rsa))
             };

@@ -175,6 +175,7 @@ pub(super) unsafe fn strips(kern: AvailableKernel, p: &Problem, g: &GemvPlan, ar
                     a_rows: std::ptr::null(),
                     run_len: std::ptr::null(),
                     runs: 0,
+                    a_broadcast: false,
                 };
                 // SAFETY: the strip covers columns col..col+width <= n of B and C (unit column
                 // stride; a masked strip reads and writes only its columns) and rows

@@ -33,7 +33,7 @@ pub use packed::PackedB;
 pub use plan::{APlan, BPlan, BlockedPlan, DotPlan, GemvPlan, Strategy, Strip};
 use problem::{BSource, Problem};
 pub use registry::{microkernels, AvailableKernel, DotArgs, TileArgs};
-pub use ukernel::{BInPlace, MicroKernel, Variant, VariantKind};
+pub use ukernel::{BInPlace, MicroKernel, Variant, VariantKind, A_BROADCAST_LANES};
 
 /// How many threads a call may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

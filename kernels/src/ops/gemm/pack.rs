@@ -2,6 +2,7 @@
 //! microkernels read them. Padding columns of B are zero so full-width tiles stay exact.
 
 use super::operand::Indirection;
+use super::ukernel::A_BROADCAST_LANES;
 use crate::simd::prefetch_row;
 
 /// Packs the `mc x kc` block of A at `a` (strides `rsa`, `csa`) into panels of `mr` rows:
@@ -30,6 +31,76 @@ pub(crate) unsafe fn pack_a(dst: &mut [f32], a: *const f32, rsa: isize, csa: isi
             }
         }
         i0 += rows;
+    }
+}
+
+/// As [`pack_a`], each value repeated [`A_BROADCAST_LANES`] times (the layout of
+/// [`MicroKernel::rows_a_broadcast`](super::ukernel::MicroKernel::rows_a_broadcast)): `dst`
+/// must hold `mc * kc * A_BROADCAST_LANES` values.
+///
+/// # Safety
+/// As for [`pack_a`].
+pub(crate) unsafe fn pack_a_broadcast(
+    dst: &mut [f32],
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    mc: usize,
+    kc: usize,
+    mr: usize,
+) {
+    const L: usize = A_BROADCAST_LANES;
+    if kc == 0 {
+        return;
+    }
+    let mut i0 = 0;
+    for panel in dst[..mc * kc * L].chunks_mut(mr * kc * L) {
+        let rows = mr.min(mc - i0);
+        // SAFETY: rows i0..i0+rows < mc of the block (caller's contract).
+        let a0 = unsafe { a.offset(i0 as isize * rsa) };
+        if (rows, csa) == (2, 1) {
+            // SAFETY: as above, row-major.
+            unsafe { pack_a_broadcast_rm::<2>(panel, a0, rsa, kc) };
+        } else {
+            for (p, step) in panel.chunks_exact_mut(rows * L).enumerate() {
+                for (i, out) in step.chunks_exact_mut(L).enumerate() {
+                    // SAFETY: row i < rows, column p < kc: inside the block.
+                    out.fill(unsafe { *a0.offset(i as isize * rsa + p as isize * csa) });
+                }
+            }
+        }
+        i0 += rows;
+    }
+}
+
+/// [`pack_a_broadcast`] of `R` rows of row-major A (`csa == 1`): `R` sequential streams.
+///
+/// # Safety
+/// `a + i*rsa + p` readable for `i < R`, `p < kc`; `dst` holds `R * kc * A_BROADCAST_LANES`
+/// values.
+#[inline(always)]
+unsafe fn pack_a_broadcast_rm<const R: usize>(dst: &mut [f32], a: *const f32, rsa: isize, kc: usize) {
+    const L: usize = A_BROADCAST_LANES;
+    // SAFETY: row starts are inside the panel (caller's contract).
+    let rows: [*const f32; R] = std::array::from_fn(|i| unsafe { a.offset(i as isize * rsa) });
+    for (p, step) in dst[..R * kc * L].chunks_exact_mut(R * L).enumerate() {
+        for (out, row) in step.chunks_exact_mut(L).zip(&rows) {
+            // SAFETY: column p < kc of a readable row.
+            out.copy_from_slice(&[unsafe { *row.add(p) }; L]);
+        }
+    }
+}
+
+/// Repeats each of the first `len` values of `buf` [`A_BROADCAST_LANES`] times in place (value
+/// `i` to `buf[i*L..(i+1)*L]`): a compact packed A block becomes the layout of
+/// [`MicroKernel::rows_a_broadcast`](super::ukernel::MicroKernel::rows_a_broadcast), panel
+/// offsets and strides scaled by `L`. `buf` must hold `len * L` values.
+pub(crate) fn broadcast_packed_a(buf: &mut [f32], len: usize) {
+    const L: usize = A_BROADCAST_LANES;
+    // Backwards: value i lands at i*L >= i, past every value still to be read.
+    for i in (0..len).rev() {
+        let v = buf[i];
+        buf[i * L..(i + 1) * L].fill(v);
     }
 }
 

@@ -137,6 +137,11 @@ const B_IN_L1_BYTES: usize = 16 << 10;
 /// Most rows of A for which row-major B is always read in place.
 const DIRECT_B_MAX_M: usize = 64;
 
+/// Most rows of A for which a [`BInPlace::FewRows`] kernel reads B in place (the portable
+/// 2x16 on Zen 3: in place 8 x 768 x 768 level with packed, 12 rows 0.87x, 16 x 1024 x 1024
+/// 0.78x).
+const FEW_ROWS_MAX_M: usize = 8;
+
 /// Fewest channels per tap for which a convolution's tiles read A through row pointers
 /// instead of a gathered copy: below it a run is too short to pay for its pointers.
 const INDIRECT_ROWS_MIN_CIN: usize = 4;
@@ -205,9 +210,12 @@ pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy 
             return Strategy::GemvStrips(plan_gemv(kern, p.n, b.ptr as usize, b.rs, threads));
         }
     }
-    // Row-major A is read in place: packing costs more than the broadcasts from a few rows.
-    let direct_a = p.a.cs == 1 && p.a.rs % SET_CONFLICT_STRIDE != 0;
     let (nr, kc) = (kern.nr, kern.depth_block(k));
+    // Row-major A is read in place: packing costs more than the broadcasts from a few rows.
+    // Kernels whose tiles want A broadcast-packed get it packed, but for a product of one
+    // block (then packing does not pay for itself: 64^3 0.8x).
+    let one_block = threads <= 1 && k <= kern.kc && p.m <= kern.mc;
+    let direct_a = p.a.cs == 1 && p.a.rs % SET_CONFLICT_STRIDE != 0 && (kern.packed_a_lanes() == 1 || one_block);
     let direct_b = match p.b {
         BSource::Strided(b) => {
             // With few rows B is read in place whatever its stride (packing would cost a pass
@@ -217,7 +225,7 @@ pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy 
             let fits_l2 = kc.saturating_mul(p.n).saturating_mul(4) <= DIRECT_B_MAX_BYTES * threads.max(1);
             let by_kernel = match kern.b_in_place {
                 BInPlace::Never => false,
-                BInPlace::FewRows => few_rows,
+                BInPlace::FewRows => p.m <= FEW_ROWS_MAX_M && b.rs % SET_CONFLICT_STRIDE != 0,
                 BInPlace::ByShape => few_rows || (b.rs % SET_CONFLICT_STRIDE != 0 && fits_l2),
             };
             // A single row of tiles, or a block small enough to stay in L1: in place on every
@@ -228,7 +236,7 @@ pub(crate) fn plan(kern: &MicroKernel, p: &Problem, threads: usize) -> Strategy 
         BSource::Packed(_) => false,
     };
     let a = if direct_a { APlan::InPlace } else { APlan::Packed };
-    let single_block = threads <= 1 && direct_a && k <= kern.kc && p.m <= kern.mc;
+    let single_block = direct_a && one_block;
     if single_block && direct_b && p.c.cs == 1 && kern.writes_cols_in_place((p.n - 1) % nr + 1) {
         return Strategy::SweepInPlace;
     }

@@ -3,7 +3,7 @@
 //! all start here; adding a kernel is one line in `KERNELS` (listed by [`microkernels`]).
 
 use super::kernels;
-use super::ukernel::{Dot, MicroKernel, Tile, Variant, VariantFn, VariantKind};
+use super::ukernel::{Dot, MicroKernel, Tile, Variant, VariantFn, VariantKind, A_BROADCAST_LANES};
 use crate::activation::Activation;
 use crate::error::KernelError;
 use crate::isa::Isa;
@@ -193,10 +193,12 @@ impl AvailableKernel {
             Some(n) if n <= len => Ok(()),
             n => Err(KernelError::LengthMismatch { what, expected: n.unwrap_or(usize::MAX), found: len }),
         };
+        // A broadcast-packed value is followed by its copies.
+        let a_width = if v.kind == VariantKind::ABroadcast { A_BROADCAST_LANES } else { 1 };
         let a_need = if k == 0 || rows.is_some() {
             Some(0)
         } else {
-            span(m, args.rsa, 1).and_then(|x| x.checked_add((k - 1).checked_mul(args.csa)?))
+            span(m, args.rsa, a_width).and_then(|x| x.checked_add((k - 1).checked_mul(args.csa)?))
         };
         need("A", a_need, args.a.len())?;
         need("B", span(k, args.ldb, w), args.b.len())?;
@@ -245,6 +247,7 @@ impl AvailableKernel {
             a_rows: rows.map_or(std::ptr::null(), |(r, _)| r.as_ptr()),
             run_len: rows.map_or(std::ptr::null(), |(_, l)| l.as_ptr()),
             runs: rows.map_or(0, |(_, l)| l.len()),
+            a_broadcast: v.kind == VariantKind::ABroadcast,
         };
         // SAFETY: the kernel's ISA is available (self), and every element the variant reads or
         // writes was checked to lie inside the slices above (C and b_pack are unique borrows,
@@ -363,7 +366,8 @@ impl std::ops::Deref for AvailableKernel {
 }
 
 /// Operands of one direct tile call ([`AvailableKernel::run_tile`]). A: element `(i, p)` at
-/// `a[i*rsa + p*csa]`; B: k step `p` at `b[p*ldb..]`; C: row `i` at `c[i*rsc..]`.
+/// `a[i*rsa + p*csa]` (for `ABroadcast` variants followed by its [`A_BROADCAST_LANES`] - 1
+/// copies); B: k step `p` at `b[p*ldb..]`; C: row `i` at `c[i*rsc..]`.
 #[derive(Debug)]
 pub struct TileArgs<'a> {
     /// Depth (may be 0: only the epilogue runs).

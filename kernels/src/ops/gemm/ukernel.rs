@@ -55,6 +55,10 @@ pub(crate) struct Tile {
     pub run_len: *const usize,
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub runs: usize,
+    /// A is packed with each value repeated [`A_BROADCAST_LANES`] times (element `(i, p)` and
+    /// its copies at `a + i*rsa + p*csa`): [`MicroKernel::tile_fn`] then picks the kernel's
+    /// [`MicroKernel::rows_a_broadcast`] tiles, which read it so.
+    pub a_broadcast: bool,
 }
 
 impl Tile {
@@ -136,7 +140,8 @@ pub enum BInPlace {
     /// Never: B is packed whenever more than one row of tiles reads it (tiles that stream one
     /// cache line of B per k step, badly from L2: the 6x16 AVX2 tile, docs/gemm-tuning.md).
     Never,
-    /// With few rows of A (at most 64), where a packing pass would not be earned back.
+    /// With very few rows of A (at most 8) and B's rows not a multiple of 4 KiB apart (which
+    /// would map a panel's rows to a few L1 sets): tiles that read B from L1 at every k step.
     FewRows,
     /// With few rows, or when a depth block of B fits in L2 and its rows do not conflict in L1.
     ByShape,
@@ -195,7 +200,15 @@ pub struct MicroKernel {
     /// masked tiles, else they are full `NR` wide). A convolution's implicit GEMM runs on them
     /// instead of gathering A into packed panels (empty: it gathers).
     pub(crate) indirect: &'static [&'static [TileFn]],
+    /// `rows_a_broadcast[m - 1]`: the `rows` tiles reading A packed with each value repeated
+    /// [`A_BROADCAST_LANES`] times (a ready 128-bit broadcast), for ISAs without a broadcast
+    /// load (SSE2: `movss` + `shufps` per value of A). Non-empty: the driver packs A that way
+    /// and runs these on it (empty: A is packed compact).
+    pub(crate) rows_a_broadcast: &'static [TileFn],
 }
+
+/// Copies of each value of A in a broadcast-packed panel ([`MicroKernel::rows_a_broadcast`]).
+pub const A_BROADCAST_LANES: usize = 4;
 
 impl std::fmt::Debug for MicroKernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -226,6 +239,10 @@ impl MicroKernel {
     /// `t` must be complete (its bias and epilogue set), since that decides between `rows` and
     /// `rows_short_plain`.
     pub(crate) fn tile_fn(&self, m: usize, cols: usize, t: &Tile) -> TileFn {
+        if t.a_broadcast {
+            // The driver packs A so only for kernels with these tiles, whose panels are full.
+            return self.rows_a_broadcast[m - 1];
+        }
         if !t.a_rows.is_null() {
             let granule = self.nr / self.indirect.len();
             return self.indirect[cols.div_ceil(granule) - 1][m - 1];
@@ -243,6 +260,17 @@ impl MicroKernel {
         match self.rows_short_plain.get(m - 1) {
             Some(&f) if t.is_short_plain() => f,
             _ => self.rows[m - 1],
+        }
+    }
+
+    /// Copies of each value in this kernel's packed A: [`A_BROADCAST_LANES`] for kernels with
+    /// `rows_a_broadcast` tiles (the portable kernel on x86-64), else 1. Such kernels get
+    /// row-major A packed (not read in place) for products of more than one block.
+    pub fn packed_a_lanes(&self) -> usize {
+        if self.rows_a_broadcast.is_empty() {
+            1
+        } else {
+            A_BROADCAST_LANES
         }
     }
 
@@ -294,6 +322,9 @@ pub enum VariantKind {
     /// An `m x width` tile reading A through row pointers (`MicroKernel::indirect`), masked
     /// like `Masked` when the kernel has masked tiles.
     Indirect,
+    /// The general `m x NR` tile reading A packed with each value repeated
+    /// [`A_BROADCAST_LANES`] times (`Tile::a_broadcast`).
+    ABroadcast,
     /// A `1 x width` GEMV strip over row-major B.
     GemvStrip,
     /// GEMV by whole rows of B into a row of partial sums (no epilogue).
@@ -336,6 +367,7 @@ impl Variant {
             VariantKind::PackB => "pack_b",
             VariantKind::Masked => "masked",
             VariantKind::Indirect => "indirect",
+            VariantKind::ABroadcast => "a_broadcast",
             VariantKind::GemvStrip => "gemv",
             VariantKind::GemvRows => return format!("{}.gemv_rows", self.kernel.name),
             VariantKind::GemvDot => return format!("{}.dot_rows_x{}", self.kernel.name, self.width),
@@ -375,6 +407,9 @@ impl MicroKernel {
             for (i, &f) in rows.iter().enumerate() {
                 push(VariantKind::Indirect, i + 1, width, VariantFn::Tile(f));
             }
+        }
+        for (i, &f) in self.rows_a_broadcast.iter().enumerate() {
+            push(VariantKind::ABroadcast, i + 1, self.nr, VariantFn::Tile(f));
         }
         for &(f, width) in self.gemv {
             push(VariantKind::GemvStrip, 1, width, VariantFn::Tile(f));

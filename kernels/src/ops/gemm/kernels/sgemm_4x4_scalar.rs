@@ -69,5 +69,6 @@ pub(crate) static SGEMM_4X4_SCALAR: MicroKernel = MicroKernel {
     masked: &[],
     pack_b_tile: None,
     indirect: &[],
+    rows_a_broadcast: &[],
     rows: &[sgemm_mx4_scalar::<1>, sgemm_mx4_scalar::<2>, sgemm_mx4_scalar::<3>, sgemm_mx4_scalar::<4>],
 };

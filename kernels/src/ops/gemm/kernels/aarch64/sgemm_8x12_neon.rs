@@ -186,6 +186,7 @@ pub(crate) static SGEMM_8X12_NEON: MicroKernel = MicroKernel {
         sgemm_neon::<7, NV, INDIRECT>,
         sgemm_neon::<8, NV, INDIRECT>,
     ]],
+    rows_a_broadcast: &[],
     rows: &[
         sgemm_neon::<1, NV, GENERAL>,
         sgemm_neon::<2, NV, GENERAL>,

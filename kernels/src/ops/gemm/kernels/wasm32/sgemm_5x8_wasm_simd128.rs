@@ -70,6 +70,7 @@ pub(crate) static SGEMM_5X8_WASM_SIMD128: MicroKernel = MicroKernel {
         sgemm_mx8_wasm_simd128::<4, 1, INDIRECT>,
         sgemm_mx8_wasm_simd128::<5, 1, INDIRECT>,
     ]],
+    rows_a_broadcast: &[],
     rows: &[
         sgemm_mx8_wasm_simd128::<1, 4, GENERAL>,
         sgemm_mx8_wasm_simd128::<2, 2, GENERAL>,

@@ -75,6 +75,7 @@ pub(crate) static SGEMM_6X8_WASM_RELAXED: MicroKernel = MicroKernel {
         sgemm_mx8_wasm_relaxed::<5, 1, INDIRECT>,
         sgemm_mx8_wasm_relaxed::<6, 1, INDIRECT>,
     ]],
+    rows_a_broadcast: &[],
     rows: &[
         sgemm_mx8_wasm_relaxed::<1, 4, GENERAL>,
         sgemm_mx8_wasm_relaxed::<2, 2, GENERAL>,

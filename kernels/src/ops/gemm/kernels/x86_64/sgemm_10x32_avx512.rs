@@ -95,6 +95,7 @@ pub(crate) static SGEMM_10X32_AVX512: MicroKernel = MicroKernel {
             sgemm_avx512::<10, 2, INDIRECT>,
         ],
     ],
+    rows_a_broadcast: &[],
     gemv_rows: None,
     gemv_dot: &[dot_avx512::<1>, dot_avx512::<2>, dot_avx512::<3>],
     rows_short_plain: &[

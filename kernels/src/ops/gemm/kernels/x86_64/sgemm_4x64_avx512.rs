@@ -86,6 +86,7 @@ pub(crate) static SGEMM_4X64_AVX512: MicroKernel = MicroKernel {
             sgemm_avx512::<4, 4, INDIRECT>,
         ],
     ],
+    rows_a_broadcast: &[],
     gemv_rows: None,
     gemv_dot: &[dot_avx512::<1>, dot_avx512::<2>, dot_avx512::<3>],
     rows_short_plain: &[

@@ -386,6 +386,7 @@ pub(crate) static SGEMM_6X16_AVX2_FMA: MicroKernel = MicroKernel {
             sgemm_avx2_fma::<6, 2, INDIRECT>,
         ],
     ],
+    rows_a_broadcast: &[],
     gemv_rows: Some(gemv_rows_avx2_fma),
     gemv_dot: &[dot_avx2_fma::<1, 2>, dot_avx2_fma::<2, 1>, dot_avx2_fma::<3, 1>],
     rows_short_plain: &[
