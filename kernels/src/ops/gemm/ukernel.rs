@@ -207,7 +207,7 @@ pub struct MicroKernel {
     pub(crate) rows_a_broadcast: &'static [TileFn],
 }
 
-/// Copies of each value of A in a broadcast-packed panel ([`MicroKernel::rows_a_broadcast`]).
+/// Copies of each value of A in a broadcast-packed panel (see [`MicroKernel::packed_a_lanes`]).
 pub const A_BROADCAST_LANES: usize = 4;
 
 impl std::fmt::Debug for MicroKernel {
