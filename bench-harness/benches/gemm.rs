@@ -14,7 +14,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use lanes_bench::shapes::{parse_shapes, Shape, DEFAULT_SHAPES};
-use lanes_kernels::ops::gemm::{registry, AvailableKernel, TileArgs, VariantKind};
+use lanes_kernels::ops::gemm::{registry, AvailableKernel, TileArgs};
 use lanes_kernels::{Activation, Gemm, MatMut, MatRef, Parallelism};
 use lanes_testkit::Rng;
 use std::hint::black_box;
@@ -31,13 +31,13 @@ fn shapes() -> Vec<Shape> {
 }
 
 fn bench_tile(c: &mut Criterion, kern: AvailableKernel) {
-    let full = kern.variants().into_iter().find(|v| v.kind == full_kind(&kern) && v.m == kern.mr);
+    let full = kern.packed_tile();
     let Some(full) = full else { return };
     let mut group = c.benchmark_group(format!("{}/tile", kern.name));
     group.sample_size(10).warm_up_time(Duration::from_millis(200)).measurement_time(Duration::from_millis(500));
     let mut r = Rng::new(3);
     for k in [64, 256] {
-        let (a, b) = (r.vec(kern.mr * k * kern.packed_a_lanes()), r.vec(kern.nr * k));
+        let (a, b) = (r.vec(kern.mr * k * full.a_lanes()), r.vec(kern.nr * k));
         let mut out = vec![0.0f32; kern.mr * kern.nr];
         group.throughput(Throughput::Elements(2 * (kern.mr * kern.nr * k) as u64));
         group.bench_function(BenchmarkId::from_parameter(format!("k{k}")), |bench| {
@@ -45,8 +45,8 @@ fn bench_tile(c: &mut Criterion, kern: AvailableKernel) {
                 let args = TileArgs {
                     k,
                     a: black_box(&a),
-                    rsa: kern.packed_a_lanes(),
-                    csa: kern.mr * kern.packed_a_lanes(),
+                    rsa: full.a_lanes(),
+                    csa: kern.mr * full.a_lanes(),
                     b: black_box(&b),
                     ldb: kern.nr,
                     c: &mut out,
@@ -155,12 +155,3 @@ fn kernels(c: &mut Criterion) {
 
 criterion_group!(benches, kernels);
 criterion_main!(benches);
-
-/// The full tile the driver runs on packed A: the broadcast-A one where the kernel has it.
-fn full_kind(kern: &lanes_kernels::ops::gemm::AvailableKernel) -> VariantKind {
-    if kern.packed_a_lanes() > 1 {
-        VariantKind::ABroadcast
-    } else {
-        VariantKind::Tile
-    }
-}

@@ -1,14 +1,14 @@
 //! The ceiling of each available kernel: its full `MR x NR` tile run on k-deep panels that
 //! stay in L1/L2, without packing or edge tiles (GFLOP/s, best of 5).
-use lanes_kernels::ops::gemm::{registry, TileArgs, VariantKind};
+use lanes_kernels::ops::gemm::{registry, TileArgs};
 use lanes_kernels::Activation;
 use std::time::Instant;
 
 fn main() {
     for kern in registry::available() {
-        let full = kern.variants().into_iter().find(|v| v.kind == full_kind(&kern) && v.m == kern.mr).unwrap();
+        let full = kern.packed_tile().unwrap();
         for k in [64, 256, 1024] {
-            let a = vec![0.01f32; kern.mr * k * kern.packed_a_lanes()];
+            let a = vec![0.01f32; kern.mr * k * full.a_lanes()];
             let b = vec![0.01f32; kern.nr * k];
             let mut c = vec![0.0f32; kern.mr * kern.nr];
             let reps = (200_000_000 / (kern.mr * kern.nr * k)).max(1);
@@ -19,8 +19,8 @@ fn main() {
                         let args = TileArgs {
                             k,
                             a: &a,
-                            rsa: kern.packed_a_lanes(),
-                            csa: kern.mr * kern.packed_a_lanes(),
+                            rsa: full.a_lanes(),
+                            csa: kern.mr * full.a_lanes(),
                             b: &b,
                             ldb: kern.nr,
                             c: &mut c,
@@ -41,14 +41,5 @@ fn main() {
             let gflops = 2.0 * (kern.mr * kern.nr * k * reps) as f64 / best / 1e9;
             println!("{:<24} k={k:<5} {gflops:7.1} GFLOP/s", full.name());
         }
-    }
-}
-
-/// The full tile the driver runs on packed A: the broadcast-A one where the kernel has it.
-fn full_kind(kern: &lanes_kernels::ops::gemm::AvailableKernel) -> VariantKind {
-    if kern.packed_a_lanes() > 1 {
-        VariantKind::ABroadcast
-    } else {
-        VariantKind::Tile
     }
 }

@@ -5,17 +5,18 @@
 //! Sweeps: every m the variant has; every column count a masked variant takes (`1..=width`;
 //! the others always compute their full width, narrower panels going through the driver's
 //! edge tiles); k in {0, 1, 2, 17, KC-1, KC, KC+1}; A packed (`MR`-row panels) and in place
-//! (row-major, padded rows), each value repeated for the `a_broadcast` variants, or for the indirect variants in runs of 1-5 or 1-40 steps whose
-//! rows start anywhere in A; alpha/beta combinations; every activation with and without bias.
-//! C is NaN-poisoned when beta = 0, and guard values around the tile must survive. The
-//! dot-product GEMV variants (`dot_rows_x<n>`, through `AvailableKernel::run_gemv_dot`): every
-//! row count up to three row groups, k in {0, 1, 2, 17, every residue of the vector width and
-//! unroll, large}, alpha/beta, bias per column or per row, every activation, NaN-poisoned C.
+//! (row-major, padded rows), each value repeated for the `a_broadcast` variants, or for the
+//! indirect variants in runs of 1-5 or 1-40 steps whose rows start anywhere in A; alpha/beta
+//! combinations; every activation with and without bias. C is NaN-poisoned when beta = 0, and
+//! guard values around the tile must survive. The dot-product GEMV variants (`dot_rows_x<n>`,
+//! through `AvailableKernel::run_gemv_dot`): every row count up to three row groups, k in {0,
+//! 1, 2, 17, every residue of the vector width and unroll, large}, alpha/beta, bias per column
+//! or per row, every activation, NaN-poisoned C.
 //!
 //! Also built for wasm32 (browser-bench/scripts/test-wasm.sh), where `#[test]` is
 //! wasm-bindgen-test's.
 
-use lanes_kernels::ops::gemm::{registry, AvailableKernel, DotArgs, TileArgs, Variant, VariantKind, A_BROADCAST_LANES};
+use lanes_kernels::ops::gemm::{registry, AvailableKernel, DotArgs, TileArgs, Variant, VariantKind};
 use lanes_kernels::{Activation, KernelError};
 use lanes_testkit::{activation_slack, close, dense_dot_args, Rng, ACTIVATIONS};
 #[cfg(target_arch = "wasm32")]
@@ -39,8 +40,8 @@ fn check_tile(
     let (m, width) = (v.m, v.width);
     let mut r = Rng::new(seed);
     // A: packed panel (element (i, p) at i + p*m) or row-major with 3 floats of padding;
-    // `ABroadcast` variants: the same with each value repeated `A_BROADCAST_LANES` times.
-    let lanes = if v.kind == VariantKind::ABroadcast { A_BROADCAST_LANES } else { 1 };
+    // `ABroadcast` variants: the same with each value repeated `Variant::a_lanes` times.
+    let lanes = v.a_lanes();
     let (rsa, csa) = if a_in_place { (k + 3, 1) } else { (1, m) };
     let (rsa, csa) = (rsa * lanes, csa * lanes);
     let a: Vec<f32> = r.vec(m * (k + 3) + 1).into_iter().flat_map(|x| std::iter::repeat_n(x, lanes)).collect();
@@ -238,7 +239,7 @@ fn run_depth_4(
     b_pack: Option<&mut [f32]>,
 ) -> Result<(), KernelError> {
     let (m, w) = (v.m, v.width);
-    let lanes = if v.kind == VariantKind::ABroadcast { A_BROADCAST_LANES } else { 1 };
+    let lanes = v.a_lanes();
     let (a, b) = (vec![0.0; m * 4 * lanes], vec![0.0; 4 * w]);
     let args = TileArgs {
         k: 4,

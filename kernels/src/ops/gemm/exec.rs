@@ -4,11 +4,11 @@
 
 use super::gemv;
 use super::operand::{ReadPtr, Strided};
-use super::pack::{broadcast_packed_a, pack_a, pack_a_broadcast, pack_a_indirect, pack_b, pack_b_panel, RowPointers};
+use super::pack::{broadcast_packed_a, pack_a, pack_a_indirect, pack_b, pack_b_panel, RowPointers};
 use super::plan::{plan, APlan, BPlan, BlockedPlan, Strategy, TaskSplit};
 use super::problem::{BSource, Problem};
 use super::registry::AvailableKernel;
-use super::ukernel::{MicroKernel, Tile, TileFn, MAX_NR, MAX_TILE};
+use super::ukernel::{MicroKernel, Tile, TileFn, A_BROADCAST_LANES, MAX_NR, MAX_TILE};
 use crate::activation::Activation;
 use crate::buffer::{checked_len, try_reserve_scratch, try_with_scratch, with_scratch, AlignedVec, Scratch};
 use crate::error::KernelError;
@@ -395,8 +395,8 @@ unsafe fn run_task(
                             broadcast_packed_a(abuf, rows * blk.kc);
                         }
                     }
-                    None if broadcast => pack_a_broadcast(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, kern.mr),
-                    None => pack_a(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, kern.mr),
+                    None if broadcast => pack_a::<A_BROADCAST_LANES>(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, kern.mr),
+                    None => pack_a::<1>(abuf, a0, p.a.rs, p.a.cs, rows, blk.kc, kern.mr),
                 }
                 let a = APanels { ptr: abuf.as_ptr(), rsa: lanes as isize, packed: true, broadcast, rows: None };
                 sweep(kern, p, blk, src, a, i0, rows, j_panels, panel_buf);

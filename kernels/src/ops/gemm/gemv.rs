@@ -191,7 +191,7 @@ pub(super) unsafe fn strips(kern: AvailableKernel, p: &Problem, g: &GemvPlan, ar
             p.a.ptr
         } else {
             // SAFETY: row 0, columns 0..k of A are readable.
-            unsafe { pack_a(arow, p.a.ptr, p.a.rs, p.a.cs, 1, k, 1) };
+            unsafe { pack_a::<1>(arow, p.a.ptr, p.a.rs, p.a.cs, 1, k, 1) };
             arow.as_ptr()
         };
         let a = ReadPtr(a);

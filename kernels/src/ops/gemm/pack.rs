@@ -6,41 +6,14 @@ use super::ukernel::A_BROADCAST_LANES;
 use crate::simd::prefetch_row;
 
 /// Packs the `mc x kc` block of A at `a` (strides `rsa`, `csa`) into panels of `mr` rows:
-/// panel `p` holds `kc` steps of `min(mr, rows left)` values. Returns nothing; `dst` must hold
-/// `mc * kc` values.
+/// panel `p` holds `kc` steps of `min(mr, rows left)` values, each value written `L` times
+/// (`L` = 1, or [`A_BROADCAST_LANES`] for the layout of
+/// [`MicroKernel::rows_a_broadcast`](super::ukernel::MicroKernel::rows_a_broadcast)). Returns
+/// nothing; `dst` must hold `mc * kc * L` values.
 ///
 /// # Safety
 /// `a + i*rsa + p*csa` must be readable for `i < mc`, `p < kc`.
-pub(crate) unsafe fn pack_a(dst: &mut [f32], a: *const f32, rsa: isize, csa: isize, mc: usize, kc: usize, mr: usize) {
-    debug_assert!(dst.len() >= mc * kc);
-    if kc == 0 {
-        return;
-    }
-    let mut i0 = 0;
-    for panel in dst[..mc * kc].chunks_mut(mr * kc) {
-        let rows = mr.min(mc - i0);
-        // SAFETY: rows i0..i0+rows < mc, columns < kc are inside the block the caller vouched for.
-        let a0 = unsafe { a.offset(i0 as isize * rsa) };
-        // SAFETY: as above.
-        unsafe {
-            match (rows, csa) {
-                (10, 1) => pack_a_panel_rm::<10>(panel, a0, rsa, kc),
-                (6, 1) => pack_a_panel_rm::<6>(panel, a0, rsa, kc),
-                (4, 1) => pack_a_panel_rm::<4>(panel, a0, rsa, kc),
-                _ => pack_a_panel(panel, a0, rsa, csa, rows, kc),
-            }
-        }
-        i0 += rows;
-    }
-}
-
-/// As [`pack_a`], each value repeated [`A_BROADCAST_LANES`] times (the layout of
-/// [`MicroKernel::rows_a_broadcast`](super::ukernel::MicroKernel::rows_a_broadcast)): `dst`
-/// must hold `mc * kc * A_BROADCAST_LANES` values.
-///
-/// # Safety
-/// As for [`pack_a`].
-pub(crate) unsafe fn pack_a_broadcast(
+pub(crate) unsafe fn pack_a<const L: usize>(
     dst: &mut [f32],
     a: *const f32,
     rsa: isize,
@@ -49,45 +22,26 @@ pub(crate) unsafe fn pack_a_broadcast(
     kc: usize,
     mr: usize,
 ) {
-    const L: usize = A_BROADCAST_LANES;
+    debug_assert!(dst.len() >= mc * kc * L);
     if kc == 0 {
         return;
     }
     let mut i0 = 0;
     for panel in dst[..mc * kc * L].chunks_mut(mr * kc * L) {
         let rows = mr.min(mc - i0);
-        // SAFETY: rows i0..i0+rows < mc of the block (caller's contract).
+        // SAFETY: rows i0..i0+rows < mc, columns < kc are inside the block the caller vouched for.
         let a0 = unsafe { a.offset(i0 as isize * rsa) };
-        if (rows, csa) == (2, 1) {
-            // SAFETY: as above, row-major.
-            unsafe { pack_a_broadcast_rm::<2>(panel, a0, rsa, kc) };
-        } else {
-            for (p, step) in panel.chunks_exact_mut(rows * L).enumerate() {
-                for (i, out) in step.chunks_exact_mut(L).enumerate() {
-                    // SAFETY: row i < rows, column p < kc: inside the block.
-                    out.fill(unsafe { *a0.offset(i as isize * rsa + p as isize * csa) });
-                }
+        // SAFETY: as above.
+        unsafe {
+            match (rows, csa) {
+                (10, 1) => pack_a_panel_rm::<10, L>(panel, a0, rsa, kc),
+                (6, 1) => pack_a_panel_rm::<6, L>(panel, a0, rsa, kc),
+                (4, 1) => pack_a_panel_rm::<4, L>(panel, a0, rsa, kc),
+                (2, 1) => pack_a_panel_rm::<2, L>(panel, a0, rsa, kc),
+                _ => pack_a_panel::<L>(panel, a0, rsa, csa, rows, kc),
             }
         }
         i0 += rows;
-    }
-}
-
-/// [`pack_a_broadcast`] of `R` rows of row-major A (`csa == 1`): `R` sequential streams.
-///
-/// # Safety
-/// `a + i*rsa + p` readable for `i < R`, `p < kc`; `dst` holds `R * kc * A_BROADCAST_LANES`
-/// values.
-#[inline(always)]
-unsafe fn pack_a_broadcast_rm<const R: usize>(dst: &mut [f32], a: *const f32, rsa: isize, kc: usize) {
-    const L: usize = A_BROADCAST_LANES;
-    // SAFETY: row starts are inside the panel (caller's contract).
-    let rows: [*const f32; R] = std::array::from_fn(|i| unsafe { a.offset(i as isize * rsa) });
-    for (p, step) in dst[..R * kc * L].chunks_exact_mut(R * L).enumerate() {
-        for (out, row) in step.chunks_exact_mut(L).zip(&rows) {
-            // SAFETY: column p < kc of a readable row.
-            out.copy_from_slice(&[unsafe { *row.add(p) }; L]);
-        }
     }
 }
 
@@ -418,15 +372,15 @@ unsafe fn pack_indirect_taps_any(
 /// Row-major A (`csa == 1`), `R` rows: reads `R` sequential streams, writes contiguously.
 ///
 /// # Safety
-/// `a + i*rsa + p` readable for `i < R`, `p < kc`; `dst` holds `R * kc` values.
+/// `a + i*rsa + p` readable for `i < R`, `p < kc`; `dst` holds `R * kc * L` values.
 #[inline(always)]
-unsafe fn pack_a_panel_rm<const R: usize>(dst: &mut [f32], a: *const f32, rsa: isize, kc: usize) {
+unsafe fn pack_a_panel_rm<const R: usize, const L: usize>(dst: &mut [f32], a: *const f32, rsa: isize, kc: usize) {
     // SAFETY: row starts are inside the panel (caller's contract).
     let rows: [*const f32; R] = std::array::from_fn(|i| unsafe { a.offset(i as isize * rsa) });
-    for (p, out) in dst[..R * kc].chunks_exact_mut(R).enumerate() {
-        for (o, row) in out.iter_mut().zip(&rows) {
+    for (p, step) in dst[..R * kc * L].chunks_exact_mut(R * L).enumerate() {
+        for (out, row) in step.chunks_exact_mut(L).zip(&rows) {
             // SAFETY: column p < kc of a readable row.
-            *o = unsafe { *row.add(p) };
+            out.copy_from_slice(&[unsafe { *row.add(p) }; L]);
         }
     }
 }
@@ -434,12 +388,12 @@ unsafe fn pack_a_panel_rm<const R: usize>(dst: &mut [f32], a: *const f32, rsa: i
 /// Any strides, any row count.
 ///
 /// # Safety
-/// `a + i*rsa + p*csa` readable for `i < rows`, `p < kc`; `dst` holds `rows * kc` values.
-unsafe fn pack_a_panel(dst: &mut [f32], a: *const f32, rsa: isize, csa: isize, rows: usize, kc: usize) {
-    for (p, out) in dst[..rows * kc].chunks_exact_mut(rows).enumerate() {
-        for (i, o) in out.iter_mut().enumerate() {
+/// `a + i*rsa + p*csa` readable for `i < rows`, `p < kc`; `dst` holds `rows * kc * L` values.
+unsafe fn pack_a_panel<const L: usize>(dst: &mut [f32], a: *const f32, rsa: isize, csa: isize, rows: usize, kc: usize) {
+    for (p, step) in dst[..rows * kc * L].chunks_exact_mut(rows * L).enumerate() {
+        for (i, out) in step.chunks_exact_mut(L).enumerate() {
             // SAFETY: (i, p) inside the panel.
-            *o = unsafe { *a.offset(i as isize * rsa + p as isize * csa) };
+            out.fill(unsafe { *a.offset(i as isize * rsa + p as isize * csa) });
         }
     }
 }

@@ -3,7 +3,7 @@
 //! all start here; adding a kernel is one line in `KERNELS` (listed by [`microkernels`]).
 
 use super::kernels;
-use super::ukernel::{Dot, MicroKernel, Tile, Variant, VariantFn, VariantKind, A_BROADCAST_LANES};
+use super::ukernel::{Dot, MicroKernel, Tile, Variant, VariantFn, VariantKind};
 use crate::activation::Activation;
 use crate::error::KernelError;
 use crate::isa::Isa;
@@ -97,6 +97,13 @@ impl AvailableKernel {
     /// Every function of the kernel ([`MicroKernel::variants`]).
     pub fn variants(&self) -> Vec<Variant> {
         self.0.variants()
+    }
+
+    /// The full `MR x NR` tile the driver runs on packed A (the `ABroadcast` one where the
+    /// kernel has it): what the tile benches time. Its A layout: [`Variant::a_lanes`].
+    pub fn packed_tile(&self) -> Option<Variant> {
+        let kind = if self.0.packed_a_lanes() > 1 { VariantKind::ABroadcast } else { VariantKind::Tile };
+        self.variants().into_iter().find(|v| v.kind == kind && v.m == self.0.mr)
     }
 
     /// The `Tile::cols` values variant `v` takes: for a masked tile (and an indirect one of a
@@ -194,7 +201,7 @@ impl AvailableKernel {
             n => Err(KernelError::LengthMismatch { what, expected: n.unwrap_or(usize::MAX), found: len }),
         };
         // A broadcast-packed value is followed by its copies.
-        let a_width = if v.kind == VariantKind::ABroadcast { A_BROADCAST_LANES } else { 1 };
+        let a_width = v.a_lanes();
         let a_need = if k == 0 || rows.is_some() {
             Some(0)
         } else {
@@ -366,8 +373,7 @@ impl std::ops::Deref for AvailableKernel {
 }
 
 /// Operands of one direct tile call ([`AvailableKernel::run_tile`]). A: element `(i, p)` at
-/// `a[i*rsa + p*csa]` (for `ABroadcast` variants followed by its [`A_BROADCAST_LANES`] - 1
-/// copies); B: k step `p` at `b[p*ldb..]`; C: row `i` at `c[i*rsc..]`.
+/// `a[i*rsa + p*csa]` (followed by its copies, [`Variant::a_lanes`] values in all); B: k step `p` at `b[p*ldb..]`; C: row `i` at `c[i*rsc..]`.
 #[derive(Debug)]
 pub struct TileArgs<'a> {
     /// Depth (may be 0: only the epilogue runs).

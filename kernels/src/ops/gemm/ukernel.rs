@@ -358,6 +358,16 @@ pub struct Variant {
 }
 
 impl Variant {
+    /// Copies of each value of A the variant reads: [`A_BROADCAST_LANES`] for `ABroadcast`
+    /// variants, else 1.
+    pub fn a_lanes(&self) -> usize {
+        if self.kind == VariantKind::ABroadcast {
+            A_BROADCAST_LANES
+        } else {
+            1
+        }
+    }
+
     /// `<kernel>.<kind>_<m>x<width>`, e.g. `sgemm_6x16_avx2_fma.tile_5x16`;
     /// `<kernel>.gemv_rows` and `<kernel>.dot_rows_x<width>` (any m).
     pub fn name(&self) -> String {
